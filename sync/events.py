@@ -1,0 +1,270 @@
+"""Normalise raw Jira webhook bodies (Cloud and Data Center) into small neutral objects.
+
+Nothing past this module reads raw webhook dicts. Logic is driven by `webhookEvent` and the
+changelog items, never by `issue_event_type_name` (older payloads omit it; see REFERENCE.md a.1).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+ISSUE_EVENTS = {"jira:issue_created": "created", "jira:issue_updated": "updated", "jira:issue_deleted": "deleted"}
+COMMENT_EVENTS = {"comment_created": "created", "comment_updated": "updated", "comment_deleted": "deleted"}
+# DC `comment.self` is the only place the issue id lives: …/rest/api/2/issue/{issueId}/comment/{commentId}
+_COMMENT_SELF = re.compile(r"/issue/(?P<issue>[^/]+)/comment/(?P<comment>[^/?]+)")
+
+
+class NotAWebhook(ValueError):
+    """The body is not a Jira webhook this service understands; the message says why."""
+
+
+@dataclass(frozen=True)
+class Person:
+    account_id: str | None
+    name: str | None
+    email: str | None = None
+
+
+@dataclass(frozen=True)
+class Organisation:
+    jira_id: str
+    name: str
+
+
+@dataclass(frozen=True)
+class IssueSnapshot:
+    """The fields of an issue this service mirrors, as one webhook or search result carried them."""
+
+    jira_id: str
+    key: str
+    project_key: str
+    summary: str
+    description: str | None
+    status_id: str | None
+    status_name: str | None
+    status_category: str | None
+    priority_id: str | None
+    priority_name: str | None
+    issue_type: str | None
+    request_type_id: str | None
+    request_type_name: str | None
+    created: datetime | None
+    updated: datetime | None
+    resolved: datetime | None
+    reporter: Person | None
+    assignee: Person | None
+    organisations: tuple[Organisation, ...] = ()
+    participants: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class StatusChange:
+    from_id: str | None
+    from_name: str | None
+    to_id: str | None
+    to_name: str | None
+
+
+@dataclass(frozen=True)
+class IssueEvent:
+    kind: str  # created | updated | deleted
+    issue: IssueSnapshot
+    actor: Person | None
+    timestamp_ms: int | None
+    changelog_id: str | None
+    status_changes: tuple[StatusChange, ...] = ()
+    comment: CommentSnapshot | None = None  # DC `issue_commented` carries one inside jira:issue_updated
+
+
+@dataclass(frozen=True)
+class CommentSnapshot:
+    jira_id: str
+    author: Person | None
+    body: str
+    created: datetime | None
+    updated: datetime | None
+    # True/False from JSM's own flag; None when the payload does not say (Data Center): ask JSM.
+    public: bool | None
+
+
+@dataclass(frozen=True)
+class CommentEvent:
+    kind: str  # created | updated | deleted
+    issue_jira_id: str
+    issue_key: str | None
+    project_key: str | None
+    comment: CommentSnapshot
+    actor: Person | None
+    timestamp_ms: int | None
+    issue: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+
+
+@dataclass(frozen=True)
+class OtherEvent:
+    """A well-formed webhook of a kind this service does not mirror (worklogs, versions, …)."""
+
+    kind: str
+    timestamp_ms: int | None
+
+
+Event = IssueEvent | CommentEvent | OtherEvent
+
+
+def parse_time(value: Any) -> datetime | None:
+    """Jira's `2019-02-15T19:15:40.477-0800` (or epoch ms) as an aware UTC datetime; None if absent."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, int | float):
+        return datetime.fromtimestamp(value / 1000, UTC)
+    if not isinstance(value, str):
+        raise NotAWebhook(f"expected a timestamp string, got {type(value).__name__}")
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise NotAWebhook(f"not a timestamp: {value!r}") from None
+    return (parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).astimezone(UTC)
+
+
+def _str(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
+def _obj(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def person(raw: Any) -> Person | None:
+    """A Cloud (`accountId`) or Data Center (`name`/`key`) user object as a Person."""
+    if not isinstance(raw, dict):
+        return None
+    account = raw.get("accountId") or raw.get("key") or raw.get("name")
+    return Person(account_id=_str(account), name=_str(raw.get("displayName") or raw.get("name")),
+                  email=_str(raw.get("emailAddress")))
+
+
+def _organisations(fields: dict[str, Any]) -> tuple[Organisation, ...]:
+    # JSM's Organizations field is a custom field whose id varies per site; its value is a list of
+    # {id, name, _links}. Recognise it by shape rather than by id.
+    found: list[Organisation] = []
+    for name, value in fields.items():
+        if not name.startswith("customfield_") or not isinstance(value, list):
+            continue
+        for item in value:
+            if isinstance(item, dict) and "_links" in item and "id" in item and "name" in item:
+                found.append(Organisation(jira_id=str(item["id"]), name=str(item["name"])))
+    return tuple(found)
+
+
+def _request_type(fields: dict[str, Any]) -> tuple[str | None, str | None]:
+    # The "Customer Request Type" field: {"requestType": {"id", "name", ...}, ...} (id varies per site).
+    for name, value in fields.items():
+        if name.startswith("customfield_") and isinstance(value, dict) and isinstance(value.get("requestType"), dict):
+            request_type = value["requestType"]
+            return _str(request_type.get("id")), _str(request_type.get("name"))
+    return None, None
+
+
+def issue_snapshot(raw: Any) -> IssueSnapshot:
+    """An issue object (webhook `issue` or REST v2 issue) as an IssueSnapshot."""
+    if not isinstance(raw, dict):
+        raise NotAWebhook("`issue` must be an object")
+    key, jira_id = raw.get("key"), raw.get("id")
+    if not isinstance(key, str) or not key or jira_id is None:
+        raise NotAWebhook("`issue` must have `id` and `key`")
+    fields = _obj(raw.get("fields"))
+    project = _obj(fields.get("project"))
+    status = _obj(fields.get("status"))
+    priority = _obj(fields.get("priority"))
+    request_type_id, request_type_name = _request_type(fields)
+    description = fields.get("description")
+    return IssueSnapshot(
+        jira_id=str(jira_id),
+        key=key,
+        project_key=str(project.get("key") or key.rsplit("-", 1)[0]),
+        summary=str(fields.get("summary") or ""),
+        description=description if isinstance(description, str) else None,
+        status_id=_str(status.get("id")),
+        status_name=_str(status.get("name")),
+        status_category=_str(_obj(status.get("statusCategory")).get("key")),
+        priority_id=_str(priority.get("id")),
+        priority_name=_str(priority.get("name")),
+        issue_type=_str(_obj(fields.get("issuetype")).get("name")),
+        request_type_id=request_type_id,
+        request_type_name=request_type_name,
+        created=parse_time(fields.get("created")),
+        updated=parse_time(fields.get("updated")),
+        resolved=parse_time(fields.get("resolutiondate")),
+        reporter=person(fields.get("reporter")),
+        assignee=person(fields.get("assignee")),
+        organisations=_organisations(fields),
+        # "Request participants" is a user-list custom field that cannot be told apart from other
+        # user lists by shape; participants come from the servicedeskapi instead.
+        participants=(),
+    )
+
+
+def comment_snapshot(raw: Any) -> CommentSnapshot:
+    """A webhook or REST v2 comment object as a CommentSnapshot."""
+    if not isinstance(raw, dict) or raw.get("id") is None:
+        raise NotAWebhook("`comment` must be an object with an `id`")
+    public = raw.get("jsdPublic")
+    body = raw.get("body")
+    return CommentSnapshot(
+        jira_id=str(raw["id"]),
+        author=person(raw.get("author")),
+        body=body if isinstance(body, str) else "",
+        created=parse_time(raw.get("created")),
+        updated=parse_time(raw.get("updated") or raw.get("created")),
+        public=public if isinstance(public, bool) else None,
+    )
+
+
+def _status_changes(changelog: dict[str, Any]) -> tuple[StatusChange, ...]:
+    items = changelog.get("items")
+    if not isinstance(items, list):
+        return ()
+    return tuple(
+        StatusChange(_str(i.get("from")), _str(i.get("fromString")), _str(i.get("to")), _str(i.get("toString")))
+        for i in items
+        if isinstance(i, dict) and (i.get("fieldId") or i.get("field")) == "status"
+    )
+
+
+def normalise(body: Any) -> Event:
+    """Turn a parsed webhook body into an Event; raise NotAWebhook with a clear reason otherwise."""
+    if not isinstance(body, dict):
+        raise NotAWebhook("the body must be a JSON object")
+    kind = body.get("webhookEvent")
+    if not isinstance(kind, str) or not kind:
+        raise NotAWebhook("no `webhookEvent`: this is not a Jira webhook")
+    timestamp = body.get("timestamp")
+    if timestamp is not None and not isinstance(timestamp, int):
+        raise NotAWebhook("`timestamp` must be epoch milliseconds")
+    actor = person(body.get("user"))
+    if kind in ISSUE_EVENTS:
+        changelog = _obj(body.get("changelog"))
+        comment = comment_snapshot(body["comment"]) if isinstance(body.get("comment"), dict) else None
+        return IssueEvent(kind=ISSUE_EVENTS[kind], issue=issue_snapshot(body.get("issue")), actor=actor,
+                          timestamp_ms=timestamp, changelog_id=_str(changelog.get("id")),
+                          status_changes=_status_changes(changelog), comment=comment)
+    if kind in COMMENT_EVENTS:
+        comment_raw = body.get("comment")
+        comment = comment_snapshot(comment_raw)
+        issue = _obj(body.get("issue"))
+        issue_id = _str(issue.get("id"))
+        if issue_id is None:
+            match = _COMMENT_SELF.search(str(comment_raw.get("self") or ""))
+            if not match:
+                raise NotAWebhook("comment event without `issue` and without an issue id in `comment.self`")
+            issue_id = match.group("issue")
+        issue_key = _str(issue.get("key"))
+        project_key = _str(_obj(_obj(issue.get("fields")).get("project")).get("key"))
+        if project_key is None and issue_key:
+            project_key = issue_key.rsplit("-", 1)[0]
+        return CommentEvent(kind=COMMENT_EVENTS[kind], issue_jira_id=issue_id, issue_key=issue_key,
+                            project_key=project_key, comment=comment, actor=actor, timestamp_ms=timestamp,
+                            issue=issue)
+    return OtherEvent(kind=kind, timestamp_ms=timestamp)

@@ -1,0 +1,194 @@
+"""The one way a ticket is written: apply a normalised issue or comment to the store.
+
+Webhook events and reconciliation both end here. Every apply is idempotent and order-safe: a
+snapshot older than what the store holds (`fields.updated`, comment `updated`) changes nothing.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from mappings import Mapping
+from sync.events import CommentEvent, CommentSnapshot, IssueEvent, IssueSnapshot, Organisation
+from sync.models import Comment, Organization, StatusHistory, Ticket, User, utcnow
+
+
+class Deferred(Exception):
+    """The event cannot be applied yet (e.g. a comment for a ticket not mirrored yet)."""
+
+
+@dataclass(frozen=True)
+class ApplyResult:
+    changed: bool
+    reason: str = ""
+
+
+def _locked_ticket(session: Session, jira_id: str) -> Ticket | None:
+    # FOR UPDATE serialises concurrent applies to one ticket on PostgreSQL; SQLite has one writer anyway.
+    return session.scalars(select(Ticket).where(Ticket.jira_id == jira_id).with_for_update()).first()
+
+
+def _slug(name: str) -> str:
+    slug = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
+    return slug[:48] or "org"
+
+
+def organisation_for(session: Session, organisations: tuple[Organisation, ...], reporter_account: str | None,
+                     reporter_email: str | None) -> Organization | None:
+    """The local organisation of a request: JSM's organisation of the request, else the reporter's."""
+    if organisations:
+        first = organisations[0]
+        org = session.scalars(select(Organization).where(Organization.jira_org_id == first.jira_id)).first()
+        if org is None:
+            slug = _slug(first.name)
+            if session.scalars(select(Organization.id).where(Organization.slug == slug)).first() is not None:
+                slug = f"{slug}-{first.jira_id}"
+            org = Organization(slug=slug, name=first.name, jira_org_id=first.jira_id)
+            session.add(org)
+            session.flush()
+        return org
+    conditions = []
+    if reporter_account:
+        conditions.append(User.jira_account_id == reporter_account)
+    if reporter_email:
+        conditions.append(User.email == reporter_email.lower())
+    if not conditions:
+        return None
+    user = session.scalars(select(User).where(or_(*conditions), User.organization_id.is_not(None))).first()
+    return user.organization if user else None
+
+
+def _project(ticket: Ticket, issue: IssueSnapshot, mapping: Mapping) -> None:
+    status = mapping.resolve_status(issue.status_id, issue.status_name, issue.status_category,
+                                    project_key=issue.project_key, request_type_id=issue.request_type_id)
+    priority = mapping.resolve_priority(issue.priority_id, issue.priority_name)
+    ticket.customer_status = status.key
+    ticket.bucket = status.bucket
+    ticket.status_fell_back = status.fell_back
+    ticket.customer_priority = priority.key
+
+
+def apply_issue(session: Session, issue: IssueSnapshot, mapping: Mapping, *, changelog_id: str | None = None,
+                deleted: bool = False) -> ApplyResult:
+    """Upsert a ticket from an issue snapshot (webhook or search result)."""
+    ticket = _locked_ticket(session, issue.jira_id)
+    updated = issue.updated or issue.created or utcnow()
+    if ticket is None:
+        ticket = Ticket(jira_id=issue.jira_id, key=issue.key, created_at=issue.created or updated,
+                        jira_updated_at=updated, participant_account_ids=[])
+        session.add(ticket)
+        is_new = True
+    else:
+        is_new = False
+        if deleted:
+            changed = not ticket.deleted
+            ticket.deleted = True
+            return ApplyResult(changed, "deleted")
+        if ticket.deleted:
+            return ApplyResult(False, "ticket was deleted in JSM")
+        if ticket.jira_updated_at > updated:
+            return ApplyResult(False, "older than the stored ticket")
+    previous_status = None if is_new else ticket.customer_status
+    ticket.key = issue.key
+    ticket.project_key = issue.project_key
+    ticket.summary = issue.summary
+    ticket.description = issue.description
+    ticket.issue_type_name = issue.issue_type
+    if issue.request_type_id:
+        ticket.request_type_id = issue.request_type_id
+        ticket.request_type_name = issue.request_type_name
+    ticket.jira_status_id = issue.status_id
+    ticket.jira_status_name = issue.status_name
+    ticket.jira_status_category = issue.status_category
+    ticket.jira_priority_id = issue.priority_id
+    ticket.jira_priority_name = issue.priority_name
+    ticket.reporter_account_id = issue.reporter.account_id if issue.reporter else None
+    ticket.reporter_name = issue.reporter.name if issue.reporter else None
+    ticket.reporter_email = issue.reporter.email if issue.reporter else None
+    ticket.assignee_name = issue.assignee.name if issue.assignee else None
+    ticket.resolved_at = issue.resolved
+    ticket.jira_updated_at = updated
+    ticket.deleted = deleted
+    ticket.last_synced_at = utcnow()
+    _project(ticket, issue, mapping)
+    if ticket.organization_id is None or issue.organisations:
+        org = organisation_for(session, issue.organisations, ticket.reporter_account_id, ticket.reporter_email)
+        if org is not None:
+            ticket.organization_id = org.id
+    session.flush()
+    if previous_status != ticket.customer_status:
+        _record_history(session, ticket, updated, changelog_id)
+    return ApplyResult(True, "created" if is_new else "updated")
+
+
+def _record_history(session: Session, ticket: Ticket, at: datetime, changelog_id: str | None) -> None:
+    if changelog_id is not None:
+        exists = session.scalars(select(StatusHistory.id).where(
+            StatusHistory.ticket_id == ticket.id, StatusHistory.changelog_id == changelog_id)).first()
+        if exists is not None:
+            return
+    session.add(StatusHistory(ticket_id=ticket.id, customer_status=ticket.customer_status,
+                              jira_status_name=ticket.jira_status_name, at=at, changelog_id=changelog_id))
+
+
+def apply_issue_event(session: Session, event: IssueEvent, mapping: Mapping) -> ApplyResult:
+    """Apply a jira:issue_* event, and the comment a Data Center `issue_commented` carries."""
+    result = apply_issue(session, event.issue, mapping, changelog_id=event.changelog_id,
+                         deleted=event.kind == "deleted")
+    if event.comment is not None:
+        apply_comment(session, event.issue.jira_id, event.comment)
+    return result
+
+
+def _from_support(ticket: Ticket, comment: CommentSnapshot, session: Session) -> bool:
+    author = comment.author
+    if author is None or author.account_id is None:
+        return True
+    if author.account_id == ticket.reporter_account_id:
+        return False
+    # Any account linked to a portal user is a customer, not support.
+    return session.scalars(select(User.id).where(User.jira_account_id == author.account_id)).first() is None
+
+
+def apply_comment(session: Session, issue_jira_id: str, comment: CommentSnapshot, *, deleted: bool = False,
+                  public: bool | None = None) -> ApplyResult:
+    """Upsert (or hide) one comment; `public` overrides the payload's flag when JSM was asked."""
+    ticket = session.scalars(select(Ticket).where(Ticket.jira_id == issue_jira_id)).first()
+    if ticket is None:
+        raise Deferred(f"issue {issue_jira_id} is not mirrored yet")
+    is_public = public if public is not None else comment.public
+    row = session.scalars(select(Comment).where(Comment.jira_id == comment.jira_id).with_for_update()).first()
+    updated = comment.updated or comment.created or utcnow()
+    if row is None:
+        row = Comment(ticket_id=ticket.id, jira_id=comment.jira_id, created_at=comment.created or updated,
+                      updated_at=updated, deleted=deleted)
+        session.add(row)
+    elif deleted:
+        changed = not row.deleted
+        row.deleted = True
+        return ApplyResult(changed, "deleted")
+    elif row.deleted:
+        return ApplyResult(False, "comment was deleted")
+    elif row.updated_at > updated:
+        return ApplyResult(False, "older than the stored comment")
+    row.author_name = comment.author.name if comment.author else None
+    row.author_account_id = comment.author.account_id if comment.author else None
+    row.body = comment.body
+    row.updated_at = updated
+    # Internal unless JSM says public: a comment whose visibility is unknown is never shown.
+    row.public = bool(is_public)
+    row.from_support = _from_support(ticket, comment, session)
+    if row.public and row.from_support and (ticket.first_response_at is None
+                                            or ticket.first_response_at > row.created_at):
+        ticket.first_response_at = row.created_at
+    return ApplyResult(True, "comment")
+
+
+def apply_comment_event(session: Session, event: CommentEvent) -> ApplyResult:
+    """Apply a comment_* event."""
+    return apply_comment(session, event.issue_jira_id, event.comment, deleted=event.kind == "deleted")

@@ -1,0 +1,79 @@
+"""RQ job entry points. Jobs take ids (or nothing) and find their connections through the runtime."""
+
+from __future__ import annotations
+
+import json
+import logging
+from datetime import timedelta
+
+from sqlalchemy import func, or_, select
+
+from sync.events import CommentEvent, IssueEvent, NotAWebhook, normalise
+from sync.inbound import Deferred, apply_comment_event, apply_issue_event
+from sync.models import InboundEvent, utcnow
+from sync.queues import clear_drain_request, request_inbox_drain
+from sync.runtime import get_runtime
+
+log = logging.getLogger(__name__)
+
+BATCH_SIZE = 200
+# A deferred event (its ticket not mirrored yet) is retried this many times, then marked failed;
+# reconciliation brings the ticket and its comments in any case.
+MAX_DEFERRALS = 5
+
+
+def apply_inbox_row(row: InboundEvent, session, mapping) -> None:
+    """Apply one inbox row inside the caller's transaction and set its state."""
+    row.attempts += 1
+    try:
+        event = normalise(json.loads(row.payload))
+        with session.begin_nested():
+            if isinstance(event, IssueEvent):
+                result = apply_issue_event(session, event, mapping)
+            elif isinstance(event, CommentEvent):
+                result = apply_comment_event(session, event)
+            else:
+                row.state, row.reason = "ignored", f"event kind {event.kind} is not mirrored"
+                return
+        row.state, row.reason, row.applied_at = "applied", result.reason, utcnow()
+    except Deferred as exc:
+        if row.attempts >= MAX_DEFERRALS:
+            row.state, row.reason = "failed", f"{exc}; gave up after {row.attempts} attempts"
+        else:
+            row.reason = str(exc)
+            row.retry_at = utcnow() + timedelta(seconds=15 * row.attempts)
+    except (NotAWebhook, ValueError, KeyError, TypeError) as exc:
+        row.state, row.reason = "failed", f"{type(exc).__name__}: {exc}"
+
+
+def drain_inbox(limit: int = BATCH_SIZE) -> dict[str, int]:
+    """Apply ready inbox rows in batches until none is left; returns counts by resulting state."""
+    runtime = get_runtime()
+    clear_drain_request(runtime.redis)
+    counts: dict[str, int] = {}
+    mapping = runtime.mapping
+    while True:
+        with runtime.sessions() as session, session.begin():
+            now = utcnow()
+            # SKIP LOCKED lets several workers drain in parallel on PostgreSQL without taking the same rows.
+            query = (select(InboundEvent)
+                     .where(InboundEvent.state == "pending",
+                            or_(InboundEvent.retry_at.is_(None), InboundEvent.retry_at <= now))
+                     .order_by(InboundEvent.id).limit(limit).with_for_update(skip_locked=True))
+            rows = list(session.scalars(query))
+            for row in rows:
+                apply_inbox_row(row, session, mapping)
+                counts[row.state] = counts.get(row.state, 0) + 1
+        if len(rows) < limit:
+            return counts
+
+
+def sweep() -> dict[str, int]:
+    """Cron: re-enqueue work that a Redis outage or a killed worker left behind."""
+    runtime = get_runtime()
+    with runtime.sessions() as session:
+        pending = session.scalar(select(func.count()).select_from(InboundEvent)
+                                 .where(InboundEvent.state == "pending")) or 0
+    if pending:
+        request_inbox_drain(runtime.redis)
+    return {"inbox_pending": pending}

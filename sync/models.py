@@ -1,0 +1,251 @@
+"""SQLAlchemy 2.x models: the local mirror, accounts, the webhook inbox and the action outbox."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+def utcnow() -> datetime:
+    """The current time as an aware UTC datetime."""
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Stores aware datetimes as UTC and always returns them aware (SQLite drops the offset)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: JSON, list[Any]: JSON}
+
+
+ROLES = ("customer", "org_viewer", "group_lead", "admin")
+
+
+class Organization(Base):
+    """A customer organisation; its users see its tickets and nobody else's."""
+
+    __tablename__ = "organizations"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(255))
+    jira_org_id: Mapped[str | None] = mapped_column(String(64), unique=True)
+    share_token_hash: Mapped[str | None] = mapped_column(String(128), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class User(Base):
+    """A portal account: customer, org_viewer, group_lead or admin."""
+
+    __tablename__ = "users"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(255), unique=True)
+    name: Mapped[str] = mapped_column(String(255), default="")
+    role: Mapped[str] = mapped_column(String(16), default="customer")
+    organization_id: Mapped[int | None] = mapped_column(ForeignKey("organizations.id"), index=True)
+    group_name: Mapped[str | None] = mapped_column(String(128))
+    password_hash: Mapped[str | None] = mapped_column(String(255))
+    must_change_password: Mapped[bool] = mapped_column(Boolean, default=False)
+    jira_account_id: Mapped[str | None] = mapped_column(String(128), index=True)
+    locale: Mapped[str | None] = mapped_column(String(8))
+    timezone: Mapped[str | None] = mapped_column(String(64))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    organization: Mapped[Organization | None] = relationship(lazy="joined")
+
+
+class ApiToken(Base):
+    """A bearer token; only its SHA-256 is stored."""
+
+    __tablename__ = "api_tokens"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(128), default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_used_at: Mapped[datetime | None]
+    revoked_at: Mapped[datetime | None]
+
+    user: Mapped[User] = relationship(lazy="joined")
+
+
+class Ticket(Base):
+    """The local mirror of one JSM request, with its customer-facing projection."""
+
+    __tablename__ = "tickets"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    jira_id: Mapped[str] = mapped_column(String(32), unique=True)
+    key: Mapped[str] = mapped_column(String(64), unique=True)
+    project_key: Mapped[str] = mapped_column(String(32), index=True)
+    summary: Mapped[str] = mapped_column(Text, default="")
+    description: Mapped[str | None] = mapped_column(Text)
+    service_desk_id: Mapped[str | None] = mapped_column(String(32))
+    request_type_id: Mapped[str | None] = mapped_column(String(32))
+    request_type_name: Mapped[str | None] = mapped_column(String(255))
+    issue_type_name: Mapped[str | None] = mapped_column(String(255))
+    organization_id: Mapped[int | None] = mapped_column(ForeignKey("organizations.id"))
+    reporter_account_id: Mapped[str | None] = mapped_column(String(128), index=True)
+    reporter_name: Mapped[str | None] = mapped_column(String(255))
+    reporter_email: Mapped[str | None] = mapped_column(String(255))
+    assignee_name: Mapped[str | None] = mapped_column(String(255))
+    participant_account_ids: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    jira_status_id: Mapped[str | None] = mapped_column(String(32))
+    jira_status_name: Mapped[str | None] = mapped_column(String(255))
+    jira_status_category: Mapped[str | None] = mapped_column(String(32))
+    jira_priority_id: Mapped[str | None] = mapped_column(String(32))
+    jira_priority_name: Mapped[str | None] = mapped_column(String(64))
+    customer_status: Mapped[str] = mapped_column(String(64))
+    customer_priority: Mapped[str] = mapped_column(String(32))
+    bucket: Mapped[str] = mapped_column(String(16))
+    status_fell_back: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime]
+    # JSM's `fields.updated`: the order-safety watermark of this ticket.
+    jira_updated_at: Mapped[datetime]
+    resolved_at: Mapped[datetime | None]
+    first_response_at: Mapped[datetime | None]
+    deleted: Mapped[bool] = mapped_column(Boolean, default=False)
+    last_synced_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    organization: Mapped[Organization | None] = relationship(lazy="joined")
+
+    __table_args__ = (
+        Index("ix_tickets_org_bucket_updated", "organization_id", "bucket", "jira_updated_at"),
+        Index("ix_tickets_org_updated", "organization_id", "jira_updated_at"),
+    )
+
+
+class Comment(Base):
+    """A comment of a ticket; only `public` ones are ever shown to customers."""
+
+    __tablename__ = "comments"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"), index=True)
+    jira_id: Mapped[str | None] = mapped_column(String(32), unique=True)
+    author_name: Mapped[str | None] = mapped_column(String(255))
+    author_account_id: Mapped[str | None] = mapped_column(String(128))
+    from_support: Mapped[bool] = mapped_column(Boolean, default=True)
+    public: Mapped[bool] = mapped_column(Boolean, default=False)
+    body: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+    deleted: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Set while the comment was written by a customer here and JSM has not confirmed it yet.
+    outbox_action_id: Mapped[int | None] = mapped_column(ForeignKey("outbox_actions.id"))
+
+
+class StatusHistory(Base):
+    """A customer-visible status change of a ticket."""
+
+    __tablename__ = "status_history"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"), index=True)
+    customer_status: Mapped[str] = mapped_column(String(64))
+    jira_status_name: Mapped[str | None] = mapped_column(String(255))
+    at: Mapped[datetime]
+    # The changelog entry it came from, so a redelivered event adds nothing.
+    changelog_id: Mapped[str | None] = mapped_column(String(32))
+
+    __table_args__ = (UniqueConstraint("ticket_id", "changelog_id", name="uq_history_changelog"),)
+
+
+INBOX_STATES = ("pending", "applied", "ignored", "failed")
+
+
+class InboundEvent(Base):
+    """The webhook inbox: a delivery is durable here before the receiver answers 2xx."""
+
+    __tablename__ = "inbound_events"
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    delivery_id: Mapped[str] = mapped_column(String(128), unique=True)
+    webhook_event: Mapped[str] = mapped_column(String(64))
+    issue_key: Mapped[str | None] = mapped_column(String(64), index=True)
+    project_key: Mapped[str | None] = mapped_column(String(32))
+    event_timestamp: Mapped[int | None] = mapped_column(BigInteger)
+    payload: Mapped[str] = mapped_column(Text)
+    state: Mapped[str] = mapped_column(String(16), default="pending")
+    reason: Mapped[str | None] = mapped_column(Text)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    received_at: Mapped[datetime] = mapped_column(default=utcnow)
+    applied_at: Mapped[datetime | None]
+    # A deferred row (its ticket not mirrored yet) waits until then before its next try.
+    retry_at: Mapped[datetime | None]
+
+    __table_args__ = (Index("ix_inbound_state_id", "state", "id"),)
+
+
+OUTBOX_STATES = ("pending", "sending", "done", "failed")
+
+
+class OutboxAction(Base):
+    """A customer action accepted here and owed to JSM until JSM confirms it."""
+
+    __tablename__ = "outbox_actions"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    uuid: Mapped[str] = mapped_column(String(36), unique=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    state: Mapped[str] = mapped_column(String(16), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    error: Mapped[str | None] = mapped_column(Text)
+    jira_response: Mapped[str | None] = mapped_column(Text)
+    result_key: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    next_attempt_at: Mapped[datetime | None]
+
+    __table_args__ = (Index("ix_outbox_state_next", "state", "next_attempt_at"),)
+
+
+class MappingVersion(Base):
+    """One published version of the status/priority mapping; exactly one is active."""
+
+    __tablename__ = "mapping_versions"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, unique=True)
+    document: Mapped[str] = mapped_column(Text)
+    author: Mapped[str | None] = mapped_column(String(255))
+    comment: Mapped[str | None] = mapped_column(Text)
+    active: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class SyncState(Base):
+    """Small named values the sync keeps: reconcile watermarks, last event times."""
+
+    __tablename__ = "sync_state"
+    name: Mapped[str] = mapped_column(String(128), primary_key=True)
+    value: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

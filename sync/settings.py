@@ -1,0 +1,270 @@
+"""Configuration: YAML file + `COMPANION_*` environment overrides, validated at start-up.
+
+Precedence (highest first): environment variables, the YAML file, built-in defaults.
+The file is `--config`, else `$COMPANION_CONFIG`, else `./config.yaml` if present.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from functools import cached_property
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from croniter import croniter
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from pydantic_settings import BaseSettings, NoDecode, PydanticBaseSettingsSource, SettingsConfigDict
+from pydantic_settings.exceptions import SettingsError
+
+SANDBOX = "sandbox"
+ENV_PREFIX = "COMPANION_"
+
+
+class ConfigError(Exception):
+    """A configuration problem, phrased as one line naming the dotted key."""
+
+
+def _split_list(value: Any) -> Any:
+    # Environment variables carry lists as "A,B"; YAML carries real lists.
+    if isinstance(value, str):
+        return [part.strip() for part in value.split(",") if part.strip()]
+    return value
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class JiraSettings(_Section):
+    base_url: str = SANDBOX
+    deployment: Literal["cloud", "datacenter"] = "cloud"
+    email: str | None = None
+    api_token: SecretStr | None = None
+    projects: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    webhook_secret: SecretStr | None = None
+    allow_unsigned_webhooks: bool = False
+    # Not in DESIGN.md's list: where `companion run` starts the stand-in JSM when base_url is "sandbox".
+    sandbox_port: int = Field(default=8081, ge=1, le=65535)
+
+    _split_projects = field_validator("projects", mode="before")(_split_list)
+
+    @field_validator("base_url")
+    @classmethod
+    def _base_url(cls, value: str) -> str:
+        value = value.strip().rstrip("/")
+        if value != SANDBOX and not value.startswith(("http://", "https://")):
+            raise ValueError(f"must be 'sandbox' or an http(s) URL, got {value!r}")
+        return value
+
+    @field_validator("projects")
+    @classmethod
+    def _project_keys(cls, value: list[str]) -> list[str]:
+        keys = [key.strip().upper() for key in value]
+        bad = [key for key in keys if not key.replace("_", "").isalnum()]
+        if bad:
+            raise ValueError(f"not a Jira project key: {bad[0]!r}")
+        return keys
+
+    @property
+    def is_sandbox(self) -> bool:
+        """True when the built-in stand-in JSM is the site."""
+        return self.base_url == SANDBOX
+
+    @property
+    def site_url(self) -> str:
+        """The HTTP base URL of the JSM site (the stand-in's local URL in sandbox mode)."""
+        return f"http://127.0.0.1:{self.sandbox_port}" if self.is_sandbox else self.base_url
+
+    def mirrors(self, project_key: str | None) -> bool:
+        """Whether events of this project are mirrored (an empty list mirrors every project)."""
+        if not self.projects:
+            return True
+        return project_key is not None and project_key.upper() in self.projects
+
+
+class SyncSettings(_Section):
+    reconcile_cron: str = "*/5 * * * *"
+    reconcile_overlap_seconds: int = Field(default=300, ge=0, le=86_400)
+
+    @field_validator("reconcile_cron")
+    @classmethod
+    def _cron(cls, value: str) -> str:
+        if not croniter.is_valid(value):
+            raise ValueError(f"not a cron expression: {value!r}")
+        return value
+
+
+class PortalSettings(_Section):
+    locales: Annotated[list[Literal["en", "ru"]], NoDecode] = Field(default_factory=lambda: ["en", "ru"], min_length=1)
+    default_locale: Literal["en", "ru"] = "en"
+
+    _split_locales = field_validator("locales", mode="before")(_split_list)
+
+    @model_validator(mode="after")
+    def _default_in_locales(self) -> PortalSettings:
+        if self.default_locale not in self.locales:
+            raise ValueError(f"default_locale {self.default_locale!r} is not one of locales {self.locales}")
+        return self
+
+
+class MappingsSettings(_Section):
+    file: Path | None = None
+
+
+class _YamlSource(PydanticBaseSettingsSource):
+    """Feeds the already-parsed YAML document to pydantic-settings below the environment."""
+
+    def __init__(self, settings_cls: type[BaseSettings], data: dict[str, Any]):
+        super().__init__(settings_cls)
+        self._data = data
+
+    def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:
+        return self._data.get(field_name), field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        return dict(self._data)
+
+
+class Settings(BaseSettings):
+    """The whole effective configuration of one install."""
+
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX,
+        env_nested_delimiter="_",
+        env_nested_max_split=1,
+        extra="forbid",
+        case_sensitive=False,
+    )
+
+    data_dir: Path = Path("var")
+    database_url: str | None = None
+    redis_url: str | None = None
+    secret_key: SecretStr | None = None
+    jira: JiraSettings = Field(default_factory=JiraSettings)
+    sync: SyncSettings = Field(default_factory=SyncSettings)
+    portal: PortalSettings = Field(default_factory=PortalSettings)
+    mappings: MappingsSettings = Field(default_factory=MappingsSettings)
+
+    _yaml_data: dict[str, Any] = {}
+
+    @classmethod
+    def settings_customise_sources(cls, settings_cls, init_settings, env_settings, dotenv_settings,
+                                   file_secret_settings):  # type: ignore[override]
+        return (init_settings, env_settings, _YamlSource(settings_cls, cls._yaml_data))
+
+    @field_validator("database_url", "redis_url")
+    @classmethod
+    def _url(cls, value: str | None) -> str | None:
+        if value is not None and "://" not in value:
+            raise ValueError(f"must be a URL such as postgresql+psycopg://host/db, got {value!r}")
+        return value or None
+
+    @model_validator(mode="after")
+    def _site_credentials(self) -> Settings:
+        jira = self.jira
+        if jira.is_sandbox:
+            return self
+        if jira.api_token is None:
+            raise ValueError("jira.api_token: required when jira.base_url is a real site")
+        if jira.deployment == "cloud" and not jira.email:
+            raise ValueError("jira.email: required for a Cloud site (Basic auth is email + API token)")
+        if jira.webhook_secret is None and not jira.allow_unsigned_webhooks:
+            raise ValueError("jira.webhook_secret: required for a real site unless "
+                             "jira.allow_unsigned_webhooks is true")
+        return self
+
+    @property
+    def effective_database_url(self) -> str:
+        """The database URL, defaulting to SQLite under data_dir."""
+        return self.database_url or f"sqlite:///{self.data_dir.resolve() / 'companion.db'}"
+
+    @cached_property
+    def effective_secret_key(self) -> str:
+        """The Flask secret key; generated once into data_dir so every process of the install agrees."""
+        if self.secret_key is not None:
+            return self.secret_key.get_secret_value()
+        path = self.data_dir / "secret_key"
+        if not path.exists():
+            self.data_dir.mkdir(parents=True, exist_ok=True)
+            path.write_text(secrets.token_urlsafe(48))
+            path.chmod(0o600)
+        return path.read_text().strip()
+
+    def masked(self) -> dict[str, Any]:
+        """The effective configuration as plain data, with secrets masked."""
+        data = self.model_dump(mode="json")
+        data["database_url"] = _mask_url_password(self.effective_database_url)
+        if data.get("redis_url"):
+            data["redis_url"] = _mask_url_password(data["redis_url"])
+        return data
+
+
+def _mask_url_password(url: str) -> str:
+    # postgresql://user:secret@host/db → postgresql://user:***@host/db
+    scheme, sep, rest = url.partition("://")
+    if "@" in rest and ":" in rest.split("@", 1)[0]:
+        creds, host = rest.split("@", 1)
+        return f"{scheme}{sep}{creds.split(':', 1)[0]}:***@{host}"
+    return url
+
+
+def find_config_file(explicit: str | os.PathLike[str] | None = None) -> Path | None:
+    """The config file to read: explicit path, $COMPANION_CONFIG, ./config.yaml, or none."""
+    if explicit:
+        return Path(explicit)
+    if os.environ.get("COMPANION_CONFIG"):
+        return Path(os.environ["COMPANION_CONFIG"])
+    default = Path("config.yaml")
+    return default if default.exists() else None
+
+
+def _read_yaml(path: Path) -> dict[str, Any]:
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"config file {path}: not found") from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" line {mark.line + 1}" if mark else ""
+        raise ConfigError(f"config file {path}{where}: not valid YAML ({getattr(exc, 'problem', exc)})") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"config file {path}: the top level must be a mapping of keys, got {type(data).__name__}")
+    return data
+
+
+def _describe(error: ValidationError) -> str:
+    first = error.errors()[0]
+    key = ".".join(str(part) for part in first["loc"])
+    message = first["msg"].removeprefix("Value error, ")
+    if first["type"] == "extra_forbidden":
+        message = "unknown key (see config.example.yaml for the valid ones)"
+    if not key:  # model-level validators name the key in their message
+        return message
+    return f"{key}: {message}"
+
+
+def load_settings(config_path: str | os.PathLike[str] | None = None, **overrides: Any) -> Settings:
+    """Load and validate the configuration; raise ConfigError with a one-line message naming the key."""
+    path = find_config_file(config_path)
+    data = _read_yaml(path) if path else {}
+    Settings._yaml_data = data
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        raise ConfigError(_describe(exc)) from None
+    except SettingsError as exc:
+        raise ConfigError(str(exc)) from None
+    finally:
+        Settings._yaml_data = {}
