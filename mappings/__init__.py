@@ -1,0 +1,38 @@
+"""Pure mapping of Jira/JSM statuses, priorities, request types and transitions to the customer vocabulary.
+
+Imports nothing of the project and does no I/O beyond reading the YAML it is given (or the bundled
+`default.yaml`).
+"""
+
+from mappings.checks import MappingError
+from mappings.mapping import Mapping, default_yaml, load_default, load_file, load_yaml
+from mappings.model import (
+    CategoryMatch,
+    CategorySubtype,
+    CustomerCategory,
+    CustomerPriority,
+    CustomerStatus,
+    PriorityResolution,
+    StatusResolution,
+)
+from mappings.schema import BUCKETS, CUSTOMER_ACTIONS, REQUIRED_LOCALES, TRANSITION_ACTIONS
+
+__all__ = [
+    "BUCKETS",
+    "CUSTOMER_ACTIONS",
+    "REQUIRED_LOCALES",
+    "TRANSITION_ACTIONS",
+    "CategoryMatch",
+    "CategorySubtype",
+    "CustomerCategory",
+    "CustomerPriority",
+    "CustomerStatus",
+    "Mapping",
+    "MappingError",
+    "PriorityResolution",
+    "StatusResolution",
+    "default_yaml",
+    "load_default",
+    "load_file",
+    "load_yaml",
+]

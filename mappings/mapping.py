@@ -1,0 +1,173 @@
+"""The Mapping object: a validated document plus its lookup indexes, and the loaders."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Iterable
+from collections.abc import Mapping as AbcMapping
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from mappings.catalog import CategoryIndex, TransitionTable
+from mappings.checks import MappingError, parse_document, semantic_errors
+from mappings.model import (
+    CategoryMatch,
+    CustomerCategory,
+    CustomerPriority,
+    CustomerStatus,
+    PriorityResolution,
+    StatusResolution,
+    pairs,
+)
+from mappings.resolver import PriorityResolver, StatusResolver
+from mappings.schema import MappingDocument
+
+
+class Mapping:
+    """A validated customer-vocabulary mapping; immutable once built, safe to share between threads."""
+
+    def __init__(self, doc: MappingDocument) -> None:
+        self._doc = doc
+        self._statuses = {
+            k: CustomerStatus(k, s.bucket, s.colour, tuple(s.actions), pairs(s.labels), pairs(s.descriptions))
+            for k, s in doc.statuses.items()
+        }
+        self._priorities = {
+            k: CustomerPriority(k, p.rank, p.colour, pairs(p.labels), pairs(p.descriptions))
+            for k, p in sorted(doc.priorities.items(), key=lambda kv: kv[1].rank)
+        }
+        self._status_resolver = StatusResolver(doc, self._statuses)
+        self._priority_resolver = PriorityResolver(doc, self._priorities)
+        self._categories = CategoryIndex(doc)
+        self._transitions = TransitionTable(doc)
+
+    # --- construction and export -------------------------------------------------------------
+    @classmethod
+    def from_dict(cls, data: AbcMapping[str, Any]) -> Mapping:
+        """Build from a plain dict; raises MappingError listing every problem."""
+        return cls(parse_document(data))
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain-data export; `Mapping.from_dict(m.to_dict()) == m`."""
+        return self._doc.model_dump(mode="json", exclude_none=True)
+
+    def to_yaml(self) -> str:
+        """YAML export (keeps document order, Unicode unescaped); `load_yaml(m.to_yaml()) == m`."""
+        return yaml.safe_dump(self.to_dict(), sort_keys=False, allow_unicode=True, width=100)
+
+    def validate(self) -> list[str]:
+        """Re-check the document; returns the problems (empty for any Mapping built by the loaders)."""
+        return semantic_errors(self._doc)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Mapping) and self.to_dict() == other.to_dict()
+
+    def __hash__(self) -> int:
+        return hash(self.to_yaml())
+
+    def __repr__(self) -> str:
+        return f"<Mapping statuses={list(self._statuses)} priorities={list(self._priorities)}>"
+
+    # --- vocabulary --------------------------------------------------------------------------
+    @property
+    def statuses(self) -> tuple[CustomerStatus, ...]:
+        """Customer statuses in display order."""
+        return tuple(self._statuses.values())
+
+    @property
+    def priorities(self) -> tuple[CustomerPriority, ...]:
+        """Customer priorities, most urgent first."""
+        return tuple(self._priorities.values())
+
+    @property
+    def categories(self) -> tuple[CustomerCategory, ...]:
+        """Customer categories in document order."""
+        return self._categories.categories
+
+    def status(self, key: str) -> CustomerStatus:
+        """Customer status by key; KeyError when unknown."""
+        return self._statuses[key]
+
+    def priority(self, key: str) -> CustomerPriority:
+        """Customer priority by key; KeyError when unknown."""
+        return self._priorities[key]
+
+    # --- resolution (never raises) -----------------------------------------------------------
+    def resolve_status(
+        self,
+        status_id: str | None,
+        status_name: str | None,
+        category: str | None,
+        project_key: str | None = None,
+        request_type_id: str | None = None,
+    ) -> StatusResolution:
+        """Map a Jira status to a customer status: rule by id, then name, then the category fallback."""
+        try:
+            return self._status_resolver.resolve(
+                status_id, status_name, category, project_key, request_type_id
+            )
+        except Exception:
+            # The contract is "never fails a sync": a value we cannot even normalise gets the
+            # default fallback, flagged as such so admins see it.
+            fb = self._statuses[self._doc.status_fallbacks["default"]]
+            return StatusResolution(fb.key, fb.bucket, True, "default")
+
+    def resolve_priority(self, priority_id: str | None, priority_name: str | None) -> PriorityResolution:
+        """Map a Jira priority (id, then name) to a customer priority; unmapped → fallback, fell_back=True."""
+        try:
+            return self._priority_resolver.resolve(priority_id, priority_name)
+        except Exception:
+            fb = self._priorities[self._doc.priority_fallback]
+            return PriorityResolution(fb.key, fb.rank, True, "default")
+
+    def category_for(
+        self, request_type_id: str | None, request_type_name: str | None = None
+    ) -> CategoryMatch | None:
+        """Customer category (and subtype) of a JSM request type, or None when unmapped."""
+        try:
+            return self._categories.lookup(request_type_id, request_type_name)
+        except Exception:
+            return None
+
+    # --- customer actions → JSM transitions ----------------------------------------------------
+    def transitions_for(self, action: str, project_key: str | None = None) -> list[str]:
+        """JSM transition names performing `action` (resolve, cancel, reopen, respond), preferred first."""
+        return self._transitions.names(action, project_key)
+
+    def pick_transition(self, action: str, available: Iterable[Any], project_key: str | None = None) -> Any:
+        """The element of `available` (JSM {id, name} dicts or names) performing `action`, or None."""
+        return self._transitions.pick(action, available, project_key)
+
+    def transition_matches(
+        self, action: str, transition_name: str | None, project_key: str | None = None
+    ) -> bool:
+        """Whether a transition name performs `action` (case-insensitive)."""
+        return self._transitions.matches(action, transition_name, project_key)
+
+
+def load_yaml(text: str | bytes) -> Mapping:
+    """Parse and validate a YAML mapping document; raises MappingError listing every problem."""
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise MappingError([f"(document): not valid YAML: {exc}"]) from None
+    return Mapping.from_dict(data)
+
+
+def load_file(path: str | Path) -> Mapping:
+    """Read and validate a YAML mapping file."""
+    return load_yaml(Path(path).read_text(encoding="utf-8"))
+
+
+def default_yaml() -> str:
+    """The text of the bundled `default.yaml`."""
+    return resources.files("mappings").joinpath("default.yaml").read_text(encoding="utf-8")
+
+
+@functools.cache
+def load_default() -> Mapping:
+    """The bundled default mapping (parsed once and cached; Mapping is immutable)."""
+    return load_yaml(default_yaml())
