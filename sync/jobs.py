@@ -77,3 +77,17 @@ def sweep() -> dict[str, int]:
     if pending:
         request_inbox_drain(runtime.redis)
     return {"inbox_pending": pending}
+
+
+def reconcile_incremental(project: str | None = None) -> dict[str, int]:
+    """Cron: fetch what changed in JSM since the watermark (minus the overlap) and apply it."""
+    from sync.reconcile import reconcile
+
+    return reconcile(get_runtime(), full=False, project=project).as_dict()
+
+
+def reconcile_full(project: str | None = None) -> dict[str, int]:
+    """Compare every ticket with JSM, applying changes and hiding tickets deleted there."""
+    from sync.reconcile import reconcile
+
+    return reconcile(get_runtime(), full=True, project=project).as_dict()

@@ -47,3 +47,20 @@ def active_mapping(runtime: Runtime) -> Mapping:
 def forget_cache() -> None:
     """Drop the cached mapping (after publishing a new version)."""
     _cache.clear()
+
+
+def publish_version(runtime: Runtime, document: str, *, author: str, comment: str = "") -> int:
+    """Validate `document` and make it the active mapping version; returns the new version number.
+
+    Raises MappingError (listing every problem) and stores nothing when the document is invalid.
+    """
+    from sqlalchemy import func, update
+
+    load_yaml(document)  # validation first: an invalid mapping is never stored
+    with runtime.sessions() as session, session.begin():
+        latest = session.scalar(select(func.max(MappingVersion.version))) or 0
+        session.execute(update(MappingVersion).where(MappingVersion.active.is_(True)).values(active=False))
+        session.add(MappingVersion(version=latest + 1, document=document, author=author, comment=comment,
+                                   active=True))
+    forget_cache()
+    return latest + 1

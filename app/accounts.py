@@ -1,0 +1,96 @@
+"""Organisations and users as the CLI and the admin pages create them."""
+
+from __future__ import annotations
+
+import re
+import secrets
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.auth import hash_password, issue_token
+from sync.db import make_engine, make_session_factory
+from sync.models import ROLES, Organization, User
+from sync.settings import Settings
+
+_SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+class AccountError(ValueError):
+    """A user or organisation cannot be created as asked; the message says why."""
+
+
+@dataclass(frozen=True)
+class NewUser:
+    email: str
+    role: str
+    token: str | None
+    generated_password: str | None
+
+
+def _session(settings: Settings) -> Session:
+    return make_session_factory(make_engine(settings.effective_database_url))()
+
+
+def create_org(db: Session, slug: str, name: str, jira_org_id: str | None = None) -> Organization:
+    """Add an organisation inside the caller's transaction."""
+    if not _SLUG.match(slug):
+        raise AccountError(f"slug {slug!r}: use lowercase letters, digits and dashes (max 64)")
+    if db.scalars(select(Organization).where(Organization.slug == slug)).first():
+        raise AccountError(f"organisation {slug!r} already exists")
+    if jira_org_id and db.scalars(select(Organization).where(Organization.jira_org_id == jira_org_id)).first():
+        raise AccountError(f"JSM organisation {jira_org_id} is already linked to another organisation")
+    org = Organization(slug=slug, name=name.strip() or slug, jira_org_id=jira_org_id)
+    db.add(org)
+    db.flush()
+    return org
+
+
+def create_user(db: Session, *, email: str, role: str, org_slug: str | None = None, group: str | None = None,
+                password: str | None = None, name: str = "", jira_account_id: str | None = None) -> tuple[User, str | None]:
+    """Add a user inside the caller's transaction; returns it and a generated password, if any."""
+    email = email.strip().lower()
+    if not _EMAIL.match(email):
+        raise AccountError(f"{email!r} is not an email address")
+    if role not in ROLES:
+        raise AccountError(f"role must be one of {', '.join(ROLES)}")
+    if db.scalars(select(User).where(User.email == email)).first():
+        raise AccountError(f"user {email} already exists")
+    org = None
+    if org_slug:
+        org = db.scalars(select(Organization).where(Organization.slug == org_slug)).first()
+        if org is None:
+            raise AccountError(f"no organisation {org_slug!r}; create it with 'companion orgs add'")
+    elif role != "admin":
+        raise AccountError(f"role {role} needs --org")
+    if role == "group_lead" and not group:
+        raise AccountError("a group_lead needs --group")
+    if password is not None and len(password) < 8:
+        raise AccountError("the password must have at least 8 characters")
+    generated = None
+    if password is None:
+        generated = secrets.token_urlsafe(12)
+    user = User(email=email, name=name, role=role, organization_id=org.id if org else None, group_name=group,
+                password_hash=hash_password(password or generated), must_change_password=generated is not None,
+                jira_account_id=jira_account_id)
+    db.add(user)
+    db.flush()
+    return user, generated
+
+
+def add_org(settings: Settings, slug: str, name: str, jira_org_id: str | None) -> Organization:
+    """Create an organisation and commit."""
+    with _session(settings) as db, db.begin():
+        return create_org(db, slug, name, jira_org_id)
+
+
+def add_user(settings: Settings, *, email: str, role: str, org_slug: str | None, group: str | None,
+             password: str | None, want_token: bool, name: str = "", jira_account_id: str | None = None) -> NewUser:
+    """Create a user (and optionally an API token) and commit."""
+    with _session(settings) as db, db.begin():
+        user, generated = create_user(db, email=email, role=role, org_slug=org_slug, group=group,
+                                      password=password, name=name, jira_account_id=jira_account_id)
+        token = issue_token(db, user, "cli") if want_token else None
+        return NewUser(user.email, user.role, token, generated)

@@ -1,0 +1,95 @@
+"""The JSON API (/api/v1): tickets in the caller's scope."""
+
+from __future__ import annotations
+
+from flask import Blueprint, current_app, jsonify, request
+from flask_babel import get_locale
+from sqlalchemy import func, or_, select
+
+from app import runtime_of
+from app.auth import api_auth_required, current_user
+from app.rendering import wiki_to_html
+from app.scope import ScopeError, visible_ticket, visible_tickets
+from app.serializers import comment_json, history_json, ticket_json
+from sync.models import Comment, StatusHistory, Ticket
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+MAX_PER_PAGE = 200
+
+
+def _error(status: int, message: str):  # type: ignore[no-untyped-def]
+    response = jsonify(error=message)
+    response.status_code = status
+    return response
+
+
+def _int_arg(name: str, default: int, low: int, high: int) -> int:
+    raw = request.args.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ValueError(f"{name} must be an integer, got {raw!r}") from None
+    if not low <= value <= high:
+        raise ValueError(f"{name} must be between {low} and {high}, got {value}")
+    return value
+
+
+def filtered_tickets(user, args):  # type: ignore[no-untyped-def]
+    """The caller's tickets with the list filters of the API and the portal applied."""
+    query = visible_tickets(user, args.get("scope") or "mine")
+    if args.get("status"):
+        query = query.where(Ticket.customer_status.in_(args.get("status").split(",")))
+    if args.get("priority"):
+        query = query.where(Ticket.customer_priority.in_(args.get("priority").split(",")))
+    if args.get("bucket"):
+        query = query.where(Ticket.bucket.in_(args.get("bucket").split(",")))
+    if args.get("q"):
+        needle = f"%{args.get('q').strip()}%"
+        query = query.where(or_(Ticket.summary.ilike(needle), Ticket.key.ilike(needle)))
+    return query
+
+
+@bp.get("/tickets")
+@api_auth_required
+def list_tickets():  # type: ignore[no-untyped-def]
+    """A page of tickets in the caller's scope, newest activity first."""
+    user = current_user()
+    runtime = runtime_of(current_app)
+    try:
+        page = _int_arg("page", 1, 1, 1_000_000)
+        per_page = _int_arg("per_page", 50, 1, MAX_PER_PAGE)
+        query = filtered_tickets(user, request.args)
+    except (ValueError, ScopeError) as exc:
+        return _error(400, str(exc))
+    mapping = runtime.mapping
+    locale = str(get_locale() or "en")
+    with runtime.sessions() as db:
+        total = db.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
+        rows = db.scalars(query.order_by(Ticket.jira_updated_at.desc(), Ticket.id.desc())
+                          .limit(per_page).offset((page - 1) * per_page)).all()
+        items = [ticket_json(t, mapping, user, locale) for t in rows]
+    return jsonify(items=items, page=page, per_page=per_page, total=total)
+
+
+@bp.get("/tickets/<key>")
+@api_auth_required
+def get_ticket(key: str):  # type: ignore[no-untyped-def]
+    """One ticket with its public comments (oldest first) and customer-status history; 404 outside scope."""
+    user = current_user()
+    runtime = runtime_of(current_app)
+    locale = str(get_locale() or "en")
+    with runtime.sessions() as db:
+        ticket = visible_ticket(db, user, key)
+        if ticket is None:
+            return _error(404, f"no ticket {key} in your scope")
+        data = ticket_json(ticket, runtime.mapping, user, locale)
+        comments = db.scalars(select(Comment).where(Comment.ticket_id == ticket.id, Comment.public.is_(True),
+                                                    Comment.deleted.is_(False))
+                              .order_by(Comment.created_at, Comment.id)).all()
+        data["comments"] = [comment_json(c, wiki_to_html(c.body)) for c in comments]
+        history = db.scalars(select(StatusHistory).where(StatusHistory.ticket_id == ticket.id)
+                             .order_by(StatusHistory.at, StatusHistory.id)).all()
+        data["history"] = [history_json(h) for h in history]
+    return jsonify(data)

@@ -1,0 +1,45 @@
+"""Liveness, readiness and Prometheus metrics."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, current_app, jsonify
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from sqlalchemy import text
+
+from app import runtime_of
+from app.metrics import refresh_gauges
+
+bp = Blueprint("health", __name__)
+
+
+@bp.get("/healthz")
+def healthz():  # type: ignore[no-untyped-def]
+    """The process is up."""
+    return jsonify(status="ok")
+
+
+@bp.get("/readyz")
+def readyz():  # type: ignore[no-untyped-def]
+    """The process can serve: database and Redis answer."""
+    runtime = runtime_of(current_app)
+    checks: dict[str, str] = {}
+    try:
+        with runtime.engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+        checks["database"] = "ok"
+    except Exception as exc:  # any driver error means not ready
+        checks["database"] = f"error: {type(exc).__name__}"
+    try:
+        runtime.redis.ping()
+        checks["redis"] = "ok"
+    except Exception as exc:
+        checks["redis"] = f"error: {type(exc).__name__}"
+    ready = all(value == "ok" for value in checks.values())
+    return jsonify(status="ready" if ready else "not ready", checks=checks), 200 if ready else 503
+
+
+@bp.get("/metrics")
+def metrics() -> Response:
+    """Prometheus text exposition."""
+    refresh_gauges(runtime_of(current_app))
+    return Response(generate_latest(), mimetype=CONTENT_TYPE_LATEST)

@@ -1,0 +1,166 @@
+"""The long-running processes: web server, RQ worker, cron scheduler, and `run`, which supervises them all."""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+from sync.runtime import configure
+from sync.settings import Settings
+
+log = logging.getLogger("companion")
+SWEEP_INTERVAL_SECONDS = 30
+
+
+def _port(port: int | None) -> int:
+    return port or int(os.environ.get("PORT", "5000"))
+
+
+def serve(settings: Settings, config: str | None, host: str, port: int | None, workers: int = 2) -> int:
+    """Serve the web app with gunicorn (threads for I/O-bound requests), else Werkzeug."""
+    port = _port(port)
+    if config:
+        os.environ["COMPANION_CONFIG"] = str(Path(config).resolve())
+    try:
+        import gunicorn  # noqa: F401
+    except ImportError:  # e.g. Windows: gunicorn does not run there
+        from app import create_app
+
+        create_app(settings).run(host=host, port=port, threaded=True)
+        return 0
+    argv = [sys.executable, "-m", "gunicorn", "--bind", f"{host}:{port}", "--workers", str(workers),
+            "--threads", "8", "--timeout", "60", "--graceful-timeout", "10", "--access-logfile", "-",
+            "app.wsgi:application"]
+    os.execv(sys.executable, argv)
+    return 0  # not reached
+
+
+def work(settings: Settings, queue_names: list[str], burst: bool = False) -> int:
+    """Run one RQ worker; each job runs in a forked work-horse, so a crash loses only that attempt."""
+    from rq import Worker
+
+    from sync.queues import queue
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    runtime = configure(settings)
+    connection = runtime.redis
+    worker = Worker([queue(name, connection) for name in queue_names], connection=connection)
+    worker.work(burst=burst, with_scheduler=False, logging_level="INFO")
+    return 0
+
+
+def schedule(settings: Settings) -> int:
+    """Run RQ's cron scheduler: the sweeper every 30 s and reconciliation on `sync.reconcile_cron`."""
+    from rq.cron import CronScheduler
+
+    from sync.jobs import reconcile_incremental, sweep
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    runtime = configure(settings)
+    cron = CronScheduler(connection=runtime.redis)
+    cron.register(sweep, queue_name="maintenance", interval=SWEEP_INTERVAL_SECONDS, job_timeout=120)
+    cron.register(reconcile_incremental, queue_name="maintenance", cron=settings.sync.reconcile_cron,
+                  job_timeout=3600)
+    cron.start()
+    return 0
+
+
+def _child(args: list[str], config: str | None, env: dict[str, str]) -> subprocess.Popen[bytes]:
+    base = [sys.executable, "-m", "app"] + (["--config", config] if config else [])
+    return subprocess.Popen(base + args, env=env)
+
+
+def _wait_http(url: str, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 - our own loopback URL
+                if response.status < 500:
+                    return True
+        except OSError:
+            time.sleep(0.2)
+    return False
+
+
+def run_all(settings: Settings, config: str | None, host: str, port: int | None) -> int:
+    """Migrate, then start and supervise web + worker + scheduler (+ stand-in JSM); stop all on Ctrl-C."""
+    from sync.db import upgrade
+    from sync.redis_conn import ensure_embedded_redis, stop_embedded_redis
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    port = _port(port)
+    env = dict(os.environ)
+    started_redis = False
+    if not settings.redis_url:
+        url, started_redis = ensure_embedded_redis(settings.data_dir)
+        env["COMPANION_REDIS_URL"] = url
+        log.info("embedded Redis at %s", url)
+    upgrade(settings.effective_database_url)
+    children: list[tuple[str, subprocess.Popen[bytes]]] = []
+    if settings.jira.is_sandbox:
+        webhook_url = f"http://127.0.0.1:{port}/webhooks/jira"
+        sandbox_args = ["sandbox", "--port", str(settings.jira.sandbox_port), "--seed", "demo",
+                        "--deployment", settings.jira.deployment, "--webhook-url", webhook_url]
+        if settings.jira.webhook_secret:
+            sandbox_args += ["--webhook-secret", settings.jira.webhook_secret.get_secret_value()]
+        children.append(("sandbox", _child(sandbox_args, config, env)))
+    children.append(("web", _child(["serve", "--host", host, "--port", str(port)], config, env)))
+    children.append(("worker", _child(["worker"], config, env)))
+    children.append(("scheduler", _child(["scheduler"], config, env)))
+
+    stopping = False
+
+    def _stop(signum: int, _frame: object) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGINT, _stop)
+    signal.signal(signal.SIGTERM, _stop)
+    exit_code = 0
+    try:
+        if _wait_http(f"http://127.0.0.1:{port}/healthz", 60):
+            log.info("JSM Companion is up: http://%s:%s/  (Ctrl-C stops everything)", host, port)
+            if settings.jira.is_sandbox:
+                _first_sync(config, env)
+        while not stopping:
+            for name, child in children:
+                if child.poll() is not None:
+                    log.error("%s exited with code %s; stopping the others", name, child.returncode)
+                    stopping, exit_code = True, 1
+            time.sleep(0.5)
+    finally:
+        for _name, child in reversed(children):
+            if child.poll() is None:
+                child.send_signal(signal.SIGTERM)
+        deadline = time.monotonic() + 15
+        for _name, child in children:
+            try:
+                child.wait(max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                child.kill()
+        if started_redis:
+            stop_embedded_redis(settings.data_dir)
+        log.info("stopped")
+    return exit_code
+
+
+def _first_sync(config: str | None, env: dict[str, str]) -> None:
+    """In sandbox mode, mirror the demo data at once instead of waiting for the first cron reconcile."""
+    from sync.queues import queue
+    from sync.redis_conn import connect
+    from sync.settings import load_settings
+
+    settings = load_settings(config)
+    try:
+        from sync.jobs import reconcile_full
+
+        queue("maintenance", connect(settings)).enqueue(reconcile_full, job_timeout=3600)
+        log.info("first full reconcile of the stand-in JSM enqueued")
+    except Exception as exc:  # the portal still runs; the cron reconcile catches up
+        log.warning("could not enqueue the first reconcile: %s", exc)

@@ -1,0 +1,74 @@
+"""JSON shapes of the HTTP API (DESIGN.md "A ticket"); times ISO 8601 UTC with Z."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from mappings import Mapping
+from sync.models import Comment, StatusHistory, Ticket, User
+
+CUSTOMER_ACTIONS_ON_TICKET = ("comment", "attach", "resolve", "cancel", "reopen", "rate")
+
+
+def iso(value: datetime | None) -> str | None:
+    """UTC ISO 8601 with a Z, or None."""
+    if value is None:
+        return None
+    return value.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def _status_parts(mapping: Mapping, key: str, locale: str) -> tuple[str, str, tuple[str, ...]]:
+    try:
+        status = mapping.status(key)
+    except KeyError:  # a status removed from a newer mapping: show the key until re-projection
+        return key, "", ()
+    return status.label(locale), status.description(locale), status.actions
+
+
+def _priority_label(mapping: Mapping, key: str, locale: str) -> str:
+    try:
+        return mapping.priority(key).label(locale)
+    except KeyError:
+        return key
+
+
+def ticket_json(ticket: Ticket, mapping: Mapping, viewer: User, locale: str = "en",
+                sync_state: str = "synced", sync_error: str | None = None) -> dict[str, Any]:
+    """One ticket as the API shows it to `viewer`."""
+    label, description, actions = _status_parts(mapping, ticket.customer_status, locale)
+    data: dict[str, Any] = {
+        "key": ticket.key,
+        "summary": ticket.summary,
+        "request_type": ticket.request_type_name or ticket.issue_type_name,
+        "organization": ticket.organization.name if ticket.organization else None,
+        "status": ticket.customer_status,
+        "status_label": label,
+        "status_description": description,
+        "bucket": ticket.bucket,
+        "priority": ticket.customer_priority,
+        "priority_label": _priority_label(mapping, ticket.customer_priority, locale),
+        "created": iso(ticket.created_at),
+        "updated": iso(ticket.jira_updated_at),
+        "resolved": iso(ticket.resolved_at),
+        "reporter": {"name": ticket.reporter_name},
+        "can": [action for action in CUSTOMER_ACTIONS_ON_TICKET if action in actions],
+        "sync": {"state": sync_state, "last_synced": iso(ticket.last_synced_at), "error": sync_error},
+    }
+    if viewer.role == "admin":
+        data["jira"] = {"status": ticket.jira_status_name, "status_id": ticket.jira_status_id,
+                        "status_category": ticket.jira_status_category, "priority": ticket.jira_priority_name,
+                        "updated": iso(ticket.jira_updated_at)}
+    return data
+
+
+def comment_json(comment: Comment, body_html: str) -> dict[str, Any]:
+    """One public comment."""
+    return {"id": comment.jira_id, "author": comment.author_name, "from_support": comment.from_support,
+            "body_html": body_html, "created": iso(comment.created_at),
+            "sync": {"state": "synced" if comment.jira_id else "pending"}}
+
+
+def history_json(entry: StatusHistory) -> dict[str, Any]:
+    """One customer-visible status change."""
+    return {"status": entry.customer_status, "at": iso(entry.at)}

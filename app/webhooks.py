@@ -1,0 +1,93 @@
+"""POST /webhooks/jira: verify, validate, record durably, enqueue, acknowledge. Nothing else."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import logging
+
+from flask import Blueprint, current_app, jsonify, request
+from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
+from werkzeug.exceptions import RequestEntityTooLarge
+
+from app import runtime_of
+from sync.events import CommentEvent, IssueEvent, NotAWebhook, normalise
+from sync.models import InboundEvent
+from sync.queues import request_inbox_drain
+
+log = logging.getLogger(__name__)
+bp = Blueprint("webhooks", __name__)
+
+
+def _signature_ok(secret: str, body: bytes) -> bool:
+    header = request.headers.get("X-Hub-Signature", "")
+    method, _, signature = header.partition("=")
+    if signature and method.lower() == "sha256":
+        expected = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+        return hmac.compare_digest(expected, signature.strip().lower())
+    # Data Center webhooks that cannot sign may carry the secret as ?token=.
+    token = request.args.get("token")
+    return token is not None and hmac.compare_digest(token.encode(), secret.encode())
+
+
+def _error(status: int, message: str):  # type: ignore[no-untyped-def]
+    response = jsonify(error=message)
+    response.status_code = status
+    return response
+
+
+@bp.post("/webhooks/jira")
+def receive():  # type: ignore[no-untyped-def]
+    """Record one Jira webhook delivery in the inbox and enqueue its application."""
+    runtime = runtime_of(current_app)
+    jira = runtime.settings.jira
+    try:
+        body = request.get_data(cache=False)
+    except RequestEntityTooLarge:
+        return _error(413, "body over 1 MiB; Jira webhooks are smaller than that")
+    secret = jira.webhook_secret.get_secret_value() if jira.webhook_secret else None
+    if secret and not _signature_ok(secret, body):
+        return _error(401, "bad or missing X-Hub-Signature (expected sha256=<hex HMAC-SHA256 of the body>)")
+    try:
+        parsed = json.loads(body)
+    except (ValueError, UnicodeDecodeError) as exc:
+        return _error(400, f"body is not JSON: {exc}")
+    try:
+        event = normalise(parsed)
+    except NotAWebhook as exc:
+        return _error(400, f"not a Jira webhook: {exc}")
+
+    delivery_id = request.headers.get("X-Atlassian-Webhook-Identifier") or hashlib.sha256(body).hexdigest()
+    if isinstance(event, IssueEvent):
+        issue_key, project_key = event.issue.key, event.issue.project_key
+    elif isinstance(event, CommentEvent):
+        issue_key, project_key = event.issue_key, event.project_key
+    else:
+        issue_key = project_key = None
+    ignored = None
+    if not isinstance(event, IssueEvent | CommentEvent):
+        ignored = f"event kind {event.kind} is not mirrored"
+    elif project_key is not None and not jira.mirrors(project_key):
+        ignored = f"project {project_key} is not mirrored (jira.projects)"
+    row = InboundEvent(delivery_id=delivery_id[:128], webhook_event=event.kind if ignored else parsed["webhookEvent"],
+                       issue_key=issue_key, project_key=project_key, event_timestamp=parsed.get("timestamp"),
+                       payload=body.decode("utf-8"), state="ignored" if ignored else "pending", reason=ignored)
+    try:
+        with runtime.sessions() as db:
+            db.add(row)
+            db.commit()
+            event_id = row.id
+    except IntegrityError:
+        return jsonify(status="duplicate"), 200
+    except OperationalError as exc:
+        # The database is away: 503 makes Jira Cloud retry the delivery later.
+        log.error("database unavailable, webhook refused with 503: %s", exc.orig)
+        return _error(503, "database unavailable; the delivery will be retried by Jira")
+    except SQLAlchemyError as exc:
+        log.exception("could not record webhook")
+        return _error(503, f"could not record the delivery: {type(exc).__name__}")
+    if ignored:
+        return jsonify(status="ignored", reason=ignored, event_id=event_id), 202
+    request_inbox_drain(runtime.redis)
+    return jsonify(status="accepted", event_id=event_id), 202
