@@ -80,7 +80,7 @@ def _wait_http(url: str, timeout: float) -> bool:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
-            with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 - our own loopback URL
+            with urllib.request.urlopen(url, timeout=2) as response:
                 if response.status < 500:
                     return True
         except OSError:

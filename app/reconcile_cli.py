@@ -10,10 +10,9 @@ from sync.settings import Settings
 
 def run_reconcile(settings: Settings, *, full: bool, project: str | None) -> int:
     """Run one reconciliation in this process, showing progress on stderr."""
-    from tqdm import tqdm
-
     from sync.jsm import JsmError
     from sync.reconcile import reconcile
+    from tqdm import tqdm
 
     runtime = configure(settings)
     bar = tqdm(desc="reconcile" + (" (full)" if full else ""), unit=" tickets", file=sys.stderr)

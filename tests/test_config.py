@@ -1,0 +1,102 @@
+"""Configuration: YAML + COMPANION_* overrides; bad input stops start-up with the dotted key named."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from sync.settings import ConfigError, load_settings
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(autouse=True)
+def _clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    for name in list(__import__("os").environ):
+        if name.startswith("COMPANION_"):
+            monkeypatch.delenv(name)
+    monkeypatch.chdir(tmp_path)
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "config.yaml"
+    path.write_text(text)
+    return path
+
+
+def test_defaults_with_no_file_are_the_embedded_install() -> None:
+    settings = load_settings()
+    assert settings.jira.is_sandbox
+    assert settings.effective_database_url.startswith("sqlite:///")
+    assert settings.redis_url is None
+    assert settings.portal.locales == ["en", "ru"]
+
+
+def test_environment_overrides_the_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = write(tmp_path, "jira:\n  deployment: datacenter\n  projects: [SUP]\nsync:\n  reconcile_overlap_seconds: 60\n")
+    monkeypatch.setenv("COMPANION_JIRA_PROJECTS", "sup, help")
+    monkeypatch.setenv("COMPANION_SYNC_RECONCILE_OVERLAP_SECONDS", "90")
+    settings = load_settings(path)
+    assert settings.jira.deployment == "datacenter"  # from the file
+    assert settings.jira.projects == ["SUP", "HELP"]  # env wins, normalised
+    assert settings.sync.reconcile_overlap_seconds == 90
+
+
+def test_config_file_found_through_environment_variable(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    other = tmp_path / "other.yaml"
+    other.write_text("portal:\n  default_locale: ru\n")
+    monkeypatch.setenv("COMPANION_CONFIG", str(other))
+    assert load_settings().portal.default_locale == "ru"
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("jira:\n  deployment: server\n", "jira.deployment: Input should be 'cloud' or 'datacenter'"),
+    ("jira:\n  deploymnt: cloud\n", "jira.deploymnt: unknown key"),
+    ("sync:\n  reconcile_cron: every minute\n", "sync.reconcile_cron: not a cron expression"),
+    ("sync:\n  reconcile_overlap_seconds: -5\n", "sync.reconcile_overlap_seconds: Input should be greater"),
+    ("portal:\n  default_locale: de\n", "portal.default_locale: Input should be 'en' or 'ru'"),
+    ("portal:\n  locales: [en]\n  default_locale: ru\n", "default_locale 'ru' is not one of locales"),
+    ("database_url: companion.db\n", "database_url: must be a URL"),
+    ("jira:\n  base_url: ftp://x\n", "jira.base_url: must be 'sandbox' or an http(s) URL"),
+    ("jira:\n  base_url: https://acme.atlassian.net\n  api_token: t\n", "jira.email: required for a Cloud site"),
+    ("jira:\n  base_url: https://acme.atlassian.net\n  email: a@b.c\n  api_token: t\n",
+     "jira.webhook_secret: required for a real site"),
+    ("jira: [\n", "not valid YAML"),
+    ("- a\n- b\n", "the top level must be a mapping"),
+])
+def test_bad_config_names_the_key(tmp_path: Path, text: str, message: str) -> None:
+    with pytest.raises(ConfigError) as error:
+        load_settings(write(tmp_path, text))
+    assert message in str(error.value)
+    assert "\n" not in str(error.value)
+
+
+def test_bad_environment_value_names_the_key(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("COMPANION_JIRA_ALLOW_UNSIGNED_WEBHOOKS", "perhaps")
+    with pytest.raises(ConfigError, match=r"^jira\.allow_unsigned_webhooks: "):
+        load_settings()
+
+
+def test_missing_file_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="not found"):
+        load_settings(tmp_path / "nope.yaml")
+
+
+def test_check_config_masks_secrets_and_fails_cleanly(tmp_path: Path) -> None:
+    good = write(tmp_path, "jira:\n  base_url: https://acme.atlassian.net\n  email: a@acme.test\n"
+                           "  api_token: SUPERSECRET\n  webhook_secret: HOOKSECRET\n"
+                           "database_url: postgresql+psycopg://app:DBPASS@db/companion\n")
+    done = subprocess.run([sys.executable, "-m", "app", "--config", str(good), "check-config"],
+                          capture_output=True, text=True, cwd=REPO, timeout=60)
+    assert done.returncode == 0, done.stderr
+    for secret in ("SUPERSECRET", "HOOKSECRET", "DBPASS"):
+        assert secret not in done.stdout
+    assert '"base_url": "https://acme.atlassian.net"' in done.stdout
+    bad = write(tmp_path, "jira:\n  deployment: nope\n")
+    done = subprocess.run([sys.executable, "-m", "app", "--config", str(bad), "check-config"],
+                          capture_output=True, text=True, cwd=REPO, timeout=60)
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines()[-1].startswith("configuration error: jira.deployment:")
