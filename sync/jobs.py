@@ -40,7 +40,7 @@ def apply_inbox_row(row: InboundEvent, session, mapping) -> None:
         if row.attempts >= MAX_DEFERRALS:
             row.state, row.reason = "failed", f"{exc}; gave up after {row.attempts} attempts"
         else:
-            row.reason = str(exc)
+            row.reason = f"deferred: {exc}"
             row.retry_at = utcnow() + timedelta(seconds=15 * row.attempts)
     except (NotAWebhook, ValueError, KeyError, TypeError) as exc:
         row.state, row.reason = "failed", f"{type(exc).__name__}: {exc}"
@@ -52,6 +52,7 @@ def drain_inbox(limit: int = BATCH_SIZE) -> dict[str, int]:
     clear_drain_request(runtime.redis)
     counts: dict[str, int] = {}
     mapping = runtime.mapping
+    deferred: list[int] = []
     while True:
         with runtime.sessions() as session, session.begin():
             now = utcnow()
@@ -63,9 +64,27 @@ def drain_inbox(limit: int = BATCH_SIZE) -> dict[str, int]:
             rows = list(session.scalars(query))
             for row in rows:
                 apply_inbox_row(row, session, mapping)
-                counts[row.state] = counts.get(row.state, 0) + 1
+                if row.state == "pending":
+                    deferred.append(row.id)
+                else:
+                    counts[row.state] = counts.get(row.state, 0) + 1
         if len(rows) < limit:
-            return counts
+            break
+    if deferred and counts.get("applied"):
+        # A comment often arrives before its issue: once this drain has applied other rows, the ticket
+        # may exist now, so give the rows deferred during this drain one more try at once.
+        with runtime.sessions() as session, session.begin():
+            rows = list(session.scalars(select(InboundEvent).where(InboundEvent.id.in_(deferred),
+                                                                   InboundEvent.state == "pending")
+                                        .order_by(InboundEvent.id).with_for_update(skip_locked=True)))
+            for row in rows:
+                apply_inbox_row(row, session, mapping)
+                if row.state != "pending":
+                    counts[row.state] = counts.get(row.state, 0) + 1
+                    deferred.remove(row.id)
+    if deferred:
+        counts["deferred"] = len(deferred)
+    return counts
 
 
 def sweep() -> dict[str, int]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import secrets
+from contextvars import ContextVar
 from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -27,6 +28,8 @@ from pydantic_settings import BaseSettings, NoDecode, PydanticBaseSettingsSource
 from pydantic_settings.exceptions import SettingsError
 
 SANDBOX = "sandbox"
+# The parsed YAML file of the load in progress; below the environment, above the defaults.
+_yaml_document: ContextVar[dict[str, Any]] = ContextVar("companion_yaml_document", default={})
 ENV_PREFIX = "COMPANION_"
 
 
@@ -155,12 +158,10 @@ class Settings(BaseSettings):
     portal: PortalSettings = Field(default_factory=PortalSettings)
     mappings: MappingsSettings = Field(default_factory=MappingsSettings)
 
-    _yaml_data: dict[str, Any] = {}
-
     @classmethod
     def settings_customise_sources(cls, settings_cls, init_settings, env_settings, dotenv_settings,
                                    file_secret_settings):  # type: ignore[override]
-        return (init_settings, env_settings, _YamlSource(settings_cls, cls._yaml_data))
+        return (init_settings, env_settings, _YamlSource(settings_cls, _yaml_document.get()))
 
     @field_validator("database_url", "redis_url")
     @classmethod
@@ -259,7 +260,7 @@ def load_settings(config_path: str | os.PathLike[str] | None = None, **overrides
     """Load and validate the configuration; raise ConfigError with a one-line message naming the key."""
     path = find_config_file(config_path)
     data = _read_yaml(path) if path else {}
-    Settings._yaml_data = data
+    token = _yaml_document.set(data)
     try:
         return Settings(**overrides)
     except ValidationError as exc:
@@ -267,4 +268,4 @@ def load_settings(config_path: str | os.PathLike[str] | None = None, **overrides
     except SettingsError as exc:
         raise ConfigError(str(exc)) from None
     finally:
-        Settings._yaml_data = {}
+        _yaml_document.reset(token)
