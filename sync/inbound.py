@@ -30,7 +30,7 @@ class ApplyResult:
 
 def _locked_ticket(session: Session, jira_id: str) -> Ticket | None:
     # FOR UPDATE serialises concurrent applies to one ticket on PostgreSQL; SQLite has one writer anyway.
-    return session.scalars(select(Ticket).where(Ticket.jira_id == jira_id).with_for_update()).first()
+    return session.scalars(select(Ticket).where(Ticket.jira_id == jira_id).with_for_update(of=Ticket)).first()
 
 
 def _slug(name: str) -> str:
