@@ -22,6 +22,7 @@ class EventBuilder:
             body["issue_event_type_name"] = ch.event_type_name
         body["user"] = self.s.user(ch.actor)
         body["issue"] = self.issues.issue(ch.request)
+        body["issue"].pop("expand")  # REST has it, webhooks do not
         if ch.kind == "jira:issue_deleted":
             return [(ch.kind, body)]
         if ch.items or ch.comment is None:

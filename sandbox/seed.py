@@ -197,7 +197,9 @@ def apply_seed(state: SandboxState, seed: str, email: str) -> float:
                 seed_demo(state, now)
             elif seed.startswith("bench:"):
                 seed_bench(state, now, int(seed.split(":", 1)[1]))
-            elif seed != "empty":
+            elif seed == "empty":
+                _orgs_and_customers(state, now, 20)  # no requests, but people to raise them
+            else:
                 raise ValueError(f"unknown seed {seed!r}: use demo, empty or bench:N")
             state.seed_name = seed
             state._sorted_cache.clear()
