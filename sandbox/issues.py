@@ -82,7 +82,9 @@ class IssueBuilder:
             "progress": {"progress": 0, "total": 0}, "aggregateprogress": {"progress": 0, "total": 0},
             "timetracking": {}, "timespent": None, "timeestimate": None, "timeoriginalestimate": None,
             "aggregatetimespent": None, "aggregatetimeestimate": None, "aggregatetimeoriginalestimate": None,
-            "workratio": -1, "subtasks": [], "worklog": {"startAt": 0, "maxResults": 20, "total": 0, "worklogs": []}, "issuelinks": [], "security": None, "lastViewed": None,
+            "workratio": -1, "subtasks": [], "issuelinks": [],
+            "worklog": {"startAt": 0, "maxResults": 20, "total": 0, "worklogs": []},
+            "security": None, "lastViewed": None,
             catalog.CF_REQUEST_TYPE: self.request_type_value(req),
             catalog.CF_ORGANIZATIONS: [{"id": int(o), "name": self.orgs[o].name,
                                         "_links": {"self": f"{b}/rest/servicedeskapi/organization/{o}"}}

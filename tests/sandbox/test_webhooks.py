@@ -25,7 +25,7 @@ def jtype(value) -> str:
 
 def assert_like(ours: dict, real: dict, what: str) -> None:
     """Same keys, and the same JSON type wherever both values are non-null."""
-    assert set(ours) == set(real), f"{what}: keys differ: ours-only {set(ours) - set(real)}, real-only {set(real) - set(ours)}"
+    assert set(ours) == set(real), f"{what}: ours-only {set(ours) - set(real)}, real-only {set(real) - set(ours)}"
     for k in real:
         if real[k] is not None and ours[k] is not None:
             assert jtype(ours[k]) == jtype(real[k]), f"{what}.{k}: {jtype(ours[k])} != {jtype(real[k])}"
