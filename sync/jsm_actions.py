@@ -1,0 +1,119 @@
+"""Customer actions pushed to JSM (mixed into `JsmGateway`). None of these is ever retried here.
+
+A POST that timed out may still have been applied by JSM. Callers (the outbox) stamp what they
+create and look it up (`find_request_by_property` / `find_request_by_label`) before sending again.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any
+
+from sync import jsm_parse as parse
+from sync.jsm_transport import API, SD
+from sync.jsm_types import CommentSnapshot, CreatedRequest, TemporaryAttachment, Transition
+
+if TYPE_CHECKING:
+    from sync.events import IssueSnapshot
+    from sync.jsm_transport import Transport
+    from sync.jsm_types import SearchPage
+
+
+class JsmActions:
+    """Write operations of the gateway; `self.t` is its Transport."""
+
+    t: Transport
+
+    def search_pages(self, jql: str, page_size: int = 100) -> Any:  # pragma: no cover - provided by JsmGateway
+        raise NotImplementedError
+
+    def create_request(self, service_desk_id: str, request_type_id: str, fields: dict[str, Any], *,
+                       raise_on_behalf_of: str | None = None, participants: tuple[str, ...] = ()) -> CreatedRequest:
+        """Raise a customer request (`requestFieldValues` such as summary, description, customfield_…)."""
+        body: dict[str, Any] = {"serviceDeskId": str(service_desk_id), "requestTypeId": str(request_type_id),
+                                "requestFieldValues": fields}
+        if raise_on_behalf_of:
+            body["raiseOnBehalfOf"] = raise_on_behalf_of
+        if participants:
+            body["requestParticipants"] = list(participants)
+        raw = self.t.send_json("POST", f"{SD}/request", body, kind="sd.create_request",
+                               what=f"creating a request in service desk {service_desk_id}")
+        return parse.created_request(raw)
+
+    def add_comment(self, issue_key: str, body: str, public: bool = True) -> CommentSnapshot:
+        """Add a comment through servicedeskapi (the only API that can set JSM visibility)."""
+        raw = self.t.send_json("POST", f"{SD}/request/{issue_key}/comment", {"body": body, "public": public},
+                               kind="sd.add_comment", what=f"adding a comment to {issue_key}")
+        return parse.sd_comment(raw)
+
+    def customer_transitions(self, issue_key: str) -> list[Transition]:
+        """Transitions the API account may perform on a request (ids differ per workflow)."""
+        out: list[Transition] = []
+        start = 0
+        while True:
+            page = self.t.get_json(f"{SD}/request/{issue_key}/transition", kind="sd.transitions",
+                                   what=f"listing transitions of {issue_key}", params={"start": start, "limit": 50})
+            values = page.get("values") or []
+            out.extend(parse.transition(v) for v in values)
+            if page.get("isLastPage", True) or not values:
+                return out
+            start += len(values)
+
+    def perform_transition(self, issue_key: str, transition_id: str, comment: str | None = None) -> None:
+        """Perform a customer transition, with an optional public comment."""
+        body: dict[str, Any] = {"id": str(transition_id)}
+        if comment:
+            # Omit additionalComment entirely rather than the library's `body: null` (REFERENCE c.2).
+            body["additionalComment"] = {"body": comment}
+        self.t.send_json("POST", f"{SD}/request/{issue_key}/transition", body, kind="sd.transition",
+                         what=f"performing transition {transition_id} on {issue_key}")
+
+    def add_feedback(self, issue_key: str, rating: int, comment: str | None = None) -> None:
+        """Rate a resolved request (CSAT 1–5)."""
+        body: dict[str, Any] = {"rating": int(rating)}
+        if comment:
+            body["comment"] = {"body": comment}
+        self.t.send_json("POST", f"{SD}/request/{issue_key}/feedback", body, kind="sd.feedback",
+                         what=f"rating {issue_key}")
+
+    def attach_temporary_file(self, service_desk_id: str, file_name: str, content: bytes,
+                              mime_type: str = "application/octet-stream") -> TemporaryAttachment:
+        """Upload a file for a later create/attach (multipart field `file`, XSRF opt-out, experimental)."""
+        headers = {"X-Atlassian-Token": "no-check", "X-ExperimentalApi": "opt-in", "Accept": "application/json"}
+        response = self.t.call("POST", f"{SD}/servicedesk/{service_desk_id}/attachTemporaryFile",
+                               kind="sd.attach_temporary", what=f"uploading {file_name}", headers=headers,
+                               files={"file": (file_name, content, mime_type)})
+        first = (response.json().get("temporaryAttachments") or [{}])[0]
+        return TemporaryAttachment(str(first.get("temporaryAttachmentId")), str(first.get("fileName") or file_name))
+
+    def add_attachments(self, issue_key: str, temporary_ids: list[str], public: bool = True,
+                        comment: str | None = None) -> CommentSnapshot | None:
+        """Attach uploaded files to a request; returns the comment JSM created with them, if any."""
+        body: dict[str, Any] = {"temporaryAttachmentIds": list(temporary_ids), "public": public}
+        if comment:
+            body["additionalComment"] = {"body": comment}
+        raw = self.t.send_json("POST", f"{SD}/request/{issue_key}/attachment", body, kind="sd.attach",
+                               what=f"attaching files to {issue_key}")
+        return parse.sd_comment(raw["comment"]) if isinstance(raw, dict) and raw.get("comment") else None
+
+    def set_request_property(self, issue_key: str, key: str, value: Any) -> None:
+        """Stamp an issue property (PUT is idempotent; the body *is* the value, unlike the library's helper)."""
+        self.t.call("PUT", f"{API}/issue/{issue_key}/properties/{key}", kind="issue_property",
+                    what=f"setting property {key} on {issue_key}", json=value,
+                    headers={"Content-Type": "application/json", "Accept": "application/json"})
+
+    def _find_one(self, jql: str) -> IssueSnapshot | None:
+        for page in self.search_pages(jql, page_size=2):
+            page_: SearchPage = page
+            return page_.hits[0].issue if page_.hits else None
+        return None
+
+    def find_request_by_property(self, projects: list[str], key: str, field: str, value: str) -> IssueSnapshot | None:
+        """The request whose issue property `key` has `field == value` (our submission id), if any."""
+        quoted = ", ".join(f'"{p}"' for p in projects)
+        return self._find_one(f'project in ({quoted}) AND issue.property[{key}].{field} = {json.dumps(value)}')
+
+    def find_request_by_label(self, projects: list[str], label: str) -> IssueSnapshot | None:
+        """The request carrying `label` (a submission id stamped at create time), if any."""
+        quoted = ", ".join(f'"{p}"' for p in projects)
+        return self._find_one(f"project in ({quoted}) AND labels = {json.dumps(label)}")

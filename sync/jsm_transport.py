@@ -1,0 +1,125 @@
+"""HTTP to one JSM site through atlassian-python-api, with throttling, bounded retries and counting.
+
+The library is used for what it does well (auth: Basic for Cloud, Bearer PAT for Data Center;
+sessions; URL joining). Its own retry is switched off (`backoff_and_retry=False` mounts nothing;
+`retry_with_header=False` stops the one-shot 429 retry that would also repeat a POST), and every
+call runs in `advanced_mode`, so we read status and headers ourselves and never meet its
+error-handler traps (REFERENCE c.5, c.6).
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable
+from typing import Any
+
+import requests
+from atlassian import Jira, ServiceDesk
+
+from sync.jsm_errors import JsmTransientError, from_exception, from_response
+from sync.throttle import Throttle
+
+log = logging.getLogger(__name__)
+
+SD = "rest/servicedeskapi"
+API = "rest/api/2"  # v2 everywhere: v3 returns ADF for bodies (REFERENCE b.4)
+
+
+class Transport:
+    """Sends one logical call, retrying idempotent GETs on transient failures within a bound."""
+
+    def __init__(self, site_url: str, *, deployment: str, email: str | None, token: str,
+                 throttle: Throttle, connect_timeout: float = 5.0, read_timeout: float = 30.0,
+                 max_attempts: int = 4, max_retry_wait: float = 30.0, backoff_base: float = 0.5,
+                 sleep: Callable[[float], None] = time.sleep) -> None:
+        self.site_url = site_url.rstrip("/")
+        self.deployment = deployment
+        session = requests.Session()
+        common: dict[str, Any] = {"cloud": deployment == "cloud", "session": session,
+                                  "backoff_and_retry": False, "retry_with_header": False}
+        if deployment == "cloud":
+            common.update(username=email, password=token)
+        else:
+            common.update(token=token)
+        self.platform = Jira(self.site_url, **common)
+        self.sd = ServiceDesk(self.site_url, **common)
+        self.timeout = (connect_timeout, read_timeout)
+        for client in (self.platform, self.sd):
+            client.timeout = self.timeout  # the constructor int()s it; requests takes (connect, read)
+        self.throttle = throttle
+        self.max_attempts, self.max_retry_wait, self.backoff_base = max_attempts, max_retry_wait, backoff_base
+        self._sleep = sleep
+        self._lock = threading.Lock()
+        self.calls: Counter[str] = Counter()  # HTTP requests sent, per endpoint kind (retries included)
+        self.retries = 0
+
+    def call(self, method: str, path: str, *, kind: str, what: str, params: dict[str, Any] | None = None,
+             json: Any = None, files: dict[str, Any] | None = None, headers: dict[str, str] | None = None,
+             ok_statuses: tuple[int, ...] = ()) -> requests.Response:
+        """Send `method path`; returns the response (2xx or one of ok_statuses) or raises JsmError."""
+        client = self.sd if path.startswith(SD) else self.platform
+        # Only GETs are retried here: a POST that timed out or got a 5xx may have been applied, and
+        # repeating it could create a second request or comment. The outbox decides what to do.
+        retriable = method == "GET"
+        attempt = 0
+        while True:
+            attempt += 1
+            self.throttle.acquire()
+            with self._lock:
+                self.calls[kind] += 1
+            try:
+                response = client.request(method, path, params=params, json=json, files=files,
+                                          headers=headers or client.default_headers, advanced_mode=True)
+            except requests.RequestException as exc:
+                error = from_exception(exc, what, self.site_url, self.timeout[1])
+            else:
+                if response.status_code < 400 or response.status_code in ok_statuses:
+                    return response
+                error = from_response(response, what, self.deployment)
+                if response.status_code == 429:
+                    self.throttle.pause(getattr(error, "retry_after", None) or 0.0)
+            if not isinstance(error, JsmTransientError) or not retriable or attempt >= self.max_attempts:
+                raise error
+            delay = error.retry_after
+            if delay is None:
+                delay = self.backoff_base * 2 ** (attempt - 1) * (0.5 + random.random())
+            elif delay > self.max_retry_wait:
+                raise error  # a long Retry-After: let the job be rescheduled instead of holding a worker
+            log.info("JSM %s: %s; retry %d in %.2f s", kind, error, attempt, delay)
+            with self._lock:
+                self.retries += 1
+            if delay > 0:
+                self._sleep(delay)
+
+    def get_json(self, path: str, *, kind: str, what: str, params: dict[str, Any] | None = None,
+                 experimental: bool = False) -> Any:
+        """GET and decode JSON."""
+        headers = None
+        if experimental:
+            headers = dict(self.sd.experimental_headers)
+        return _json(self.call("GET", path, kind=kind, what=what, params=params, headers=headers))
+
+    def send_json(self, method: str, path: str, body: Any, *, kind: str, what: str,
+                  params: dict[str, Any] | None = None) -> Any:
+        """POST/PUT a JSON body (never retried) and decode the answer (None for 204)."""
+        return _json(self.call(method, path, kind=kind, what=what, json=body, params=params,
+                               headers=dict(self.platform.default_headers)))
+
+    def total_calls(self) -> int:
+        """HTTP requests sent so far."""
+        with self._lock:
+            return sum(self.calls.values())
+
+
+def _json(response: requests.Response) -> Any:
+    if response.status_code == 204 or not response.content:
+        return None
+    try:
+        return response.json()
+    except ValueError:
+        raise JsmTransientError(f"JSM answered {response.status_code} with a body that is not JSON "
+                                f"({response.headers.get('Content-Type')}); a proxy may be in the way") from None

@@ -1,0 +1,121 @@
+"""Small normalised values the JSM gateway returns (issues and comments reuse sync.events snapshots)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sync.events import CommentSnapshot, IssueSnapshot, Person
+
+
+@dataclass(frozen=True)
+class Account:
+    """The authenticated account (`/myself`)."""
+
+    account_id: str | None
+    name: str | None
+    email: str | None
+    time_zone: str | None
+
+
+@dataclass(frozen=True)
+class ServerInfo:
+    base_url: str | None
+    version: str | None
+    deployment_type: str | None  # "Cloud" or "Server" (Data Center reports "Server" too)
+
+
+@dataclass(frozen=True)
+class ServiceDesk:
+    id: str
+    project_id: str | None
+    project_key: str
+    project_name: str | None
+
+
+@dataclass(frozen=True)
+class RequestType:
+    id: str
+    name: str
+    description: str
+    service_desk_id: str | None
+    issue_type_id: str | None
+    group_ids: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class RequestTypeField:
+    field_id: str
+    name: str
+    required: bool
+    description: str = ""
+    type: str | None = None
+    valid_values: tuple[tuple[str, str], ...] = ()  # (value, label)
+
+
+@dataclass(frozen=True)
+class RequestTypeFields:
+    fields: tuple[RequestTypeField, ...]
+    can_raise_on_behalf_of: bool = False
+    can_add_request_participants: bool = False
+
+
+@dataclass(frozen=True)
+class OrganisationRef:
+    id: str
+    name: str
+
+
+@dataclass(frozen=True)
+class CreatedRequest:
+    """What JSM answered to a create: enough to link the local ticket."""
+
+    issue_id: str
+    issue_key: str
+    service_desk_id: str | None
+    request_type_id: str | None
+    status: str | None
+    created_ms: int | None
+
+
+@dataclass(frozen=True)
+class Transition:
+    id: str
+    name: str
+
+
+@dataclass(frozen=True)
+class TemporaryAttachment:
+    temporary_attachment_id: str
+    file_name: str
+
+
+@dataclass(frozen=True)
+class SearchHit:
+    """One issue of a search page and the comments the search embedded (possibly truncated)."""
+
+    issue: IssueSnapshot
+    comments: tuple[CommentSnapshot, ...] = ()
+    comments_complete: bool = True
+
+
+@dataclass(frozen=True)
+class SearchPage:
+    hits: tuple[SearchHit, ...]
+    number: int  # 1-based
+    total: int | None  # Data Center's `total`; Cloud's enhanced search has none
+    is_last: bool
+
+
+@dataclass
+class SearchStats:
+    """Progress of the current or last search of a gateway."""
+
+    pages: int = 0
+    issues: int = 0
+    total: int | None = None
+    extra: dict[str, int] = field(default_factory=dict)
+
+
+__all__ = ["Account", "CommentSnapshot", "CreatedRequest", "IssueSnapshot", "OrganisationRef", "Person",
+           "RequestType", "RequestTypeField", "RequestTypeFields", "SearchHit", "SearchPage", "SearchStats",
+           "ServerInfo", "ServiceDesk", "TemporaryAttachment", "Transition"]
