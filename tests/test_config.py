@@ -100,3 +100,19 @@ def test_check_config_masks_secrets_and_fails_cleanly(tmp_path: Path) -> None:
                           capture_output=True, text=True, cwd=REPO, timeout=60)
     assert done.returncode == 2
     assert done.stderr.strip().splitlines()[-1].startswith("configuration error: jira.deployment:")
+
+
+def test_example_file_is_valid_and_documents_every_key() -> None:
+    import yaml
+
+    from sync.settings import Settings
+
+    example = REPO / "config.example.yaml"
+    load_settings(example)
+    document = yaml.safe_load(example.read_text())
+    for name, field in Settings.model_fields.items():
+        assert name in document, f"config.example.yaml lacks {name}"
+        annotation = field.annotation
+        if isinstance(annotation, type) and hasattr(annotation, "model_fields"):
+            missing = set(annotation.model_fields) - set(document[name])
+            assert not missing, f"config.example.yaml lacks {name}.{sorted(missing)}"
