@@ -127,6 +127,7 @@ def run_all(settings: Settings, config: str | None, host: str, port: int | None)
         if _wait_http(f"http://127.0.0.1:{port}/healthz", 60):
             log.info("JSM Companion is up: http://%s:%s/  (Ctrl-C stops everything)", host, port)
             if settings.jira.is_sandbox:
+                _demo_accounts(config, host, port)
                 _first_sync(config, env)
         while not stopping:
             for name, child in children:
@@ -148,6 +149,23 @@ def run_all(settings: Settings, config: str | None, host: str, port: int | None)
             stop_embedded_redis(settings.data_dir)
         log.info("stopped")
     return exit_code
+
+
+def _demo_accounts(config: str | None, host: str, port: int) -> None:
+    """In sandbox mode on a new install, create demo sign-ins matching the stand-in's customers."""
+    from app.demo import announce, create_demo_accounts
+    from sync.settings import load_settings
+
+    runtime = configure(load_settings(config))
+    if not _wait_http(f"{runtime.settings.jira.site_url}/rest/api/2/serverInfo", 30):
+        log.warning("the stand-in JSM did not answer; no demo accounts created")
+        return
+    try:
+        announce(create_demo_accounts(runtime), f"http://{host}:{port}/")
+    except Exception as exc:  # a demo convenience must never stop the service
+        log.warning("could not create demo accounts: %s", exc)
+    finally:
+        runtime.close()
 
 
 def _first_sync(config: str | None, env: dict[str, str]) -> None:

@@ -6,7 +6,6 @@ snapshot older than what the store holds (`fields.updated`, comment `updated`) c
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -16,6 +15,7 @@ from sqlalchemy.orm import Session
 from mappings import Mapping
 from sync.events import CommentEvent, CommentSnapshot, IssueEvent, IssueSnapshot, Organisation
 from sync.models import Comment, Organization, StatusHistory, Ticket, User, utcnow
+from sync.naming import slugify
 
 
 class Deferred(Exception):
@@ -33,11 +33,6 @@ def _locked_ticket(session: Session, jira_id: str) -> Ticket | None:
     return session.scalars(select(Ticket).where(Ticket.jira_id == jira_id).with_for_update(of=Ticket)).first()
 
 
-def _slug(name: str) -> str:
-    slug = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
-    return slug[:48] or "org"
-
-
 def organisation_for(session: Session, organisations: tuple[Organisation, ...], reporter_account: str | None,
                      reporter_email: str | None) -> Organization | None:
     """The local organisation of a request: JSM's organisation of the request, else the reporter's."""
@@ -45,7 +40,7 @@ def organisation_for(session: Session, organisations: tuple[Organisation, ...], 
         first = organisations[0]
         org = session.scalars(select(Organization).where(Organization.jira_org_id == first.jira_id)).first()
         if org is None:
-            slug = _slug(first.name)
+            slug = slugify(first.name)
             if session.scalars(select(Organization.id).where(Organization.slug == slug)).first() is not None:
                 slug = f"{slug}-{first.jira_id}"
             org = Organization(slug=slug, name=first.name, jira_org_id=first.jira_id)
