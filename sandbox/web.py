@@ -117,6 +117,15 @@ def install(app: Flask) -> None:
     def _api_error(exc: ApiError):
         return error(exc.status, exc.message, exc.i18n_key, errors=exc.errors)
 
+    @app.errorhandler(Exception)
+    def _unexpected(exc: Exception):
+        from werkzeug.exceptions import HTTPException
+
+        if isinstance(exc, HTTPException):
+            return error(exc.code or 500, exc.description or exc.name)
+        current_app.logger.exception("stand-in JSM bug")
+        return error(500, f"Internal server error: {type(exc).__name__}", "sd.internal.error")
+
     @app.errorhandler(404)
     def _not_found(_exc):
         return error(404, "Not found.", "sd.not.found")
