@@ -1,0 +1,258 @@
+"""JQL reconciliation: repair what webhooks missed (incremental) or compare everything (full).
+
+Every write goes through `sync.inbound.apply_issue`/`apply_comment`, so reconcile and webhooks
+agree on order safety. The per-project watermark (max `updated` applied, epoch ms, in SyncState)
+only moves after a page is committed, so a run broken by a JSM 429/5xx resumes where it got to.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import uuid
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
+
+import redis
+from sqlalchemy import select
+
+from sync.events import CommentSnapshot, IssueSnapshot
+from sync.inbound import apply_comment, apply_issue
+from sync.jsm import JsmGateway
+from sync.jsm_types import SearchHit, SearchPage
+from sync.models import Comment, SyncState, Ticket, utcnow
+
+if TYPE_CHECKING:
+    from sync.runtime import Runtime
+
+log = logging.getLogger(__name__)
+PAGE_SIZE = 100  # Cloud's enhanced search caps pages at 100 once fields are asked for
+LOCK_TTL_MS = 10 * 60 * 1000  # renewed after every page, so only a dead run lets it lapse
+Progress = Callable[[int, "int | None"], None]
+
+
+@dataclass
+class ReconcileResult:
+    """Counts of one reconciliation run."""
+
+    projects: int = 0
+    fetched: int = 0
+    changed: int = 0
+    unchanged: int = 0
+    deleted: int = 0
+    comments: int = 0
+    pages: int = 0
+    jsm_calls: int = 0
+    busy: int = 0  # projects skipped because another reconcile of them was running
+
+    def as_dict(self) -> dict[str, int]:
+        """Plain counts (the RQ job's return value, the CLI's summary)."""
+        return asdict(self)
+
+
+class ProjectLock:
+    """A Redis lock per project; a stale holder's TTL lapses. Redis down → run unlocked (applies are
+    order-safe and the watermark only moves forward, so overlapping runs waste calls, not data)."""
+
+    _EXTEND = ("if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('pexpire', KEYS[1], ARGV[2]) end "
+               "return 0")
+    _RELEASE = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end return 0"
+
+    def __init__(self, client: redis.Redis | None, project: str) -> None:
+        self.client, self.key, self.token = client, f"companion:reconcile:lock:{project}", uuid.uuid4().hex
+
+    def acquire(self) -> bool:
+        if self.client is None:
+            return True
+        try:
+            return bool(self.client.set(self.key, self.token, nx=True, px=LOCK_TTL_MS))
+        except redis.RedisError as exc:
+            log.warning("reconcile lock unavailable (%s); running unlocked", exc)
+            self.client = None
+            return True
+
+    def extend(self) -> None:
+        if self.client is not None:
+            self.client.eval(self._EXTEND, 1, self.key, self.token, LOCK_TTL_MS)
+
+    def release(self) -> None:
+        if self.client is not None:
+            with contextlib.suppress(redis.RedisError):  # else the TTL frees it
+                self.client.eval(self._RELEASE, 1, self.key, self.token)
+
+
+def _state_name(project: str) -> str:
+    return f"reconcile:{project}"
+
+
+def watermark(runtime: Runtime, project: str) -> int | None:
+    """The project's watermark: epoch ms of the newest `updated` applied by reconciliation."""
+    with runtime.sessions() as session:
+        row = session.get(SyncState, _state_name(project))
+        value = (row.value or {}).get("watermark_ms") if row else None
+        return int(value) if value is not None else None
+
+
+def _advance(session, project: str, newest_ms: int, full: bool) -> None:
+    row = session.get(SyncState, _state_name(project))
+    if row is None:
+        row = SyncState(name=_state_name(project), value={})
+        session.add(row)
+    value = dict(row.value or {})
+    value["watermark_ms"] = max(int(value.get("watermark_ms") or 0), newest_ms)
+    value["last_run_at"] = utcnow().isoformat()
+    if full:
+        value["last_full_page_at"] = value["last_run_at"]
+    row.value = value  # a new dict, so the JSON column is seen as changed
+
+
+def _ms(moment: datetime | None) -> int:
+    return int(moment.timestamp() * 1000) if moment else 0
+
+
+def _stub(ticket_jira_id: str, key: str, project: str) -> IssueSnapshot:
+    return IssueSnapshot(ticket_jira_id, key, project, "", None, None, None, None, None, None, None, None, None,
+                         None, None, None, None, None)
+
+
+def _comments_of(gw: JsmGateway, hit: SearchHit, known: dict[str, tuple[datetime, bool]]) -> tuple[
+        list[CommentSnapshot], bool]:
+    """The hit's comments with `public` settled, and whether the list is complete (for deletions)."""
+    # A comment we already hold unchanged keeps the visibility we stored; only new or edited ones
+    # without a flag (Data Center search results carry no `jsdPublic`), or a list the search
+    # truncated, cost a servicedeskapi call.
+    comments = [_with_public(c, known[c.jira_id][1]) if c.public is None and _is_current(c, known) else c
+                for c in hit.comments]
+    if hit.comments_complete and all(c.public is not None for c in comments):
+        return comments, True
+    from_sd = {c.jira_id: c for c in gw.list_comments(hit.issue.key, include_internal=True)}
+    settled = [c if c.public is not None else _with_public(c, bool((sd := from_sd.get(c.jira_id)) and sd.public))
+               for c in comments]
+    seen = {c.jira_id for c in settled}
+    settled.extend(c for cid, c in from_sd.items() if cid not in seen)
+    return settled, True
+
+
+def _with_public(c: CommentSnapshot, public: bool) -> CommentSnapshot:
+    # Missing from servicedeskapi's list (deleted since, or not visible) means never public.
+    return CommentSnapshot(c.jira_id, c.author, c.body, c.created, c.updated, public)
+
+
+def _is_current(c: CommentSnapshot, known: dict[str, tuple[datetime, bool]]) -> bool:
+    stored = known.get(c.jira_id)
+    return stored is not None and c.updated is not None and stored[0] >= c.updated
+
+
+def _apply_page(runtime: Runtime, gw: JsmGateway, project: str, page: SearchPage, full: bool,
+                result: ReconcileResult, seen: set[str]) -> None:
+    ids = [h.issue.jira_id for h in page.hits]
+    with runtime.sessions() as session:
+        stored = {jid: (upd, dele) for jid, upd, dele in session.execute(
+            select(Ticket.jira_id, Ticket.jira_updated_at, Ticket.deleted).where(Ticket.jira_id.in_(ids)))}
+        known: dict[str, tuple[datetime, bool]] = {}
+        by_ticket: dict[str, set[str]] = {}
+        for tid, cid, upd, public in session.execute(
+                select(Ticket.jira_id, Comment.jira_id, Comment.updated_at, Comment.public).join(Ticket)
+                .where(Ticket.jira_id.in_(ids), Comment.jira_id.is_not(None), Comment.deleted.is_(False))):
+            known[cid] = (upd, public)
+            by_ticket.setdefault(tid, set()).add(cid)
+    # JSM calls happen before the transaction opens, so no row lock is held across HTTP.
+    settled = {h.issue.jira_id: _comments_of(gw, h, known) for h in page.hits}
+    mapping = runtime.mapping
+    with runtime.sessions() as session, session.begin():
+        for hit in page.hits:
+            issue = hit.issue
+            seen.add(issue.jira_id)
+            before = stored.get(issue.jira_id)
+            if before is not None and not before[1] and before[0] == issue.updated:
+                result.unchanged += 1
+            elif apply_issue(session, issue, mapping).reason in ("created", "updated"):
+                result.changed += 1
+            else:
+                result.unchanged += 1
+            comments, complete = settled[issue.jira_id]
+            for c in comments:
+                if _is_current(c, known) and known[c.jira_id][1] == bool(c.public):
+                    continue
+                # Internal ones are stored too, never as public (as the webhook path does), so they
+                # count as known next time and cost no visibility lookup.
+                if apply_comment(session, issue.jira_id, c, public=c.public is True).changed:
+                    result.comments += 1
+            if complete:
+                for gone in by_ticket.get(issue.jira_id, set()) - {c.jira_id for c in comments}:
+                    stub = CommentSnapshot(gone, None, "", None, None, False)
+                    if apply_comment(session, issue.jira_id, stub, deleted=True).changed:
+                        result.comments += 1
+        newest = max((_ms(h.issue.updated) for h in page.hits), default=0)
+        if newest:
+            _advance(session, project, newest, full)
+
+
+def _detect_deletions(runtime: Runtime, gw: JsmGateway, project: str, seen: set[str],
+                      result: ReconcileResult) -> None:
+    with runtime.sessions() as session:
+        missing = [(jid, key) for jid, key in session.execute(
+            select(Ticket.jira_id, Ticket.key).where(Ticket.project_key == project, Ticket.deleted.is_(False)))
+            if jid not in seen]
+    for jira_id, key in missing:
+        # Confirm each one: an issue created or re-ordered while the search ran is not deleted.
+        current = gw.get_issue(jira_id)
+        with runtime.sessions() as session, session.begin():
+            if current is None:
+                if apply_issue(session, _stub(jira_id, key, project), runtime.mapping, deleted=True).changed:
+                    result.deleted += 1
+            elif apply_issue(session, current, runtime.mapping).reason in ("created", "updated"):
+                result.changed += 1
+
+
+def _projects(runtime: Runtime, gw: JsmGateway, project: str | None) -> list[str]:
+    if project:
+        return [project.strip().upper()]
+    configured = runtime.settings.jira.projects
+    return list(configured) if configured else [d.project_key for d in gw.list_service_desks()]
+
+
+def reconcile(runtime: Runtime, *, full: bool, project: str | None = None, progress: Progress | None = None,
+              gateway: JsmGateway | None = None, page_size: int = PAGE_SIZE) -> ReconcileResult:
+    """Bring the store in line with JSM for one project or every mirrored one."""
+    gw = gateway or JsmGateway.from_settings(runtime.settings, redis=_redis(runtime))
+    calls_before = gw.total_calls()
+    result = ReconcileResult()
+    overlap = timedelta(seconds=runtime.settings.sync.reconcile_overlap_seconds)
+    try:
+        for key in _projects(runtime, gw, project):
+            lock = ProjectLock(_redis(runtime), key)
+            if not lock.acquire():
+                log.info("reconcile of %s skipped: another run holds its lock", key)
+                result.busy += 1
+                continue
+            try:
+                result.projects += 1
+                mark = None if full else watermark(runtime, key)
+                since = None if mark is None else datetime.fromtimestamp(mark / 1000, UTC) - overlap
+                seen: set[str] = set()
+                offset = result.fetched
+                for page in gw.search_pages(gw.build_jql([key], since), page_size):
+                    _apply_page(runtime, gw, key, page, full, result, seen)
+                    lock.extend()
+                    result.pages += 1
+                    result.fetched += len(page.hits)
+                    if progress is not None:
+                        progress(result.fetched, None if page.total is None else offset + page.total)
+                if full:
+                    _detect_deletions(runtime, gw, key, seen, result)
+            finally:
+                lock.release()
+    finally:
+        result.jsm_calls = gw.total_calls() - calls_before
+    return result
+
+
+def _redis(runtime: Runtime) -> redis.Redis | None:
+    try:
+        return runtime.redis
+    except Exception as exc:  # an unreachable embedded Redis must not stop a reconcile
+        log.warning("Redis unavailable for reconcile (%s): throttle and lock are per-process", exc)
+        return None
