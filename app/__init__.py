@@ -40,6 +40,7 @@ def create_app(settings: Settings | None = None, test_config: dict[str, Any] | N
     app.register_blueprint(health.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(portal.bp)
+    portal.register_extras(app)  # list, request, summary and account pages; limits
     return app
 
 

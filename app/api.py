@@ -93,3 +93,24 @@ def get_ticket(key: str):  # type: ignore[no-untyped-def]
                              .order_by(StatusHistory.at, StatusHistory.id)).all()
         data["history"] = [history_json(h) for h in history]
     return jsonify(data)
+
+
+@bp.get("/summary")
+@api_auth_required
+def summary():  # type: ignore[no-untyped-def]
+    """The caller's summary (DESIGN.md): headline, counts, recent changes, medians, 90-day history."""
+    from app.portal_format import user_zone
+    from app.portal_summary import summary_scope
+    from app.summary import build_summary
+
+    user = current_user()
+    runtime = runtime_of(current_app)
+    try:
+        scope = summary_scope(user, request.args.get("scope"))
+    except ScopeError as exc:
+        return _error(400, str(exc))
+    with runtime.sessions() as db:
+        data = build_summary(db, visible_tickets(user, scope), runtime.mapping, str(get_locale() or "en"),
+                             user_zone(user))
+    data["scope"] = scope
+    return jsonify(data)

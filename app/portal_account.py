@@ -1,0 +1,102 @@
+"""Account pages: change password (forced on first sign-in) and personal API tokens."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
+from sqlalchemy import select
+
+from app import runtime_of
+from app.auth import current_user, hash_password, issue_token, log_in, password_matches
+from sync.models import ApiToken, User, utcnow
+
+bp = Blueprint("portal_account", __name__, url_prefix="/account")
+MIN_PASSWORD = 10
+MAX_TOKENS = 20
+
+
+def _password_problem(user: User, current: str, new: str, again: str) -> str | None:
+    if not password_matches(user, current):
+        return _("The current password is wrong.")
+    if len(new) < MIN_PASSWORD:
+        return _("The new password must have at least %(n)d characters.", n=MIN_PASSWORD)
+    if len(new) > 256:
+        return _("The new password is too long.")
+    if new != again:
+        return _("The two new passwords differ.")
+    if new == current:
+        return _("Choose a password different from the current one.")
+    return None
+
+
+@bp.route("/password", methods=["GET", "POST"])
+def change_password() -> Any:
+    """Change the password; signs out every other session (their auth epoch no longer matches)."""
+    user = current_user()
+    if user is None:
+        return redirect(url_for("portal.login"))
+    if request.method == "POST":
+        with runtime_of(current_app).sessions() as db, db.begin():
+            account = db.get(User, user.id)
+            problem = _password_problem(account, request.form.get("current_password") or "",
+                                        request.form.get("new_password") or "",
+                                        request.form.get("confirm_password") or "")
+            if problem is None:
+                account.password_hash = hash_password(request.form["new_password"])
+                account.must_change_password = False
+                db.flush()
+                log_in(account)
+        if problem is None:
+            flash(_("Your password was changed."), "ok")
+            return redirect(url_for("portal.index"))
+        flash(problem, "error")
+        return render_template("password.html", user=user, forced=user.must_change_password), 400
+    return render_template("password.html", user=user, forced=user.must_change_password)
+
+
+@bp.get("/tokens")
+def tokens() -> Any:
+    """The user's API tokens (never the tokens themselves, only names and dates)."""
+    user = current_user()
+    if user is None:
+        return redirect(url_for("portal.login"))
+    with runtime_of(current_app).sessions() as db:
+        rows = db.scalars(select(ApiToken).where(ApiToken.user_id == user.id)
+                          .order_by(ApiToken.revoked_at.is_not(None), ApiToken.created_at.desc())).all()
+    new_token = session.pop("new_api_token", None)
+    return render_template("tokens.html", user=user, tokens=rows, new_token=new_token)
+
+
+@bp.post("/tokens")
+def create_token() -> Any:
+    """Create a token; it is shown once on the next page and stored only as a hash."""
+    user = current_user()
+    if user is None:
+        return redirect(url_for("portal.login"))
+    name = (request.form.get("name") or "").strip()[:128] or _("API token")
+    with runtime_of(current_app).sessions() as db, db.begin():
+        active = db.scalars(select(ApiToken.id).where(ApiToken.user_id == user.id,
+                                                      ApiToken.revoked_at.is_(None))).all()
+        if len(active) >= MAX_TOKENS:
+            flash(_("You already have %(n)d active tokens; revoke one first.", n=MAX_TOKENS), "error")
+            return redirect(url_for("portal_account.tokens"))
+        session["new_api_token"] = issue_token(db, db.get(User, user.id), name)
+    return redirect(url_for("portal_account.tokens"))
+
+
+@bp.post("/tokens/<int:token_id>/revoke")
+def revoke_token(token_id: int) -> Any:
+    """Revoke one of the user's own tokens; someone else's answers 404."""
+    user = current_user()
+    if user is None:
+        return redirect(url_for("portal.login"))
+    with runtime_of(current_app).sessions() as db, db.begin():
+        row = db.scalars(select(ApiToken).where(ApiToken.id == token_id, ApiToken.user_id == user.id)).first()
+        if row is None:
+            abort(404)
+        if row.revoked_at is None:
+            row.revoked_at = utcnow()
+    flash(_("The token was revoked."), "ok")
+    return redirect(url_for("portal_account.tokens"))

@@ -1,0 +1,98 @@
+"""Dates, durations and numbers for the portal, in the reader's language and time zone."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta, tzinfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from babel.dates import format_date as babel_date
+from babel.dates import format_datetime as babel_datetime
+from babel.dates import format_timedelta
+from flask import Flask, g, request, url_for
+from flask_babel import get_locale
+
+from sync.models import User
+
+TZ_COOKIE = "tz"  # set by portal.js from Intl.DateTimeFormat(); the user's saved zone wins over it
+
+
+def _zone(name: str | None) -> tzinfo | None:
+    if not name or len(name) > 64:
+        return None
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return None
+
+
+def user_zone(user: User | None = None) -> tzinfo:
+    """The reader's time zone: their account setting, else the browser's (cookie), else UTC."""
+    if "portal_tz" in g:
+        return g.portal_tz
+    zone = _zone(user.timezone if user is not None else None) or _zone(request.cookies.get(TZ_COOKIE)) or UTC
+    g.portal_tz = zone
+    return zone
+
+
+def locale_code() -> str:
+    """The active UI language code ('en' or 'ru')."""
+    return str(get_locale() or "en")
+
+
+def as_datetime(value: datetime | str | None) -> datetime | None:
+    """Accept an aware datetime or the API's ISO string with a Z."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def fmt_datetime(value: datetime | str | None, style: str = "short") -> str:
+    """A timestamp in the reader's zone and language."""
+    moment = as_datetime(value)
+    if moment is None:
+        return ""
+    return babel_datetime(moment.astimezone(user_zone(g.get("user"))), style, locale=locale_code())
+
+
+def fmt_date(value: datetime | str | None) -> str:
+    """A date in the reader's zone and language."""
+    moment = as_datetime(value)
+    if moment is None:
+        return ""
+    return babel_date(moment.astimezone(user_zone(g.get("user"))).date(), "medium", locale=locale_code())
+
+
+def fmt_duration(seconds: float | None) -> str:
+    """A rounded human duration ("3 hours"), or an em dash when unknown."""
+    if seconds is None:
+        return "—"
+    return format_timedelta(timedelta(seconds=seconds), threshold=1.5, locale=locale_code())
+
+
+def zone_name() -> str:
+    """The name of the reader's time zone, shown next to times."""
+    zone = user_zone(g.get("user"))
+    return getattr(zone, "key", None) or "UTC"
+
+
+def url_with(**changes: object) -> str:
+    """The current page's URL with some query arguments replaced (None removes one)."""
+    args = request.args.to_dict(flat=False)
+    for name, value in changes.items():
+        if value is None:
+            args.pop(name, None)
+        else:
+            args[name] = value  # type: ignore[assignment]
+    return url_for(request.endpoint or "portal.index", **(request.view_args or {}), **args)
+
+
+def init_formatting(app: Flask) -> None:
+    """Expose the formatters to templates as filters."""
+    app.jinja_env.filters["dt"] = fmt_datetime
+    app.jinja_env.filters["d"] = fmt_date
+    app.jinja_env.filters["duration"] = fmt_duration
+    app.jinja_env.globals["zone_name"] = zone_name
+    app.jinja_env.globals["url_with"] = url_with
+    app.jinja_env.globals["get_locale"] = get_locale

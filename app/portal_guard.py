@@ -1,0 +1,75 @@
+"""Portal hardening: login rate limits in Redis, secure session cookies, forced password change."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from flask import Flask, Response, redirect, request, session, url_for
+from flask.sessions import SecureCookieSessionInterface
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
+
+from sync.runtime import Runtime
+
+log = logging.getLogger(__name__)
+LOGIN_LIMIT = "10 per minute"
+LOGIN_IP_LIMIT = "60 per minute"
+# Pages a user who must change their password may still reach.
+_ALLOWED_WHILE_FORCED = {"portal_account.change_password", "portal.logout", "static", "portal.login"}
+_PORTAL_BLUEPRINTS = {"portal", "portal_list", "portal_ticket", "portal_summary", "portal_account"}
+
+def login_key() -> str:
+    """Per client address and e-mail, so one attacker cannot lock a victim out from elsewhere."""
+    email = (request.form.get("email") or "").strip().lower()[:255]
+    return f"login:{get_remote_address()}:{email}"
+
+
+def _limit_message() -> str:
+    from flask_babel import gettext as _
+
+    return _("Too many sign-in attempts. Wait a minute and try again.")
+
+
+class _SessionInterface(SecureCookieSessionInterface):
+    """The session cookie is Secure whenever the request came over HTTPS (also behind ProxyFix)."""
+
+    def get_cookie_secure(self, app: Flask) -> bool:
+        return bool(app.config.get("SESSION_COOKIE_SECURE")) or request.is_secure
+
+
+def init_guard(app: Flask, runtime: Runtime) -> None:
+    """Install the limiter, the session cookie policy and the forced-password-change redirect."""
+    app.config.setdefault("PERMANENT_SESSION_LIFETIME", timedelta(days=7))
+    app.config.setdefault("SESSION_COOKIE_NAME", "companion_session")
+    app.session_interface = _SessionInterface()
+    # Every web process counts attempts in the install's Redis (configured or embedded); during a Redis
+    # outage the limiter falls back to per-process counting instead of locking everybody out.
+    uri = app.config.get("RATELIMIT_STORAGE_URI", "redis://")
+    options = {"connection_pool": runtime.redis.connection_pool} if uri == "redis://" else {}
+    limiter = Limiter(get_remote_address, app=app, strategy="fixed-window", headers_enabled=False,
+                      storage_uri=uri, storage_options=options,
+                      in_memory_fallback_enabled=True, key_prefix="companion")
+    app.view_functions["portal.login"] = limiter.limit(
+        LOGIN_LIMIT, key_func=login_key, methods=["POST"], error_message=_limit_message)(
+        limiter.limit(LOGIN_IP_LIMIT, methods=["POST"])(app.view_functions["portal.login"]))
+
+    @app.before_request
+    def _force_password_change() -> Response | None:
+        if request.blueprint not in _PORTAL_BLUEPRINTS or request.endpoint in _ALLOWED_WHILE_FORCED:
+            return None
+        if not session.get("user_id"):
+            return None
+        from app.auth import current_user
+
+        user = current_user()
+        if user is not None and user.must_change_password:
+            return redirect(url_for("portal_account.change_password"))
+        return None
+
+    @app.after_request
+    def _no_store(response: Response) -> Response:
+        # Pages carry other people's tickets: no shared caches, no back-button copies after sign-out.
+        if request.blueprint in _PORTAL_BLUEPRINTS and request.endpoint != "static":
+            response.headers.setdefault("Cache-Control", "no-store")
+        return response

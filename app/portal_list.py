@@ -1,0 +1,168 @@
+"""The ticket list page's rendering, its CSV export and its live-update version endpoint."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+from collections.abc import Iterator
+from typing import Any
+
+from flask import (
+    Blueprint,
+    Response,
+    current_app,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    stream_with_context,
+    url_for,
+)
+from flask_babel import gettext as _
+from sqlalchemy import func, select
+
+from app import runtime_of
+from app.auth import current_user
+from app.portal_format import fmt_datetime, locale_code, user_zone
+from app.portal_query import (
+    COLUMNS,
+    DEFAULT_COLUMNS,
+    PER_PAGE,
+    BadFilter,
+    ListSpec,
+    count_of,
+    filtered,
+    ordered,
+    parse_spec,
+)
+from app.scope import ScopeError, scopes_for
+from app.serializers import ticket_json
+from sync.models import Ticket, User
+
+bp = Blueprint("portal_list", __name__)
+COLUMNS_COOKIE = "cols"
+
+
+def chosen_columns() -> list[str]:
+    """The columns the reader picked (form first, then the cookie), always including the key."""
+    if request.args.get("cols_set"):
+        raw = request.args.getlist("cols")
+    else:
+        raw = (request.cookies.get(COLUMNS_COOKIE) or "").split(",")
+    picked = [c for c in COLUMNS if c in raw]
+    return picked if picked else list(DEFAULT_COLUMNS)
+
+
+def _row(ticket: Ticket, user: User, locale: str) -> dict[str, Any]:
+    data = ticket_json(ticket, runtime_of(current_app).mapping, user, locale)
+    data["assignee"] = ticket.assignee_name
+    return data
+
+
+def list_version(user: User, spec: ListSpec) -> str:
+    """A short fingerprint of the filtered list: changes when a ticket appears, leaves or changes."""
+    base = filtered(user, spec, user_zone(user)).order_by(None).subquery()
+    with runtime_of(current_app).sessions() as db:
+        row = db.execute(select(func.count(), func.max(base.c.jira_updated_at), func.max(base.c.id),
+                                func.max(base.c.last_synced_at))).one()
+    return hashlib.sha256(repr(tuple(row)).encode()).hexdigest()[:20]
+
+
+def list_page(user: User) -> Any:
+    """Render the list with the reader's scope, filters, sort, columns and page."""
+    runtime = runtime_of(current_app)
+    try:
+        spec = parse_spec(user, request.args)
+    except (BadFilter, ScopeError):
+        return redirect(url_for("portal.index"))
+    zone = user_zone(user)
+    locale = locale_code()
+    columns = chosen_columns()
+    query = filtered(user, spec, zone)
+    with runtime.sessions() as db:
+        total = db.scalar(count_of(query)) or 0
+        rows = db.scalars(ordered(query, spec, runtime.mapping).limit(PER_PAGE)
+                          .offset((spec.page - 1) * PER_PAGE)).all()
+        tickets = [_row(t, user, locale) for t in rows]
+        scoped = filtered(user, ListSpec(scope=spec.scope), zone).order_by(None).subquery()
+        types = sorted(t for t in db.scalars(select(func.coalesce(scoped.c.request_type_name,
+                                                                  scoped.c.issue_type_name)).distinct()) if t)
+    groups: list[tuple[str, list[dict[str, Any]]]] = []
+    for ticket in tickets:
+        if not groups or groups[-1][0] != ticket["bucket"]:
+            groups.append((ticket["bucket"], []))
+        groups[-1][1].append(ticket)
+    pages = max(1, -(-total // PER_PAGE))
+    response = current_app.make_response(render_template(
+        "list.html", user=user, spec=spec, groups=groups, total=total, pages=pages, columns=columns,
+        all_columns=COLUMNS, scopes=scopes_for(user), mapping=runtime.mapping, locale=locale, types=types,
+        version=list_version(user, spec)))
+    if request.args.get("cols_set"):
+        response.set_cookie(COLUMNS_COOKIE, ",".join(columns), max_age=365 * 86400, samesite="Lax",
+                            httponly=True, secure=request.is_secure)
+    return response
+
+
+def _safe_cell(value: Any) -> str:
+    # Spreadsheets execute cells starting with = + - @ (CSV injection); a leading quote defuses them.
+    text = "" if value is None else str(value)
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+@bp.get("/export.csv")
+def export_csv() -> Any:
+    """The filtered list as CSV: customer-facing columns only, streamed, same scope helper."""
+    user = current_user()
+    if user is None:
+        return redirect(url_for("portal.login", next=request.full_path))
+    runtime = runtime_of(current_app)
+    try:
+        spec = parse_spec(user, request.args)
+    except (BadFilter, ScopeError) as exc:
+        return Response(str(exc), status=400, mimetype="text/plain")
+    query = ordered(filtered(user, spec, user_zone(user)), spec, runtime.mapping)
+    locale = locale_code()
+    header = [_("Key"), _("Subject"), _("Type"), _("Status"), _("Priority"), _("Reporter"), _("Assignee"),
+              _("Created"), _("Updated"), _("Resolved")]
+
+    def generate() -> Iterator[str]:
+        buffer = io.StringIO()
+        writer = csv.writer(buffer)
+        writer.writerow(header)
+        with runtime.sessions() as db:
+            for ticket in db.scalars(query.execution_options(yield_per=500)):
+                data = _row(ticket, user, locale)
+                writer.writerow([_safe_cell(v) for v in (
+                    data["key"], data["summary"], data["request_type"], data["status_label"],
+                    data["priority_label"], data["reporter"]["name"], data["assignee"],
+                    fmt_datetime(data["created"]), fmt_datetime(data["updated"]), fmt_datetime(data["resolved"]))])
+                if buffer.tell() > 32_768:
+                    yield buffer.getvalue()
+                    buffer.seek(0)
+                    buffer.truncate()
+        yield buffer.getvalue()
+
+    response = Response(stream_with_context(generate()), mimetype="text/csv")
+    response.headers["Content-Disposition"] = 'attachment; filename="requests.csv"'
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.get("/live/list")
+def live_list() -> Any:
+    """The list's version for the polling script; 304 while it has not changed."""
+    user = current_user()
+    if user is None:
+        return jsonify(error="sign in again"), 401
+    try:
+        spec = parse_spec(user, request.args)
+    except (BadFilter, ScopeError) as exc:
+        return jsonify(error=str(exc)), 400
+    version = list_version(user, spec)
+    if request.if_none_match.contains(version):
+        return Response(status=304, headers={"ETag": f'"{version}"', "Cache-Control": "no-cache"})
+    response = jsonify(version=version)
+    response.set_etag(version)
+    response.headers["Cache-Control"] = "no-cache"
+    return response

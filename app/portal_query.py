@@ -1,0 +1,144 @@
+"""The list page's query: scope, filters on every column, sort and page, parsed from the URL."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
+from typing import Any
+
+from sqlalchemy import Select, case, func, or_, select
+from werkzeug.datastructures import MultiDict
+
+from app.scope import ScopeError, scopes_for, visible_tickets
+from mappings import Mapping
+from sync.models import Ticket, User
+
+PER_PAGE = 50
+COLUMNS = ("key", "summary", "type", "status", "priority", "reporter", "assignee", "created", "updated",
+           "resolved")
+DEFAULT_COLUMNS = ("key", "summary", "status", "priority", "updated")
+BUCKETS = ("open", "resolved", "closed")
+# Filters that travel in the URL; the CSV export and the live-update poll reuse the same set.
+FILTER_KEYS = ("scope", "status", "priority", "type", "bucket", "q", "created_from", "created_to",
+               "updated_from", "updated_to", "sort", "dir")
+
+
+class BadFilter(ValueError):
+    """A filter value the list cannot apply; the page ignores it, the API would answer 400."""
+
+
+@dataclass
+class ListSpec:
+    """What the reader asked the list for."""
+
+    scope: str
+    statuses: list[str] = field(default_factory=list)
+    priorities: list[str] = field(default_factory=list)
+    types: list[str] = field(default_factory=list)
+    buckets: list[str] = field(default_factory=list)
+    q: str = ""
+    dates: dict[str, date] = field(default_factory=dict)
+    sort: str = "updated"
+    descending: bool = True
+    page: int = 1
+
+    def query_args(self, **changes: Any) -> dict[str, Any]:
+        """The URL arguments that reproduce this list (with `changes`), for links and forms."""
+        args: dict[str, Any] = {"scope": self.scope, "status": self.statuses, "priority": self.priorities,
+                                "type": self.types, "bucket": self.buckets, "q": self.q or None,
+                                "sort": self.sort, "dir": "desc" if self.descending else "asc"}
+        args.update({name: value.isoformat() for name, value in self.dates.items()})
+        args.update(changes)
+        return {k: v for k, v in args.items() if v not in (None, "", [])}
+
+
+def _many(args: MultiDict[str, str], name: str) -> list[str]:
+    values: list[str] = []
+    for raw in args.getlist(name):
+        values.extend(part.strip() for part in raw.split(",") if part.strip())
+    return values[:50]
+
+
+def parse_spec(user: User, args: MultiDict[str, str]) -> ListSpec:
+    """Read the list arguments; the default scope is the widest the user has below 'group'."""
+    scopes = scopes_for(user)
+    scope = args.get("scope") or ("org" if "org" in scopes else "mine")
+    if scope not in scopes:
+        raise ScopeError(f"scope {scope!r} is not available")
+    spec = ListSpec(scope=scope, statuses=_many(args, "status"), priorities=_many(args, "priority"),
+                    types=_many(args, "type"), buckets=[b for b in _many(args, "bucket") if b in BUCKETS],
+                    q=(args.get("q") or "").strip()[:200])
+    for name in ("created_from", "created_to", "updated_from", "updated_to"):
+        raw = (args.get(name) or "").strip()
+        if raw:
+            try:
+                spec.dates[name] = date.fromisoformat(raw)
+            except ValueError:
+                raise BadFilter(f"{name} must be a date YYYY-MM-DD, got {raw!r}") from None
+    sort = args.get("sort") or "updated"
+    spec.sort = sort if sort in COLUMNS else "updated"
+    spec.descending = args.get("dir", "desc" if spec.sort in ("updated", "created", "resolved") else "asc") != "asc"
+    try:
+        spec.page = max(1, min(int(args.get("page") or 1), 1_000_000))
+    except ValueError:
+        raise BadFilter("page must be a number") from None
+    return spec
+
+
+def _day_start(day: date, zone: tzinfo) -> datetime:
+    # Filter dates are days of the reader's calendar, so their bounds move with the time zone.
+    return datetime.combine(day, time.min, tzinfo=zone).astimezone(UTC)
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def filtered(user: User, spec: ListSpec, zone: tzinfo) -> Select[tuple[Ticket]]:
+    """The scope helper's query narrowed by the filters (no order, no page)."""
+    query = visible_tickets(user, spec.scope)
+    if spec.statuses:
+        query = query.where(Ticket.customer_status.in_(spec.statuses))
+    if spec.priorities:
+        query = query.where(Ticket.customer_priority.in_(spec.priorities))
+    if spec.types:
+        query = query.where(func.coalesce(Ticket.request_type_name, Ticket.issue_type_name).in_(spec.types))
+    if spec.buckets:
+        query = query.where(Ticket.bucket.in_(spec.buckets))
+    if spec.q:
+        needle = f"%{_escape_like(spec.q)}%"
+        query = query.where(or_(Ticket.summary.ilike(needle, escape="\\"), Ticket.key.ilike(needle, escape="\\")))
+    bounds = {"created": Ticket.created_at, "updated": Ticket.jira_updated_at}
+    for name, day in spec.dates.items():
+        column = bounds[name.split("_")[0]]
+        if name.endswith("_from"):
+            query = query.where(column >= _day_start(day, zone))
+        else:
+            query = query.where(column < _day_start(day + timedelta(days=1), zone))
+    return query
+
+
+def _rank(column: Any, keys: list[str]) -> Any:
+    return case({key: index for index, key in enumerate(keys)}, value=column, else_=len(keys))
+
+
+def ordered(query: Select[tuple[Ticket]], spec: ListSpec, mapping: Mapping) -> Select[tuple[Ticket]]:
+    """Grouped Open / Resolved / Closed, then the chosen column, then a stable tie-breaker."""
+    columns: dict[str, list[Any]] = {
+        "key": [Ticket.project_key, func.length(Ticket.key), Ticket.key],
+        "summary": [Ticket.summary],
+        "type": [func.coalesce(Ticket.request_type_name, Ticket.issue_type_name)],
+        "status": [_rank(Ticket.customer_status, [s.key for s in mapping.statuses])],
+        "priority": [_rank(Ticket.customer_priority, [p.key for p in sorted(mapping.priorities,
+                                                                            key=lambda p: p.rank)])],
+        "reporter": [Ticket.reporter_name], "assignee": [Ticket.assignee_name],
+        "created": [Ticket.created_at], "updated": [Ticket.jira_updated_at], "resolved": [Ticket.resolved_at],
+    }
+    keys = [c.desc() if spec.descending else c.asc() for c in columns[spec.sort]]
+    tie = Ticket.id.desc() if spec.descending else Ticket.id.asc()
+    return query.order_by(_rank(Ticket.bucket, list(BUCKETS)), *keys, tie)
+
+
+def count_of(query: Select[tuple[Ticket]]) -> Select[tuple[int]]:
+    """COUNT(*) of a ticket query."""
+    return select(func.count()).select_from(query.order_by(None).subquery())

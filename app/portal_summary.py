@@ -1,0 +1,130 @@
+"""The summary dashboard (/summary), its shareable read-only link (/s/<token>) and link management."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import UTC, datetime
+from typing import Any
+
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
+from sqlalchemy import select
+
+from app import runtime_of
+from app.auth import current_user, hash_token
+from app.portal_format import as_datetime, fmt_date, locale_code, user_zone
+from app.scope import ScopeError, scopes_for, visible_tickets
+from app.summary import build_summary
+from app.summary_svg import history_svg
+from sync.models import Organization, User
+
+bp = Blueprint("portal_summary", __name__)
+SHARE_ROLES = ("org_viewer", "group_lead", "admin")
+
+
+def summary_scope(user: User, wanted: str | None) -> str:
+    """The scope a summary covers: the one asked for, else the widest below 'group'."""
+    scopes = scopes_for(user)
+    scope = wanted or ("org" if "org" in scopes else "mine")
+    if scope not in scopes:
+        raise ScopeError(f"scope {scope!r} is not available to role {user.role!r}")
+    return scope
+
+
+def _render(data: dict[str, Any], **context: Any) -> str:
+    chart = history_svg(data["history"], fmt_date)
+    synced = as_datetime(data["last_synced"])
+    ago = max(0.0, (datetime.now(UTC) - synced).total_seconds()) if synced else None
+    return render_template("summary.html", s=data, chart=chart, synced_ago=ago, **context)
+
+
+def _share_org(db: Any, user: User) -> Organization | None:
+    # Admins have no organisation of their own and pick one; everyone else manages only their own.
+    if user.role not in SHARE_ROLES:
+        return None
+    if user.role == "admin":
+        slug = request.form.get("org") or request.args.get("org")
+        return db.scalars(select(Organization).where(Organization.slug == slug)).first() if slug else None
+    return db.get(Organization, user.organization_id) if user.organization_id else None
+
+
+@bp.get("/summary")
+def summary_page() -> Any:
+    """Dashboard of the signed-in user's scope."""
+    user = current_user()
+    if user is None:
+        return redirect(url_for("portal.login", next=request.full_path))
+    runtime = runtime_of(current_app)
+    try:
+        scope = summary_scope(user, request.args.get("scope"))
+    except ScopeError:
+        return redirect(url_for("portal_summary.summary_page"))
+    with runtime.sessions() as db:
+        data = build_summary(db, visible_tickets(user, scope), runtime.mapping, locale_code(), user_zone(user))
+        orgs: list[Organization] = []
+        share_org = None
+        if user.role == "admin":
+            orgs = list(db.scalars(select(Organization).order_by(Organization.name)))
+        elif user.role in SHARE_ROLES and user.organization_id:
+            share_org = db.get(Organization, user.organization_id)
+    new_link = session.pop("new_share_link", None)
+    return _render(data, user=user, scope=scope, scopes=scopes_for(user), shared=False, orgs=orgs,
+                   share_org=share_org, can_share=user.role in SHARE_ROLES, new_link=new_link)
+
+
+@bp.post("/summary/share")
+def create_share() -> Any:
+    """Create (or replace) the organisation's share link; the plain token is shown once."""
+    user = current_user()
+    if user is None:
+        abort(404)
+    token = secrets.token_urlsafe(32)
+    with runtime_of(current_app).sessions() as db, db.begin():
+        org = _share_org(db, user)
+        if org is None:
+            abort(404)
+        org.share_token_hash = hash_token(token)
+        name = org.name
+    session["new_share_link"] = url_for("portal_summary.shared_summary", token=token, _external=True)
+    flash(_("A new read-only link for %(org)s was created. Any older link no longer works.", org=name), "ok")
+    return redirect(url_for("portal_summary.summary_page"))
+
+
+@bp.post("/summary/share/revoke")
+def revoke_share() -> Any:
+    """Revoke the organisation's share link."""
+    user = current_user()
+    if user is None:
+        abort(404)
+    with runtime_of(current_app).sessions() as db, db.begin():
+        org = _share_org(db, user)
+        if org is None:
+            abort(404)
+        org.share_token_hash = None
+        name = org.name
+    flash(_("The read-only link for %(org)s was revoked.", org=name), "ok")
+    return redirect(url_for("portal_summary.summary_page"))
+
+
+@bp.get("/s/<token>")
+def shared_summary(token: str) -> Any:
+    """Read-only summary of one organisation for holders of its link; subjects are left out."""
+    if len(token) > 128:
+        abort(404)
+    runtime = runtime_of(current_app)
+    with runtime.sessions() as db:
+        org = db.scalars(select(Organization).where(Organization.share_token_hash == hash_token(token))).first()
+        if org is None:
+            abort(404)
+        # A transient reader of that organisation, so the one scope helper still decides what is counted.
+        reader = User(email="", role="org_viewer", organization_id=org.id)
+        data = build_summary(db, visible_tickets(reader, "org"), runtime.mapping, locale_code(), user_zone(None),
+                             with_subjects=False)
+        org_name = org.name
+    response = current_app.make_response(_render(data, user=None, scope="org", scopes=(), shared=True,
+                                                 org_name=org_name, orgs=[], share_org=None, can_share=False,
+                                                 new_link=None))
+    response.headers["Referrer-Policy"] = "no-referrer"
+    response.headers["X-Robots-Tag"] = "noindex, nofollow"
+    response.headers["Cache-Control"] = "no-store"
+    return response

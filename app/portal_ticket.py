@@ -1,0 +1,108 @@
+"""The request page (/tickets/<key>) and its live-update version endpoint; 404 outside the scope."""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+from flask import Blueprint, Response, abort, current_app, jsonify, redirect, render_template, request, url_for
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from app import runtime_of
+from app.auth import current_user
+from app.portal_format import locale_code
+from app.rendering import wiki_to_html
+from app.scope import visible_ticket
+from app.serializers import comment_json, ticket_json
+from sync.models import Comment, StatusHistory, Ticket, User
+
+bp = Blueprint("portal_ticket", __name__)
+
+
+def _public_comments(ticket_id: int) -> Any:
+    # The one filter that keeps internal notes away from customers: JSM's public flag, never deleted.
+    return (select(Comment).where(Comment.ticket_id == ticket_id, Comment.public.is_(True),
+                                  Comment.deleted.is_(False)).order_by(Comment.created_at, Comment.id))
+
+
+def ticket_version(db: Session, ticket: Ticket) -> str:
+    """A fingerprint of what the request page shows: fields, status, public comments, timeline."""
+    comments = db.execute(select(func.count(), func.max(Comment.updated_at), func.max(Comment.id))
+                          .where(Comment.ticket_id == ticket.id, Comment.public.is_(True),
+                                 Comment.deleted.is_(False))).one()
+    history = db.scalar(select(func.count()).where(StatusHistory.ticket_id == ticket.id))
+    parts = (ticket.jira_updated_at, ticket.customer_status, ticket.customer_priority, ticket.summary,
+             ticket.assignee_name, tuple(comments), history)
+    return hashlib.sha256(repr(parts).encode()).hexdigest()[:20]
+
+
+def _label(mapping: Any, key: str, locale: str) -> str:
+    try:
+        return mapping.status(key).label(locale)
+    except KeyError:
+        return key
+
+
+def _priority_meaning(mapping: Any, key: str, locale: str) -> str:
+    try:
+        return mapping.priority(key).description(locale)
+    except KeyError:
+        return ""
+
+
+def _page_data(db: Session, ticket: Ticket, user: User) -> dict[str, Any]:
+    mapping = runtime_of(current_app).mapping
+    locale = locale_code()
+    data = ticket_json(ticket, mapping, user, locale)
+    data["assignee"] = ticket.assignee_name
+    data["priority_description"] = _priority_meaning(mapping, ticket.customer_priority, locale)
+    data["description_html"] = wiki_to_html(ticket.description) if ticket.description else ""
+    data["comments"] = [comment_json(c, wiki_to_html(c.body)) for c in db.scalars(_public_comments(ticket.id))]
+    history = db.scalars(select(StatusHistory).where(StatusHistory.ticket_id == ticket.id)
+                         .order_by(StatusHistory.at, StatusHistory.id)).all()
+    # Several Jira statuses map to one customer status; repeated entries would read as noise.
+    timeline: list[dict[str, Any]] = []
+    for entry in history:
+        if timeline and timeline[-1]["status"] == entry.customer_status:
+            continue
+        timeline.append({"status": entry.customer_status, "label": _label(mapping, entry.customer_status, locale),
+                         "at": entry.at})
+    data["timeline"] = timeline
+    # No attachment store exists in the mirror yet; the template shows the section only when given some.
+    data["attachments"] = []
+    return data
+
+
+@bp.get("/tickets/<key>")
+def ticket_page(key: str) -> Any:
+    """One request as its customer sees it."""
+    user = current_user()
+    if user is None:
+        return redirect(url_for("portal.login", next=request.full_path))
+    with runtime_of(current_app).sessions() as db:
+        ticket = visible_ticket(db, user, key)
+        if ticket is None:
+            abort(404)
+        data = _page_data(db, ticket, user)
+        version = ticket_version(db, ticket)
+    return render_template("ticket.html", user=user, ticket=data, version=version)
+
+
+@bp.get("/live/tickets/<key>")
+def live_ticket(key: str) -> Any:
+    """The request page's version for the polling script; 304 while unchanged, 404 outside the scope."""
+    user = current_user()
+    if user is None:
+        return jsonify(error="sign in again"), 401
+    with runtime_of(current_app).sessions() as db:
+        ticket = visible_ticket(db, user, key)
+        if ticket is None:
+            return jsonify(error="not found"), 404
+        version = ticket_version(db, ticket)
+    if request.if_none_match.contains(version):
+        return Response(status=304, headers={"ETag": f'"{version}"', "Cache-Control": "no-cache"})
+    response = jsonify(version=version)
+    response.set_etag(version)
+    response.headers["Cache-Control"] = "no-cache"
+    return response
