@@ -10,6 +10,7 @@ from sqlalchemy import func, or_, select
 
 from sync.events import CommentEvent, IssueEvent, NotAWebhook, normalise
 from sync.inbound import Deferred, apply_comment_event, apply_issue_event
+from sync.jsm_visibility import with_comment_visibility
 from sync.models import InboundEvent, utcnow
 from sync.queues import clear_drain_request, request_inbox_drain
 from sync.runtime import get_runtime
@@ -26,7 +27,8 @@ def apply_inbox_row(row: InboundEvent, session, mapping) -> None:
     """Apply one inbox row inside the caller's transaction and set its state."""
     row.attempts += 1
     try:
-        event = normalise(json.loads(row.payload))
+        # Data Center comment events carry no `jsdPublic`: ask JSM (Deferred if it cannot answer now).
+        event = with_comment_visibility(normalise(json.loads(row.payload)))
         with session.begin_nested():
             if isinstance(event, IssueEvent):
                 result = apply_issue_event(session, event, mapping)

@@ -1,0 +1,54 @@
+"""Settle the visibility of webhook comments that do not carry it (Data Center: no `jsdPublic`)."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import TYPE_CHECKING
+
+from sync.events import CommentEvent, CommentSnapshot, Event, IssueEvent
+from sync.inbound import Deferred
+from sync.jsm import JsmGateway
+from sync.jsm_errors import JsmPermanentError, JsmTransientError
+
+if TYPE_CHECKING:
+    from sync.runtime import Runtime
+
+
+def gateway_for(runtime: Runtime) -> JsmGateway:
+    """One gateway per runtime (per process), sharing the site throttle through Redis."""
+    gw = getattr(runtime, "_jsm_gateway", None)
+    if gw is None:
+        try:
+            client = runtime.redis
+        except Exception:  # an unreachable Redis must not block applying; the throttle goes local
+            client = None
+        gw = JsmGateway.from_settings(runtime.settings, redis=client)
+        runtime._jsm_gateway = gw  # type: ignore[attr-defined]
+    return gw
+
+
+def _settle(gw: JsmGateway, issue_id: str, comment: CommentSnapshot) -> CommentSnapshot:
+    try:
+        public = gw.comment_visibility(issue_id, comment.jira_id)
+    except JsmTransientError as exc:
+        # Retried by the inbox (and reconcile repairs it anyway); never guessed as public.
+        raise Deferred(f"comment {comment.jira_id} visibility unknown: {exc}") from exc
+    except JsmPermanentError:
+        public = False
+    return dataclasses.replace(comment, public=public)
+
+
+def with_comment_visibility(event: Event, runtime: Runtime | None = None) -> Event:
+    """The event with any comment's `public=None` replaced by what JSM says (one call per comment)."""
+    if isinstance(event, CommentEvent) and event.kind != "deleted" and event.comment.public is None:
+        from sync.runtime import get_runtime
+
+        gw = gateway_for(runtime or get_runtime())
+        return dataclasses.replace(event, comment=_settle(gw, event.issue_jira_id, event.comment))
+    if isinstance(event, IssueEvent) and event.comment is not None and event.comment.public is None \
+            and event.kind != "deleted":
+        from sync.runtime import get_runtime
+
+        gw = gateway_for(runtime or get_runtime())
+        return dataclasses.replace(event, comment=_settle(gw, event.issue.jira_id, event.comment))
+    return event
