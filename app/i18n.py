@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from flask import Flask, request, session
-from flask_babel import Babel
+from flask_babel import Babel, get_locale
 
 from sync.settings import Settings
 
@@ -30,3 +30,4 @@ def init_i18n(app: Flask, settings: Settings) -> None:
     app.config["BABEL_DEFAULT_LOCALE"] = default
     Babel(app, locale_selector=select_locale)
     app.config["COMPANION_LOCALES"] = locales
+    app.jinja_env.globals["get_locale"] = get_locale

@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -83,6 +84,10 @@ def _wait_http(url: str, timeout: float) -> bool:
             with urllib.request.urlopen(url, timeout=2) as response:
                 if response.status < 500:
                     return True
+        except urllib.error.HTTPError as error:
+            if error.code < 500:  # e.g. 401 from the stand-in JSM: it answers, so it is up
+                return True
+            time.sleep(0.2)
         except OSError:
             time.sleep(0.2)
     return False
