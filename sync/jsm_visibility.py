@@ -22,7 +22,8 @@ def gateway_for(runtime: Runtime) -> JsmGateway:
             client = runtime.redis
         except Exception:  # an unreachable Redis must not block applying; the throttle goes local
             client = None
-        gw = JsmGateway.from_settings(runtime.settings, redis=client)
+        # Few in-job retries: the inbox itself retries a Deferred row later.
+        gw = JsmGateway.from_settings(runtime.settings, redis=client, max_attempts=2, max_retry_wait=5.0)
         runtime._jsm_gateway = gw  # type: ignore[attr-defined]
     return gw
 
