@@ -117,8 +117,11 @@ def parse_time(value: Any) -> datetime | None:
     """Jira's `2019-02-15T19:15:40.477-0800` (or epoch ms) as an aware UTC datetime; None if absent."""
     if value is None or value == "":
         return None
-    if isinstance(value, int | float):
-        return datetime.fromtimestamp(value / 1000, UTC)
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        try:
+            return datetime.fromtimestamp(value / 1000, UTC)
+        except (OverflowError, OSError, ValueError):
+            raise NotAWebhook(f"epoch milliseconds out of range: {value!r}") from None
     if not isinstance(value, str):
         raise NotAWebhook(f"expected a timestamp string, got {type(value).__name__}")
     try:
@@ -241,7 +244,8 @@ def normalise(body: Any) -> Event:
     if not isinstance(kind, str) or not kind:
         raise NotAWebhook("no `webhookEvent`: this is not a Jira webhook")
     timestamp = body.get("timestamp")
-    if timestamp is not None and not isinstance(timestamp, int):
+    # bool is an int in Python; `true` is not a time.
+    if timestamp is not None and (isinstance(timestamp, bool) or not isinstance(timestamp, int)):
         raise NotAWebhook("`timestamp` must be epoch milliseconds")
     actor = person(body.get("user"))
     if kind in ISSUE_EVENTS:

@@ -9,11 +9,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import or_, select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
 from mappings import Mapping
-from sync.events import CommentEvent, CommentSnapshot, IssueEvent, IssueSnapshot, Organisation
+from sync.events import CommentEvent, CommentSnapshot, IssueEvent, IssueSnapshot, Organisation, StatusChange
 from sync.models import Comment, Organization, StatusHistory, Ticket, User, utcnow
 from sync.naming import slugify
 
@@ -37,8 +37,13 @@ def organisation_for(session: Session, organisations: tuple[Organisation, ...], 
                      reporter_email: str | None) -> Organization | None:
     """The local organisation of a request: JSM's organisation of the request, else the reporter's."""
     if organisations:
-        first = organisations[0]
-        org = session.scalars(select(Organization).where(Organization.jira_org_id == first.jira_id)).first()
+        # A request shared with several organisations belongs to the first one an admin already linked
+        # (jira_org_id), so adding an organisation in JSM never moves a ticket away from its customers.
+        ids = [o.jira_id for o in organisations]
+        known = {o.jira_org_id: o for o in session.scalars(
+            select(Organization).where(Organization.jira_org_id.in_(ids)))}
+        first = next((o for o in organisations if o.jira_id in known), organisations[0])
+        org = known.get(first.jira_id)
         if org is None:
             slug = slugify(first.name)
             if session.scalars(select(Organization.id).where(Organization.slug == slug)).first() is not None:
@@ -69,7 +74,7 @@ def _project(ticket: Ticket, issue: IssueSnapshot, mapping: Mapping) -> None:
 
 
 def apply_issue(session: Session, issue: IssueSnapshot, mapping: Mapping, *, changelog_id: str | None = None,
-                deleted: bool = False) -> ApplyResult:
+                deleted: bool = False, status_changes: tuple[StatusChange, ...] = ()) -> ApplyResult:
     """Upsert a ticket from an issue snapshot (webhook or search result)."""
     ticket = _locked_ticket(session, issue.jira_id)
     updated = issue.updated or issue.created or utcnow()
@@ -87,6 +92,8 @@ def apply_issue(session: Session, issue: IssueSnapshot, mapping: Mapping, *, cha
         if ticket.deleted:
             return ApplyResult(False, "ticket was deleted in JSM")
         if ticket.jira_updated_at > updated:
+            # The ticket stays as it is, but a late status change still belongs in its history.
+            _record_late_history(session, ticket, issue, status_changes, updated, changelog_id, mapping)
             return ApplyResult(False, "older than the stored ticket")
     previous_status = None if is_new else ticket.customer_status
     ticket.key = issue.key
@@ -121,20 +128,53 @@ def apply_issue(session: Session, issue: IssueSnapshot, mapping: Mapping, *, cha
     return ApplyResult(True, "created" if is_new else "updated")
 
 
-def _record_history(session: Session, ticket: Ticket, at: datetime, changelog_id: str | None) -> None:
+def _record_history(session: Session, ticket: Ticket, at: datetime, changelog_id: str | None,
+                    status: str | None = None, jira_status_name: str | None = None) -> None:
+    # Idempotent two ways: by changelog id (a redelivered event), and by (status, at), because the
+    # same change can arrive once from reconcile (no changelog id) and once from its webhook.
+    status = status or ticket.customer_status
+    same = and_(StatusHistory.customer_status == status, StatusHistory.at == at)
     if changelog_id is not None:
-        exists = session.scalars(select(StatusHistory.id).where(
-            StatusHistory.ticket_id == ticket.id, StatusHistory.changelog_id == changelog_id)).first()
-        if exists is not None:
-            return
-    session.add(StatusHistory(ticket_id=ticket.id, customer_status=ticket.customer_status,
-                              jira_status_name=ticket.jira_status_name, at=at, changelog_id=changelog_id))
+        same = or_(same, StatusHistory.changelog_id == changelog_id)
+    if session.scalars(select(StatusHistory.id).where(StatusHistory.ticket_id == ticket.id, same)).first():
+        return
+    session.add(StatusHistory(ticket_id=ticket.id, customer_status=status,
+                              jira_status_name=jira_status_name or ticket.jira_status_name, at=at,
+                              changelog_id=changelog_id))
+
+
+def _record_late_history(session: Session, ticket: Ticket, issue: IssueSnapshot,
+                         changes: tuple[StatusChange, ...], at: datetime, changelog_id: str | None,
+                         mapping: Mapping) -> None:
+    """History of an event older than the ticket: its changelog's customer-visible status change."""
+    if not changes or changelog_id is None:
+        return
+    change = changes[-1]
+    # Changelog items carry no status category: record only what the mapping resolves by itself,
+    # never a category guess, and only changes a customer can see (from and to map differently).
+    resolve = lambda sid, name: mapping.resolve_status(  # noqa: E731
+        sid, name, None, project_key=issue.project_key, request_type_id=issue.request_type_id)
+    before, after = resolve(change.from_id, change.from_name), resolve(change.to_id, change.to_name)
+    if after.fell_back or (not before.fell_back and before.key == after.key):
+        return
+    rows = session.scalars(select(StatusHistory).where(StatusHistory.ticket_id == ticket.id)
+                           .order_by(StatusHistory.at)).all()
+    earlier = [r for r in rows if r.at < at]
+    later = [r for r in rows if r.at > at]
+    if earlier and earlier[-1].customer_status == after.key:
+        return  # the customer saw no change at this point
+    if later and later[0].customer_status == after.key and later[0].changelog_id is None:
+        # The next entry only observed this status later (a reconcile or an event without a changelog,
+        # e.g. the ticket's first sighting): the changelog tells when the change really happened.
+        later[0].at, later[0].changelog_id = at, changelog_id
+        return
+    _record_history(session, ticket, at, changelog_id, after.key, change.to_name)
 
 
 def apply_issue_event(session: Session, event: IssueEvent, mapping: Mapping) -> ApplyResult:
     """Apply a jira:issue_* event, and the comment a Data Center `issue_commented` carries."""
     result = apply_issue(session, event.issue, mapping, changelog_id=event.changelog_id,
-                         deleted=event.kind == "deleted")
+                         deleted=event.kind == "deleted", status_changes=event.status_changes)
     if event.comment is not None:
         apply_comment(session, event.issue.jira_id, event.comment)
     return result
@@ -175,8 +215,10 @@ def apply_comment(session: Session, issue_jira_id: str, comment: CommentSnapshot
     row.author_account_id = comment.author.account_id if comment.author else None
     row.body = comment.body
     row.updated_at = updated
-    # Internal unless JSM says public: a comment whose visibility is unknown is never shown.
-    row.public = bool(is_public)
+    # Internal unless JSM says public: a comment whose visibility is unknown is never shown. An event
+    # that does not say (DC `issue_commented`) keeps what an earlier event or JSM itself settled.
+    if is_public is not None or row.public is None:
+        row.public = bool(is_public)
     row.from_support = _from_support(ticket, comment, session)
     if row.public and row.from_support and (ticket.first_response_at is None
                                             or ticket.first_response_at > row.created_at):
