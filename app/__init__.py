@@ -40,6 +40,8 @@ def create_app(settings: Settings | None = None, test_config: dict[str, Any] | N
     app.register_blueprint(health.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(portal.bp)
+    from app.admin_sync import bp as admin_sync_bp  # sync health for admins (issue #4)
+    app.register_blueprint(admin_sync_bp)
     portal.register_extras(app)  # list, request, summary and account pages; limits
     return app
 

@@ -1,24 +1,58 @@
-"""Prometheus metrics of the web process; gauges read from the database when scraped."""
+"""Prometheus metrics of the web process; gauges read from the database and Redis when scraped."""
 
 from __future__ import annotations
+
+from datetime import datetime
 
 from prometheus_client import Gauge
 from sqlalchemy import func, select
 
-from sync.models import InboundEvent, OutboxAction, Ticket
+from sync.models import OutboxAction, Ticket
 from sync.runtime import Runtime
+from sync.sync_health import snapshot
 
 INBOX = Gauge("companion_inbox_events", "Webhook inbox rows by state", ["state"])
+INBOX_DEFERRED = Gauge("companion_inbox_deferred_events", "Pending inbox rows waiting for a retry (deferred)")
+INBOX_OLDEST = Gauge("companion_inbox_oldest_pending_age_seconds", "Age of the oldest pending inbox row (0: none)")
 OUTBOX = Gauge("companion_outbox_actions", "Customer actions by state", ["state"])
 UNMAPPED = Gauge("companion_tickets_status_fallback", "Tickets whose Jira status fell back by category")
+LAG = Gauge("companion_sync_lag_seconds", "Now minus the newest change the store holds, per project", ["project"])
+LAST_EVENT = Gauge("companion_sync_last_event_received_timestamp_seconds",
+                   "When the newest applied webhook of a project was received (epoch s)", ["project"])
+TICKETS = Gauge("companion_tickets", "Mirrored tickets (not deleted) per project", ["project"])
+WATERMARK = Gauge("companion_reconcile_watermark_timestamp_seconds",
+                  "Reconcile watermark per project: newest JSM `updated` applied by reconcile (epoch s)", ["project"])
+# Totals kept in Redis by every process; exposed as a gauge because this process does not own them.
+JSM_CALLS = Gauge("companion_jsm_calls", "JSM HTTP calls made by all processes, per endpoint kind", ["kind"])
+
+
+def _epoch(iso: str | None) -> float | None:
+    return datetime.fromisoformat(iso.replace("Z", "+00:00")).timestamp() if iso else None
 
 
 def refresh_gauges(runtime: Runtime) -> None:
-    """Read the counts behind the gauges (cheap grouped counts)."""
+    """Read the numbers behind the gauges (grouped counts, the same snapshot as the admin API)."""
+    health = snapshot(runtime, failed_limit=0)
+    INBOX.clear()
+    for state, count in health["inbox"]["by_state"].items():
+        INBOX.labels(state=state).set(count)
+    INBOX_DEFERRED.set(health["inbox"]["deferred"])
+    INBOX_OLDEST.set(health["inbox"]["oldest_pending_age_seconds"] or 0)
+    for gauge in (LAG, LAST_EVENT, TICKETS, WATERMARK, JSM_CALLS):
+        gauge.clear()
+    for project, info in health["projects"].items():
+        TICKETS.labels(project=project).set(info["tickets"])
+        if info["lag_seconds"] is not None:
+            LAG.labels(project=project).set(info["lag_seconds"])
+        if (received := _epoch(info["last_event_received_at"])) is not None:
+            LAST_EVENT.labels(project=project).set(received)
+        if info["reconcile"] and (mark := _epoch(info["reconcile"].get("watermark"))) is not None:
+            WATERMARK.labels(project=project).set(mark)
+    for kind, count in (health["jsm_calls"] or {}).items():
+        JSM_CALLS.labels(kind=kind).set(count)
     with runtime.sessions() as db:
-        for model, gauge in ((InboundEvent, INBOX), (OutboxAction, OUTBOX)):
-            gauge.clear()
-            for state, count in db.execute(select(model.state, func.count()).group_by(model.state)):
-                gauge.labels(state=state).set(count)
+        OUTBOX.clear()
+        for state, count in db.execute(select(OutboxAction.state, func.count()).group_by(OutboxAction.state)):
+            OUTBOX.labels(state=state).set(count)
         UNMAPPED.set(db.scalar(select(func.count()).select_from(Ticket)
                                .where(Ticket.status_fell_back.is_(True), Ticket.deleted.is_(False))) or 0)

@@ -14,6 +14,7 @@ from sync.jsm_visibility import with_comment_visibility
 from sync.models import InboundEvent, utcnow
 from sync.queues import clear_drain_request, request_inbox_drain
 from sync.runtime import get_runtime
+from sync.sync_health import publish_jsm_calls
 
 log = logging.getLogger(__name__)
 
@@ -86,7 +87,16 @@ def drain_inbox(limit: int = BATCH_SIZE) -> dict[str, int]:
                     deferred.remove(row.id)
     if deferred:
         counts["deferred"] = len(deferred)
+    # Calls the "ask JSM" path made for comment visibility, for the admin's "JSM calls" numbers.
+    publish_jsm_calls(_redis_or_none(runtime), getattr(runtime, "_jsm_gateway", None))
     return counts
+
+
+def _redis_or_none(runtime):  # type: ignore[no-untyped-def]
+    try:
+        return runtime.redis
+    except Exception:  # statistics only: an unreachable Redis must not fail a job
+        return None
 
 
 def sweep() -> dict[str, int]:
@@ -102,13 +112,22 @@ def sweep() -> dict[str, int]:
 
 def reconcile_incremental(project: str | None = None) -> dict[str, int]:
     """Cron: fetch what changed in JSM since the watermark (minus the overlap) and apply it."""
-    from sync.reconcile import reconcile
-
-    return reconcile(get_runtime(), full=False, project=project).as_dict()
+    return _reconcile(full=False, project=project)
 
 
 def reconcile_full(project: str | None = None) -> dict[str, int]:
     """Compare every ticket with JSM, applying changes and hiding tickets deleted there."""
+    return _reconcile(full=True, project=project)
+
+
+def _reconcile(*, full: bool, project: str | None) -> dict[str, int]:
+    from sync.jsm import JsmGateway
     from sync.reconcile import reconcile
 
-    return reconcile(get_runtime(), full=True, project=project).as_dict()
+    runtime = get_runtime()
+    # Our own gateway, so its per-kind call counts can be published for the admin's sync health.
+    gateway = JsmGateway.from_settings(runtime.settings, redis=_redis_or_none(runtime))
+    try:
+        return reconcile(runtime, full=full, project=project, gateway=gateway).as_dict()
+    finally:
+        publish_jsm_calls(_redis_or_none(runtime), gateway)
