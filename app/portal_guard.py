@@ -17,7 +17,8 @@ LOGIN_LIMIT = "10 per minute"
 LOGIN_IP_LIMIT = "60 per minute"
 # Pages a user who must change their password may still reach.
 _ALLOWED_WHILE_FORCED = {"portal_account.change_password", "portal.logout", "static", "portal.login"}
-_PORTAL_BLUEPRINTS = {"portal", "portal_list", "portal_ticket", "portal_summary", "portal_account"}
+_PORTAL_BLUEPRINTS = {"portal", "portal_list", "portal_ticket", "portal_summary", "portal_account",
+                      "portal_actions"}
 
 def login_key() -> str:
     """Per client address and e-mail, so one attacker cannot lock a victim out from elsewhere."""

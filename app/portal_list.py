@@ -49,7 +49,7 @@ def chosen_columns() -> list[str]:
     if request.args.get("cols_set"):
         raw = request.args.getlist("cols")
     else:
-        raw = (request.cookies.get(COLUMNS_COOKIE) or "").split(",")
+        raw = (request.cookies.get(COLUMNS_COOKIE) or "").split(".")
     picked = [c for c in COLUMNS if c in raw]
     return picked if picked else list(DEFAULT_COLUMNS)
 
@@ -99,7 +99,8 @@ def list_page(user: User) -> Any:
         all_columns=COLUMNS, scopes=scopes_for(user), mapping=runtime.mapping, locale=locale, types=types,
         version=list_version(user, spec)))
     if request.args.get("cols_set"):
-        response.set_cookie(COLUMNS_COOKIE, ",".join(columns), max_age=365 * 86400, samesite="Lax",
+        # Dots, not commas: a comma would make werkzeug quote the cookie value.
+        response.set_cookie(COLUMNS_COOKIE, ".".join(columns), max_age=365 * 86400, samesite="Lax",
                             httponly=True, secure=request.is_secure)
     return response
 

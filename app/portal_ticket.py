@@ -86,7 +86,9 @@ def ticket_page(key: str) -> Any:
             abort(404)
         data = _page_data(db, ticket, user)
         version = ticket_version(db, ticket)
-    return render_template("ticket.html", user=user, ticket=data, version=version)
+    # The actions panel (issue #6) is built separately; show its forms only once its blueprint exists.
+    has_actions = "portal_actions" in current_app.blueprints
+    return render_template("ticket.html", user=user, ticket=data, version=version, has_actions=has_actions)
 
 
 @bp.get("/live/tickets/<key>")

@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from werkzeug.security import generate_password_hash
 
 from sync.models import Comment, Organization, StatusHistory, Ticket
 from tests.helpers import make_account
@@ -74,6 +75,17 @@ def seed(runtime: Any) -> dict[str, Any]:
                           changelog_id="h4"),
         ])
     return tokens
+
+
+def _fast_hash(password: str) -> str:
+    return generate_password_hash(password, method="pbkdf2:sha256:1000")
+
+
+@pytest.fixture(autouse=True)
+def fast_password_hashes(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Cheap hashes in these tests only (scrypt costs ~0.3 s per account on a busy CI box)."""
+    monkeypatch.setattr("app.accounts.hash_password", _fast_hash)
+    monkeypatch.setattr("app.portal_account.hash_password", _fast_hash)
 
 
 @pytest.fixture
