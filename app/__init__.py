@@ -43,6 +43,9 @@ def create_app(settings: Settings | None = None, test_config: dict[str, Any] | N
     from app.admin_sync import bp as admin_sync_bp  # sync health for admins (issue #4)
     app.register_blueprint(admin_sync_bp)
     portal.register_extras(app)  # list, request, summary and account pages; limits
+    from app.actions import register as register_actions  # issue #6: actions API, portal forms, outbox admin
+
+    register_actions(app)
     return app
 
 

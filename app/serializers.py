@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from sqlalchemy.orm import object_session
+
 from mappings import Mapping
 from sync.models import Comment, StatusHistory, Ticket, User
 
@@ -55,6 +57,11 @@ def ticket_json(ticket: Ticket, mapping: Mapping, viewer: User, locale: str = "e
         "can": [action for action in CUSTOMER_ACTIONS_ON_TICKET if action in actions],
         "sync": {"state": sync_state, "last_synced": iso(ticket.last_synced_at), "error": sync_error},
     }
+    if sync_state == "synced" and object_session(ticket) is not None:
+        # Issue #6: the sync block comes from the ticket's outbox (pending / failed customer actions).
+        from sync.outbound import ticket_sync
+
+        data["sync"] = ticket_sync(object_session(ticket), ticket, locale)
     if viewer.role == "admin":
         data["jira"] = {"status": ticket.jira_status_name, "status_id": ticket.jira_status_id,
                         "status_category": ticket.jira_status_category, "priority": ticket.jira_priority_name,
@@ -62,11 +69,15 @@ def ticket_json(ticket: Ticket, mapping: Mapping, viewer: User, locale: str = "e
     return data
 
 
-def comment_json(comment: Comment, body_html: str) -> dict[str, Any]:
-    """One public comment."""
+def comment_json(comment: Comment, body_html: str, locale: str = "en") -> dict[str, Any]:
+    """One public comment; a customer's comment not yet in JSM carries its outbox state (issue #6)."""
+    sync: dict[str, Any] = {"state": "synced" if comment.jira_id else "pending"}
+    if comment.jira_id is None and comment.outbox_action_id is not None and object_session(comment) is not None:
+        from sync.outbound import comment_sync
+
+        sync = comment_sync(object_session(comment), comment, locale)
     return {"id": comment.jira_id, "author": comment.author_name, "from_support": comment.from_support,
-            "body_html": body_html, "created": iso(comment.created_at),
-            "sync": {"state": "synced" if comment.jira_id else "pending"}}
+            "body_html": body_html, "created": iso(comment.created_at), "sync": sync}
 
 
 def history_json(entry: StatusHistory) -> dict[str, Any]:

@@ -16,6 +16,7 @@ from mappings import Mapping
 from sync.events import CommentEvent, CommentSnapshot, IssueEvent, IssueSnapshot, Organisation, StatusChange
 from sync.models import Comment, Organization, StatusHistory, Ticket, User, utcnow
 from sync.naming import slugify
+from sync.outbound_echo import is_own_comment_echo, is_transition_echo, link_pending_comment
 
 
 class Deferred(Exception):
@@ -173,8 +174,13 @@ def _record_late_history(session: Session, ticket: Ticket, issue: IssueSnapshot,
 
 def apply_issue_event(session: Session, event: IssueEvent, mapping: Mapping) -> ApplyResult:
     """Apply a jira:issue_* event, and the comment a Data Center `issue_commented` carries."""
-    result = apply_issue(session, event.issue, mapping, changelog_id=event.changelog_id,
-                         deleted=event.kind == "deleted", status_changes=event.status_changes)
+    if is_transition_echo(session, event):
+        # No echo (issue #6): a webhook caused by our own customer transition (one per hop of a
+        # multi-hop move) changes nothing; the outbound push applies JSM's final state itself.
+        result = ApplyResult(False, "echo of our own transition")
+    else:
+        result = apply_issue(session, event.issue, mapping, changelog_id=event.changelog_id,
+                             deleted=event.kind == "deleted", status_changes=event.status_changes)
     if event.comment is not None:
         apply_comment(session, event.issue.jira_id, event.comment)
     return result
@@ -199,10 +205,16 @@ def apply_comment(session: Session, issue_jira_id: str, comment: CommentSnapshot
     is_public = public if public is not None else comment.public
     row = session.scalars(select(Comment).where(Comment.jira_id == comment.jira_id).with_for_update()).first()
     updated = comment.updated or comment.created or utcnow()
+    if row is None and not deleted and link_pending_comment(session, ticket, comment) is not None:
+        # No echo (issue #6): our own portal comment arrived before the push recorded JSM's id;
+        # the pending local comment is linked instead of duplicated.
+        return ApplyResult(False, "echo: linked the pending comment")
     if row is None:
         row = Comment(ticket_id=ticket.id, jira_id=comment.jira_id, created_at=comment.created or updated,
                       updated_at=updated, deleted=deleted)
         session.add(row)
+    elif not deleted and is_own_comment_echo(session, row, comment):
+        return ApplyResult(False, "echo of our own comment")  # keeps the customer's words and authorship
     elif deleted:
         changed = not row.deleted
         row.deleted = True

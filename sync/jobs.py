@@ -107,7 +107,10 @@ def sweep() -> dict[str, int]:
                                  .where(InboundEvent.state == "pending")) or 0
     if pending:
         request_inbox_drain(runtime.redis)
-    return {"inbox_pending": pending}
+    from sync.outbound_jobs import sweep_outbox  # issue #6: outbox actions stuck by Redis or a dead worker
+
+    outbox = sweep_outbox()
+    return {"inbox_pending": pending, **(outbox if outbox["outbox_due"] else {})}
 
 
 def reconcile_incremental(project: str | None = None) -> dict[str, int]:

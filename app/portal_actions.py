@@ -1,0 +1,116 @@
+"""Portal forms for customer actions: the request page's actions panel and the create page `/tickets/new`.
+
+The forms post here; acceptance is the same as the JSON API's (`app.actions_core`). Errors come back
+as flashed messages in the customer's language; the page then shows the pending comment or change.
+"""
+
+from __future__ import annotations
+
+import base64
+import uuid
+from typing import Any
+
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from sqlalchemy import select
+
+from app import runtime_of
+from app.actions_core import MAX_FILES, ActionError, accept_create, accept_ticket_action
+from app.auth import current_user
+from app.portal_format import locale_code
+from sync.models import OutboxAction
+from sync.outbound import action_json
+from sync.outbound_catalog import find_desk, request_type_fields, request_types, service_desks
+
+bp = Blueprint("portal_actions", __name__)
+
+
+def _login() -> Any:
+    return redirect(url_for("portal.login", next=request.full_path))
+
+
+@bp.post("/tickets/<key>/actions/<any(comment, resolve, cancel, reopen, rate):kind>")
+def ticket_action(key: str, kind: str) -> Any:
+    """One action from the request page's panel; back to the request page with a message."""
+    user = current_user()
+    if user is None:
+        return _login()
+    data: dict[str, Any] = {"body": request.form.get("body"), "comment": request.form.get("comment")}
+    if kind == "rate":
+        raw = request.form.get("score", "")
+        data["score"] = int(raw) if raw.isdigit() else raw
+    try:
+        accept_ticket_action(runtime_of(current_app), user, key, kind, data, locale=locale_code(),
+                             idempotency_key=request.form.get("submission") or None)
+    except ActionError as exc:
+        if exc.status == 404:
+            abort(404)
+        flash(exc.message, "error")
+        return redirect(url_for("portal_ticket.ticket_page", key=key)), 303
+    flash(_("Sent to support. It shows as pending until support's system confirms it."), "ok")
+    return redirect(url_for("portal_ticket.ticket_page", key=key) + "#ticket-actions"), 303
+
+
+def _form_state(runtime: Any) -> dict[str, Any]:
+    desks, types, fields, problem = [], [], [], None
+    desk = request_type = None
+    desk_ref = request.values.get("service_desk") or ""
+    type_ref = request.values.get("request_type") or ""
+    try:
+        desks = service_desks(runtime)
+        desk = find_desk(runtime, desk_ref) if desk_ref else (desks[0] if len(desks) == 1 else None)
+        if desk:
+            types = request_types(runtime, desk["id"])
+            request_type = next((t for t in types if t["id"] == type_ref), None)
+            if request_type:
+                fields = [f for f in request_type_fields(runtime, desk["id"], request_type["id"])
+                          if f["field_id"] not in ("summary", "description", "attachment")]
+    except Exception:
+        problem = _("Support's system cannot be reached right now, so the forms cannot be shown. Try again shortly.")
+    return {"desks": desks, "desk": desk, "types": types, "request_type": request_type, "fields": fields,
+            "problem": problem, "max_files": MAX_FILES}
+
+
+@bp.route("/tickets/new", methods=["GET", "POST"])
+def new_ticket() -> Any:
+    """Choose a service desk and a request type, then fill in its form from JSM (with files)."""
+    user = current_user()
+    if user is None:
+        return _login()
+    runtime = runtime_of(current_app)
+    state = _form_state(runtime)
+    errors: dict[str, str] = {}
+    if request.method == "POST" and state["desk"] and state["request_type"]:
+        custom = {f["field_id"]: request.form.get(f"field.{f['field_id']}") for f in state["fields"]}
+        data = {"service_desk": state["desk"]["id"], "request_type": state["request_type"]["id"],
+                "summary": request.form.get("summary"), "description": request.form.get("description"),
+                "fields": {k: v for k, v in custom.items() if v not in (None, "")}}
+        files = [{"name": f.filename or "file", "mime": f.mimetype or "application/octet-stream",
+                  "b64": base64.b64encode(f.read()).decode()}
+                 for f in request.files.getlist("files") if f and f.filename][:MAX_FILES]
+        try:
+            result = accept_create(runtime, user, data, files, locale=locale_code(),
+                                   idempotency_key=request.form.get("submission") or None)
+        except ActionError as exc:
+            errors = exc.fields or ({exc.field: exc.message} if exc.field else {})
+            flash(exc.message, "error")
+        else:
+            return redirect(url_for("portal_actions.submission", action_uuid=result["action"]["uuid"])), 303
+    return render_template("actions/new.html", user=user, form=request.form, errors=errors,
+                           submission=request.form.get("submission") or str(uuid.uuid4()), **state)
+
+
+@bp.get("/submissions/<action_uuid>")
+def submission(action_uuid: str) -> Any:
+    """A new request on its way to JSM; it becomes the request page as soon as JSM has it."""
+    user = current_user()
+    if user is None:
+        return _login()
+    with runtime_of(current_app).sessions() as db:
+        action = db.scalars(select(OutboxAction).where(OutboxAction.uuid == action_uuid)).first()
+        if action is None or action.user_id != user.id:
+            abort(404)
+        data = action_json(action, locale_code())
+    if data["state"] == "done" and data["result_key"]:
+        return redirect(url_for("portal_ticket.ticket_page", key=data["result_key"]))
+    return render_template("actions/submission.html", user=user, action=data)

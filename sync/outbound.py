@@ -1,0 +1,188 @@
+"""The outbox: customer actions accepted here, recorded with their visible effect, owed to JSM.
+
+`submit` runs inside the caller's transaction, so the action and what the customer sees at once
+(a pending comment) commit together or not at all. `request_push` enqueues an `outbound` job after
+the commit; when Redis is away the sweeper (`sweep_outbox`, called by the RQ-cron `sync.jobs.sweep`)
+finds the row and enqueues it later. Nothing here talks to JSM: that is `sync.outbound_push`.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid as uuid_module
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import redis
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from sync.models import Comment, OutboxAction, Ticket, User, utcnow
+from sync.outbound_messages import customer_message
+
+log = logging.getLogger(__name__)
+
+KINDS = ("create", "comment", "resolve", "cancel", "reopen", "rate")
+TRANSITION_KINDS = ("resolve", "cancel", "reopen")
+IN_FLIGHT = ("pending", "sending")
+# A push job is killed by RQ after JOB_TIMEOUT; a row still "sending" after LEASE has no live worker
+# (LEASE > JOB_TIMEOUT), so the sweeper may hand it to another one without risking a parallel send.
+JOB_TIMEOUT = 120
+LEASE_SECONDS = 180
+# Marker stamped into what we create in JSM so a retry finds it instead of creating it again.
+MARKER_PREFIX = "jsmc"
+
+
+def iso_z(value: datetime | None) -> str | None:
+    """UTC ISO 8601 with a Z (the API's time format), or None."""
+    if value is None:
+        return None
+    return value.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def marker(action_uuid: str) -> str:
+    """One alphanumeric token (a single term for Jira's text index) naming our submission."""
+    return MARKER_PREFIX + action_uuid.replace("-", "")
+
+
+def portal_body(user: User | None, text: str) -> str:
+    """The comment body sent to JSM: attributed, because JSM shows our API account as its author."""
+    who = (user.name or user.email) if user else "Customer"
+    return f"*{who}* (via the customer portal):\n\n{text.strip()}"
+
+
+class OutboxConflict(Exception):
+    """The action cannot be accepted now (e.g. another status change of the ticket is still pending)."""
+
+
+@dataclass(frozen=True)
+class Submitted:
+    """What `submit` recorded: the action and, for comments, the pending local comment."""
+
+    action: OutboxAction
+    comment: Comment | None = None
+    duplicate: bool = False
+
+
+def submit(session: Session, kind: str, user: User, payload: dict[str, Any], ticket: Ticket | None = None,
+           idempotency_key: str | None = None) -> Submitted:
+    """Record an action (and its visible effect) in the caller's transaction; the caller commits."""
+    if kind not in KINDS:
+        raise ValueError(f"unknown action {kind!r}")
+    action_uuid = str(uuid_module.uuid4())
+    if idempotency_key:
+        # The same key from the same user is the same submission: answer with the first one.
+        action_uuid = str(uuid_module.uuid5(uuid_module.NAMESPACE_URL, f"jsmc:{user.id}:{idempotency_key}"))
+        existing = session.scalars(select(OutboxAction).where(OutboxAction.uuid == action_uuid)).first()
+        if existing is not None:
+            comment = session.scalars(select(Comment).where(Comment.outbox_action_id == existing.id)).first()
+            return Submitted(existing, comment, duplicate=True)
+    if kind in TRANSITION_KINDS and ticket is not None and in_flight(session, ticket.id, TRANSITION_KINDS):
+        raise OutboxConflict("another status change of this request is still being sent to support")
+    body = dict(payload)
+    text = (body.get("comment") if kind != "comment" else body.get("body")) or ""
+    if text.strip() and kind != "rate":
+        body["jsm_body"] = portal_body(user, text)
+    action = OutboxAction(uuid=action_uuid, kind=kind, user_id=user.id, ticket_id=ticket.id if ticket else None,
+                          payload=body, state="pending", attempts=0, next_attempt_at=None)
+    session.add(action)
+    session.flush()
+    comment = None
+    if ticket is not None and "jsm_body" in body:
+        # The customer sees their words at once, marked pending, exactly as JSM will hold them.
+        now = utcnow()
+        comment = Comment(ticket_id=ticket.id, jira_id=None, author_name=user.name or user.email,
+                          author_account_id=user.jira_account_id, from_support=False, public=True,
+                          body=text.strip(), created_at=now, updated_at=now, outbox_action_id=action.id)
+        session.add(comment)
+        session.flush()
+    return Submitted(action, comment)
+
+
+def in_flight(session: Session, ticket_id: int, kinds: tuple[str, ...] = KINDS) -> list[OutboxAction]:
+    """Actions of a ticket not yet confirmed by JSM, oldest first."""
+    return list(session.scalars(select(OutboxAction).where(
+        OutboxAction.ticket_id == ticket_id, OutboxAction.kind.in_(kinds), OutboxAction.state.in_(IN_FLIGHT))
+        .order_by(OutboxAction.id)))
+
+
+def action_json(action: OutboxAction, locale: str = "en", admin: bool = False) -> dict[str, Any]:
+    """One outbox action as the API shows it (admins also get JSM's own answer and the attempts)."""
+    data: dict[str, Any] = {"id": action.id, "uuid": action.uuid, "action": action.kind, "state": action.state,
+                            "error": customer_message(action.error, locale), "result_key": action.result_key,
+                            "created": iso_z(action.created_at), "updated": iso_z(action.updated_at)}
+    if admin:
+        data.update(attempts=action.attempts, error_detail=action.error, jira_response=action.jira_response,
+                    next_attempt_at=iso_z(action.next_attempt_at), user_id=action.user_id,
+                    ticket_id=action.ticket_id)
+    return data
+
+
+def ticket_sync(session: Session, ticket: Ticket, locale: str = "en") -> dict[str, Any]:
+    """The ticket's `sync` block from its outbox: pending while an action is owed, failed if the last one failed."""
+    recent = list(session.scalars(select(OutboxAction).where(OutboxAction.ticket_id == ticket.id)
+                                  .order_by(OutboxAction.id.desc()).limit(20)))
+    pending = [a for a in recent if a.state in IN_FLIGHT]
+    state, error = "synced", None
+    if pending:
+        state = "pending"
+    elif recent and recent[0].state == "failed":
+        state, error = "failed", customer_message(recent[0].error, locale)
+    return {"state": state, "last_synced": iso_z(ticket.last_synced_at), "error": error,
+            "pending": [{"id": a.id, "action": a.kind, "state": a.state} for a in reversed(pending)]}
+
+
+def comment_sync(session: Session, comment: Comment, locale: str = "en") -> dict[str, Any]:
+    """A comment's `sync` block: synced once JSM gave it an id, else its action's state."""
+    if comment.jira_id or comment.outbox_action_id is None:
+        return {"state": "synced" if comment.jira_id else "pending"}
+    action = session.get(OutboxAction, comment.outbox_action_id)
+    if action is None:
+        return {"state": "pending"}
+    state = {"done": "synced"}.get(action.state, action.state)
+    return {"state": state, "error": customer_message(action.error, locale) if state == "failed" else None}
+
+
+# ------------------------------------------------------------------ queueing
+def request_push(connection: redis.Redis, action_id: int) -> bool:
+    """Enqueue the push of one action; False (and the sweeper's turn) when Redis is unavailable."""
+    from sync.outbound_jobs import push_action
+    from sync.queues import queue
+
+    try:
+        queue("outbound", connection).enqueue(push_action, action_id, job_timeout=JOB_TIMEOUT, result_ttl=60,
+                                              failure_ttl=86_400)
+        return True
+    except (redis.RedisError, OSError) as exc:
+        log.warning("Redis unavailable, outbox action %s left to the sweeper: %s", action_id, exc)
+        return False
+
+
+def due_actions(session: Session, lease_seconds: float = LEASE_SECONDS, limit: int = 500) -> list[int]:
+    """Ids the sweeper must (re-)enqueue; a `sending` row past its lease is handed back as `pending`."""
+    now = utcnow()
+    stale = list(session.scalars(select(OutboxAction).where(
+        OutboxAction.state == "sending", OutboxAction.updated_at <= now - timedelta(seconds=lease_seconds))
+        .with_for_update(skip_locked=True).limit(limit)))
+    for action in stale:
+        # The worker that claimed it is gone (killed, OOM, host lost). `attempts` stays counted, so the
+        # next push looks JSM up before sending again: JSM may have accepted the first send.
+        action.state, action.next_attempt_at = "pending", None
+    session.flush()
+    return list(session.scalars(select(OutboxAction.id).where(
+        OutboxAction.state == "pending",
+        or_(OutboxAction.next_attempt_at.is_(None), OutboxAction.next_attempt_at <= now))
+        .order_by(OutboxAction.id).limit(limit)))
+
+
+def retry(session: Session, action_id: int) -> OutboxAction | None:
+    """Admin retry: a failed action goes back to pending (attempts kept: the push looks JSM up first)."""
+    action = session.get(OutboxAction, action_id, with_for_update=True)
+    if action is None:
+        return None
+    if action.state != "failed":
+        raise OutboxConflict(f"action {action_id} is {action.state}, only failed actions can be retried")
+    action.state, action.error, action.next_attempt_at = "pending", None, None
+    action.payload = {**action.payload, "retried_by_admin": (action.payload.get("retried_by_admin") or 0) + 1}
+    return action
