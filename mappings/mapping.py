@@ -26,6 +26,24 @@ from mappings.resolver import PriorityResolver, StatusResolver
 from mappings.schema import MappingDocument
 
 
+class _Dumper(yaml.SafeDumper):
+    """SafeDumper that double-quotes strings whose plain/single-quoted forms would not read back."""
+
+
+# PyYAML writes NEL/LS/PS and other unprintables raw inside plain or single-quoted scalars, where the
+# reader folds them as line breaks; double quotes escape them, so the export round-trips exactly.
+_UNSAFE = frozenset("\x85\u2028\u2029\r\ufeff")
+
+
+def _represent_str(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
+    if any(c in _UNSAFE or not c.isprintable() for c in value):
+        return dumper.represent_scalar("tag:yaml.org,2002:str", value, style='"')
+    return dumper.represent_str(value)
+
+
+_Dumper.add_representer(str, _represent_str)
+
+
 class Mapping:
     """A validated customer-vocabulary mapping; immutable once built, safe to share between threads."""
 
@@ -56,7 +74,9 @@ class Mapping:
 
     def to_yaml(self) -> str:
         """YAML export (keeps document order, Unicode unescaped); `load_yaml(m.to_yaml()) == m`."""
-        return yaml.safe_dump(self.to_dict(), sort_keys=False, allow_unicode=True, width=100)
+        return yaml.dump(
+            self.to_dict(), Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=100
+        )
 
     def validate(self) -> list[str]:
         """Re-check the document; returns the problems (empty for any Mapping built by the loaders)."""
@@ -86,6 +106,10 @@ class Mapping:
     def categories(self) -> tuple[CustomerCategory, ...]:
         """Customer categories in document order."""
         return self._categories.categories
+
+    def keys_in_bucket(self, bucket: str) -> tuple[str, ...]:
+        """Keys of the customer statuses in `bucket` (open, resolved, closed), in display order."""
+        return tuple(k for k, s in self._statuses.items() if s.bucket == bucket)
 
     def status(self, key: str) -> CustomerStatus:
         """Customer status by key; KeyError when unknown."""
@@ -150,6 +174,8 @@ class Mapping:
 
 def load_yaml(text: str | bytes) -> Mapping:
     """Parse and validate a YAML mapping document; raises MappingError listing every problem."""
+    if not isinstance(text, str | bytes):
+        raise MappingError([f"(document): expected YAML text, got {type(text).__name__}"])
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:

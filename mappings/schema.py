@@ -25,7 +25,8 @@ Texts = dict[str, str]
 class _Strict(BaseModel):
     """Base: unknown keys are errors, so a typo in the YAML is reported instead of ignored."""
 
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    # YAML reads `jira_id: 10001` as an int; ids and names are strings to us, so numbers are coerced.
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, coerce_numbers_to_str=True)
 
 
 class StatusDef(_Strict):
