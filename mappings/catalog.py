@@ -17,6 +17,7 @@ class CategoryIndex:
         self.categories: tuple[CustomerCategory, ...] = ()
         self._by_id: dict[str, CategoryMatch] = {}
         self._by_name: dict[str, CategoryMatch] = {}
+        self._subtype_names: dict[tuple[str, str], set[str | None]] = {}
         built = []
         for cdef in doc.categories:
             subs = tuple(CategorySubtype(s.key, pairs(s.labels)) for s in cdef.subtypes)
@@ -25,6 +26,8 @@ class CategoryIndex:
             self._add(cdef.request_types.ids, cdef.request_types.names, CategoryMatch(cat))
             for sdef, sub in zip(cdef.subtypes, subs, strict=True):
                 self._add(sdef.request_types.ids, sdef.request_types.names, CategoryMatch(cat, sub))
+                spellings = [sub.key, *sdef.labels.values(), *sdef.request_types.names]
+                self._subtype_names[(cat.key, sub.key)] = {norm_name(x) for x in spellings}
         self.categories = tuple(built)
 
     def _add(self, ids: Iterable[str], names: Iterable[str], match: CategoryMatch) -> None:
@@ -36,14 +39,25 @@ class CategoryIndex:
             if (k := norm_name(name)) is not None:
                 self._by_name.setdefault(k, match)
 
-    def lookup(self, request_type_id: Any, request_type_name: Any) -> CategoryMatch | None:
-        """Category of a request type, or None when it is not mapped."""
+    def lookup(self, request_type_id: Any, request_type_name: Any, subtype_value: Any = None) -> CategoryMatch | None:
+        """Category of a request type, or None when it is not mapped.
+
+        `subtype_value` is what the request's subtype field holds (003: "metric billing request"); it
+        picks a subtype of the category by key, by any label, or by one of its request-type names.
+        """
         rid, rname = norm_id(request_type_id), norm_name(request_type_name)
+        match = None
         if rid is not None and rid in self._by_id:
-            return self._by_id[rid]
-        if rname is not None and rname in self._by_name:
-            return self._by_name[rname]
-        return None
+            match = self._by_id[rid]
+        elif rname is not None and rname in self._by_name:
+            match = self._by_name[rname]
+        wanted = norm_name(subtype_value)
+        if match is None or wanted is None or match.subtype is not None:
+            return match
+        for sub in match.category.subtypes:
+            if wanted in self._subtype_names[(match.category.key, sub.key)]:
+                return CategoryMatch(match.category, sub)
+        return match
 
 
 class TransitionTable:

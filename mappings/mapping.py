@@ -148,11 +148,11 @@ class Mapping:
             return PriorityResolution(fb.key, fb.rank, True, "default")
 
     def category_for(
-        self, request_type_id: str | None, request_type_name: str | None = None
+        self, request_type_id: str | None, request_type_name: str | None = None, subtype_value: str | None = None
     ) -> CategoryMatch | None:
-        """Customer category (and subtype) of a JSM request type, or None when unmapped."""
+        """Customer category (and subtype, from the request type or `subtype_value`) of a JSM request type."""
         try:
-            return self._categories.lookup(request_type_id, request_type_name)
+            return self._categories.lookup(request_type_id, request_type_name, subtype_value)
         except Exception:
             return None
 

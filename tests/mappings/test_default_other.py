@@ -72,7 +72,9 @@ def test_priority_id_rule_beats_name() -> None:
         ("Documents/Finance", "documents_finance", None),
         ("Запрос тарификации метрики", "documents_finance", "metric_billing"),
         ("Помощь по приложению", "app_help", None),
+        ("App help", "app_help", None),
         ("Ошибки системы", "system_errors", None),
+        ("System error", "system_errors", None),
     ],
 )
 def test_request_type_categories(name: str, category: str, subtype: str | None) -> None:
@@ -89,6 +91,22 @@ def test_documents_finance_subtypes() -> None:
     assert match is not None
     assert match.label("ru") == "Документы/Финансы / Запрос тарификации метрики"
     assert match.as_dict("en")["subtype"] == "metric_billing"
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [("metric billing request", "metric_billing"), ("Запрос тарификации метрики", "metric_billing"),
+     ("other", "other"), ("ИНОЕ", "other"), ("metric_billing", "metric_billing"), ("nonsense", None), (None, None)],
+)
+def test_subtype_from_the_subtype_field(value: str | None, expected: str | None) -> None:
+    match = M.category_for("23", "Documents/Finance", value)
+    assert match is not None and match.key == "documents_finance"
+    assert (match.subtype.key if match.subtype else None) == expected
+
+
+def test_subtype_value_is_ignored_for_categories_without_subtypes() -> None:
+    match = M.category_for(None, "Incident", "other")
+    assert match is not None and match.subtype is None
 
 
 def test_unknown_request_type_has_no_category() -> None:
