@@ -98,3 +98,20 @@ def api_auth_required(view: Callable[..., Any]) -> Callable[..., Any]:
         return view(*args, **kwargs)
 
     return wrapper
+
+
+def admin_required(view: Callable[..., Any]) -> Callable[..., Any]:
+    """JSON 401 when not signed in, 404 for non-admins (admin URLs are not advertised to customers)."""
+
+    @wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        user = current_user()
+        if user is None:
+            return api_auth_required(view)(*args, **kwargs)
+        if user.role != "admin":
+            response = jsonify(error="not found")
+            response.status_code = 404
+            return response
+        return view(*args, **kwargs)
+
+    return wrapper

@@ -21,10 +21,13 @@ def init_security(app: Flask) -> None:
     app.config.setdefault("WTF_CSRF_TIME_LIMIT", None)
     csrf.init_app(app)
 
-    from app import api, webhooks
+    from app import admin_mapping, api, webhooks
 
     csrf.exempt(webhooks.bp)  # Jira signs webhooks instead
-    csrf.exempt(api.bp)  # bearer tokens; session-cookie callers are covered by SameSite=Lax + JSON bodies
+    # JSON APIs: bearer tokens, or the session cookie with a JSON body, which a cross-site form cannot send
+    # (Flask's get_json ignores anything but application/json) and SameSite=Lax withholds the cookie.
+    csrf.exempt(api.bp)
+    csrf.exempt(admin_mapping.bp)
 
     @app.after_request
     def _headers(response: Response) -> Response:

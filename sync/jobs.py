@@ -134,3 +134,28 @@ def _reconcile(*, full: bool, project: str | None) -> dict[str, int]:
         return reconcile(runtime, full=full, project=project, gateway=gateway).as_dict()
     finally:
         publish_jsm_calls(_redis_or_none(runtime), gateway)
+
+
+REPROJECT_PROGRESS_KEY = "companion:mapping:reproject"
+
+
+def reproject_all(version: int | None = None) -> dict[str, object]:
+    """Maintenance: re-project every ticket under the active mapping (after a publish), with progress."""
+    import json as _json
+
+    from sync import reproject
+    from sync.mapping_store import forget_cache
+
+    runtime = get_runtime()
+    forget_cache()
+    mapping = runtime.mapping
+
+    def progress(done: int, total: int) -> None:
+        runtime.redis.set(REPROJECT_PROGRESS_KEY, _json.dumps({"version": version, "done": done, "total": total,
+                                                                "state": "running"}), ex=3600)
+
+    with runtime.sessions() as session, session.begin():
+        result = reproject.apply(session, mapping, progress)
+    summary = {"version": version, "state": "done", **result.as_dict()}
+    runtime.redis.set(REPROJECT_PROGRESS_KEY, _json.dumps(summary), ex=86_400)
+    return summary

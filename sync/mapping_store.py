@@ -64,3 +64,24 @@ def publish_version(runtime: Runtime, document: str, *, author: str, comment: st
                                    active=True))
     forget_cache()
     return latest + 1
+
+
+def list_versions(runtime: Runtime) -> list[MappingVersion]:
+    """Every published version, newest first."""
+    with runtime.sessions() as session:
+        return list(session.scalars(select(MappingVersion).order_by(MappingVersion.version.desc())))
+
+
+def active_version(runtime: Runtime) -> int | None:
+    """The number of the active version, or None while the file/default mapping is in force."""
+    with runtime.sessions() as session:
+        return session.scalar(select(MappingVersion.version).where(MappingVersion.active.is_(True)))
+
+
+def rollback(runtime: Runtime, version: int, *, author: str) -> int:
+    """Publish the document of an earlier version as a new version (history is never rewritten)."""
+    with runtime.sessions() as session:
+        document = session.scalar(select(MappingVersion.document).where(MappingVersion.version == version))
+    if document is None:
+        raise LookupError(f"no mapping version {version}")
+    return publish_version(runtime, document, author=author, comment=f"rollback to version {version}")

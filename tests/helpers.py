@@ -58,6 +58,9 @@ def drain(runtime: Runtime) -> dict[str, int]:
     return drain_inbox()
 
 
+PRIORITY_IDS = {"Highest": "1", "High": "2", "Medium": "3", "Low": "4", "Lowest": "5"}
+
+
 def issue_payload(key: str = "SUP-1", *, jira_id: str = "10001", status: str = "Waiting for Support",
                   status_id: str = "10010", category: str = "new", priority: str = "High",
                   updated: str = "2026-01-01T10:00:00.000+0000", summary: str = "Printer is on fire",
@@ -72,7 +75,7 @@ def issue_payload(key: str = "SUP-1", *, jira_id: str = "10001", status: str = "
         "issue": {"id": jira_id, "key": key, "fields": {
             "summary": summary, "project": {"key": key.split("-")[0]},
             "status": {"id": status_id, "name": status, "statusCategory": {"key": category}},
-            "priority": {"id": "2", "name": priority}, "issuetype": {"name": "Incident"},
+            "priority": {"id": PRIORITY_IDS.get(priority, "10000"), "name": priority}, "issuetype": {"name": "Incident"},
             "created": "2026-01-01T09:00:00.000+0000", "updated": updated,
             "reporter": {"accountId": reporter, "displayName": "Alice", "emailAddress": reporter_email},
         }},

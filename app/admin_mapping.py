@@ -1,0 +1,150 @@
+"""The mapping API: read it, preview a proposal, publish (re-projecting every ticket), versions, unmapped."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, current_app, jsonify, request
+from sqlalchemy import func, select
+
+from app import runtime_of
+from app.auth import admin_required, api_auth_required, current_user
+from mappings import Mapping, MappingError, load_yaml
+from sync import mapping_store, reproject
+from sync.models import Ticket
+from sync.queues import queue
+
+bp = Blueprint("admin_mapping", __name__, url_prefix="/api/v1/mapping")
+
+
+def _error(status: int, message: str, **extra: Any):  # type: ignore[no-untyped-def]
+    response = jsonify(error=message, **extra)
+    response.status_code = status
+    return response
+
+
+def _proposal() -> Mapping:
+    """The mapping in the request body: {"document": <object or YAML text>} (or the object itself)."""
+    body = request.get_json(silent=True)
+    if body is None:
+        raise MappingError(["the body must be JSON: {\"document\": <mapping object or YAML text>}"])
+    document = body.get("document", body) if isinstance(body, dict) else body
+    if isinstance(document, str):
+        return load_yaml(document)
+    if not isinstance(document, dict):
+        raise MappingError(["document: must be a mapping object or YAML text"])
+    return Mapping.from_dict(document)
+
+
+@bp.get("")
+@api_auth_required
+def get_mapping():  # type: ignore[no-untyped-def]
+    """The active mapping (everyone signed in may read the customer vocabulary)."""
+    runtime = runtime_of(current_app)
+    data: dict[str, Any] = {"version": mapping_store.active_version(runtime),
+                            "document": runtime.mapping.to_dict()}
+    if current_user().role == "admin":
+        data["unmapped"] = unmapped_report(runtime)
+    return jsonify(data)
+
+
+@bp.put("")
+@admin_required
+def put_mapping():  # type: ignore[no-untyped-def]
+    """Publish a new version and enqueue the re-projection of every ticket (a `maintenance` job)."""
+    runtime = runtime_of(current_app)
+    try:
+        proposal = _proposal()
+    except MappingError as exc:
+        return _error(400, "invalid mapping", messages=exc.messages)
+    comment = (request.get_json(silent=True) or {}).get("comment", "") if request.is_json else ""
+    version = mapping_store.publish_version(runtime, proposal.to_yaml(), author=current_user().email,
+                                            comment=str(comment or ""))
+    from sync.jobs import reproject_all
+
+    try:
+        job = queue("maintenance", runtime.redis).enqueue(reproject_all, version, job_timeout=3600)
+        job_id = job.id
+    except Exception:  # Redis away: re-project here rather than leave tickets on the old mapping
+        reproject_all(version)
+        job_id = None
+    return jsonify(version=version, job=job_id, progress_url="/api/v1/mapping/progress"), 202
+
+
+@bp.get("/progress")
+@admin_required
+def progress():  # type: ignore[no-untyped-def]
+    """Progress of the latest re-projection."""
+    import json
+
+    from sync.jobs import REPROJECT_PROGRESS_KEY
+
+    raw = runtime_of(current_app).redis.get(REPROJECT_PROGRESS_KEY)
+    return jsonify(json.loads(raw) if raw else {"state": "idle"})
+
+
+@bp.post("/preview")
+@admin_required
+def preview():  # type: ignore[no-untyped-def]
+    """How many tickets would change customer status under a proposed mapping, from what to what."""
+    runtime = runtime_of(current_app)
+    try:
+        proposal = _proposal()
+    except MappingError as exc:
+        return _error(400, "invalid mapping", messages=exc.messages)
+    with runtime.sessions() as session:
+        return jsonify(reproject.preview(session, proposal).as_dict())
+
+
+@bp.get("/versions")
+@admin_required
+def versions():  # type: ignore[no-untyped-def]
+    """Every published version, newest first."""
+    from app.serializers import iso
+
+    return jsonify(items=[{"version": v.version, "active": v.active, "author": v.author, "comment": v.comment,
+                           "created": iso(v.created_at)} for v in mapping_store.list_versions(runtime_of(current_app))])
+
+
+@bp.post("/rollback")
+@admin_required
+def rollback():  # type: ignore[no-untyped-def]
+    """Publish an earlier version again (as a new version) and re-project."""
+    runtime = runtime_of(current_app)
+    body = request.get_json(silent=True) or {}
+    if not isinstance(body.get("version"), int):
+        return _error(400, 'body must be {"version": <number>}')
+    try:
+        version = mapping_store.rollback(runtime, body["version"], author=current_user().email)
+    except LookupError as exc:
+        return _error(404, str(exc))
+    from sync.jobs import reproject_all
+
+    try:
+        queue("maintenance", runtime.redis).enqueue(reproject_all, version, job_timeout=3600)
+    except Exception:
+        reproject_all(version)
+    return jsonify(version=version), 202
+
+
+def unmapped_report(runtime) -> dict[str, list[dict[str, Any]]]:  # type: ignore[no-untyped-def]
+    """Jira statuses and priorities seen in the store that no rule maps (they fall back meanwhile)."""
+    mapping = runtime.mapping
+    statuses, priorities = [], []
+    with runtime.sessions() as session:
+        for status_id, name, category, count in session.execute(
+                select(Ticket.jira_status_id, Ticket.jira_status_name, Ticket.jira_status_category, func.count())
+                .where(Ticket.deleted.is_(False))
+                .group_by(Ticket.jira_status_id, Ticket.jira_status_name, Ticket.jira_status_category)):
+            resolution = mapping.resolve_status(status_id, name, category)
+            if resolution.fell_back:
+                statuses.append({"id": status_id, "name": name, "category": category, "tickets": count,
+                                 "falls_back_to": resolution.key})
+        for priority_id, name, count in session.execute(
+                select(Ticket.jira_priority_id, Ticket.jira_priority_name, func.count())
+                .where(Ticket.deleted.is_(False)).group_by(Ticket.jira_priority_id, Ticket.jira_priority_name)):
+            resolution = mapping.resolve_priority(priority_id, name)
+            if resolution.fell_back:
+                priorities.append({"id": priority_id, "name": name, "tickets": count,
+                                   "falls_back_to": resolution.key})
+    return {"statuses": statuses, "priorities": priorities}
