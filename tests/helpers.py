@@ -75,7 +75,8 @@ def issue_payload(key: str = "SUP-1", *, jira_id: str = "10001", status: str = "
         "issue": {"id": jira_id, "key": key, "fields": {
             "summary": summary, "project": {"key": key.split("-")[0]},
             "status": {"id": status_id, "name": status, "statusCategory": {"key": category}},
-            "priority": {"id": PRIORITY_IDS.get(priority, "10000"), "name": priority}, "issuetype": {"name": "Incident"},
+            "priority": {"id": PRIORITY_IDS.get(priority, "10000"),
+                         "name": priority}, "issuetype": {"name": "Incident"},
             "created": "2026-01-01T09:00:00.000+0000", "updated": updated,
             "reporter": {"accountId": reporter, "displayName": "Alice", "emailAddress": reporter_email},
         }},
