@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta, tzinfo
+from urllib.parse import unquote
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from babel.dates import format_date as babel_date
@@ -29,7 +30,8 @@ def user_zone(user: User | None = None) -> tzinfo:
     """The reader's time zone: their account setting, else the browser's (cookie), else UTC."""
     if "portal_tz" in g:
         return g.portal_tz
-    zone = _zone(user.timezone if user is not None else None) or _zone(request.cookies.get(TZ_COOKIE)) or UTC
+    cookie = unquote(request.cookies.get(TZ_COOKIE) or "")  # portal.js URL-encodes the "/" of "Europe/Moscow"
+    zone = _zone(user.timezone if user is not None else None) or _zone(cookie) or UTC
     g.portal_tz = zone
     return zone
 
@@ -48,8 +50,8 @@ def as_datetime(value: datetime | str | None) -> datetime | None:
     return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
-def fmt_datetime(value: datetime | str | None, style: str = "short") -> str:
-    """A timestamp in the reader's zone and language."""
+def fmt_datetime(value: datetime | str | None, style: str = "d MMM y, HH:mm") -> str:
+    """A timestamp in the reader's zone and language (unambiguous day-month order in both languages)."""
     moment = as_datetime(value)
     if moment is None:
         return ""

@@ -60,7 +60,7 @@ def test_pagination_and_grouping(client, seeded, runtime):
     assert b"Page 1 of 2" in first and b'rel="next"' in first
     second = client.get("/?page=2").data
     assert b"Page 2 of 2" in second
-    assert first.index(b"scope=\"rowgroup\">Open") < first.index(b"scope=\"rowgroup\">Resolved")
+    assert first.index(b"scope=\"rowgroup\">Open requests") < first.index(b"scope=\"rowgroup\">Resolved requests")
 
 
 def test_csv_export_uses_the_same_filters_and_defuses_formulas(client, seeded, runtime):

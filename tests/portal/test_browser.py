@@ -1,0 +1,122 @@
+"""The portal in headless Chromium: sign in, filter, open a request, live update, language, screenshots."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.portal.conftest import NOW, PASSWORD, seed
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+        "--disable-sync", "--no-first-run"]
+
+pytestmark = [pytest.mark.browser,
+              pytest.mark.skipif(not CHROMIUM.exists(), reason=f"{CHROMIUM} is missing (apt install chromium)")]
+
+
+@pytest.fixture
+def live_server(settings: Any) -> Iterator[tuple[str, Any]]:
+    """The portal (CSRF on, fast polling) on a free port in a thread."""
+    from werkzeug.serving import make_server
+
+    from app import create_app
+
+    app = create_app(settings, {"TESTING": True, "PORTAL_POLL_MS": 500})
+    runtime = app.extensions["companion"]
+    seed(runtime)
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}", runtime
+    server.shutdown()
+    runtime.close()
+
+
+@pytest.fixture
+def page(live_server: tuple[str, Any]) -> Iterator[Any]:
+    """A fresh browser page in Moscow time (the portal must show times in the browser's zone)."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        context = browser.new_context(viewport={"width": 1280, "height": 900}, timezone_id="Europe/Moscow",
+                                      locale="en-GB")
+        page = context.new_page()
+        page.set_default_timeout(10_000)
+        errors: list[str] = []
+        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+        yield page
+        browser.close()
+        assert not [e for e in errors if "Content Security Policy" in e], errors
+
+
+def _add_public_comment(runtime: Any, body: str) -> None:
+    from sync.models import Comment, Ticket
+
+    with runtime.sessions() as db, db.begin():
+        ticket = db.query(Ticket).filter_by(key="SUP-1").one()
+        db.add(Comment(ticket_id=ticket.id, jira_id="live-1", author_name="Bob Agent", public=True, body=body,
+                       created_at=NOW + timedelta(minutes=1), updated_at=NOW + timedelta(minutes=1)))
+        ticket.customer_status = "in_progress"
+        ticket.jira_updated_at = NOW + timedelta(minutes=1)
+
+
+def test_customer_journey(page: Any, live_server: tuple[str, Any]) -> None:
+    base, runtime = live_server
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.goto(base + "/")
+    page.get_by_label("Email").fill("viewer@acme.test")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(base + "/")
+    assert page.locator("tbody tr:not(.group-head)").count() == 3
+    page.reload()  # the time-zone cookie portal.js set is used from the second page on
+    assert "Europe/Moscow" in page.locator("footer").inner_text()
+    page.screenshot(path=str(ARTIFACTS / "list.png"), full_page=True)
+
+    page.get_by_role("search").get_by_label("Status").select_option("resolved")
+    page.get_by_role("button", name="Apply").click()
+    page.wait_for_url("**status=resolved**")
+    assert page.locator("td.col-key").all_inner_texts() == ["SUP-2"]
+
+    page.get_by_role("link", name="Reset").click()
+    page.get_by_role("link", name="Printer is on fire").click()
+    page.wait_for_url("**/tickets/SUP-1")
+    assert "Waiting for your reply" in page.locator("#ticket-status").text_content()
+    assert page.locator("#ticket-comments script").count() == 0
+    page.screenshot(path=str(ARTIFACTS / "request.png"), full_page=True)
+
+    _add_public_comment(runtime, "We found the *cause* — live update.")
+    page.locator("#ticket-comments").get_by_text("live update").wait_for()
+    assert "In progress" in page.locator("#ticket-status").text_content()
+
+    page.get_by_role("link", name="Русский").click()
+    page.wait_for_url("**lang=ru")
+    assert "Переписка" in page.locator("#ticket-comments").inner_text()
+    page.get_by_role("link", name="Сводка").click()
+    page.wait_for_url("**/summary")
+    assert page.locator(".headline").inner_text().strip()
+    assert page.locator("svg.history rect").count() == 270
+    page.screenshot(path=str(ARTIFACTS / "summary.png"), full_page=True)
+
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.get_by_role("link", name="Обращения").first.click()
+    page.screenshot(path=str(ARTIFACTS / "list-phone.png"), full_page=True)
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 390, f"the phone layout scrolls sideways ({width}px)"
+
+
+def test_keyboard_focus_is_visible(page: Any, live_server: tuple[str, Any]) -> None:
+    base, _ = live_server
+    page.goto(base + "/login")
+    page.keyboard.press("Tab")
+    page.keyboard.press("Tab")
+    outline = page.evaluate("getComputedStyle(document.activeElement).outlineStyle")
+    assert outline not in ("none", ""), outline
