@@ -86,9 +86,10 @@ def create(ctx: Context, gw: JsmGateway, runtime: Runtime) -> Outcome:
     p = ctx.payload
     mark = marker(ctx.uuid)
     key = p.get("created_key")
+    note = " (found after a retry)" if key else ""
     if key is None and ctx.attempts > 1:
         found = _find_created(gw, p["project_key"], mark)
-        key = found.key if found else None
+        key, note = (found.key, " (found after a retry)") if found else (None, "")
     if key is None:
         description = (p.get("description") or "").rstrip()
         fields = {**(p.get("fields") or {}), "summary": p["summary"],
@@ -104,7 +105,7 @@ def create(ctx: Context, gw: JsmGateway, runtime: Runtime) -> Outcome:
                for f in files]
         gw.add_attachments(key, ids, public=True)
         _save_step(runtime, ctx.action_id, attached=True)
-    return Outcome(response=f"created {key}", result_key=key, issue=gw.get_issue(key))
+    return Outcome(response=f"created {key}{note}", result_key=key, issue=gw.get_issue(key))
 
 
 def _linked_elsewhere(runtime: Runtime, jira_id: str, action_id: int) -> bool:
