@@ -59,7 +59,7 @@ def test_create_is_validated_against_jsm_field_metadata(env) -> None:  # type: i
     assert post({**base, "service_desk": "NOPE"}).json["field"] == "service_desk"
     assert post({**base, "fields": {"customfield_10200": "other"}}).status_code == 202
     with env.runtime.sessions() as db:
-        assert db.scalar(select(OutboxAction.payload)) ["fields"] == {"customfield_10200": {"id": "10304"}}
+        assert db.scalar(select(OutboxAction.payload))["fields"] == {"customfield_10200": {"id": "10304"}}
 
 
 def test_comment_appears_pending_then_lands_once_without_echo(env) -> None:  # type: ignore[no-untyped-def]
@@ -167,3 +167,16 @@ def test_scope_roles_and_validation(env) -> None:  # type: ignore[no-untyped-def
     assert env.client.post(f"/api/v1/tickets/{key}/comments", json={"body": "x"}).status_code == 401
     with env.runtime.sessions() as db:
         assert db.scalars(select(OutboxAction)).all() == []
+
+
+def test_comment_and_resolve_on_any_database(make_env, any_database_url) -> None:  # type: ignore[no-untyped-def]
+    env = make_env(any_database_url)
+    key = env.raise_request()
+    assert env.client.post(f"/api/v1/tickets/{key}/comments", json={"body": "db check"},
+                           headers=env.headers()).status_code == 202
+    assert env.client.post(f"/api/v1/tickets/{key}/resolve", json={}, headers=env.headers()).status_code == 202
+    env.push_all()
+    state = env.sandbox_state()
+    assert state["counts"]["comments"] == 1 and state["requests"][key]["status"] == "Resolved"
+    ticket = env.client.get(f"/api/v1/tickets/{key}", headers=env.headers()).json
+    assert ticket["status"] == "resolved" and [c["sync"]["state"] for c in ticket["comments"]] == ["synced"]

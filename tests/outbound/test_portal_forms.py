@@ -1,0 +1,55 @@
+"""The create page and the request page's comment form, through the Flask test client."""
+
+from __future__ import annotations
+
+import io
+
+from sqlalchemy import select
+
+from sync.models import OutboxAction
+
+
+def _sign_in(env) -> None:  # type: ignore[no-untyped-def]
+    response = env.client.post("/login", data={"email": "customer1@example.com", "password": "correct horse battery"})
+    assert response.status_code == 302, response.data[:500]
+
+
+def test_create_through_the_portal_form_with_a_file(env) -> None:  # type: ignore[no-untyped-def]
+    _sign_in(env)
+    page = env.client.get("/tickets/new?service_desk=1&request_type=11")
+    assert page.status_code == 200 and b'id="create-form"' in page.data and b"Environment" in page.data
+    bad = env.client.post("/tickets/new?service_desk=1&request_type=11",
+                          data={"summary": "x", "field.customfield_10201": "nope"})
+    assert bad.status_code == 200 and b"not one of" in bad.data
+    response = env.client.post("/tickets/new?service_desk=1&request_type=11", content_type="multipart/form-data",
+                               data={"summary": "Screen is blue", "description": "since Monday",
+                                     "field.customfield_10201": "10302", "submission": "form-1",
+                                     "files": (io.BytesIO(b"log line"), "error.log")})
+    assert response.status_code == 303, response.data[:500]
+    pending = env.client.get(response.headers["Location"])
+    assert pending.status_code == 200 and b'data-state="pending"' in pending.data
+    env.push_all()
+    opened = env.client.get(response.headers["Location"])
+    assert opened.status_code == 302 and "/tickets/SUP-" in opened.headers["Location"]
+    key = opened.headers["Location"].rsplit("/", 1)[-1]
+    with env.sb.state.lock:
+        req = env.sb.state.get(key)
+        assert req.reporter.email == "customer1@example.com" and req.custom["customfield_10201"] == "10302"
+        assert len(req.attachments) == 1, "the file went through JSM's temporary-attachment flow"
+    assert env.sandbox_state()["counts"]["requests"] == 1
+
+
+def test_comment_through_the_request_page_form(env) -> None:  # type: ignore[no-untyped-def]
+    key = env.raise_request()
+    other = env.raise_request(reporter="customer2@example.com")
+    _sign_in(env)
+    assert env.client.post(f"/tickets/{other}/actions/comment", data={"body": "hi"}).status_code == 404
+    response = env.client.post(f"/tickets/{key}/actions/comment", data={"body": "From the portal"})
+    assert response.status_code == 303
+    assert env.client.post(f"/tickets/{key}/actions/reopen", data={}).status_code == 303  # refused: flashed
+    with env.runtime.sessions() as db:
+        assert [a.kind for a in db.scalars(select(OutboxAction))] == ["comment"]
+    env.push_all()
+    state = env.sandbox_state()
+    assert state["counts"]["comments"] == 1
+    assert state["requests"][key]["public_comments"][0]["body"].endswith("From the portal")
