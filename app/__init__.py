@@ -40,6 +40,9 @@ def create_app(settings: Settings | None = None, test_config: dict[str, Any] | N
     app.register_blueprint(health.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(admin_mapping.bp)
+    from app.admin_pages import bp as admin_pages_bp  # the mapping editor page (issue #5)
+
+    app.register_blueprint(admin_pages_bp)
     app.register_blueprint(portal.bp)
     from app.admin_sync import bp as admin_sync_bp  # sync health for admins (issue #4)
     app.register_blueprint(admin_sync_bp)

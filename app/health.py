@@ -43,3 +43,9 @@ def metrics() -> Response:
     """Prometheus text exposition."""
     refresh_gauges(runtime_of(current_app))
     return Response(generate_latest(), mimetype=CONTENT_TYPE_LATEST)
+
+
+@bp.get("/favicon.ico")
+def favicon() -> Response:
+    """No icon: answer 204 so browsers stop asking (and logs stay free of 404s)."""
+    return Response(status=204)

@@ -1,0 +1,34 @@
+"""Admin pages: the mapping editor (an editable rule table with preview and publish)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
+from flask_babel import get_locale
+
+from app import runtime_of
+from app.admin_mapping import unmapped_report
+from app.auth import current_user
+from sync import mapping_store
+
+bp = Blueprint("admin_pages", __name__, url_prefix="/admin")
+
+
+@bp.get("/mapping")
+def mapping_page() -> Any:
+    """The mapping editor; the table is filled and posted by admin_mapping.js through the mapping API."""
+    user = current_user()
+    if user is None:
+        return redirect(url_for("portal.login", next=request.full_path))
+    if user.role != "admin":
+        abort(404)
+    runtime = runtime_of(current_app)
+    mapping = runtime.mapping
+    locale = str(get_locale() or "en")
+    return render_template(
+        "admin/mapping.html", user=user, document=mapping.to_dict(),
+        statuses=[(s.key, s.label(locale), s.bucket) for s in mapping.statuses],
+        priorities=[(p.key, p.label(locale)) for p in mapping.priorities],
+        unmapped=unmapped_report(runtime), version=mapping_store.active_version(runtime),
+        versions=mapping_store.list_versions(runtime)[:20])
