@@ -143,6 +143,8 @@ class Ticket(Base):
     __table_args__ = (
         Index("ix_tickets_org_bucket_updated", "organization_id", "bucket", "jira_updated_at"),
         Index("ix_tickets_org_updated", "organization_id", "jira_updated_at"),
+        Index("ix_tickets_org_created", "organization_id", "created_at"),
+        Index("ix_tickets_org_reporter_email", "organization_id", "reporter_email"),
     )
 
 
@@ -164,6 +166,8 @@ class Comment(Base):
     # Set while the comment was written by a customer here and JSM has not confirmed it yet.
     outbox_action_id: Mapped[int | None] = mapped_column(ForeignKey("outbox_actions.id"))
 
+    __table_args__ = (Index("ix_comments_ticket_visible", "ticket_id", "public", "deleted", "created_at"),)
+
 
 class StatusHistory(Base):
     """A customer-visible status change of a ticket."""
@@ -177,7 +181,11 @@ class StatusHistory(Base):
     # The changelog entry it came from, so a redelivered event adds nothing.
     changelog_id: Mapped[str | None] = mapped_column(String(32))
 
-    __table_args__ = (UniqueConstraint("ticket_id", "changelog_id", name="uq_history_changelog"),)
+    __table_args__ = (
+        UniqueConstraint("ticket_id", "changelog_id", name="uq_history_changelog"),
+        Index("ix_history_ticket_at", "ticket_id", "at"),
+        Index("ix_history_at", "at"),
+    )
 
 
 INBOX_STATES = ("pending", "applied", "ignored", "failed")
