@@ -75,7 +75,8 @@ class ProjectLock:
 
     def extend(self) -> None:
         if self.client is not None:
-            self.client.eval(self._EXTEND, 1, self.key, self.token, LOCK_TTL_MS)
+            with contextlib.suppress(redis.RedisError):  # losing Redis mid-run is not a reason to stop
+                self.client.eval(self._EXTEND, 1, self.key, self.token, LOCK_TTL_MS)
 
     def release(self) -> None:
         if self.client is not None:
