@@ -1,0 +1,95 @@
+"""`make bench` / `python -m bench [--quick] [--only NAME ...]`: every benchmark, a table, bench/results/latest.json."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import platform
+import time
+import traceback
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from bench.env import ROOT, bench_env
+
+RESULTS = ROOT / "bench" / "results"
+
+
+def _ours(name: str, quick: bool) -> dict:
+    from bench import apply, economy, freshness, ingest
+
+    module = {"ingest": ingest, "apply": apply, "freshness": freshness, "economy": economy}[name]
+    with bench_env() as env:  # a fresh database and Redis db for each, so none sees another's rows
+        return module.run(env, quick=quick)
+
+
+def _guarded(fn: Callable[[], dict]) -> dict:
+    started = time.monotonic()
+    try:
+        out = fn()
+        out.setdefault("seconds_total", round(time.monotonic() - started, 1))
+        return out
+    except Exception as exc:  # a broken benchmark is reported in the results, not hidden
+        return {"status": "error", "error": f"{type(exc).__name__}: {exc}", "trace": traceback.format_exc()[-2000:]}
+
+
+def table(results: dict[str, Any]) -> str:
+    """The headline numbers, one line each."""
+    rows: list[tuple[str, str, str, str]] = []
+    r = results.get("ingest", {})
+    if "companion" in r:
+        c, b = r["companion"], r["bare_flask"]
+        rows.append(("ingest req/s", f"{c['rps']}", f"bare {b['rps']}", f"ratio {r['ratio_rps']}"))
+        rows.append(("ingest p50/p99 ms", f"{c['p50_ms']}/{c['p99_ms']}", f"bare {b['p50_ms']}/{b['p99_ms']}", ""))
+    r = results.get("apply", {})
+    if "apply_eps" in r:
+        rows.append((f"apply events/s ({r['database']})", f"{r['apply_eps']}", f"raw upsert {r['raw_upsert_eps']}",
+                     f"ratio {r['ratio']}"))
+    r = results.get("freshness", {})
+    if "p50_ms" in r:
+        rows.append((f"freshness p50/p95 ms @{r['target_rate']}/s", f"{r['p50_ms']}/{r['p95_ms']}",
+                     f"achieved {r['achieved_rate']}/s", f"{r['samples']} samples"))
+    r = results.get("economy", {})
+    if "full_reconcile" in r:
+        f = r["full_reconcile"]
+        rows.append((f"reconcile calls ({f['tickets']} tickets)", str(f["jsm_calls"]), f"minimum {f['minimum_calls']}",
+                     f"ratio {f['ratio_to_minimum']}"))
+        for deployment, kinds in r["per_inbound_event"].items():
+            worst = max((v["calls_per_event"] for v in kinds.values()), default=0)
+            rows.append((f"JSM calls per event ({deployment})", f"max {worst}", "minimum 0", ""))
+    for name, other in results.get("others", {}).items():
+        rows.append((f"{name} bench script", other.get("status", "?"), f"{other.get('seconds', '')} s", ""))
+    for name in ("ingest", "apply", "freshness", "economy"):
+        if results.get(name, {}).get("status") == "error":
+            rows.append((name, "ERROR", results[name]["error"][:60], ""))
+    widths = [max(len(row[i]) for row in rows) if rows else 0 for i in range(4)]
+    return "\n".join("  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row)) for row in rows)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench")
+    parser.add_argument("--quick", action="store_true", help="smaller, shorter runs")
+    parser.add_argument("--only", nargs="*", choices=["ingest", "apply", "freshness", "economy", "others"])
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.WARNING)
+    wanted = args.only or ["ingest", "apply", "freshness", "economy", "others"]
+    results: dict[str, Any] = {"started_at": datetime.now(UTC).isoformat(), "quick": args.quick,
+                               "machine": {"python": platform.python_version(), "cpus": __import__("os").cpu_count()}}
+    for name in wanted:
+        print(f"… {name}", flush=True)
+        if name == "others":
+            from bench import others
+
+            results["others"] = others.run(quick=args.quick)
+        else:
+            results[name] = _guarded(lambda n=name: _ours(n, args.quick))
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / "latest.json").write_text(json.dumps(results, indent=2, default=str))
+    print(table(results))
+    print(f"\nwritten: {RESULTS / 'latest.json'}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,83 @@
+"""(d) JSM economy: JSM calls per inbound event by kind (Cloud and DC), and per full reconcile vs the minimum."""
+
+from __future__ import annotations
+
+import json
+import math
+from collections import Counter
+
+import requests
+from sqlalchemy import select
+
+from bench.env import SECRET, BenchEnv
+from sandbox.testing import running_sandbox
+
+
+def _script(url: str) -> None:
+    """A little of everything agents and customers do."""
+    http = requests.Session()
+    keys = [http.post(f"{url}/_sandbox/requests", json={"summary": f"r{i}"}).json()["key"] for i in range(3)]
+    for key in keys:
+        http.post(f"{url}/_sandbox/requests/{key}/transition", json={"status": "In Progress"})
+        http.post(f"{url}/_sandbox/requests/{key}/comment", json={"body": "public", "public": True})
+        http.post(f"{url}/_sandbox/requests/{key}/comment", json={"body": "internal", "public": False})
+        http.post(f"{url}/_sandbox/requests/{key}/priority", json={"priority": "High"})
+    http.delete(f"{url}/_sandbox/requests/{keys[-1]}")
+
+
+def per_event(env: BenchEnv, deployment: str) -> dict:
+    """Apply each delivered webhook alone and count the JSM calls it caused."""
+    from app import create_app
+    from bench.served import served
+    from sync.jobs import apply_inbox_row
+    from sync.jsm_visibility import gateway_for
+    from sync.models import InboundEvent
+
+    with running_sandbox(seed="empty", deployment=deployment, webhook_secret=SECRET) as jsm:
+        settings = env.settings(jira={"base_url": jsm.url, "deployment": deployment, "email": jsm.email,
+                                      "api_token": jsm.token, "webhook_secret": SECRET})
+        app = create_app(settings)
+        runtime = app.extensions["companion"]
+        with served(app) as url:
+            jsm.set_webhook(f"{url}/webhooks/jira", SECRET)
+            _script(jsm.url)
+            jsm.wait_for_webhooks(20)
+        gw = gateway_for(runtime)
+        calls: Counter[str] = Counter()
+        events: Counter[str] = Counter()
+        with runtime.sessions() as db, db.begin():
+            pending = select(InboundEvent).where(InboundEvent.state == "pending").order_by(InboundEvent.id)
+            for row in db.scalars(pending):
+                before = gw.total_calls()
+                apply_inbox_row(row, db, runtime.mapping)
+                kind = json.loads(row.payload)["webhookEvent"]
+                events[kind] += 1
+                calls[kind] += gw.total_calls() - before
+        runtime.close()
+    return {kind: {"events": n, "jsm_calls": calls[kind], "calls_per_event": round(calls[kind] / n, 3)}
+            for kind, n in sorted(events.items())}
+
+
+def per_reconcile(env: BenchEnv, tickets: int) -> dict:
+    """A full reconcile of N tickets: calls by endpoint kind next to the pages a search needs at least."""
+    from sync.jsm import JsmGateway
+    from sync.reconcile import PAGE_SIZE, reconcile
+    from sync.runtime import configure
+
+    with running_sandbox(seed=f"bench:{tickets}") as jsm:
+        settings = env.settings(jira={"base_url": jsm.url, "email": jsm.email, "api_token": jsm.token,
+                                      "webhook_secret": SECRET, "projects": ["SUP", "HELP"]})
+        runtime = configure(settings)
+        per_project = Counter(k.split("-")[0] for k in requests.get(f"{jsm.url}/_sandbox/state").json()["requests"])
+        gw = JsmGateway.from_settings(settings, rate=1000.0, burst=1000)
+        result = reconcile(runtime, full=True, gateway=gw)
+        runtime.close()
+    minimum = 1 + sum(math.ceil(n / PAGE_SIZE) for n in per_project.values())  # field ids + search pages
+    return {"tickets": tickets, "fetched": result.fetched, "jsm_calls": gw.total_calls(), "by_kind": gw.calls,
+            "minimum_calls": minimum, "ratio_to_minimum": round(gw.total_calls() / minimum, 3)}
+
+
+def run(env: BenchEnv, quick: bool = False) -> dict:
+    """Both economy figures, Cloud and Data Center."""
+    return {"per_inbound_event": {d: per_event(env, d) for d in ("cloud", "datacenter")},
+            "full_reconcile": per_reconcile(env, 250 if quick else 1000)}

@@ -1,0 +1,50 @@
+"""(c) Freshness: webhook POST → change visible in GET /api/v1/tickets/<key>, at a steady rate, real RQ workers."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from contextlib import ExitStack
+
+from bench.env import ROOT, BenchEnv, gunicorn
+
+
+def _admin_token(env: BenchEnv) -> str:
+    from app.accounts import create_user
+    from app.auth import issue_token
+    from sync.runtime import Runtime
+
+    runtime = Runtime(env.settings())
+    with runtime.sessions() as db, db.begin():
+        user, _ = create_user(db, email="bench@example.test", role="admin", org_slug=None, group=None,
+                              password="bench password 1", jira_account_id=None)
+        token = issue_token(db, user, "bench")
+    runtime.close()
+    return token
+
+
+def run(env: BenchEnv, quick: bool = False, rate: float = 200.0, workers: int = 2) -> dict:
+    """p50/p95 of POST → visible, with `workers` `companion worker --queues inbound` processes."""
+    seconds = 6 if quick else 15
+    token = _admin_token(env)
+    child = env.child_env()
+    with ExitStack() as stack:
+        url = stack.enter_context(gunicorn("app.wsgi:application", child))
+        procs = [subprocess.Popen([sys.executable, "-m", "app", "worker", "--queues", "inbound"], cwd=ROOT, env=child,
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) for _ in range(workers)]
+        try:
+            out = subprocess.run([sys.executable, "-m", "bench.loadgen", "steady", url, "--rate", str(rate),
+                                  "--seconds", str(seconds), "--tickets", "200", "--token", token,
+                                  "--sample-every", "20"], cwd=ROOT, capture_output=True, text=True,
+                                 timeout=seconds + 90, check=True)
+        finally:
+            for proc in procs:
+                proc.terminate()
+            for proc in procs:
+                try:
+                    proc.wait(timeout=15)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+    result = json.loads(out.stdout.strip().splitlines()[-1])
+    return {"database": env.dialect, "rq_workers": workers, **result}
