@@ -30,6 +30,8 @@ IN_FLIGHT = ("pending", "sending")
 # (LEASE > JOB_TIMEOUT), so the sweeper may hand it to another one without risking a parallel send.
 JOB_TIMEOUT = 120
 LEASE_SECONDS = 180
+# Set while a drain job is queued but not started (cleared by the job before it reads the outbox).
+PUSH_PENDING_KEY = "companion:outbound:push-pending"
 # Marker stamped into what we create in JSM so a retry finds it instead of creating it again.
 MARKER_PREFIX = "jsmc"
 
@@ -145,14 +147,20 @@ def comment_sync(session: Session, comment: Comment, locale: str = "en") -> dict
 
 
 # ------------------------------------------------------------------ queueing
-def request_push(connection: redis.Redis, action_id: int) -> bool:
-    """Enqueue the push of one action; False (and the sweeper's turn) when Redis is unavailable."""
-    from sync.outbound_jobs import push_action
+def request_push(connection: redis.Redis, action_id: int | None = None, force: bool = False) -> bool:
+    """Make sure an outbox drain job runs after this point; False (the sweeper's turn) when Redis is away.
+
+    One drain job pushes every due action with one gateway: an RQ job per action would pay a fork and
+    the imports of the JSM client each time (about a second), far more than the push itself (~40 ms).
+    The flag keeps a burst of submissions to one queued job; the sweeper forces a new one regardless.
+    """
+    from sync.outbound_jobs import drain_outbox
     from sync.queues import queue
 
     try:
-        queue("outbound", connection).enqueue(push_action, action_id, job_timeout=JOB_TIMEOUT, result_ttl=60,
-                                              failure_ttl=86_400)
+        if connection.set(PUSH_PENDING_KEY, "1", nx=True, ex=300) or force:
+            queue("outbound", connection).enqueue(drain_outbox, job_timeout=JOB_TIMEOUT, result_ttl=60,
+                                                  failure_ttl=86_400)
         return True
     except (redis.RedisError, OSError) as exc:
         log.warning("Redis unavailable, outbox action %s left to the sweeper: %s", action_id, exc)
