@@ -44,6 +44,8 @@ def test_comment_through_the_request_page_form(env) -> None:  # type: ignore[no-
     other = env.raise_request(reporter="customer2@example.com")
     _sign_in(env)
     assert env.client.post(f"/tickets/{other}/actions/comment", data={"body": "hi"}).status_code == 404
+    page = env.client.get(f"/tickets/{key}")
+    assert page.status_code == 200 and b'id="comment-form"' in page.data and b'id="resolve-form"' in page.data
     response = env.client.post(f"/tickets/{key}/actions/comment", data={"body": "From the portal"})
     assert response.status_code == 303
     assert env.client.post(f"/tickets/{key}/actions/reopen", data={}).status_code == 303  # refused: flashed
