@@ -49,7 +49,8 @@ def create_org(db: Session, slug: str, name: str, jira_org_id: str | None = None
 
 
 def create_user(db: Session, *, email: str, role: str, org_slug: str | None = None, group: str | None = None,
-                password: str | None = None, name: str = "", jira_account_id: str | None = None) -> tuple[User, str | None]:
+                password: str | None = None, name: str = "",
+                jira_account_id: str | None = None) -> tuple[User, str | None]:
     """Add a user inside the caller's transaction; returns it and a generated password, if any."""
     email = email.strip().lower()
     if not _EMAIL.match(email):

@@ -10,7 +10,7 @@ from app import runtime_of
 from app.auth import api_auth_required, current_user
 from app.rendering import wiki_to_html
 from app.scope import ScopeError, visible_ticket, visible_tickets
-from app.serializers import comment_json, history_json, ticket_json
+from app.serializers import comment_json, history_json, ticket_json, tickets_json
 from sync.models import Comment, StatusHistory, Ticket
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -69,7 +69,7 @@ def list_tickets():  # type: ignore[no-untyped-def]
         total = db.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
         rows = db.scalars(query.order_by(Ticket.jira_updated_at.desc(), Ticket.id.desc())
                           .limit(per_page).offset((page - 1) * per_page)).all()
-        items = [ticket_json(t, mapping, user, locale) for t in rows]
+        items = tickets_json(list(rows), mapping, user, locale)
     return jsonify(items=items, page=page, per_page=per_page, total=total)
 
 

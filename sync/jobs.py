@@ -29,7 +29,7 @@ def apply_inbox_row(row: InboundEvent, session, mapping) -> None:
     row.attempts += 1
     try:
         # Data Center comment events carry no `jsdPublic`: ask JSM (Deferred if it cannot answer now).
-        event = with_comment_visibility(normalise(json.loads(row.payload)))
+        event = with_comment_visibility(normalise(json.loads(row.payload)), session=session)
         with session.begin_nested():
             if isinstance(event, IssueEvent):
                 result = apply_issue_event(session, event, mapping)

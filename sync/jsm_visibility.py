@@ -11,6 +11,8 @@ from sync.jsm import JsmGateway
 from sync.jsm_errors import JsmPermanentError, JsmTransientError
 
 if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
     from sync.runtime import Runtime
 
 
@@ -39,17 +41,33 @@ def _settle(gw: JsmGateway, issue_id: str, comment: CommentSnapshot) -> CommentS
     return dataclasses.replace(comment, public=public)
 
 
-def with_comment_visibility(event: Event, runtime: Runtime | None = None) -> Event:
-    """The event with any comment's `public=None` replaced by what JSM says (one call per comment)."""
-    if isinstance(event, CommentEvent) and event.kind != "deleted" and event.comment.public is None:
-        from sync.runtime import get_runtime
+def _known(session: Session | None, comment_id: str) -> bool:
+    # A comment already in the store had its visibility settled by an earlier event (DC sends both
+    # comment_created and issue_commented for one comment): do not ask JSM twice.
+    if session is None:
+        return False
+    from sqlalchemy import select
 
+    from sync.models import Comment
+
+    return session.scalar(select(Comment.id).where(Comment.jira_id == comment_id)) is not None
+
+
+def with_comment_visibility(event: Event, runtime: Runtime | None = None, session: Session | None = None) -> Event:
+    """The event with any comment's `public=None` replaced by what JSM says (one call per new comment)."""
+    from sync.runtime import get_runtime
+
+    if isinstance(event, CommentEvent) and event.kind != "deleted" and event.comment.public is None \
+            and not _known(session, event.comment.jira_id):
         gw = gateway_for(runtime or get_runtime())
         return dataclasses.replace(event, comment=_settle(gw, event.issue_jira_id, event.comment))
     if isinstance(event, IssueEvent) and event.comment is not None and event.comment.public is None \
-            and event.kind != "deleted":
-        from sync.runtime import get_runtime
-
+            and event.kind != "deleted" and not _known(session, event.comment.jira_id):
         gw = gateway_for(runtime or get_runtime())
-        return dataclasses.replace(event, comment=_settle(gw, event.issue.jira_id, event.comment))
+        try:
+            return dataclasses.replace(event, comment=_settle(gw, event.issue.jira_id, event.comment))
+        except Deferred:
+            # The issue part must not wait for JSM: apply it now and leave the comment to its own
+            # comment_created event (deferred until JSM answers) and to reconciliation.
+            return dataclasses.replace(event, comment=None)
     return event

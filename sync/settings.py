@@ -29,7 +29,7 @@ from pydantic_settings.exceptions import SettingsError
 
 SANDBOX = "sandbox"
 # The parsed YAML file of the load in progress; below the environment, above the defaults.
-_yaml_document: ContextVar[dict[str, Any]] = ContextVar("companion_yaml_document", default={})
+_yaml_document: ContextVar[dict[str, Any] | None] = ContextVar("companion_yaml_document", default=None)
 ENV_PREFIX = "COMPANION_"
 
 
@@ -161,7 +161,7 @@ class Settings(BaseSettings):
     @classmethod
     def settings_customise_sources(cls, settings_cls, init_settings, env_settings, dotenv_settings,
                                    file_secret_settings):  # type: ignore[override]
-        return (init_settings, env_settings, _YamlSource(settings_cls, _yaml_document.get()))
+        return (init_settings, env_settings, _YamlSource(settings_cls, _yaml_document.get() or {}))
 
     @field_validator("database_url", "redis_url")
     @classmethod

@@ -36,7 +36,8 @@ def test_defaults_with_no_file_are_the_embedded_install() -> None:
 
 
 def test_environment_overrides_the_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    path = write(tmp_path, "jira:\n  deployment: datacenter\n  projects: [SUP]\nsync:\n  reconcile_overlap_seconds: 60\n")
+    path = write(tmp_path, "jira:\n  deployment: datacenter\n  projects: [SUP]\n"
+                           "sync:\n  reconcile_overlap_seconds: 60\n")
     monkeypatch.setenv("COMPANION_JIRA_PROJECTS", "sup, help")
     monkeypatch.setenv("COMPANION_SYNC_RECONCILE_OVERLAP_SECONDS", "90")
     settings = load_settings(path)

@@ -9,6 +9,7 @@ import sys
 import time
 from pathlib import Path
 
+import psutil
 import pytest
 from sqlalchemy import create_engine, select, text
 
@@ -94,7 +95,12 @@ def test_worker_killed_mid_batch_loses_nothing_and_applies_once(tmp_path: Path, 
             time.sleep(0.1)  # the worker has taken the job
         time.sleep(1.5)  # …and is now blocked on the lock, mid-batch
         assert worker.poll() is None, "the worker should be blocked inside its batch"
-        os.killpg(worker.pid, signal.SIGKILL)  # the worker and its work-horse, like an OOM kill
+        # RQ's work-horse runs in a process group of its own: kill the worker and every descendant,
+        # like a machine that dies.
+        family = [worker.pid, *(child.pid for child in psutil.Process(worker.pid).children(recursive=True))]
+        assert len(family) >= 2, "the worker should have forked a work-horse for the job"
+        for pid in family:
+            os.kill(pid, signal.SIGKILL)
         worker.wait(10)
     finally:
         conn.rollback()

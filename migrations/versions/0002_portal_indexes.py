@@ -1,4 +1,4 @@
-"""Indexes for the portal's list, summary, request page and status history.
+"""Indexes for the portal's list, summary, request page, status history and ticket sync blocks.
 
 Revision ID: 0002
 Revises: 0001
@@ -17,9 +17,11 @@ def upgrade() -> None:
     op.create_index("ix_history_ticket_at", "status_history", ["ticket_id", "at"])
     op.create_index("ix_history_at", "status_history", ["at"])
     op.create_index("ix_comments_ticket_visible", "comments", ["ticket_id", "public", "deleted", "created_at"])
+    op.create_index("ix_outbox_ticket_state", "outbox_actions", ["ticket_id", "state"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_outbox_ticket_state", "outbox_actions")
     op.drop_index("ix_comments_ticket_visible", "comments")
     op.drop_index("ix_history_at", "status_history")
     op.drop_index("ix_history_ticket_at", "status_history")
