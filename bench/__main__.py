@@ -18,9 +18,10 @@ RESULTS = ROOT / "bench" / "results"
 
 
 def _ours(name: str, quick: bool) -> dict:
-    from bench import apply, economy, freshness, ingest
+    from bench import apply, economy, freshness, ingest, reproject
 
-    module = {"ingest": ingest, "apply": apply, "freshness": freshness, "economy": economy}[name]
+    module = {"ingest": ingest, "apply": apply, "freshness": freshness, "economy": economy,
+              "reproject": reproject}[name]
     with bench_env() as env:  # a fresh database and Redis db for each, so none sees another's rows
         return module.run(env, quick=quick)
 
@@ -59,9 +60,14 @@ def table(results: dict[str, Any]) -> str:
         for deployment, kinds in r["per_inbound_event"].items():
             worst = max((v["calls_per_event"] for v in kinds.values()), default=0)
             rows.append((f"JSM calls per event ({deployment})", f"max {worst}", "minimum 0", ""))
+    r = results.get("reproject", {})
+    if "publish_s" in r:
+        rows.append((f"re-projection of {r['tickets']} tickets ({r['database']})", f"{r['publish_s']} s",
+                     f"full-table UPDATE {r['baseline_full_update_s']} s", f"ratio {r['publish_ratio_to_baseline']}"))
+        rows.append(("mapping preview", f"{r['preview_s']} s", f"{r['preview_changes']} changes", ""))
     for name, other in results.get("others", {}).items():
         rows.append((f"{name} bench script", other.get("status", "?"), f"{other.get('seconds', '')} s", ""))
-    for name in ("ingest", "apply", "freshness", "economy"):
+    for name in ("ingest", "apply", "freshness", "economy", "reproject"):
         if results.get(name, {}).get("status") == "error":
             rows.append((name, "ERROR", results[name]["error"][:60], ""))
     widths = [max(len(row[i]) for row in rows) if rows else 0 for i in range(4)]
@@ -71,10 +77,10 @@ def table(results: dict[str, Any]) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench")
     parser.add_argument("--quick", action="store_true", help="smaller, shorter runs")
-    parser.add_argument("--only", nargs="*", choices=["ingest", "apply", "freshness", "economy", "others"])
+    parser.add_argument("--only", nargs="*", choices=["ingest", "apply", "freshness", "economy", "reproject", "others"])
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
-    wanted = args.only or ["ingest", "apply", "freshness", "economy", "others"]
+    wanted = args.only or ["ingest", "apply", "freshness", "economy", "reproject", "others"]
     results: dict[str, Any] = {"started_at": datetime.now(UTC).isoformat(), "quick": args.quick,
                                "machine": {"python": platform.python_version(), "cpus": __import__("os").cpu_count()}}
     for name in wanted:
