@@ -5,14 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, current_app, jsonify, request
-from sqlalchemy import func, select
 
 from app import runtime_of
 from app.auth import admin_required, api_auth_required, current_user
 from mappings import Mapping, MappingError, load_yaml
 from sync import mapping_store, reproject
-from sync.models import Ticket
 from sync.queues import queue
+from sync.unmapped import unmapped_report
 
 bp = Blueprint("admin_mapping", __name__, url_prefix="/api/v1/mapping")
 
@@ -125,26 +124,3 @@ def rollback():  # type: ignore[no-untyped-def]
     except Exception:
         reproject_all(version)
     return jsonify(version=version), 202
-
-
-def unmapped_report(runtime) -> dict[str, list[dict[str, Any]]]:  # type: ignore[no-untyped-def]
-    """Jira statuses and priorities seen in the store that no rule maps (they fall back meanwhile)."""
-    mapping = runtime.mapping
-    statuses, priorities = [], []
-    with runtime.sessions() as session:
-        for status_id, name, category, count in session.execute(
-                select(Ticket.jira_status_id, Ticket.jira_status_name, Ticket.jira_status_category, func.count())
-                .where(Ticket.deleted.is_(False))
-                .group_by(Ticket.jira_status_id, Ticket.jira_status_name, Ticket.jira_status_category)):
-            resolution = mapping.resolve_status(status_id, name, category)
-            if resolution.fell_back:
-                statuses.append({"id": status_id, "name": name, "category": category, "tickets": count,
-                                 "falls_back_to": resolution.key})
-        for priority_id, name, count in session.execute(
-                select(Ticket.jira_priority_id, Ticket.jira_priority_name, func.count())
-                .where(Ticket.deleted.is_(False)).group_by(Ticket.jira_priority_id, Ticket.jira_priority_name)):
-            resolution = mapping.resolve_priority(priority_id, name)
-            if resolution.fell_back:
-                priorities.append({"id": priority_id, "name": name, "tickets": count,
-                                   "falls_back_to": resolution.key})
-    return {"statuses": statuses, "priorities": priorities}

@@ -8,9 +8,9 @@ from flask import Blueprint, abort, current_app, redirect, render_template, requ
 from flask_babel import get_locale
 
 from app import runtime_of
-from app.admin_mapping import unmapped_report
 from app.auth import current_user
 from sync import mapping_store
+from sync.unmapped import unmapped_report
 
 bp = Blueprint("admin_pages", __name__, url_prefix="/admin")
 

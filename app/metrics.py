@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from sync.models import OutboxAction, Ticket
 from sync.runtime import Runtime
 from sync.sync_health import snapshot
+from sync.unmapped import unmapped_report
 
 INBOX = Gauge("companion_inbox_events", "Webhook inbox rows by state", ["state"])
 INBOX_DEFERRED = Gauge("companion_inbox_deferred_events", "Pending inbox rows waiting for a retry (deferred)")
@@ -22,6 +23,8 @@ LAST_EVENT = Gauge("companion_sync_last_event_received_timestamp_seconds",
 TICKETS = Gauge("companion_tickets", "Mirrored tickets (not deleted) per project", ["project"])
 WATERMARK = Gauge("companion_reconcile_watermark_timestamp_seconds",
                   "Reconcile watermark per project: newest JSM `updated` applied by reconcile (epoch s)", ["project"])
+UNMAPPED_VALUES = Gauge("companion_unmapped_jira_values",
+                        "Jira statuses, priorities and request types the active mapping does not cover", ["kind"])
 # Totals kept in Redis by every process; exposed as a gauge because this process does not own them.
 JSM_CALLS = Gauge("companion_jsm_calls", "JSM HTTP calls made by all processes, per endpoint kind", ["kind"])
 
@@ -56,3 +59,6 @@ def refresh_gauges(runtime: Runtime) -> None:
             OUTBOX.labels(state=state).set(count)
         UNMAPPED.set(db.scalar(select(func.count()).select_from(Ticket)
                                .where(Ticket.status_fell_back.is_(True), Ticket.deleted.is_(False))) or 0)
+    singular = {"statuses": "status", "priorities": "priority", "request_types": "request_type"}
+    for kind, values in unmapped_report(runtime).items():
+        UNMAPPED_VALUES.labels(kind=singular[kind]).set(len(values))

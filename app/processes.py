@@ -68,7 +68,7 @@ def schedule(settings: Settings) -> int:
     """Run RQ's cron scheduler: the sweeper every 30 s and reconciliation on `sync.reconcile_cron`."""
     from rq.cron import CronScheduler
 
-    from sync.jobs import reconcile_incremental, sweep
+    from sync.jobs import discover_vocabulary, reconcile_incremental, sweep
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     runtime = configure(settings)
@@ -76,6 +76,7 @@ def schedule(settings: Settings) -> int:
     cron.register(sweep, queue_name="maintenance", interval=SWEEP_INTERVAL_SECONDS, job_timeout=120)
     cron.register(reconcile_incremental, queue_name="maintenance", cron=settings.sync.reconcile_cron,
                   job_timeout=3600)
+    cron.register(discover_vocabulary, queue_name="maintenance", cron="17 * * * *", job_timeout=600)
     cron.start()
     return 0
 
@@ -189,9 +190,11 @@ def _first_sync(config: str | None, env: dict[str, str]) -> None:
 
     settings = load_settings(config)
     try:
-        from sync.jobs import reconcile_full
+        from sync.jobs import discover_vocabulary, reconcile_full
 
-        queue("maintenance", connect(settings)).enqueue(reconcile_full, job_timeout=3600)
+        maintenance = queue("maintenance", connect(settings))
+        maintenance.enqueue(reconcile_full, job_timeout=3600)
+        maintenance.enqueue(discover_vocabulary, job_timeout=600)
         log.info("first full reconcile of the stand-in JSM enqueued")
     except Exception as exc:  # the portal still runs; the cron reconcile catches up
         log.warning("could not enqueue the first reconcile: %s", exc)

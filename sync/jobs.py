@@ -159,3 +159,11 @@ def reproject_all(version: int | None = None) -> dict[str, object]:
     summary = {"version": version, "state": "done", **result.as_dict()}
     runtime.redis.set(REPROJECT_PROGRESS_KEY, _json.dumps(summary), ex=86_400)
     return summary
+
+
+def discover_vocabulary() -> dict[str, int]:
+    """Maintenance (hourly): ask JSM for every status, priority and request type (the unmapped report)."""
+    from sync.vocabulary import discover
+
+    found = discover(get_runtime())
+    return {name: len(found[name]) for name in ("statuses", "priorities", "request_types")}

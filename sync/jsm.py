@@ -21,6 +21,8 @@ from sync.jsm_transport import API, SD, Transport
 from sync.jsm_types import (
     Account,
     CommentSnapshot,
+    JiraPriority,
+    JiraStatus,
     RequestType,
     RequestTypeFields,
     SearchPage,
@@ -92,6 +94,18 @@ class JsmGateway(JsmActions):
         """Version and deployment type of the site."""
         raw = self.t.get_json(f"{API}/serverInfo", kind="server_info", what="reading server info")
         return ServerInfo(raw.get("baseUrl"), raw.get("version"), raw.get("deploymentType"))
+
+    def list_statuses(self) -> list[JiraStatus]:
+        """Every workflow status of the site (for the admin's report of unmapped statuses)."""
+        raw = self.t.get_json(f"{API}/status", kind="statuses", what="listing statuses")
+        return [JiraStatus(str(s["id"]), str(s.get("name") or ""), (s.get("statusCategory") or {}).get("key"))
+                for s in raw or [] if isinstance(s, dict) and "id" in s]
+
+    def list_priorities(self) -> list[JiraPriority]:
+        """Every priority of the site."""
+        raw = self.t.get_json(f"{API}/priority", kind="priorities", what="listing priorities")
+        return [JiraPriority(str(p["id"]), str(p.get("name") or "")) for p in raw or []
+                if isinstance(p, dict) and "id" in p]
 
     # ------------------------------------------------------------------ servicedeskapi pages
     def _sd_pages(self, path: str, *, kind: str, what: str, limit: int = 50,

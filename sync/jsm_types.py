@@ -25,6 +25,23 @@ class ServerInfo:
 
 
 @dataclass(frozen=True)
+class JiraStatus:
+    """A workflow status of the site (`GET /rest/api/2/status`)."""
+
+    id: str
+    name: str
+    category: str | None
+
+
+@dataclass(frozen=True)
+class JiraPriority:
+    """A priority of the site (`GET /rest/api/2/priority`)."""
+
+    id: str
+    name: str
+
+
+@dataclass(frozen=True)
 class ServiceDesk:
     id: str
     project_id: str | None
