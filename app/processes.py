@@ -69,6 +69,7 @@ def schedule(settings: Settings) -> int:
     from rq.cron import CronScheduler
 
     from sync.jobs import discover_vocabulary, reconcile_incremental, sweep
+    from sync.retention import prune_inbox
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     runtime = configure(settings)
@@ -77,6 +78,7 @@ def schedule(settings: Settings) -> int:
     cron.register(reconcile_incremental, queue_name="maintenance", cron=settings.sync.reconcile_cron,
                   job_timeout=3600)
     cron.register(discover_vocabulary, queue_name="maintenance", cron="17 * * * *", job_timeout=600)
+    cron.register(prune_inbox, queue_name="maintenance", cron="42 3 * * *", job_timeout=1800)
     cron.start()
     return 0
 
