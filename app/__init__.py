@@ -30,7 +30,7 @@ def create_app(settings: Settings | None = None, test_config: dict[str, Any] | N
     app.extensions["companion"] = runtime
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
-    from app import admin_mapping, api, health, portal, webhooks
+    from app import admin_mapping, api, health, openapi, portal, webhooks
     from app.i18n import init_i18n
     from app.security import init_security
 
@@ -39,6 +39,7 @@ def create_app(settings: Settings | None = None, test_config: dict[str, Any] | N
     app.register_blueprint(webhooks.bp)
     app.register_blueprint(health.bp)
     app.register_blueprint(api.bp)
+    app.register_blueprint(openapi.bp)
     app.register_blueprint(admin_mapping.bp)
     from app.admin_pages import bp as admin_pages_bp  # the mapping editor page (issue #5)
 

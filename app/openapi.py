@@ -1,0 +1,149 @@
+"""GET /api/v1/openapi.json: the OpenAPI 3.1 description of the JSON API (kept complete by a test)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, jsonify
+
+bp = Blueprint("openapi", __name__)
+
+
+def _ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _json(schema: dict[str, Any], description: str = "OK") -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+_ERRORS = {"400": _json(_ref("Error"), "Invalid input; `error` says what"),
+           "401": _json(_ref("Error"), "No or bad bearer token / session"),
+           "404": _json(_ref("Error"), "Not found, or outside the caller's scope")}
+_KEY = [{"name": "key", "in": "path", "required": True, "schema": {"type": "string"}, "example": "SUP-12"}]
+_ACCEPTED = {"202": _json({"type": "object", "properties": {"sync": _ref("Sync")}},
+                          "Accepted; pending until JSM confirms"), **_ERRORS,
+             "409": _json(_ref("Error"), "Not allowed in the ticket's customer status")}
+
+
+def _op(summary: str, responses: dict[str, Any], **extra: Any) -> dict[str, Any]:
+    return {"summary": summary, "responses": responses, **extra}
+
+
+def _body(schema: dict[str, Any]) -> dict[str, Any]:
+    return {"required": True, "content": {"application/json": {"schema": schema}}}
+
+
+SCHEMAS: dict[str, Any] = {
+    "Error": {"type": "object", "required": ["error"], "properties": {"error": {"type": "string"},
+                                                                         "messages": {"type": "array"}}},
+    "Sync": {"type": "object", "properties": {
+        "state": {"enum": ["synced", "pending", "failed"]}, "last_synced": {"type": ["string", "null"]},
+        "error": {"type": ["string", "null"]}}},
+    "Ticket": {"type": "object", "required": ["key", "summary", "status", "bucket", "priority", "can", "sync"],
+               "properties": {
+                   "key": {"type": "string"}, "summary": {"type": "string"},
+                   "request_type": {"type": ["string", "null"]}, "organization": {"type": ["string", "null"]},
+                   "status": {"type": "string"}, "status_label": {"type": "string"},
+                   "status_description": {"type": "string"}, "bucket": {"enum": ["open", "resolved", "closed"]},
+                   "priority": {"type": "string"}, "priority_label": {"type": "string"},
+                   "created": {"type": ["string", "null"], "format": "date-time"},
+                   "updated": {"type": ["string", "null"], "format": "date-time"},
+                   "resolved": {"type": ["string", "null"], "format": "date-time"},
+                   "reporter": {"type": "object", "properties": {"name": {"type": ["string", "null"]}}},
+                   "can": {"type": "array", "items": {"type": "string"}}, "sync": _ref("Sync"),
+                   "jira": {"type": "object", "description": "admins only"}}},
+    "Comment": {"type": "object", "properties": {
+        "id": {"type": ["string", "null"], "description": "JSM comment id; null while pending"},
+        "author": {"type": ["string", "null"]}, "from_support": {"type": "boolean"},
+        "body_html": {"type": "string"}, "created": {"type": "string", "format": "date-time"},
+        "sync": _ref("Sync")}},
+    "TicketDetail": {"allOf": [_ref("Ticket"), {"type": "object", "properties": {
+        "comments": {"type": "array", "items": _ref("Comment")},
+        "history": {"type": "array", "items": {"type": "object", "properties": {
+            "status": {"type": "string"}, "at": {"type": "string", "format": "date-time"}}}}}}]},
+    "TicketPage": {"type": "object", "properties": {
+        "items": {"type": "array", "items": _ref("Ticket")}, "page": {"type": "integer"},
+        "per_page": {"type": "integer"}, "total": {"type": "integer"}}},
+    "MappingDocument": {"type": "object", "description": "statuses, priorities, status_rules, priority_rules, "
+                                                         "status_fallbacks, categories, transitions"},
+}
+
+_LIST_PARAMS = [{"name": n, "in": "query", "schema": {"type": t}} for n, t in (
+    ("scope", "string"), ("status", "string"), ("priority", "string"), ("bucket", "string"), ("q", "string"),
+    ("page", "integer"), ("per_page", "integer"))]
+_COMMENT = {"type": "object", "properties": {"comment": {"type": "string"}}}
+
+PATHS: dict[str, Any] = {
+    "/api/v1/tickets": {
+        "get": _op("Tickets in the caller's scope, newest activity first", {"200": _json(_ref("TicketPage")),
+                                                                             **_ERRORS}, parameters=_LIST_PARAMS),
+        "post": _op("Raise a request in JSM on the caller's behalf", _ACCEPTED, requestBody=_body({
+            "type": "object", "required": ["service_desk", "request_type", "summary"], "properties": {
+                "service_desk": {"type": "string"}, "request_type": {"type": "string"},
+                "summary": {"type": "string"}, "description": {"type": "string"},
+                "priority": {"type": "string"}, "fields": {"type": "object"}}}))},
+    "/api/v1/tickets/{key}": {"get": _op("One ticket with public comments and history",
+                                         {"200": _json(_ref("TicketDetail")), **_ERRORS}, parameters=_KEY)},
+    "/api/v1/tickets/{key}/comments": {"post": _op("Add a public comment", _ACCEPTED, parameters=_KEY,
+                                                   requestBody=_body({"type": "object", "required": ["body"],
+                                                                      "properties": {"body": {"type": "string"}}}))},
+    "/api/v1/tickets/{key}/rating": {"post": _op("Rate the work 1-5", _ACCEPTED, parameters=_KEY, requestBody=_body(
+        {"type": "object", "required": ["score"], "properties": {"score": {"type": "integer", "minimum": 1,
+                                                                           "maximum": 5},
+                                                                 "comment": {"type": "string"}}}))},
+    **{f"/api/v1/tickets/{{key}}/{action}": {"post": _op(f"{action.title()} the request", _ACCEPTED, parameters=_KEY,
+                                                         requestBody=_body(_COMMENT))}
+       for action in ("resolve", "cancel", "reopen")},
+    "/api/v1/actions/{action_uuid}": {"get": _op("State of a submitted action (e.g. the key of a new request)",
+                                                 {"200": _json({"type": "object"}), **_ERRORS},
+                                                 parameters=[{"name": "action_uuid", "in": "path", "required": True,
+                                                              "schema": {"type": "string"}}])},
+    "/api/v1/request-types": {"get": _op("Service desks and request types (with fields when ?fields=1)",
+                                         {"200": _json({"type": "object"}), **_ERRORS})},
+    "/api/v1/summary": {"get": _op("Roll-up of the caller's scope: headline, counts, medians, 90-day history",
+                                   {"200": _json({"type": "object"}), **_ERRORS})},
+    "/api/v1/mapping": {
+        "get": _op("The active mapping (admins also get the unmapped report)", {"200": _json({"type": "object"}),
+                                                                                 **_ERRORS}),
+        "put": _op("Admin: publish a new version and re-project every ticket",
+                   {"202": _json({"type": "object"}), **_ERRORS},
+                   requestBody=_body({"type": "object", "properties": {"document": _ref("MappingDocument"),
+                                                                       "comment": {"type": "string"}}}))},
+    "/api/v1/mapping/preview": {"post": _op("Admin: how many tickets a proposed mapping would move",
+                                            {"200": _json({"type": "object"}), **_ERRORS},
+                                            requestBody=_body({"type": "object", "properties": {
+                                                "document": _ref("MappingDocument")}}))},
+    "/api/v1/mapping/versions": {"get": _op("Admin: published versions", {"200": _json({"type": "object"}),
+                                                                          **_ERRORS})},
+    "/api/v1/mapping/rollback": {"post": _op("Admin: publish an earlier version again", {
+        "202": _json({"type": "object"}), **_ERRORS}, requestBody=_body({"type": "object", "properties": {
+            "version": {"type": "integer"}}}))},
+    "/api/v1/mapping/progress": {"get": _op("Admin: progress of the latest re-projection",
+                                            {"200": _json({"type": "object"}), **_ERRORS})},
+    "/api/v1/admin/sync": {"get": _op("Admin: sync health (lag, backlog, failed events, JSM calls)",
+                                      {"200": _json({"type": "object"}), **_ERRORS})},
+    "/api/v1/admin/outbox": {"get": _op("Admin: customer actions and their state",
+                                        {"200": _json({"type": "object"}), **_ERRORS})},
+    "/api/v1/admin/outbox/{action_id}/retry": {"post": _op("Admin: retry a failed action", {
+        "202": _json({"type": "object"}), **_ERRORS}, parameters=[{"name": "action_id", "in": "path",
+                                                                  "required": True, "schema": {"type": "integer"}}])},
+    "/api/v1/openapi.json": {"get": _op("This document", {"200": _json({"type": "object"})})},
+}
+
+
+def document() -> dict[str, Any]:
+    """The OpenAPI document."""
+    return {"openapi": "3.1.0",
+            "info": {"title": "JSM Companion API", "version": "1",
+                     "description": "Bearer tokens (`Authorization: Bearer <token>`) or the portal session. "
+                                    "A ticket outside the caller's scope answers 404. Times are UTC ISO 8601."},
+            "components": {"schemas": SCHEMAS,
+                           "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},
+            "security": [{"bearer": []}], "paths": PATHS}
+
+
+@bp.get("/api/v1/openapi.json")
+def openapi_json():  # type: ignore[no-untyped-def]
+    """Serve the OpenAPI document (no authentication: it describes, it does not reveal)."""
+    return jsonify(document())
