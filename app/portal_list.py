@@ -20,7 +20,7 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
-from sqlalchemy import func, select
+from sqlalchemy.orm import Session, defer, joinedload
 
 from app import runtime_of
 from app.auth import current_user
@@ -31,10 +31,10 @@ from app.portal_query import (
     PER_PAGE,
     BadFilter,
     ListSpec,
-    count_of,
     filtered,
     ordered,
     parse_spec,
+    stats_query,
 )
 from app.scope import ScopeError, scopes_for
 from app.serializers import ticket_json, tickets_json
@@ -42,6 +42,9 @@ from sync.models import Ticket, User
 
 bp = Blueprint("portal_list", __name__)
 COLUMNS_COOKIE = "cols"
+# Rows of the list and the CSV: the organisation in the same statement (a read, so no FOR UPDATE
+# concern with the outer join), and not the columns neither shows (description can be long).
+LIST_LOAD = (joinedload(Ticket.organization), defer(Ticket.description), defer(Ticket.participant_account_ids))
 
 
 def chosen_columns() -> list[str]:
@@ -61,13 +64,28 @@ def _rows(tickets: list[Ticket], user: User, locale: str) -> list[dict[str, Any]
     return rows
 
 
+def _newest(rows: list[Any], index: int) -> Any:
+    values = [row[index] for row in rows if row[index] is not None]
+    return max(values) if values else None
+
+
+def list_stats(db: Session, user: User, spec: ListSpec) -> tuple[int, list[str], str]:
+    """Total of the filtered list, the scope's types and the list's fingerprint, from one statement.
+
+    The fingerprint changes when a ticket appears, leaves or changes; the page and the live poll
+    both come here, so they always agree.
+    """
+    rows = db.execute(stats_query(user, spec, user_zone(user))).all()
+    total = sum(row[1] for row in rows)
+    types = sorted(row[0] for row in rows if row[0])
+    fingerprint = (total, _newest(rows, 2), _newest(rows, 3), _newest(rows, 4))
+    return total, types, hashlib.sha256(repr(fingerprint).encode()).hexdigest()[:20]
+
+
 def list_version(user: User, spec: ListSpec) -> str:
-    """A short fingerprint of the filtered list: changes when a ticket appears, leaves or changes."""
-    base = filtered(user, spec, user_zone(user)).order_by(None).subquery()
+    """A short fingerprint of the filtered list (see `list_stats`)."""
     with runtime_of(current_app).sessions() as db:
-        row = db.execute(select(func.count(), func.max(base.c.jira_updated_at), func.max(base.c.id),
-                                func.max(base.c.last_synced_at))).one()
-    return hashlib.sha256(repr(tuple(row)).encode()).hexdigest()[:20]
+        return list_stats(db, user, spec)[2]
 
 
 def list_page(user: User) -> Any:
@@ -82,13 +100,10 @@ def list_page(user: User) -> Any:
     columns = chosen_columns()
     query = filtered(user, spec, zone)
     with runtime.sessions() as db:
-        total = db.scalar(count_of(query)) or 0
-        rows = db.scalars(ordered(query, spec, runtime.mapping).limit(PER_PAGE)
-                          .offset((spec.page - 1) * PER_PAGE)).all()
+        total, types, version = list_stats(db, user, spec)
+        rows = db.scalars(ordered(query, spec, runtime.mapping).options(*LIST_LOAD).limit(PER_PAGE)
+                          .offset((spec.page - 1) * PER_PAGE)).all() if total else []
         tickets = _rows(list(rows), user, locale)
-        scoped = filtered(user, ListSpec(scope=spec.scope), zone).order_by(None).subquery()
-        types = sorted(t for t in db.scalars(select(func.coalesce(scoped.c.request_type_name,
-                                                                  scoped.c.issue_type_name)).distinct()) if t)
     groups: list[tuple[str, list[dict[str, Any]]]] = []
     for ticket in tickets:
         if not groups or groups[-1][0] != ticket["bucket"]:
@@ -98,7 +113,7 @@ def list_page(user: User) -> Any:
     response = current_app.make_response(render_template(
         "list.html", user=user, spec=spec, groups=groups, total=total, pages=pages, columns=columns,
         all_columns=COLUMNS, scopes=scopes_for(user), mapping=runtime.mapping, locale=locale, types=types,
-        version=list_version(user, spec)))
+        version=version))
     if request.args.get("cols_set"):
         # Dots, not commas: a comma would make werkzeug quote the cookie value.
         response.set_cookie(COLUMNS_COOKIE, ".".join(columns), max_age=365 * 86400, samesite="Lax",
@@ -123,7 +138,7 @@ def export_csv() -> Any:
         spec = parse_spec(user, request.args)
     except (BadFilter, ScopeError) as exc:
         return Response(str(exc), status=400, mimetype="text/plain")
-    query = ordered(filtered(user, spec, user_zone(user)), spec, runtime.mapping)
+    query = ordered(filtered(user, spec, user_zone(user)), spec, runtime.mapping).options(*LIST_LOAD)
     locale = locale_code()
     header = [_("Key"), _("Subject"), _("Type"), _("Status"), _("Priority"), _("Reporter"), _("Assignee"),
               _("Created"), _("Updated"), _("Resolved")]

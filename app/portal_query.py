@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import Any
 
-from sqlalchemy import Select, case, func, or_, select
+from sqlalchemy import Select, and_, case, func, or_, select
 from werkzeug.datastructures import MultiDict
 
 from app.scope import ScopeError, scopes_for, visible_tickets
@@ -94,28 +94,38 @@ def _escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-def filtered(user: User, spec: ListSpec, zone: tzinfo) -> Select[tuple[Ticket]]:
-    """The scope helper's query narrowed by the filters (no order, no page)."""
-    query = visible_tickets(user, spec.scope)
+def type_of() -> Any:
+    """The type a ticket shows: its request type, else its issue type."""
+    return func.coalesce(Ticket.request_type_name, Ticket.issue_type_name)
+
+
+def conditions(spec: ListSpec, zone: tzinfo) -> list[Any]:
+    """The filters of `spec` as WHERE conditions (the scope is not among them)."""
+    where: list[Any] = []
     if spec.statuses:
-        query = query.where(Ticket.customer_status.in_(spec.statuses))
+        where.append(Ticket.customer_status.in_(spec.statuses))
     if spec.priorities:
-        query = query.where(Ticket.customer_priority.in_(spec.priorities))
+        where.append(Ticket.customer_priority.in_(spec.priorities))
     if spec.types:
-        query = query.where(func.coalesce(Ticket.request_type_name, Ticket.issue_type_name).in_(spec.types))
+        where.append(type_of().in_(spec.types))
     if spec.buckets:
-        query = query.where(Ticket.bucket.in_(spec.buckets))
+        where.append(Ticket.bucket.in_(spec.buckets))
     if spec.q:
         needle = f"%{_escape_like(spec.q)}%"
-        query = query.where(or_(Ticket.summary.ilike(needle, escape="\\"), Ticket.key.ilike(needle, escape="\\")))
+        where.append(or_(Ticket.summary.ilike(needle, escape="\\"), Ticket.key.ilike(needle, escape="\\")))
     bounds = {"created": Ticket.created_at, "updated": Ticket.jira_updated_at}
     for name, day in spec.dates.items():
         column = bounds[name.split("_")[0]]
         if name.endswith("_from"):
-            query = query.where(column >= _day_start(day, zone))
+            where.append(column >= _day_start(day, zone))
         else:
-            query = query.where(column < _day_start(day + timedelta(days=1), zone))
-    return query
+            where.append(column < _day_start(day + timedelta(days=1), zone))
+    return where
+
+
+def filtered(user: User, spec: ListSpec, zone: tzinfo) -> Select[tuple[Ticket]]:
+    """The scope helper's query narrowed by the filters (no order, no page)."""
+    return visible_tickets(user, spec.scope).where(*conditions(spec, zone))
 
 
 def _rank(column: Any, keys: list[str]) -> Any:
@@ -127,7 +137,7 @@ def ordered(query: Select[tuple[Ticket]], spec: ListSpec, mapping: Mapping) -> S
     columns: dict[str, list[Any]] = {
         "key": [Ticket.project_key, func.length(Ticket.key), Ticket.key],
         "summary": [Ticket.summary],
-        "type": [func.coalesce(Ticket.request_type_name, Ticket.issue_type_name)],
+        "type": [type_of()],
         "status": [_rank(Ticket.customer_status, [s.key for s in mapping.statuses])],
         "priority": [_rank(Ticket.customer_priority, [p.key for p in sorted(mapping.priorities,
                                                                             key=lambda p: p.rank)])],
@@ -142,3 +152,23 @@ def ordered(query: Select[tuple[Ticket]], spec: ListSpec, mapping: Mapping) -> S
 def count_of(query: Select[tuple[Ticket]]) -> Select[tuple[int]]:
     """COUNT(*) of a ticket query."""
     return select(func.count()).select_from(query.order_by(None).subquery())
+
+
+def stats_query(user: User, spec: ListSpec, zone: tzinfo) -> Select[Any]:
+    """Per type of the whole scope: count, max updated, max id and max synced of the filtered tickets.
+
+    One statement gives the type filter's choices, the total and the live-list fingerprint, which
+    took three (DISTINCT types, COUNT, and the fingerprint aggregate) before. FILTER (WHERE ...) is
+    PostgreSQL and SQLite >= 3.30 syntax; the scope still comes from the one helper.
+    """
+    where = conditions(spec, zone)
+    match = and_(*where) if where else None
+
+    def only_filtered(aggregate: Any) -> Any:
+        return aggregate.filter(match) if match is not None else aggregate
+
+    kind = type_of()
+    return (visible_tickets(user, spec.scope).order_by(None)
+            .with_only_columns(kind, only_filtered(func.count()), only_filtered(func.max(Ticket.jira_updated_at)),
+                               only_filtered(func.max(Ticket.id)), only_filtered(func.max(Ticket.last_synced_at)))
+            .group_by(kind))

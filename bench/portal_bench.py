@@ -24,7 +24,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from sqlalchemy import create_engine, insert, text
+from sqlalchemy import create_engine, event, insert, text
 from sqlalchemy.engine import make_url
 
 from sync.models import Comment, Organization, StatusHistory, Ticket
@@ -35,21 +35,27 @@ PRIORITIES = ["high", "medium", "low"]
 TYPES = ["Incident", "Defect", "Consultation", "Feature request"]
 
 
-def _scratch_postgres(base: str) -> tuple[str, Any]:
+def _scratch_postgres(base: str, keep: str | None = None) -> tuple[str, Any, bool]:
+    """A fresh database (dropped afterwards), or `keep` reused as is (created when missing, never dropped)."""
     url = make_url(base)
     if url.drivername in ("postgresql", "postgres"):
         url = url.set(drivername="postgresql+psycopg")
-    name = f"companion_bench_{uuid.uuid4().hex[:8]}"
+    name = keep or f"companion_bench_{uuid.uuid4().hex[:8]}"
     admin = create_engine(url, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
+        exists = conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}).first()
+        if not exists:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+    if keep:
+        admin.dispose()
+        return url.set(database=name).render_as_string(hide_password=False), None, bool(exists)
 
     def drop() -> None:
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
 
-    return url.set(database=name).render_as_string(hide_password=False), drop
+    return url.set(database=name).render_as_string(hide_password=False), drop, False
 
 
 def fill(url: str, tickets: int, orgs: int, seed: int = 7) -> dict[str, float]:
@@ -100,22 +106,38 @@ def fill(url: str, tickets: int, orgs: int, seed: int = 7) -> dict[str, float]:
     return {"fill_seconds": round(time.perf_counter() - started, 1)}
 
 
-def measure(client: Any, urls: list[str], rounds: int) -> dict[str, float]:
-    """Server time of GET `urls` (cycled) through the WSGI test client, in milliseconds."""
+class QueryCounter:
+    """Counts the SQL statements the app sends (SQLAlchemy's before_cursor_execute event)."""
+
+    def __init__(self, engine: Any) -> None:
+        self.count = 0
+        self.statements: list[str] = []
+        event.listen(engine, "before_cursor_execute", self._seen)
+
+    def _seen(self, conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        self.count += 1
+        self.statements.append(statement)
+
+
+def measure(client: Any, urls: list[str], rounds: int, counter: QueryCounter | None = None) -> dict[str, Any]:
+    """Server time of GET `urls` (cycled) through the WSGI test client, in milliseconds; queries per request."""
     for url in urls[:3]:
         client.get(url)  # warm caches (mapping, templates, connection pool)
-    times = []
+    times, queries = [], []
     for i in range(rounds):
         url = urls[i % len(urls)]
+        before = counter.count if counter else 0
         started = time.perf_counter()
         response = client.get(url)
         response.get_data()  # a streamed answer (CSV) counts until its last byte
         times.append((time.perf_counter() - started) * 1000)
         response.close()
+        queries.append((counter.count if counter else 0) - before)
         assert response.status_code == 200, (url, response.status_code)
     times.sort()
     return {"n": rounds, "p50_ms": round(statistics.median(times), 1),
-            "p95_ms": round(times[max(0, int(len(times) * 0.95) - 1)], 1), "max_ms": round(times[-1], 1)}
+            "p95_ms": round(times[max(0, int(len(times) * 0.95) - 1)], 1), "max_ms": round(times[-1], 1),
+            "queries": f"{min(queries)}-{max(queries)}" if min(queries) != max(queries) else queries[0]}
 
 
 def main() -> None:
@@ -125,11 +147,15 @@ def main() -> None:
     parser.add_argument("--tickets", type=int)
     parser.add_argument("--orgs", type=int)
     parser.add_argument("--rounds", type=int, default=40)
+    parser.add_argument("--keep-database", metavar="NAME",
+                        help="PostgreSQL: reuse (or create and fill once) this database and never drop it")
+    parser.add_argument("--only", help="comma-separated pages to time (list,request,summary,export_csv)")
+    parser.add_argument("--show-sql", action="store_true", help="print the statements of one request per page")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="portal-bench-"))
-    drop = None
+    drop, filled = None, False
     if args.database_url:
-        url, drop = _scratch_postgres(args.database_url)
+        url, drop, filled = _scratch_postgres(args.database_url, args.keep_database)
         tickets, orgs = args.tickets or 100_000, args.orgs or 1000
     else:
         url = f"sqlite:///{work / 'bench.db'}"
@@ -138,7 +164,7 @@ def main() -> None:
 
     upgrade(url)
     try:
-        info = fill(url, tickets, orgs)
+        info = {"fill_seconds": 0.0} if filled else fill(url, tickets, orgs)
         from app import create_app
         from app.accounts import create_user
         from sync.settings import Settings
@@ -147,18 +173,30 @@ def main() -> None:
                             secret_key="bench")
         app = create_app(settings, {"TESTING": True, "WTF_CSRF_ENABLED": False})
         runtime = app.extensions["companion"]
-        with runtime.sessions() as db, db.begin():
-            create_user(db, email="viewer@org1.test", role="org_viewer", org_slug="org-1", password="bench-password")
+        if not filled:
+            with runtime.sessions() as db, db.begin():
+                create_user(db, email="viewer@org1.test", role="org_viewer", org_slug="org-1",
+                            password="bench-password")
         client = app.test_client()
         client.post("/login", data={"email": "viewer@org1.test", "password": "bench-password"})
         keys = [f"SUP-{n}" for n in range(1, tickets + 1) if n % orgs + 1 == 2][:20]
-        results = {
-            "list": measure(client, ["/", "/?status=in_progress", "/?q=printer", "/?sort=priority&dir=asc",
-                                     "/?page=2"], args.rounds),
-            "request": measure(client, [f"/tickets/{k}" for k in keys], args.rounds),
-            "summary": measure(client, ["/summary"], args.rounds),
-            "export_csv": measure(client, ["/export.csv"], max(5, args.rounds // 4)),
+        pages = {
+            "list": (["/", "/?status=in_progress", "/?q=printer", "/?sort=priority&dir=asc", "/?page=2"],
+                     args.rounds),
+            "request": ([f"/tickets/{k}" for k in keys], args.rounds),
+            "summary": (["/summary"], args.rounds),
+            "export_csv": (["/export.csv"], max(5, args.rounds // 4)),
         }
+        wanted = args.only.split(",") if args.only else list(pages)
+        counter = QueryCounter(runtime.engine)
+        results = {name: measure(client, *pages[name], counter) for name in wanted}
+        if args.show_sql:
+            for name in wanted:
+                counter.statements.clear()
+                client.get(pages[name][0][0]).close()
+                print(f"-- {name}: {len(counter.statements)} statements", file=sys.stderr)
+                for statement in counter.statements:
+                    print(" ".join(statement.split()), file=sys.stderr)
         runtime.close()
         print(json.dumps({"benchmark": "portal", "database": make_url(url).get_backend_name(), "tickets": tickets,
                           "organizations": orgs, "tickets_per_org": tickets // orgs, **info, "results": results},
