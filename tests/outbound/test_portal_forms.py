@@ -55,3 +55,39 @@ def test_comment_through_the_request_page_form(env) -> None:  # type: ignore[no-
     state = env.sandbox_state()
     assert state["counts"]["comments"] == 1
     assert state["requests"][key]["public_comments"][0]["body"].endswith("From the portal")
+
+
+def test_resolve_rate_reopen_and_cancel_through_the_request_page_forms(env) -> None:  # type: ignore[no-untyped-def]
+    key = env.raise_request()
+    other = env.raise_request(reporter="customer2@example.com")
+    _sign_in(env)
+    for kind in ("resolve", "cancel", "reopen", "rate"):
+        assert env.client.post(f"/tickets/{other}/actions/{kind}", data={"score": "5"}).status_code == 404, kind
+
+    assert env.client.post(f"/tickets/{key}/actions/rate", data={"score": "5"}).status_code == 303  # refused
+    assert env.client.post(f"/tickets/{key}/actions/resolve", data={"comment": "Works now"}).status_code == 303
+    env.push_all()
+    state = env.sandbox_state()["requests"][key]
+    assert state["status"] == "Resolved"
+    assert [c["body"].rsplit("\n", 1)[-1] for c in state["public_comments"]] == ["Works now"]
+    page = env.client.get(f"/tickets/{key}")
+    assert b'id="rate-form"' in page.data and b'id="reopen-form"' in page.data and b'id="resolve-form"' not in page.data
+
+    assert env.client.post(f"/tickets/{key}/actions/rate", data={"score": "4", "comment": "fast"}).status_code == 303
+    env.push_all()
+    with env.sb.state.lock:
+        assert env.sb.state.get(key).feedback == {"rating": 4, "comment": "fast"}
+
+    assert env.client.post(f"/tickets/{key}/actions/reopen", data={"comment": "It broke again"}).status_code == 303
+    env.push_all()
+    assert env.sandbox_state()["requests"][key]["status"] == "Waiting for Support"
+
+    assert env.client.post(f"/tickets/{key}/actions/cancel", data={"comment": "Not needed"}).status_code == 303
+    env.push_all()
+    final = env.sandbox_state()["requests"][key]
+    assert final["status"] == "Canceled"
+    assert [c["body"].rsplit("\n", 1)[-1] for c in final["public_comments"]] == \
+        ["Works now", "It broke again", "Not needed"]
+    with env.runtime.sessions() as db:
+        kinds = [a.kind for a in db.scalars(select(OutboxAction).order_by(OutboxAction.id))]
+    assert kinds == ["resolve", "rate", "reopen", "cancel"], "the refused rating was never queued"
