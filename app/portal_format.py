@@ -64,7 +64,7 @@ def fmt_datetime(value: datetime | str | None, style: str = "d MMM y, HH:mm") ->
         return ""
     local = moment.astimezone(user_zone(g.get("user")))
     if style in ("full", "long", "medium", "short"):
-        return babel_datetime(local, style, locale=locale_code())
+        return babel_datetime(local, style, locale=_babel_locale(locale_code()))
     # What babel's format_datetime does for a custom pattern, minus re-parsing the locale on every
     # call: a list page or a CSV export formats hundreds of timestamps.
     return parse_pattern(style).apply(local, _babel_locale(locale_code()))
@@ -75,7 +75,8 @@ def fmt_date(value: datetime | str | None) -> str:
     moment = as_datetime(value)
     if moment is None:
         return ""
-    return babel_date(moment.astimezone(user_zone(g.get("user"))).date(), "medium", locale=locale_code())
+    return babel_date(moment.astimezone(user_zone(g.get("user"))).date(), "medium",
+                      locale=_babel_locale(locale_code()))
 
 
 def fmt_duration(seconds: float | None) -> str:

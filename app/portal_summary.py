@@ -66,7 +66,9 @@ def summary_page() -> Any:
         if user.role == "admin":
             orgs = list(db.scalars(select(Organization).order_by(Organization.name)))
         elif user.role in SHARE_ROLES and user.organization_id:
-            share_org = db.get(Organization, user.organization_id)
+            # Loaded with the user a moment ago (User.organization is joined); no second SELECT.
+            share_org = user.organization if user.organization is not None else db.get(Organization,
+                                                                                         user.organization_id)
     new_link = session.pop("new_share_link", None)
     return _render(data, user=user, scope=scope, scopes=scopes_for(user), shared=False, orgs=orgs,
                    share_org=share_org, can_share=user.role in SHARE_ROLES, new_link=new_link)

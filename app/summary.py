@@ -9,7 +9,7 @@ from typing import Any
 
 from flask_babel import gettext as _
 from flask_babel import ngettext
-from sqlalchemy import Select, case, func, or_, select, type_coerce
+from sqlalchemy import Select, case, func, or_, type_coerce
 from sqlalchemy.orm import Session
 
 from app.serializers import iso
@@ -58,17 +58,47 @@ def _median(values: list[float]) -> float | None:
     return float(statistics.median(values)) if values else None
 
 
-def _daily_history(db: Session, ids: Any, zone: tzinfo, today: date) -> list[dict[str, Any]]:
-    first_day = today - timedelta(days=HISTORY_DAYS - 1)
-    start = datetime(first_day.year, first_day.month, first_day.day, tzinfo=zone).astimezone(UTC)
+def _aware(value: datetime | str | None) -> datetime | None:
+    # SQLite returns aggregates of typed columns as text.
+    if isinstance(value, str):
+        return datetime.fromisoformat(value).replace(tzinfo=UTC)
+    return value
+
+
+def _counts(db: Session, scope: Select[Any], start: datetime) -> dict[str, Any]:
+    """Counts by status, priority and bucket, open ones, the newest sync and the open count at `start`.
+
+    One statement grouped by (status, priority, bucket) replaces six (three GROUP BYs, the open-high
+    COUNT, open-by-status and MAX(last_synced_at)): every count is a sum over those few groups.
+    """
     done = _done_at()
-    scoped = select(Ticket).where(Ticket.id.in_(ids))
-    base = db.scalar(select(func.count()).select_from(
-        scoped.where(Ticket.created_at < start, or_(Ticket.bucket == "open", done >= start)).subquery())) or 0
-    opened = Counter(moment.astimezone(zone).date() for moment in db.scalars(
-        select(Ticket.created_at).where(Ticket.id.in_(ids), Ticket.created_at >= start)))
-    resolved = Counter(moment.astimezone(zone).date() for moment in db.scalars(
-        select(done).where(Ticket.id.in_(ids), done >= start)))
+    carried = func.count().filter(Ticket.created_at < start, or_(Ticket.bucket == "open", done >= start))
+    rows = db.execute(scope.with_only_columns(Ticket.customer_status, Ticket.customer_priority, Ticket.bucket,
+                                              func.count(), func.max(Ticket.last_synced_at), carried)
+                      .group_by(Ticket.customer_status, Ticket.customer_priority, Ticket.bucket)).all()
+    by_status: Counter[str] = Counter()
+    by_priority: Counter[str] = Counter()
+    by_bucket: Counter[str] = Counter()
+    open_by_status: Counter[str] = Counter()
+    open_high = carried_total = 0
+    synced = [_aware(row[4]) for row in rows if row[4] is not None]
+    for status, priority, bucket, n, _synced, carried_n in rows:
+        by_status[status] += n
+        by_priority[priority] += n
+        by_bucket[bucket] += n
+        carried_total += carried_n
+        if bucket == "open":
+            open_by_status[status] += n
+            open_high += n if priority == "high" else 0
+    return {"status": dict(by_status), "priority": dict(by_priority), "bucket": dict(by_bucket),
+            "open_by_status": dict(open_by_status), "open_high": open_high, "carried": carried_total,
+            "last_synced": max(synced) if synced else None}
+
+
+def _daily_history(base: int, created: list[datetime], done: list[datetime], zone: tzinfo,
+                   first_day: date) -> list[dict[str, Any]]:
+    opened = Counter(moment.astimezone(zone).date() for moment in created)
+    resolved = Counter(moment.astimezone(zone).date() for moment in done)
     days, open_count = [], base
     for offset in range(HISTORY_DAYS):
         day = first_day + timedelta(days=offset)
@@ -82,43 +112,39 @@ def build_summary(db: Session, scope_query: Select[tuple[Ticket]], mapping: Mapp
                   zone: tzinfo, *, now: datetime | None = None, with_subjects: bool = True) -> dict[str, Any]:
     """Everything /summary and GET /api/v1/summary show, for the tickets of `scope_query` (the scope helper)."""
     now = now or datetime.now(UTC)
-    ids = scope_query.order_by(None).with_only_columns(Ticket.id).scalar_subquery()
-    in_scope = Ticket.id.in_(ids)
-
-    def grouped(column: Any) -> dict[str, int]:
-        return {key: n for key, n in db.execute(select(column, func.count()).where(in_scope).group_by(column))}
-
-    by_status, by_priority, by_bucket = (grouped(Ticket.customer_status), grouped(Ticket.customer_priority),
-                                         grouped(Ticket.bucket))
-    open_high = db.scalar(select(func.count()).where(in_scope, Ticket.bucket == "open",
-                                                     Ticket.customer_priority == "high")) or 0
-    open_by_status = {key: n for key, n in db.execute(select(Ticket.customer_status, func.count())
-                                                      .where(in_scope, Ticket.bucket == "open")
-                                                      .group_by(Ticket.customer_status))}
-    text, items = headline(open_by_status, open_high, by_bucket.get("open", 0))
+    # Every statement keeps the scope helper's WHERE (not `id IN (subquery)`, which cost a semi-join).
+    scope = scope_query.order_by(None)
+    first_day = now.astimezone(zone).date() - timedelta(days=HISTORY_DAYS - 1)
+    start = datetime(first_day.year, first_day.month, first_day.day, tzinfo=zone).astimezone(UTC)
+    counts = _counts(db, scope, start)
+    text, items = headline(counts["open_by_status"], counts["open_high"], counts["bucket"].get("open", 0))
     recent = []
     for entry, key, summary in db.execute(
-            select(StatusHistory, Ticket.key, Ticket.summary).join(Ticket, Ticket.id == StatusHistory.ticket_id)
-            .where(in_scope).order_by(StatusHistory.at.desc(), StatusHistory.id.desc()).limit(RECENT_LIMIT)):
+            scope.with_only_columns(StatusHistory, Ticket.key, Ticket.summary).select_from(Ticket)
+            .join(StatusHistory, StatusHistory.ticket_id == Ticket.id)
+            .order_by(StatusHistory.at.desc(), StatusHistory.id.desc()).limit(RECENT_LIMIT)):
         recent.append({"key": key, "summary": summary if with_subjects else None, "status": entry.customer_status,
                        "status_label": _label(mapping.status, entry.customer_status, locale), "at": iso(entry.at)})
+    # One read serves the medians (created in the last 90 days) and the daily history (opened or
+    # closed since the first day shown); it used to be three. Both need only recent tickets.
     window = now - timedelta(days=HISTORY_DAYS)
-    pairs = db.execute(select(Ticket.created_at, Ticket.first_response_at, Ticket.resolved_at)
-                       .where(in_scope, Ticket.created_at >= window)).all()
-    first = [(r.first_response_at - r.created_at).total_seconds() for r in pairs if r.first_response_at]
-    solve = [(r.resolved_at - r.created_at).total_seconds() for r in pairs if r.resolved_at]
-    last_synced = db.scalar(select(func.max(Ticket.last_synced_at)).where(in_scope))
-    if isinstance(last_synced, str):  # SQLite returns aggregates of typed columns as text
-        last_synced = datetime.fromisoformat(last_synced).replace(tzinfo=UTC)
+    done = _done_at()
+    rows = db.execute(scope.with_only_columns(Ticket.created_at, Ticket.first_response_at, Ticket.resolved_at, done)
+                      .where(or_(Ticket.created_at >= min(window, start), done >= start))).all()
+    recent_rows = [r for r in rows if r[0] >= window]
+    first = [(r[1] - r[0]).total_seconds() for r in recent_rows if r[1]]
+    solve = [(r[2] - r[0]).total_seconds() for r in recent_rows if r[2]]
+    history = _daily_history(counts["carried"], [r[0] for r in rows if r[0] >= start],
+                             [r[3] for r in rows if r[3] is not None and r[3] >= start], zone, first_day)
     return {
         "headline": text, "headline_items": items,
         "level": "attention" if any(i["kind"] in ("awaiting_customer", "high_priority") for i in items) else "ok",
-        "counts": {"status": by_status, "priority": by_priority, "bucket": by_bucket},
+        "counts": {"status": counts["status"], "priority": counts["priority"], "bucket": counts["bucket"]},
         "labels": {"status": {s.key: s.label(locale) for s in mapping.statuses},
                    "priority": {p.key: p.label(locale) for p in mapping.priorities}},
         "recent": recent,
         "medians": {"first_response_seconds": _median(first), "resolution_seconds": _median(solve),
                     "window_days": HISTORY_DAYS, "sample": {"first_response": len(first), "resolution": len(solve)}},
-        "history": _daily_history(db, ids, zone, now.astimezone(zone).date()),
-        "last_synced": iso(last_synced), "generated": iso(now),
+        "history": history,
+        "last_synced": iso(counts["last_synced"]), "generated": iso(now),
     }

@@ -28,19 +28,23 @@ def history_svg(history: list[dict[str, Any]], format_day: Any) -> Markup:
     flow = max((max(d["opened"], d["resolved"]) for d in history), default=0) or 1
     half = FLOW_HEIGHT / 2
     base_flow = OPEN_HEIGHT + GAP + half
+    # Each message translated once, then filled 90 times (what gettext(msg, **values) does per call).
+    open_text = _("%(day)s: %(n)d open at end of day")
+    opened_text = _("%(day)s: %(n)d opened")
+    resolved_text = _("%(day)s: %(n)d resolved")
     parts = []
     for index, day in enumerate(history):
         x = index * step
         label = format_day(day["date"])
         height = OPEN_HEIGHT * day["open"] / top
         parts.append(_bar(x, OPEN_HEIGHT - height, width, height, "bar-open",
-                          _("%(day)s: %(n)d open at end of day", day=label, n=day["open"])))
+                          open_text % {"day": label, "n": day["open"]}))
         up = half * day["opened"] / flow
         parts.append(_bar(x, base_flow - up, width, up, "bar-opened",
-                          _("%(day)s: %(n)d opened", day=label, n=day["opened"])))
+                          opened_text % {"day": label, "n": day["opened"]}))
         down = half * day["resolved"] / flow
         parts.append(_bar(x, base_flow, width, down, "bar-resolved",
-                          _("%(day)s: %(n)d resolved", day=label, n=day["resolved"])))
+                          resolved_text % {"day": label, "n": day["resolved"]}))
     total = OPEN_HEIGHT + GAP + FLOW_HEIGHT
     label = _("Requests over the last %(days)d days: open at the end of each day, opened and resolved per day",
               days=len(history))
