@@ -3,18 +3,19 @@
 from __future__ import annotations
 
 import hashlib
+from datetime import UTC, datetime
 from typing import Any
 
 from flask import Blueprint, Response, abort, current_app, jsonify, redirect, render_template, request, url_for
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from app import runtime_of
 from app.auth import current_user
 from app.portal_format import locale_code
 from app.rendering import wiki_to_html
 from app.scope import visible_ticket
-from app.serializers import comment_json, ticket_json
+from app.serializers import comment_json, iso, ticket_json
 from sync.models import Comment, StatusHistory, Ticket, User
 
 bp = Blueprint("portal_ticket", __name__)
@@ -26,15 +27,29 @@ def _public_comments(ticket_id: int) -> Any:
                                   Comment.deleted.is_(False)).order_by(Comment.created_at, Comment.id))
 
 
+def _fingerprint(ticket: Ticket, comments: int, comment_updated: Any, comment_id: int | None,
+                 history: int) -> str:
+    # Times as ISO text: SQLite returns MAX() of a time column as text, a loaded row gives a datetime.
+    if isinstance(comment_updated, str):
+        comment_updated = datetime.fromisoformat(comment_updated).replace(tzinfo=UTC)
+    parts = (iso(ticket.jira_updated_at), ticket.customer_status, ticket.customer_priority, ticket.summary,
+             ticket.assignee_name, (comments, iso(comment_updated), comment_id), history)
+    return hashlib.sha256(repr(parts).encode()).hexdigest()[:20]
+
+
 def ticket_version(db: Session, ticket: Ticket) -> str:
     """A fingerprint of what the request page shows: fields, status, public comments, timeline."""
     comments = db.execute(select(func.count(), func.max(Comment.updated_at), func.max(Comment.id))
                           .where(Comment.ticket_id == ticket.id, Comment.public.is_(True),
                                  Comment.deleted.is_(False))).one()
-    history = db.scalar(select(func.count()).where(StatusHistory.ticket_id == ticket.id))
-    parts = (ticket.jira_updated_at, ticket.customer_status, ticket.customer_priority, ticket.summary,
-             ticket.assignee_name, tuple(comments), history)
-    return hashlib.sha256(repr(parts).encode()).hexdigest()[:20]
+    history = db.scalar(select(func.count()).where(StatusHistory.ticket_id == ticket.id)) or 0
+    return _fingerprint(ticket, comments[0], comments[1], comments[2], history)
+
+
+def _loaded_version(ticket: Ticket, comments: list[Comment], history: list[StatusHistory]) -> str:
+    """`ticket_version` from the rows the page already read (the same filters), without two more queries."""
+    return _fingerprint(ticket, len(comments), max((c.updated_at for c in comments), default=None),
+                        max((c.id for c in comments), default=None), len(history))
 
 
 def _label(mapping: Any, key: str, locale: str) -> str:
@@ -58,9 +73,10 @@ def _page_data(db: Session, ticket: Ticket, user: User) -> dict[str, Any]:
     data["assignee"] = ticket.assignee_name
     data["priority_description"] = _priority_meaning(mapping, ticket.customer_priority, locale)
     data["description_html"] = wiki_to_html(ticket.description) if ticket.description else ""
-    data["comments"] = [comment_json(c, wiki_to_html(c.body)) for c in db.scalars(_public_comments(ticket.id))]
-    history = db.scalars(select(StatusHistory).where(StatusHistory.ticket_id == ticket.id)
-                         .order_by(StatusHistory.at, StatusHistory.id)).all()
+    comments = list(db.scalars(_public_comments(ticket.id)))
+    data["comments"] = [comment_json(c, wiki_to_html(c.body)) for c in comments]
+    history = list(db.scalars(select(StatusHistory).where(StatusHistory.ticket_id == ticket.id)
+                              .order_by(StatusHistory.at, StatusHistory.id)))
     # Several Jira statuses map to one customer status; repeated entries would read as noise.
     timeline: list[dict[str, Any]] = []
     for entry in history:
@@ -71,6 +87,7 @@ def _page_data(db: Session, ticket: Ticket, user: User) -> dict[str, Any]:
     data["timeline"] = timeline
     # No attachment store exists in the mirror yet; the template shows the section only when given some.
     data["attachments"] = []
+    data["version"] = _loaded_version(ticket, comments, history)
     return data
 
 
@@ -81,11 +98,11 @@ def ticket_page(key: str) -> Any:
     if user is None:
         return redirect(url_for("portal.login", next=request.full_path))
     with runtime_of(current_app).sessions() as db:
-        ticket = visible_ticket(db, user, key)
+        ticket = visible_ticket(db, user, key, joinedload(Ticket.organization))
         if ticket is None:
             abort(404)
         data = _page_data(db, ticket, user)
-        version = ticket_version(db, ticket)
+        version = data.pop("version")
     # The actions panel (issue #6) is built separately; show its forms only once its blueprint exists.
     has_actions = "portal_actions" in current_app.blueprints
     return render_template("ticket.html", user=user, ticket=data, version=version, has_actions=has_actions)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import Select, false, or_, select
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.interfaces import ORMOption
 
 from sync.models import Ticket, User
 
@@ -54,7 +55,10 @@ def visible_tickets(user: User, scope: str = "mine") -> Select[tuple[Ticket]]:
     return query
 
 
-def visible_ticket(db: Session, user: User, key: str) -> Ticket | None:
-    """One ticket by key if `user` may see it in any of their scopes, else None (the caller answers 404)."""
+def visible_ticket(db: Session, user: User, key: str, *options: ORMOption) -> Ticket | None:
+    """One ticket by key if `user` may see it in any of their scopes, else None (the caller answers 404).
+
+    `options` are loader options (e.g. joinedload) for readers; they never widen what is visible.
+    """
     widest = "org" if "org" in scopes_for(user) else "mine"
-    return db.scalars(visible_tickets(user, widest).where(Ticket.key == key)).first()
+    return db.scalars(visible_tickets(user, widest).where(Ticket.key == key).options(*options)).first()
