@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from sync.events import CommentEvent, CommentSnapshot, Event, IssueEvent
@@ -53,16 +54,25 @@ def _known(session: Session | None, comment_id: str) -> bool:
     return session.scalar(select(Comment.id).where(Comment.jira_id == comment_id)) is not None
 
 
-def with_comment_visibility(event: Event, runtime: Runtime | None = None, session: Session | None = None) -> Event:
-    """The event with any comment's `public=None` replaced by what JSM says (one call per new comment)."""
+def with_comment_visibility(event: Event, runtime: Runtime | None = None, session: Session | None = None,
+                            known: Callable[[str], bool] | None = None) -> Event:
+    """The event with any comment's `public=None` replaced by what JSM says (one call per new comment).
+
+    `known(comment_id)`, when given, replaces the query for "is this comment stored" (an inbox batch
+    has its comments in memory, including those it created).
+    """
     from sync.runtime import get_runtime
 
+    if known is None:
+        def known(comment_id: str) -> bool:
+            return _known(session, comment_id)
+
     if isinstance(event, CommentEvent) and event.kind != "deleted" and event.comment.public is None \
-            and not _known(session, event.comment.jira_id):
+            and not known(event.comment.jira_id):
         gw = gateway_for(runtime or get_runtime())
         return dataclasses.replace(event, comment=_settle(gw, event.issue_jira_id, event.comment))
     if isinstance(event, IssueEvent) and event.comment is not None and event.comment.public is None \
-            and event.kind != "deleted" and not _known(session, event.comment.jira_id):
+            and event.kind != "deleted" and not known(event.comment.jira_id):
         gw = gateway_for(runtime or get_runtime())
         try:
             return dataclasses.replace(event, comment=_settle(gw, event.issue.jira_id, event.comment))

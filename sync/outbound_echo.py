@@ -12,6 +12,7 @@ Three cases (DESIGN.md "Sync semantics"):
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
@@ -19,7 +20,10 @@ from sqlalchemy.orm import Session
 from sync.events import CommentSnapshot, IssueEvent
 from sync.models import Comment, OutboxAction, Ticket, utcnow
 
-_TRANSITIONS = ("resolve", "cancel", "reopen")
+if TYPE_CHECKING:
+    from sync.inbound_batch import BatchCache
+
+TRANSITIONS = ("resolve", "cancel", "reopen")
 # How long after our transition its late webhooks are still recognised as ours.
 ECHO_WINDOW = timedelta(minutes=10)
 
@@ -29,22 +33,25 @@ def normalise_body(text: str | None) -> str:
     return "\n".join(line.rstrip() for line in (text or "").replace("\r\n", "\n").strip().split("\n"))
 
 
-def is_transition_echo(session: Session, event: IssueEvent) -> bool:
+def is_transition_echo(session: Session, event: IssueEvent, batch: BatchCache | None = None) -> bool:
     """Whether an issue event was caused by a customer transition we are performing (or just performed).
 
     Recognised by the acting account (our JSM account, recorded on the action when it was sent) on a
     ticket with such an action in flight or finished within ECHO_WINDOW: late hop webhooks would
-    otherwise replay intermediate statuses into the ticket's history.
+    otherwise replay intermediate statuses into the ticket's history. With a batch, the candidates
+    were read once for the whole batch (see `sync.inbound_batch` for why that snapshot is enough).
     """
     actor = event.actor.account_id if event.actor else None
     if not actor or event.kind != "updated":
         return False
+    if batch is not None:
+        return actor in batch.echo_actors.get(event.issue.jira_id, ())
     ticket_id = session.scalars(select(Ticket.id).where(Ticket.jira_id == event.issue.jira_id)).first()
     if ticket_id is None:
         return False
     since = utcnow() - ECHO_WINDOW
     actions = session.scalars(select(OutboxAction).where(
-        OutboxAction.ticket_id == ticket_id, OutboxAction.kind.in_(_TRANSITIONS),
+        OutboxAction.ticket_id == ticket_id, OutboxAction.kind.in_(TRANSITIONS),
         or_(OutboxAction.state.in_(("pending", "sending")), OutboxAction.updated_at >= since)))
     return any((a.payload or {}).get("jsm_actor") == actor for a in actions)
 
