@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session, defer, joinedload
 
 from app import runtime_of
 from app.auth import current_user
-from app.portal_format import fmt_datetime, locale_code, user_zone
+from app.portal_format import datetime_formatter, locale_code, user_zone
 from app.portal_query import (
     COLUMNS,
     DEFAULT_COLUMNS,
@@ -59,8 +59,13 @@ def chosen_columns() -> list[str]:
 
 def _rows(tickets: list[Ticket], user: User, locale: str) -> list[dict[str, Any]]:
     rows = tickets_json(tickets, runtime_of(current_app).mapping, user, locale)
+    # One url_for and the route's own converter per key, not two url_for calls per row in the template.
+    marker = "__ticket_key__"
+    before, _, after = url_for("portal_ticket.ticket_page", key=marker).partition(marker)
+    to_url = current_app.url_map.converters["default"](current_app.url_map).to_url
     for ticket, data in zip(tickets, rows, strict=True):
         data["assignee"] = ticket.assignee_name
+        data["url"] = before + to_url(ticket.key) + after
     return rows
 
 
@@ -147,15 +152,17 @@ def export_csv() -> Any:
         buffer = io.StringIO()
         writer = csv.writer(buffer)
         writer.writerow(header)
+        fmt = datetime_formatter()
+        memo: dict[tuple[str, str], Any] = {}
         with runtime.sessions() as db:
             for ticket in db.scalars(query.execution_options(yield_per=500)):
                 # The CSV has no sync column: skip the outbox lookup per row.
-                data = ticket_json(ticket, runtime.mapping, user, locale, sync_block={})
+                data = ticket_json(ticket, runtime.mapping, user, locale, sync_block={}, memo=memo)
                 data["assignee"] = ticket.assignee_name
                 writer.writerow([_safe_cell(v) for v in (
                     data["key"], data["summary"], data["request_type"], data["status_label"],
                     data["priority_label"], data["reporter"]["name"], data["assignee"],
-                    fmt_datetime(data["created"]), fmt_datetime(data["updated"]), fmt_datetime(data["resolved"]))])
+                    fmt(data["created"]), fmt(data["updated"]), fmt(data["resolved"]))])
                 if buffer.tell() > 32_768:
                     yield buffer.getvalue()
                     buffer.seek(0)

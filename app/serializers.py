@@ -35,11 +35,26 @@ def _priority_label(mapping: Mapping, key: str, locale: str) -> str:
         return key
 
 
+def _labels(mapping: Mapping, ticket: Ticket, locale: str,
+            memo: dict[tuple[str, str], Any] | None) -> tuple[tuple[str, str, tuple[str, ...]], str]:
+    # A page or an export repeats a handful of statuses and priorities; label(locale) is not free.
+    if memo is None:
+        return (_status_parts(mapping, ticket.customer_status, locale),
+                _priority_label(mapping, ticket.customer_priority, locale))
+    status_key, priority_key = ("s", ticket.customer_status), ("p", ticket.customer_priority)
+    if status_key not in memo:
+        memo[status_key] = _status_parts(mapping, ticket.customer_status, locale)
+    if priority_key not in memo:
+        memo[priority_key] = _priority_label(mapping, ticket.customer_priority, locale)
+    return memo[status_key], memo[priority_key]
+
+
 def ticket_json(ticket: Ticket, mapping: Mapping, viewer: User, locale: str = "en",
                 sync_state: str = "synced", sync_error: str | None = None,
-                sync_block: dict[str, Any] | None = None) -> dict[str, Any]:
-    """One ticket as the API shows it to `viewer`."""
-    label, description, actions = _status_parts(mapping, ticket.customer_status, locale)
+                sync_block: dict[str, Any] | None = None,
+                memo: dict[tuple[str, str], Any] | None = None) -> dict[str, Any]:
+    """One ticket as the API shows it to `viewer`; `memo` caches labels across the tickets of one answer."""
+    (label, description, actions), priority_label = _labels(mapping, ticket, locale, memo)
     data: dict[str, Any] = {
         "key": ticket.key,
         "summary": ticket.summary,
@@ -50,7 +65,7 @@ def ticket_json(ticket: Ticket, mapping: Mapping, viewer: User, locale: str = "e
         "status_description": description,
         "bucket": ticket.bucket,
         "priority": ticket.customer_priority,
-        "priority_label": _priority_label(mapping, ticket.customer_priority, locale),
+        "priority_label": priority_label,
         "created": iso(ticket.created_at),
         "updated": iso(ticket.jira_updated_at),
         "resolved": iso(ticket.resolved_at),
@@ -80,7 +95,8 @@ def tickets_json(tickets: list[Ticket], mapping: Mapping, viewer: User, locale: 
     from sync.outbound import ticket_syncs
 
     blocks = ticket_syncs(session, tickets, locale)
-    return [ticket_json(t, mapping, viewer, locale, sync_block=blocks[t.id]) for t in tickets]
+    memo: dict[tuple[str, str], Any] = {}
+    return [ticket_json(t, mapping, viewer, locale, sync_block=blocks[t.id], memo=memo) for t in tickets]
 
 
 def comment_json(comment: Comment, body_html: str, locale: str = "en") -> dict[str, Any]:
