@@ -7,7 +7,7 @@ import subprocess
 import sys
 from contextlib import ExitStack
 
-from bench.env import ROOT, BenchEnv, gunicorn
+from bench.env import ROOT, BenchEnv, gunicorn, percentile
 
 
 def _admin_token(env: BenchEnv) -> str:
@@ -37,7 +37,7 @@ def run(env: BenchEnv, quick: bool = False, rate: float = 200.0, workers: int = 
             out = subprocess.run([sys.executable, "-m", "bench.loadgen", "steady", url, "--rate", str(rate),
                                   "--seconds", str(seconds), "--tickets", "200", "--token", token,
                                   "--sample-every", "20"], cwd=ROOT, capture_output=True, text=True,
-                                 timeout=seconds + 90, check=True)
+                                 timeout=seconds + 240, check=True)
         finally:
             for proc in procs:
                 proc.terminate()
@@ -47,4 +47,23 @@ def run(env: BenchEnv, quick: bool = False, rate: float = 200.0, workers: int = 
                 except subprocess.TimeoutExpired:
                     proc.kill()
     result = json.loads(out.stdout.strip().splitlines()[-1])
-    return {"database": env.dialect, "rq_workers": workers, **result}
+    return {"database": env.dialect, "rq_workers": workers, **result, **_apply_lag(env)}
+
+
+def _apply_lag(env: BenchEnv) -> dict:
+    """Inbox received → applied (the worker's part of freshness; the rest is HTTP and polling)."""
+    from sqlalchemy import select
+
+    from sync.models import InboundEvent
+    from sync.runtime import Runtime
+
+    runtime = Runtime(env.settings())
+    with runtime.sessions() as db:
+        rows = db.execute(select(InboundEvent.received_at, InboundEvent.applied_at, InboundEvent.state)).all()
+    runtime.close()
+    lags = [(a - r).total_seconds() for r, a, _ in rows if a is not None]
+    states: dict[str, int] = {}
+    for *_, state in rows:
+        states[state] = states.get(state, 0) + 1
+    return {"inbox_states": states, "apply_lag_p50_ms": round((percentile(lags, 0.5) or 0) * 1000, 1),
+            "apply_lag_p95_ms": round((percentile(lags, 0.95) or 0) * 1000, 1)}

@@ -2,152 +2,32 @@
 
 from __future__ import annotations
 
-import contextlib
-import json
 import logging
-from datetime import timedelta
-from typing import TYPE_CHECKING
+import time
 
-from sqlalchemy import func, or_, select
-from sqlalchemy.exc import DataError, IntegrityError, OperationalError
-from sqlalchemy.orm import Session
+from sqlalchemy import func, select
 
-from sync.events import CommentEvent, Event, IssueEvent, NotAWebhook, normalise
-from sync.inbound import ApplyResult, Deferred, apply_comment_event, apply_issue_event
-from sync.inbound_batch import BatchCache
-from sync.jsm_visibility import with_comment_visibility
-from sync.models import InboundEvent, utcnow
+# apply_inbox_row and BATCH_SIZE are imported from here by bench/economy.py and bench/apply.py.
+from sync.inbox_apply import BATCH_SIZE, apply_inbox_row, apply_inbox_rows, ready_rows  # noqa: F401
+from sync.models import InboundEvent
 from sync.queues import clear_drain_request, request_inbox_drain
 from sync.runtime import get_runtime
 from sync.sync_health import publish_jsm_calls
 
-if TYPE_CHECKING:
-    from mappings import Mapping
-
 log = logging.getLogger(__name__)
 
-BATCH_SIZE = 200
-# A deferred event (its ticket not mirrored yet) is retried this many times, then marked failed;
-# reconciliation brings the ticket and its comments in any case.
-MAX_DEFERRALS = 5
+# An RQ drain job that has seen LINGER_MIN_ROWS rows keeps polling every LINGER_POLL_SECONDS until the
+# inbox stays empty for LINGER_IDLE_SECONDS, for at most LINGER_MAX_SECONDS (see drain_inbox).
+LINGER_MIN_ROWS = 20
+LINGER_POLL_SECONDS = 0.05
+LINGER_IDLE_SECONDS = 1.0
+LINGER_MAX_SECONDS = 10.0
 
 
-def _parse(row: InboundEvent) -> Event:
-    return normalise(json.loads(row.payload))
+def _in_rq_job() -> bool:
+    from rq import get_current_job
 
-
-def _apply_event(session: Session, event: Event, mapping: Mapping, batch: BatchCache | None) -> ApplyResult | None:
-    if isinstance(event, IssueEvent):
-        return apply_issue_event(session, event, mapping, batch=batch)
-    if isinstance(event, CommentEvent):
-        return apply_comment_event(session, event, batch=batch)
-    return None
-
-
-def _set_outcome(row: InboundEvent, event: Event, result: ApplyResult | None) -> None:
-    if result is None:
-        row.state, row.reason = "ignored", f"event kind {event.kind} is not mirrored"
-    else:
-        row.state, row.reason, row.applied_at = "applied", result.reason, utcnow()
-
-
-def _defer(row: InboundEvent, exc: Exception) -> None:
-    if row.attempts >= MAX_DEFERRALS:
-        row.state, row.reason = "failed", f"{exc}; gave up after {row.attempts} attempts"
-    else:
-        row.reason = f"deferred: {exc}"
-        row.retry_at = utcnow() + timedelta(seconds=15 * row.attempts)
-
-
-def apply_inbox_row(row: InboundEvent, session: Session, mapping: Mapping, batch: BatchCache | None = None) -> bool:
-    """Apply one inbox row in its own savepoint inside the caller's transaction; True if that rolled back."""
-    row.attempts += 1
-    return _apply_one(row, session, mapping, batch)
-
-
-def _apply_one(row: InboundEvent, session: Session, mapping: Mapping, batch: BatchCache | None) -> bool:
-    rolled_back = False
-    try:
-        # Data Center comment events carry no `jsdPublic`: ask JSM (Deferred if it cannot answer now).
-        known = batch.comments.__contains__ if batch is not None else None
-        event = with_comment_visibility(_parse(row), session=session, known=known)
-        rolled_back = True  # until the savepoint below is released
-        with session.begin_nested():
-            result = _apply_event(session, event, mapping, batch)
-        rolled_back = False
-        _set_outcome(row, event, result)
-    except Deferred as exc:
-        _defer(row, exc)
-    except (NotAWebhook, ValueError, KeyError, TypeError) as exc:
-        row.state, row.reason = "failed", f"{type(exc).__name__}: {exc}"
-    except (IntegrityError, DataError) as exc:
-        # The row's savepoint is rolled back; alone in it, this row breaks a constraint by itself.
-        row.state, row.reason = "failed", f"{type(exc).__name__}: {str(exc.orig).strip()[:500]}"
-    except OperationalError as exc:
-        # A deadlock or lock timeout: try again later (the connection itself is still usable).
-        _defer(row, exc)
-    return rolled_back
-
-
-def _apply_together(session: Session, rows: list[InboundEvent], mapping: Mapping) -> None:
-    """Apply rows with one cache and no per-row savepoint; any unexpected error aborts them all."""
-    parsed: list[tuple[InboundEvent, Event]] = []
-    for row in rows:
-        try:
-            parsed.append((row, _parse(row)))
-        except (NotAWebhook, ValueError, KeyError, TypeError) as exc:
-            row.state, row.reason = "failed", f"{type(exc).__name__}: {exc}"
-    batch = BatchCache.load(session, [event for _, event in parsed])
-    for row, event in parsed:
-        try:
-            event = with_comment_visibility(event, session=session, known=batch.comments.__contains__)
-            result = _apply_event(session, event, mapping, batch)
-        except Deferred as exc:
-            if not isinstance(event, CommentEvent):
-                raise  # an issue event may have written before: let the per-row path roll it back alone
-            _defer(row, exc)  # raised before the comment wrote anything: nothing to undo
-            continue
-        _set_outcome(row, event, result)
-    session.flush()  # inside the batch's savepoint, so a failing write falls back to per-row
-
-
-def apply_inbox_rows(session: Session, rows: list[InboundEvent], mapping: Mapping) -> None:
-    """Apply a batch of inbox rows: together in one savepoint, or row by row if that fails."""
-    for row in rows:
-        row.attempts += 1
-    # Written before the savepoint (kept if it rolls back). On SQLite this first write also takes the
-    # write lock while no read snapshot is open: a SAVEPOINT opened first would start a read
-    # transaction whose later upgrade fails at once ("database is locked") instead of waiting.
-    session.flush()
-    try:
-        with session.begin_nested():
-            _apply_together(session, rows, mapping)
-        return
-    except Exception as exc:  # whatever it was, the per-row pass below isolates (or re-raises) it
-        # The savepoint's rollback expired the rows and the batch's objects: start again from the database.
-        log.info("inbox batch of %d rows failed together (%s: %s); applying them one by one",
-                 len(rows), type(exc).__name__, exc)
-    batch: BatchCache | None = None
-    for row in rows:
-        if batch is None:
-            events = []
-            for other in rows:
-                with contextlib.suppress(NotAWebhook, ValueError, KeyError, TypeError):
-                    events.append(_parse(other))
-            batch = BatchCache.load(session, events)
-        if _apply_one(row, session, mapping, batch):
-            batch = None  # its savepoint rolled back: objects it created left the session, reload
-
-
-def _ready_rows(session: Session, limit: int, ids: list[int] | None = None) -> list[InboundEvent]:
-    now = utcnow()
-    query = select(InboundEvent).where(InboundEvent.state == "pending")
-    if ids is None:
-        query = query.where(or_(InboundEvent.retry_at.is_(None), InboundEvent.retry_at <= now)).limit(limit)
-    else:
-        query = query.where(InboundEvent.id.in_(ids))
-    # SKIP LOCKED lets several workers drain in parallel on PostgreSQL without taking the same rows.
-    return list(session.scalars(query.order_by(InboundEvent.id).with_for_update(skip_locked=True)))
+    return get_current_job() is not None
 
 
 def drain_inbox(limit: int = BATCH_SIZE) -> dict[str, int]:
@@ -155,24 +35,39 @@ def drain_inbox(limit: int = BATCH_SIZE) -> dict[str, int]:
     runtime = get_runtime()
     clear_drain_request(runtime.redis)
     counts: dict[str, int] = {}
-    mapping = runtime.mapping
     deferred: list[int] = []
+    started = idle_since = time.monotonic()
+    linger = _in_rq_job()
+    seen = 0
     while True:
+        mapping = runtime.mapping  # cached per process for a few seconds; a long drain sees a new one
         with runtime.sessions() as session, session.begin():
-            rows = _ready_rows(session, limit)
+            rows = ready_rows(session, limit)
             apply_inbox_rows(session, rows, mapping)
             for row in rows:
                 if row.state == "pending":
                     deferred.append(row.id)
                 else:
                     counts[row.state] = counts.get(row.state, 0) + 1
-        if len(rows) < limit:
+        seen += len(rows)
+        if len(rows) == limit:
+            continue
+        now = time.monotonic()
+        if rows:
+            idle_since = now
+        # Under steady traffic an RQ drain job keeps polling instead of returning: each job runs in a
+        # freshly forked work-horse that opens its connections and loads the mapping again (about half
+        # a second of CPU, which starved the web workers at 200 events/s). Bounded, so a worker that
+        # also serves `outbound` gets back to it; a quiet inbox (and any direct call) returns at once.
+        if not linger or seen < LINGER_MIN_ROWS or now - idle_since >= LINGER_IDLE_SECONDS \
+                or now - started >= LINGER_MAX_SECONDS:
             break
+        time.sleep(LINGER_POLL_SECONDS)  # lets a few rows gather: fewer, larger batches
     if deferred and counts.get("applied"):
         # A comment often arrives before its issue: once this drain has applied other rows, the ticket
         # may exist now, so give the rows deferred during this drain one more try at once.
         with runtime.sessions() as session, session.begin():
-            rows = _ready_rows(session, limit, deferred)
+            rows = ready_rows(session, limit, deferred)
             apply_inbox_rows(session, rows, mapping)
             for row in rows:
                 if row.state != "pending":

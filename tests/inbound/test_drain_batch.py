@@ -113,3 +113,30 @@ def test_transition_echo_is_recognised_from_the_batch_read_of_the_outbox(runtime
     assert states(runtime)[1][1] == "echo of our own transition"
     with runtime.sessions() as db:
         assert db.scalars(select(Ticket.customer_status).where(Ticket.id == ticket_id)).one() == "open"
+
+
+def test_a_ticket_created_meanwhile_by_another_drain_is_updated_not_failed(runtime: Any) -> None:
+    # PostgreSQL: another drain inserts the same new ticket and commits while this batch waits on it.
+    # The batch fails with a unique violation; row by row, a fresh read finds the ticket and updates it.
+    if runtime.engine.dialect.name != "postgresql":
+        pytest.skip("concurrent drains take rows with SKIP LOCKED on PostgreSQL only")
+    import threading
+    import time
+
+    from sync.events import normalise
+    from sync.inbound import apply_issue
+
+    enqueue(runtime, issue_payload(updated=T1, summary="newer"), issue_payload("SUP-2", jira_id="2", updated=T0))
+    other = runtime.sessions()
+    other.begin()
+    apply_issue(other, normalise(issue_payload(updated=T0)).issue, runtime.mapping)  # inserted, not committed
+    result: dict[str, Any] = {}
+    worker = threading.Thread(target=lambda: result.update(drain(runtime)))
+    worker.start()
+    time.sleep(1.0)  # the drain's insert of the same ticket now waits for `other`
+    other.commit()
+    other.close()
+    worker.join(30)
+    assert result == {"applied": 2}
+    with runtime.sessions() as db:
+        assert db.scalars(select(Ticket.summary).where(Ticket.jira_id == "10001")).one() == "newer"

@@ -1,0 +1,167 @@
+"""Applying inbox rows: a batch together (one savepoint, shared lookups), else row by row.
+
+`sync.jobs.drain_inbox` takes the rows; this module decides each row's state (applied, ignored,
+failed with a reason, or pending again with a retry time).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+from datetime import timedelta
+from typing import TYPE_CHECKING
+
+from sqlalchemy import or_, select
+from sqlalchemy.exc import DataError, IntegrityError, OperationalError
+from sqlalchemy.orm import Session
+
+from sync.events import CommentEvent, Event, IssueEvent, NotAWebhook, normalise
+from sync.inbound import ApplyResult, Deferred, apply_comment_event, apply_issue_event
+from sync.inbound_batch import BatchCache
+from sync.jsm_visibility import with_comment_visibility
+from sync.models import InboundEvent, utcnow
+
+if TYPE_CHECKING:
+    from mappings import Mapping
+
+log = logging.getLogger(__name__)
+
+# Rows per transaction. Larger batches amortise the per-batch reads and commit, smaller ones make
+# changes visible sooner; at 200 a batch takes about 0.2 s to apply on PostgreSQL (bench/apply.py).
+BATCH_SIZE = 200
+# A deferred event (its ticket not mirrored yet) is retried this many times, then marked failed;
+# reconciliation brings the ticket and its comments in any case.
+MAX_DEFERRALS = 5
+
+
+def _parse(row: InboundEvent) -> Event:
+    return normalise(json.loads(row.payload))
+
+
+def _apply_event(session: Session, event: Event, mapping: Mapping, batch: BatchCache | None) -> ApplyResult | None:
+    if isinstance(event, IssueEvent):
+        return apply_issue_event(session, event, mapping, batch=batch)
+    if isinstance(event, CommentEvent):
+        return apply_comment_event(session, event, batch=batch)
+    return None
+
+
+def _set_outcome(row: InboundEvent, event: Event, result: ApplyResult | None) -> None:
+    if result is None:
+        row.state, row.reason = "ignored", f"event kind {event.kind} is not mirrored"
+    else:
+        row.state, row.reason, row.applied_at = "applied", result.reason, utcnow()
+
+
+def _defer(row: InboundEvent, exc: Exception) -> None:
+    if row.attempts >= MAX_DEFERRALS:
+        row.state, row.reason = "failed", f"{exc}; gave up after {row.attempts} attempts"
+    else:
+        row.reason = f"deferred: {exc}"
+        row.retry_at = utcnow() + timedelta(seconds=15 * row.attempts)
+
+
+def apply_inbox_row(row: InboundEvent, session: Session, mapping: Mapping, batch: BatchCache | None = None) -> None:
+    """Apply one inbox row in its own savepoint inside the caller's transaction and set its state."""
+    row.attempts += 1
+    _apply_one(row, session, mapping, batch, retry_conflict=False)
+
+
+def _apply_one(row: InboundEvent, session: Session, mapping: Mapping, batch: BatchCache | None, *,
+               retry_conflict: bool) -> str:
+    """Apply a row in its own savepoint: "ok", "rolled_back", or "conflict" (to retry, when allowed)."""
+    rolled_back = False
+    try:
+        # Data Center comment events carry no `jsdPublic`: ask JSM (Deferred if it cannot answer now).
+        known = batch.comments.__contains__ if batch is not None else None
+        event = with_comment_visibility(_parse(row), session=session, known=known)
+        rolled_back = True  # until the savepoint below is released
+        with session.begin_nested():
+            result = _apply_event(session, event, mapping, batch)
+        rolled_back = False
+        _set_outcome(row, event, result)
+    except Deferred as exc:
+        _defer(row, exc)
+    except (NotAWebhook, ValueError, KeyError, TypeError) as exc:
+        row.state, row.reason = "failed", f"{type(exc).__name__}: {exc}"
+    except (IntegrityError, DataError) as exc:
+        if retry_conflict and isinstance(exc, IntegrityError):
+            # PostgreSQL reports a unique violation only once the other drain that inserted the same
+            # ticket (or comment) committed: read again and retry once, then it is this row's own fault.
+            return "conflict"
+        row.state, row.reason = "failed", f"{type(exc).__name__}: {str(exc.orig).strip()[:500]}"
+    except OperationalError as exc:
+        # A deadlock or lock timeout: try again later (the connection itself is still usable).
+        _defer(row, exc)
+    return "rolled_back" if rolled_back else "ok"
+
+
+def _apply_together(session: Session, rows: list[InboundEvent], mapping: Mapping) -> None:
+    """Apply rows with one cache and no per-row savepoint; any unexpected error aborts them all."""
+    parsed: list[tuple[InboundEvent, Event]] = []
+    for row in rows:
+        try:
+            parsed.append((row, _parse(row)))
+        except (NotAWebhook, ValueError, KeyError, TypeError) as exc:
+            row.state, row.reason = "failed", f"{type(exc).__name__}: {exc}"
+    batch = BatchCache.load(session, [event for _, event in parsed])
+    for row, event in parsed:
+        try:
+            event = with_comment_visibility(event, session=session, known=batch.comments.__contains__)
+            result = _apply_event(session, event, mapping, batch)
+        except Deferred as exc:
+            if not isinstance(event, CommentEvent):
+                raise  # an issue event may have written before: let the per-row path roll it back alone
+            _defer(row, exc)  # raised before the comment wrote anything: nothing to undo
+            continue
+        _set_outcome(row, event, result)
+    session.flush()  # inside the batch's savepoint, so a failing write falls back to per-row
+
+
+def apply_inbox_rows(session: Session, rows: list[InboundEvent], mapping: Mapping) -> None:
+    """Apply a batch of inbox rows: together in one savepoint, or row by row if that fails."""
+    for row in rows:
+        row.attempts += 1
+    # Written before the savepoint (kept if it rolls back). On SQLite this first write also takes the
+    # write lock while no read snapshot is open: a SAVEPOINT opened first would start a read
+    # transaction whose later upgrade fails at once ("database is locked") instead of waiting.
+    session.flush()
+    try:
+        with session.begin_nested():
+            _apply_together(session, rows, mapping)
+        return
+    except Exception as exc:  # whatever it was, the per-row pass below isolates (or re-raises) it
+        # The savepoint's rollback expired the rows and the batch's objects: start again from the database.
+        log.info("inbox batch of %d rows failed together (%s: %s); applying them one by one",
+                 len(rows), type(exc).__name__, exc)
+    batch: BatchCache | None = None
+    for row in rows:
+        for retry_conflict in (True, False):
+            if batch is None:
+                batch = BatchCache.load(session, _events(rows))
+            outcome = _apply_one(row, session, mapping, batch, retry_conflict=retry_conflict)
+            if outcome != "ok":
+                batch = None  # its savepoint rolled back: objects it created left the session, reload
+            if outcome != "conflict":
+                break
+
+
+def _events(rows: list[InboundEvent]) -> list[Event]:
+    events = []
+    for row in rows:
+        with contextlib.suppress(NotAWebhook, ValueError, KeyError, TypeError):
+            events.append(_parse(row))
+    return events
+
+
+def ready_rows(session: Session, limit: int, ids: list[int] | None = None) -> list[InboundEvent]:
+    """Pending rows due now (or those of `ids`), oldest first, locked and skipped by other drains."""
+    now = utcnow()
+    query = select(InboundEvent).where(InboundEvent.state == "pending")
+    if ids is None:
+        query = query.where(or_(InboundEvent.retry_at.is_(None), InboundEvent.retry_at <= now)).limit(limit)
+    else:
+        query = query.where(InboundEvent.id.in_(ids))
+    # SKIP LOCKED lets several workers drain in parallel on PostgreSQL without taking the same rows.
+    return list(session.scalars(query.order_by(InboundEvent.id).with_for_update(skip_locked=True)))
