@@ -122,6 +122,8 @@ def apply_issue(session: Session, issue: IssueSnapshot, mapping: Mapping, *, cha
             return ApplyResult(False, "ticket was deleted in JSM")
         if ticket.jira_updated_at > updated:
             # The ticket stays as it is, but a late status change still belongs in its history.
+            if batch is not None:
+                batch.settle(session)  # the history query below must see what the batch holds back
             record_late_history(session, ticket, issue, status_changes, updated, changelog_id, mapping)
             return ApplyResult(False, "older than the stored ticket")
     previous_status = None if is_new else ticket.customer_status
@@ -152,11 +154,16 @@ def apply_issue(session: Session, issue: IssueSnapshot, mapping: Mapping, *, cha
                                   batch)
         if org_id is not None:
             ticket.organization_id = org_id
-    # A batch writes an updated ticket once, when it commits; a new one needs its id now (comments,
-    # history). Alone, flush at once as before: callers (reconcile, outbound) may read it back.
-    if batch is None or is_new:
-        session.flush()
+    if batch is None:
+        session.flush()  # alone, as before: callers (reconcile, outbound) may read it back at once
+    elif is_new:
+        # A batch inserts its new tickets together when it ends (one multi-row INSERT); a ticket first
+        # seen in this batch has no history yet, so its first entry needs no check and waits with it.
+        batch.hold_history(ticket, updated, changelog_id)
+        return ApplyResult(True, "created")
     if previous_status != ticket.customer_status:
+        if batch is not None:
+            batch.settle(session)
         record_history(session, ticket, updated, changelog_id)
     return ApplyResult(True, "created" if is_new else "updated")
 
@@ -223,6 +230,9 @@ def apply_comment(session: Session, issue_jira_id: str, comment: CommentSnapshot
         # the pending local comment is linked instead of duplicated.
         return ApplyResult(False, "echo: linked the pending comment")
     if row is None:
+        if ticket.id is None:
+            batch.settle(session)  # type: ignore[union-attr]  # only a batch holds a new ticket back
+            session.flush()
         row = Comment(ticket_id=ticket.id, jira_id=comment.jira_id, created_at=comment.created or updated,
                       updated_at=updated, deleted=deleted)
         session.add(row)

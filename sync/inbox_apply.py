@@ -79,6 +79,8 @@ def _apply_one(row: InboundEvent, session: Session, mapping: Mapping, batch: Bat
         rolled_back = True  # until the savepoint below is released
         with session.begin_nested():
             result = _apply_event(session, event, mapping, batch)
+            if batch is not None:
+                batch.settle(session)  # this row's held history belongs in its own savepoint
         rolled_back = False
         _set_outcome(row, event, result)
     except Deferred as exc:
@@ -116,6 +118,7 @@ def _apply_together(session: Session, rows: list[InboundEvent], mapping: Mapping
             _defer(row, exc)  # raised before the comment wrote anything: nothing to undo
             continue
         _set_outcome(row, event, result)
+    batch.settle(session)
     session.flush()  # inside the batch's savepoint, so a failing write falls back to per-row
 
 

@@ -59,6 +59,7 @@ def test_one_bad_row_fails_alone_with_a_reason_and_the_others_apply(runtime: Any
     assert result[1][1].startswith("JSONDecodeError") and result[2][1].startswith("IntegrityError")
     with runtime.sessions() as db:
         assert sorted(db.scalars(select(Ticket.jira_id))) == ["1", "3"]
+        assert len(db.scalars(select(StatusHistory)).all()) == 2  # each new ticket's first entry, once
         assert list(db.scalars(select(InboundEvent.attempts))) == [1, 1, 1, 1]
 
 
