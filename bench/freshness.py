@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import time
 from contextlib import ExitStack
 
 from bench.env import ROOT, BenchEnv, gunicorn, percentile
@@ -34,6 +35,8 @@ def run(env: BenchEnv, quick: bool = False, rate: float = 200.0, workers: int = 
         procs = [subprocess.Popen([sys.executable, "-m", "app", "worker", "--queues", "inbound"], cwd=ROOT, env=child,
                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) for _ in range(workers)]
         try:
+            # Steady state: load starts once every worker listens (their start-up is not freshness).
+            _wait_for_workers(env, workers)
             out = subprocess.run([sys.executable, "-m", "bench.loadgen", "steady", url, "--rate", str(rate),
                                   "--seconds", str(seconds), "--tickets", "200", "--token", token,
                                   "--sample-every", "20"], cwd=ROOT, capture_output=True, text=True,
@@ -48,6 +51,18 @@ def run(env: BenchEnv, quick: bool = False, rate: float = 200.0, workers: int = 
                     proc.kill()
     result = json.loads(out.stdout.strip().splitlines()[-1])
     return {"database": env.dialect, "rq_workers": workers, **result, **_apply_lag(env)}
+
+
+def _wait_for_workers(env: BenchEnv, count: int, timeout: float = 60) -> None:
+    import redis
+    from rq import Worker
+
+    connection = redis.Redis.from_url(env.redis_url)
+    deadline = time.monotonic() + timeout
+    while Worker.count(connection=connection) < count:
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"{count} RQ workers did not start within {timeout} s")
+        time.sleep(0.2)
 
 
 def _apply_lag(env: BenchEnv) -> dict:
