@@ -4,7 +4,10 @@
     .venv/bin/python bench/portal_bench.py --database-url postgresql+psycopg://postgres@127.0.0.1/postgres
                                                                 # PostgreSQL (a scratch database is created
                                                                 # and dropped), 100000 / 1000 by default
-Prints one JSON object. Rows are bulk-inserted with SQLAlchemy Core, not through the sync.
+    ... --keep-database companion_portal_prof   # fill once, reuse on later runs (never dropped)
+    ... --only list,summary --show-sql           # some pages; their SQL on stderr
+Prints one JSON object with p50/p95/max and the SQL statements per request. Rows are bulk-inserted
+with SQLAlchemy Core, not through the sync.
 """
 
 from __future__ import annotations
