@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta, tzinfo
+from datetime import UTC, date, datetime, timedelta, tzinfo
 from functools import lru_cache
 from urllib.parse import unquote
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -93,6 +93,12 @@ def fmt_date(value: datetime | str | None) -> str:
         return ""
     return babel_date(moment.astimezone(user_zone(g.get("user"))).date(), "medium",
                       locale=_babel_locale(locale_code()))
+
+
+def fmt_day(value: date | str) -> str:
+    """A calendar day (e.g. a day of the summary history) in the reader's language, never shifted by zone."""
+    day = value if isinstance(value, date) else date.fromisoformat(str(value)[:10])
+    return babel_date(day, "medium", locale=_babel_locale(locale_code()))
 
 
 def fmt_duration(seconds: float | None) -> str:

@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from app import runtime_of
 from app.auth import current_user, hash_token
-from app.portal_format import as_datetime, fmt_date, locale_code, user_zone
+from app.portal_format import as_datetime, fmt_day, locale_code, user_zone
 from app.scope import ScopeError, scopes_for, visible_tickets
 from app.summary import build_summary
 from app.summary_svg import history_svg
@@ -32,7 +32,7 @@ def summary_scope(user: User, wanted: str | None) -> str:
 
 
 def _render(data: dict[str, Any], **context: Any) -> str:
-    chart = history_svg(data["history"], fmt_date)
+    chart = history_svg(data["history"], fmt_day)
     synced = as_datetime(data["last_synced"])
     ago = max(0.0, (datetime.now(UTC) - synced).total_seconds()) if synced else None
     return render_template("summary.html", s=data, chart=chart, synced_ago=ago, **context)

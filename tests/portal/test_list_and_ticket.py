@@ -101,3 +101,13 @@ def test_live_endpoints_use_etags(client, seeded, runtime):
     assert client.get("/live/list", headers={"If-None-Match": list_etag}).status_code == 200
     client.post("/logout")
     assert client.get("/live/list").status_code == 401
+
+
+def test_calendar_days_are_not_shifted_by_the_readers_zone(app) -> None:  # type: ignore[no-untyped-def]
+    from flask import g
+
+    from app.portal_format import fmt_day
+
+    with app.test_request_context("/?lang=en", headers={"Cookie": "tz=America/Los_Angeles"}):
+        g.user = None
+        assert fmt_day("2026-11-20") == "Nov 20, 2026"
