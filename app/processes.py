@@ -58,6 +58,10 @@ def work(settings: Settings, queue_names: list[str], burst: bool = False) -> int
     import sync.reconcile  # noqa: F401
 
     runtime = configure(settings)
+    # Parse the active mapping once here too: forked work-horses inherit the cached object instead of
+    # parsing YAML per job. Close the pool so no connection crosses the fork.
+    runtime.mapping  # noqa: B018
+    runtime.close()
     connection = runtime.redis
     worker = Worker([queue(name, connection) for name in queue_names], connection=connection)
     worker.work(burst=burst, with_scheduler=False, logging_level="INFO")
