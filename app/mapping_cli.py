@@ -7,25 +7,52 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from mappings import MappingError, load_yaml
+from mappings import Mapping, MappingError, load_yaml
 from sync.mapping_store import active_mapping, publish_version
 from sync.runtime import configure
 from sync.settings import Settings
 
 
+def _read_mapping(path: str, failure: str) -> tuple[str, Mapping] | None:
+    """The file's text and mapping, or None after printing why it cannot be used."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+        return text, load_yaml(text)
+    except OSError as exc:
+        print(f"error: cannot read {path}: {exc.strerror}", file=sys.stderr)
+    except MappingError as exc:
+        print(f"{path}: {failure}", file=sys.stderr)
+        for message in exc.messages:
+            print(f"  - {message}", file=sys.stderr)
+    return None
+
+
+def _reproject(version: int) -> None:
+    """Re-project every ticket under the new version here, with a progress bar (the CLI is a one-off)."""
+    from tqdm import tqdm
+
+    from sync import reproject
+    from sync.runtime import get_runtime
+
+    runtime = get_runtime()
+    with tqdm(desc="re-projecting tickets", unit=" groups", file=sys.stderr) as bar:
+        def progress(done: int, total: int) -> None:
+            bar.total = total
+            bar.n = done
+            bar.refresh()
+
+        with runtime.sessions() as session, session.begin():
+            result = reproject.apply(session, runtime.mapping, progress)
+    print(f"version {version}: {result.changed} of {result.tickets} tickets changed customer status")
+
+
 def run_mappings_command(args: argparse.Namespace, settings_of: Callable[[argparse.Namespace], Settings]) -> int:
     """Validate a file, export the active mapping, or import a file as a new active version."""
     if args.action == "validate":
-        try:
-            mapping = load_yaml(Path(args.file).read_text(encoding="utf-8"))
-        except OSError as exc:
-            print(f"error: cannot read {args.file}: {exc.strerror}", file=sys.stderr)
+        loaded = _read_mapping(args.file, "invalid mapping")
+        if loaded is None:
             return 1
-        except MappingError as exc:
-            print(f"{args.file}: invalid mapping", file=sys.stderr)
-            for message in exc.messages:
-                print(f"  - {message}", file=sys.stderr)
-            return 1
+        mapping = loaded[1]
         print(f"{args.file}: valid ({len(mapping.statuses)} customer statuses, {len(mapping.priorities)} priorities)")
         return 0
     runtime = configure(settings_of(args))
@@ -37,16 +64,10 @@ def run_mappings_command(args: argparse.Namespace, settings_of: Callable[[argpar
             Path(args.file).write_text(text, encoding="utf-8")
             print(f"active mapping written to {args.file}")
         return 0
-    try:
-        text = Path(args.file).read_text(encoding="utf-8")
-        version = publish_version(runtime, text, author="cli", comment=args.comment or f"imported from {args.file}")
-    except OSError as exc:
-        print(f"error: cannot read {args.file}: {exc.strerror}", file=sys.stderr)
+    loaded = _read_mapping(args.file, "invalid mapping, nothing imported")
+    if loaded is None:
         return 1
-    except MappingError as exc:
-        print(f"{args.file}: invalid mapping, nothing imported", file=sys.stderr)
-        for message in exc.messages:
-            print(f"  - {message}", file=sys.stderr)
-        return 1
+    version = publish_version(runtime, loaded[0], author="cli", comment=args.comment or f"imported from {args.file}")
     print(f"mapping version {version} is now active")
+    _reproject(version)
     return 0

@@ -18,12 +18,12 @@ from hypothesis import strategies as st
 from rq import SimpleWorker
 from sqlalchemy import select
 
+from bench.served import served
 from sandbox.testing import running_sandbox
 from sync.models import Comment, Ticket
 from sync.reconcile import reconcile
 from sync.runtime import configure
 from tests.conftest import _empty_tables, make_settings
-from tests.inbound.served import served
 
 SECRET = "property-secret"
 STATUSES = ["Waiting for Support", "Waiting for Customer", "In Progress", "Escalated", "On Hold", "Resolved",
