@@ -23,34 +23,23 @@ def create_app(settings: Settings | None = None, test_config: dict[str, Any] | N
         MAX_CONTENT_LENGTH=MAX_BODY_BYTES,
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
-        JSON_SORT_KEYS=False,
     )
     if test_config:
         app.config.update(test_config)
     app.extensions["companion"] = runtime
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
-    from app import admin_mapping, api, health, openapi, portal, webhooks
+    from app import actions, admin_mapping, admin_pages, admin_sync, api, health, openapi, portal, webhooks
     from app.i18n import init_i18n
     from app.security import init_security
 
     init_i18n(app, settings)
     init_security(app)
-    app.register_blueprint(webhooks.bp)
-    app.register_blueprint(health.bp)
-    app.register_blueprint(api.bp)
-    app.register_blueprint(openapi.bp)
-    app.register_blueprint(admin_mapping.bp)
-    from app.admin_pages import bp as admin_pages_bp  # the mapping editor page (issue #5)
-
-    app.register_blueprint(admin_pages_bp)
-    app.register_blueprint(portal.bp)
-    from app.admin_sync import bp as admin_sync_bp  # sync health for admins (issue #4)
-    app.register_blueprint(admin_sync_bp)
-    portal.register_extras(app)  # list, request, summary and account pages; limits
-    from app.actions import register as register_actions  # issue #6: actions API, portal forms, outbox admin
-
-    register_actions(app)
+    for blueprint in (webhooks.bp, health.bp, api.bp, openapi.bp, admin_mapping.bp, admin_pages.bp, portal.bp,
+                      admin_sync.bp):
+        app.register_blueprint(blueprint)
+    portal.register_extras(app)  # list, request, summary and account pages; login rate limits
+    actions.register(app)  # actions API, portal action forms, outbox admin
     return app
 
 
