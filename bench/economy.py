@@ -79,5 +79,11 @@ def per_reconcile(env: BenchEnv, tickets: int) -> dict:
 
 def run(env: BenchEnv, quick: bool = False) -> dict:
     """Both economy figures, Cloud and Data Center."""
-    return {"per_inbound_event": {d: per_event(env, d) for d in ("cloud", "datacenter")},
-            "full_reconcile": per_reconcile(env, 250 if quick else 1000)}
+    from bench.env import bench_env
+
+    per_inbound: dict[str, dict] = {"cloud": per_event(env, "cloud")}
+    # A store of its own: the stand-in gives the same comment ids again, and a comment the Cloud run
+    # already stored would not be asked about (which is right in production, wrong for this count).
+    with bench_env() as fresh:
+        per_inbound["datacenter"] = per_event(fresh, "datacenter")
+    return {"per_inbound_event": per_inbound, "full_reconcile": per_reconcile(env, 250 if quick else 1000)}
