@@ -78,7 +78,11 @@ def create_ticket():  # type: ignore[no-untyped-def]
 @bp.post("/tickets/<key>/comments")
 @api_auth_required
 def add_comment(key: str):  # type: ignore[no-untyped-def]
-    """Add a public comment to a ticket in the caller's scope."""
+    """Add a public comment to a ticket in the caller's scope, optionally with files.
+
+    `attachments: [{name, content_base64, mime?}]` (at most 5) need the status to allow `attach`; with
+    files the body may be empty. They reach JSM through temporary uploads, the comment riding along.
+    """
     return _ticket_action(key, "comment")
 
 

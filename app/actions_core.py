@@ -46,7 +46,11 @@ def _text(data: dict[str, Any], name: str, required: bool) -> str | None:
 def action_payload(kind: str, data: dict[str, Any]) -> dict[str, Any]:
     """The outbox payload of a ticket action, or ActionError(400) naming the field."""
     if kind == "comment":
-        return {"body": _text(data, "body", True)}
+        files = _files(data.get("attachments"))  # with files the text is optional
+        payload: dict[str, Any] = {"body": _text(data, "body", not files)}
+        if files:
+            payload["files"] = files
+        return payload
     if kind == "rate":
         score = data.get("score")
         if isinstance(score, bool) or not isinstance(score, int) or not 1 <= score <= 5:
@@ -76,6 +80,11 @@ def accept_ticket_action(runtime: Runtime, user: User, key: str, kind: str, data
             raise ActionError(409, f"the status of {key} is not known to the mapping; try again later") from None
         if not status.allows(kind):
             raise ActionError(409, f"you cannot {VERBS[kind]} a request that is “{status.label(locale)}”", "action")
+        if payload.get("files"):
+            if not status.allows("attach"):
+                raise ActionError(409, f"you cannot attach files to a request that is “{status.label(locale)}”",
+                                  "attachments")
+            payload["service_desk"] = ticket.service_desk_id or ticket.project_key
         try:
             done = submit(db, kind, user, payload, ticket, idempotency_key)
         except OutboxConflict as exc:

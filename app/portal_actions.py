@@ -36,6 +36,10 @@ def ticket_action(key: str, kind: str) -> Any:
     if user is None:
         return _login()
     data: dict[str, Any] = {"body": request.form.get("body"), "comment": request.form.get("comment")}
+    if kind == "comment":
+        data["attachments"] = [{"name": f.filename, "mime": f.mimetype or "application/octet-stream",
+                                "content_base64": base64.b64encode(f.read()).decode()}
+                               for f in request.files.getlist("files") if f and f.filename]
     if kind == "rate":
         raw = request.form.get("score", "")
         data["score"] = int(raw) if raw.isdigit() else raw

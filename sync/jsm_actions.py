@@ -27,6 +27,10 @@ class JsmActions:
     def search_pages(self, jql: str, page_size: int = 100) -> Any:  # pragma: no cover - provided by JsmGateway
         raise NotImplementedError
 
+    def _sd_pages(self, path: str, *, kind: str, what: str, limit: int = 50, params: dict[str, Any] | None = None,
+                  experimental: bool = False) -> Any:  # pragma: no cover - provided by JsmGateway
+        raise NotImplementedError
+
     def create_request(self, service_desk_id: str, request_type_id: str, fields: dict[str, Any], *,
                        raise_on_behalf_of: str | None = None, participants: tuple[str, ...] = ()) -> CreatedRequest:
         """Raise a customer request (`requestFieldValues` such as summary, description, customfield_…)."""
@@ -95,6 +99,17 @@ class JsmActions:
         raw = self.t.send_json("POST", f"{SD}/request/{issue_key}/attachment", body, kind="sd.attach",
                                what=f"attaching files to {issue_key}")
         return parse.sd_comment(raw["comment"]) if isinstance(raw, dict) and raw.get("comment") else None
+
+    def attachment_refs(self, issue_key: str) -> list[tuple[str, str]]:
+        """(id, file name) of each customer-visible attachment of a request (the id from its links: the DTO has
+        none); what a retried attach looks for."""
+        out = []
+        for v in self._sd_pages(f"{SD}/request/{issue_key}/attachment", kind="sd.attachments",
+                                what=f"listing attachments of {issue_key}", experimental=True):
+            links = v.get("_links") or {}
+            ref = str(links.get("jiraRest") or links.get("self") or "")
+            out.append((ref.rstrip("/").rsplit("/", 1)[-1] or ref, str(v.get("filename") or "")))
+        return out
 
     def set_request_property(self, issue_key: str, key: str, value: Any) -> None:
         """Stamp an issue property (PUT is idempotent; the body *is* the value, unlike the library's helper)."""

@@ -125,8 +125,48 @@ def _find_comment(ctx: Context, gw: JsmGateway, runtime: Runtime, body: str) -> 
     return None
 
 
+def _named(gw: JsmGateway, key: str, names: list[str]) -> list[str]:
+    wanted = set(names)
+    return [ref for ref, name in gw.attachment_refs(key) if name in wanted]
+
+
+def _comment_with_files(ctx: Context, gw: JsmGateway, runtime: Runtime) -> Outcome:
+    """Upload the files, then attach them with the comment as JSM's `additionalComment`, each once.
+
+    Before the first attach the request's attachments bearing our file names are recorded
+    (`attach_seen`); a retry that finds new ones with every name knows an earlier push attached them.
+    """
+    p, key = ctx.payload, ctx.ticket_key
+    body, files = p.get("jsm_body"), p["files"]
+    names = [f["name"] for f in files]
+    attached, comment_id, note = bool(p.get("attached")), p.get("comment_id"), ""
+    if not attached and ctx.attempts > 1 and p.get("attach_seen") is not None:
+        seen = set(p["attach_seen"])
+        attached = len([ref for ref in _named(gw, key, names) if ref not in seen]) >= len(names)
+        note = " (found after a retry)" if attached else ""
+    if not attached:
+        if p.get("attach_seen") is None:
+            _save_step(runtime, ctx.action_id, attach_seen=_named(gw, key, names))
+        desk = p.get("service_desk") or ctx.project_key
+        ids = [gw.attach_temporary_file(desk, f["name"], base64.b64decode(f["b64"]),
+                                        f.get("mime") or "application/octet-stream").temporary_attachment_id
+               for f in files]
+        made = gw.add_attachments(key, ids, public=True, comment=body)
+        comment_id = made.jira_id if made else None
+        _save_step(runtime, ctx.action_id, attached=True, comment_id=comment_id)
+    if body and comment_id is None:
+        # Attached by an earlier push (its comment came with the files), or JSM took the files without it.
+        comment_id = _find_comment(ctx, gw, runtime, body)
+        if comment_id is None:
+            comment_id = gw.add_comment(key, body, public=True).jira_id
+    said = f"; comment {comment_id}" if comment_id else ""
+    return Outcome(response=f"attached {len(files)} file(s){said}{note}", comment_id=comment_id)
+
+
 def comment(ctx: Context, gw: JsmGateway, runtime: Runtime) -> Outcome:
-    """Add the customer's public comment, unless an earlier push already did."""
+    """Add the customer's public comment (with its files, if any), unless an earlier push already did."""
+    if ctx.payload.get("files"):
+        return _comment_with_files(ctx, gw, runtime)
     body = ctx.payload["jsm_body"]
     if ctx.attempts > 1:
         found = _find_comment(ctx, gw, runtime, body)
