@@ -6,7 +6,19 @@ import hashlib
 from datetime import UTC, datetime
 from typing import Any
 
-from flask import Blueprint, Response, abort, current_app, jsonify, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    stream_with_context,
+    url_for,
+)
+from flask_babel import gettext as _
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, joinedload
 
@@ -16,9 +28,21 @@ from app.portal_format import locale_code
 from app.rendering import wiki_to_html
 from app.scope import visible_ticket
 from app.serializers import comment_json, iso, ticket_json
-from sync.models import Comment, StatusHistory, Ticket, User
+from sync.jsm_errors import JsmError
+from sync.jsm_visibility import gateway_for
+from sync.models import Attachment, Comment, StatusHistory, Ticket, User
 
 bp = Blueprint("portal_ticket", __name__)
+# Downloads above this size are refused rather than relayed (the portal is not a file server).
+MAX_DOWNLOAD_BYTES = 50 * 1024 * 1024
+
+
+def _size(n: int) -> str:
+    if n < 1024:
+        return _("%(n)s B", n=n)
+    if n < 1024 * 1024:
+        return _("%(n)s KB", n=f"{n / 1024:.1f}")
+    return _("%(n)s MB", n=f"{n / (1024 * 1024):.1f}")
 
 
 def _public_comments(ticket_id: int) -> Any:
@@ -85,8 +109,13 @@ def _page_data(db: Session, ticket: Ticket, user: User) -> dict[str, Any]:
         timeline.append({"status": entry.customer_status, "label": _label(mapping, entry.customer_status, locale),
                          "at": entry.at})
     data["timeline"] = timeline
-    # No attachment store exists in the mirror yet; the template shows the section only when given some.
-    data["attachments"] = []
+    # Only rows servicedeskapi listed for customers are ever stored (sync.attachments).
+    data["attachments"] = [
+        {"jira_id": a.jira_id, "name": a.filename, "size": _size(a.size), "created": a.created_at,
+         "author": a.author_name,
+         "url": url_for("portal_ticket.download_attachment", key=ticket.key, jira_id=a.jira_id)}
+        for a in db.scalars(select(Attachment).where(Attachment.ticket_id == ticket.id, Attachment.deleted.is_(False))
+                            .order_by(Attachment.created_at, Attachment.id))]
     data["version"] = _loaded_version(ticket, comments, history)
     return data
 
@@ -106,6 +135,37 @@ def ticket_page(key: str) -> Any:
     # The actions panel (issue #6) is built separately; show its forms only once its blueprint exists.
     has_actions = "portal_actions" in current_app.blueprints
     return render_template("ticket.html", user=user, ticket=data, version=version, has_actions=has_actions)
+
+
+@bp.get("/tickets/<key>/attachments/<jira_id>")
+def download_attachment(key: str, jira_id: str) -> Any:
+    """One mirrored (customer-visible) attachment of a visible ticket, relayed from JSM as a download."""
+    user = current_user()
+    if user is None:
+        return redirect(url_for("portal.login", next=request.full_path))
+    runtime = runtime_of(current_app)
+    with runtime.sessions() as db:
+        ticket = visible_ticket(db, user, key)
+        found = None if ticket is None else db.scalar(
+            select(Attachment).where(Attachment.ticket_id == ticket.id, Attachment.jira_id == jira_id,
+                                     Attachment.deleted.is_(False)))
+        if found is None:
+            abort(404)
+        filename, size = found.filename, found.size
+    if size > MAX_DOWNLOAD_BYTES:
+        abort(413)
+    try:
+        chunks = gateway_for(runtime).attachment_content(jira_id, filename, MAX_DOWNLOAD_BYTES)
+    except JsmError as exc:
+        current_app.logger.warning("attachment %s of %s not downloaded: %s", jira_id, key, exc)
+        abort(404 if getattr(exc, "status", None) == 404 else 502)
+    # Always a download, never rendered here: HTML or SVG from a file would run in the portal's origin.
+    response = Response(stream_with_context(chunks), mimetype="application/octet-stream")
+    response.headers.set("Content-Disposition", "attachment", filename=filename)
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
 
 
 @bp.get("/live/tickets/<key>")

@@ -15,6 +15,8 @@ from sandbox.model import Request
 from sandbox.web import ApiError, caller, json_body, sandbox
 
 bp = Blueprint("platform", __name__, url_prefix="/rest/api/<any('2','3','latest'):ver>")
+# Data Center's attachment download path lives outside /rest/api.
+secure_bp = Blueprint("secure_attachment", __name__, url_prefix="/secure/attachment")
 _CACHE_SIZE = 32
 
 
@@ -210,3 +212,23 @@ def _adf_text(doc: object) -> str:
         parts = [_adf_text(c) for c in doc.get("content") or []]
         return ("\n\n" if doc.get("type") == "doc" else "").join(parts)
     return ""
+
+
+def _attachment_for_agent(attachment_id: str):
+    """(request, attachment) if the caller is an agent who may see its request, else 404 like Jira."""
+    sb, me = sandbox(), caller()
+    for req in sb.state.requests.values():
+        for a in req.attachments:
+            if str(a.id) == attachment_id and me.is_agent and can_view(me, req):
+                return req, a
+    raise ApiError(404, "The attachment does not exist or you do not have permission to see it.")
+
+
+@bp.get("/attachment/content/<attachment_id>")
+@secure_bp.get("/<attachment_id>/<path:_filename>")
+def attachment_content(attachment_id: str, _filename: str = ""):
+    """The file's bytes (Cloud answers with a redirect to its media store; the stand-in serves them)."""
+    with sandbox().state.lock:
+        _, a = _attachment_for_agent(attachment_id)
+        return Response(a.content, mimetype=a.mime_type,
+                        headers={"Content-Disposition": f'attachment; filename="{a.filename}"'})

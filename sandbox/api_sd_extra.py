@@ -210,7 +210,9 @@ def list_attachments(key: str):
     start, limit = paging()
     with sb.state.lock:
         req = visible_request(key)
-        return jsonify(page(req.attachments, start, limit, f"/request/{req.id}/attachment",
+        # Customer-visible attachments only, as JSM lists them (internal ones are in `fields.attachment`).
+        shown = [a for a in req.attachments if a.public]
+        return jsonify(page(shown, start, limit, f"/request/{req.id}/attachment",
                             lambda a: sb.sd.attachment(req, a)))
 
 
@@ -227,7 +229,7 @@ def add_attachments(key: str):
         req = visible_request(key)
         if not ids or any(i not in sb.state.temp_files for i in ids):
             raise ApiError(400, "Unknown or expired temporary attachment id.", "sd.attachment.error.temp")
-        added = sb.state.add_attachments(req, [sb.state.temp_files.pop(i) for i in ids], me)
+        added = sb.state.add_attachments(req, [sb.state.temp_files.pop(i) for i in ids], me, public)
         out: dict = {"attachments": sb.sd._page([sb.sd.attachment(req, a) for a in added])}
         if isinstance(text, str) and text.strip():
             out["comment"] = sb.sd.comment(req, sb.state.add_comment(req, text, public, me))

@@ -21,4 +21,5 @@ def create_app(seed: str = "demo", deployment: str = "cloud", webhook_url: str |
     web.install(app)
     for module in (api_servicedesk, api_sd_extra, api_platform, api_platform_meta, control):
         app.register_blueprint(module.bp)
+    app.register_blueprint(api_platform.secure_bp)
     return app

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+
 from flask import Blueprint, Response, jsonify, request
 
 from sandbox import catalog
@@ -71,6 +73,26 @@ def comment(key: str):
         except NotAllowed as exc:
             raise ApiError(400, str(exc)) from None
         return jsonify({"id": str(c.id), "key": req.key, "public": c.public}), 201
+
+
+@bp.post("/requests/<key>/attachment")
+def attachment(key: str):
+    """Attach a file as an agent would: `{"filename", "content" (text) or "content_b64", "mime_type", "public"}`."""
+    sb, body = sandbox(), _body()
+    name = body.get("filename")
+    if not isinstance(name, str) or not name:
+        raise ApiError(400, "filename is required")
+    try:
+        content = (base64.b64decode(body["content_b64"]) if "content_b64" in body
+                   else str(body.get("content") or "").encode())
+    except (ValueError, TypeError):
+        raise ApiError(400, "content_b64 is not base64") from None
+    mime = str(body.get("mime_type") or "application/octet-stream")
+    with sb.state.lock:
+        req = _request(key)
+        added = sb.state.add_attachments(req, [(name, mime, content)], _actor(body, sb.state.agent),
+                                         bool(body.get("public", True)))
+        return jsonify({"id": str(added[0].id), "key": req.key, "public": added[0].public}), 201
 
 
 @bp.post("/requests/<key>/priority")

@@ -60,6 +60,8 @@ class Attachment:
     author: Account
     created_ms: int
     content: bytes = b""
+    # False for an agent's internal attachment: servicedeskapi does not list it to customers.
+    public: bool = True
 
 
 @dataclass(slots=True)

@@ -257,14 +257,15 @@ class SandboxState:
             self.deleted[req.key] = {"status": catalog.STATUS_BY_ID[req.status_id].name, "deleted_ms": now}
             self._touch()
 
-    def add_attachments(self, req: Request, files: list[tuple[str, str, bytes]], actor: Account) -> list:
+    def add_attachments(self, req: Request, files: list[tuple[str, str, bytes]], actor: Account,
+                        public: bool = True) -> list:
         """Attach files; sends `jira:issue_updated` with one `Attachment` item per file."""
         with self.lock:
             now = self.clock()
             added = []
             for filename, mime, content in files:
                 self.next_attachment_id += 1
-                a = Attachment(self.next_attachment_id, filename, mime, len(content), actor, now, content)
+                a = Attachment(self.next_attachment_id, filename, mime, len(content), actor, now, content, public)
                 req.attachments.append(a)
                 added.append(a)
             req.updated_ms = now

@@ -27,7 +27,7 @@ def family(path: str) -> str:
     """Which API family a path belongs to: `sd`, `platform`, `control` or `other`."""
     if path.startswith("/rest/servicedeskapi"):
         return "sd"
-    if path.startswith("/rest/api/"):
+    if path.startswith(("/rest/api/", "/secure/attachment/")):
         return "platform"
     if path.startswith("/_sandbox"):
         return "control"

@@ -7,6 +7,8 @@ import time
 
 from sqlalchemy import func, select
 
+from sync.attachments import changes_in_rows, enqueue_refreshes
+
 # apply_inbox_row and BATCH_SIZE are imported from here by bench/economy.py and bench/apply.py.
 from sync.inbox_apply import BATCH_SIZE, apply_inbox_row, apply_inbox_rows, ready_rows  # noqa: F401
 from sync.models import InboundEvent
@@ -49,6 +51,9 @@ def drain_inbox(limit: int = BATCH_SIZE) -> dict[str, int]:
                     deferred.append(row.id)
                 else:
                     counts[row.state] = counts.get(row.state, 0) + 1
+            attachment_changes = changes_in_rows(r.payload for r in rows if r.state == "applied")
+        if attachment_changes:  # after the commit: a refresh calls JSM, never inside this transaction
+            enqueue_refreshes(runtime.redis, attachment_changes)
         seen += len(rows)
         if len(rows) == limit:
             continue
@@ -85,6 +90,13 @@ def _redis_or_none(runtime):  # type: ignore[no-untyped-def]
         return runtime.redis
     except Exception:  # statistics only: an unreachable Redis must not fail a job
         return None
+
+
+def refresh_attachments(issue_key: str, field_ids: list[str] | None = None) -> dict[str, object]:
+    """Maintenance: mirror a ticket's customer-visible attachments after a webhook showed a change."""
+    from sync.attachments import refresh
+
+    return refresh(get_runtime(), issue_key, field_ids)
 
 
 def sweep() -> dict[str, int]:

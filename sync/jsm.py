@@ -11,18 +11,22 @@ import hashlib
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import requests
 
 from sync import jsm_parse as parse
 from sync.events import IssueSnapshot, Organisation
 from sync.jsm_actions import JsmActions
-from sync.jsm_errors import JsmError, JsmPermanentError, JsmTransientError
+from sync.jsm_errors import JsmError, JsmPermanentError, JsmTransientError, from_exception, from_response
 from sync.jsm_transport import API, SD, Transport
 from sync.jsm_types import (
     Account,
     CommentSnapshot,
     JiraPriority,
     JiraStatus,
+    RequestAttachment,
     RequestType,
     RequestTypeFields,
     SearchPage,
@@ -42,7 +46,7 @@ __all__ = ["JsmError", "JsmGateway", "JsmPermanentError", "JsmTransientError"]
 # What the mirror reads of an issue; a short list keeps search pages small (enhanced search returns
 # only `id` unless asked). The JSM custom fields are added once their per-site ids are known.
 BASE_FIELDS = ("summary", "description", "status", "priority", "issuetype", "project", "created", "updated",
-               "resolutiondate", "reporter", "assignee", "comment")
+               "resolutiondate", "reporter", "assignee", "comment", "attachment")
 _SD_FIELD_TYPES = (":sd-customerrequesttype", ":sd-customer-organizations")
 # JQL dates are read in the searching user's time zone. Unknown zone: widen by the largest offset
 # west of UTC (UTC-12) plus DST, so the bound is early enough wherever the site is.
@@ -165,6 +169,41 @@ class JsmGateway(JsmActions):
         value = raw.get("value") if isinstance(raw, dict) else None
         return isinstance(value, dict) and value.get("internal") is False
 
+    def list_request_attachments(self, issue_key: str) -> list[RequestAttachment]:
+        """The attachments JSM shows the request's customers (servicedeskapi lists no internal ones)."""
+        found = (parse.sd_attachment(v) for v in self._sd_pages(
+            f"{SD}/request/{issue_key}/attachment", kind="sd.attachments",
+            what=f"listing attachments of {issue_key}", limit=100))
+        return [a for a in found if a is not None]
+
+    def attachment_content(self, jira_id: str, filename: str, max_bytes: int) -> Iterator[bytes]:
+        """The bytes of one attachment, streamed in chunks; raises JsmPermanentError past `max_bytes`.
+
+        Cloud: `/rest/api/2/attachment/content/{id}` (redirects to the media store); Data Center:
+        `/secure/attachment/{id}/{filename}`. Not retried: the caller is a browser download.
+        """
+        path = (f"{API}/attachment/content/{quote(jira_id, safe='')}" if self.cloud
+                else f"secure/attachment/{quote(jira_id, safe='')}/{quote(filename, safe='')}")
+        what = f"downloading attachment {jira_id}"
+        t = self.t
+        t.throttle.acquire()
+        with t._lock:
+            t.calls["attachment_content"] += 1
+        try:
+            # The library's request() reads the whole body; the session (with its auth) can stream.
+            response = t.platform.session.get(f"{t.site_url}/{path}", stream=True, timeout=t.timeout)
+        except requests.RequestException as exc:
+            raise from_exception(exc, what, t.site_url, t.timeout[1]) from exc
+        if response.status_code >= 400:
+            error = from_response(response, what, t.deployment)
+            response.close()
+            raise error
+        length = response.headers.get("Content-Length")
+        if length and length.isdigit() and int(length) > max_bytes:
+            response.close()
+            raise JsmPermanentError(f"attachment {jira_id} is larger than {max_bytes} bytes")
+        return _bounded(response, max_bytes)
+
     # ------------------------------------------------------------------ issues and search
     def issue_fields(self) -> tuple[str, ...]:
         """BASE_FIELDS plus this site's Customer Request Type and Organizations custom field ids."""
@@ -250,3 +289,16 @@ class JsmGateway(JsmActions):
         for page in self.search_pages(self.build_jql(projects, updated_since), page_size):
             for hit in page.hits:
                 yield hit.issue
+
+
+def _bounded(response: Any, max_bytes: int) -> Iterator[bytes]:
+    # Stops (and drops the connection) once more than max_bytes arrived, whatever Content-Length said.
+    sent = 0
+    try:
+        for chunk in response.iter_content(64 * 1024):
+            sent += len(chunk)
+            if sent > max_bytes:
+                raise JsmPermanentError(f"attachment larger than {max_bytes} bytes")
+            yield chunk
+    finally:
+        response.close()

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from sync.events import CommentSnapshot, comment_snapshot, issue_snapshot, parse_time, person
 from sync.jsm_types import (
     Account,
     CreatedRequest,
+    RequestAttachment,
     RequestType,
     RequestTypeField,
     RequestTypeFields,
@@ -81,7 +83,57 @@ def search_hit(raw: dict[str, Any]) -> SearchHit:
         complete = not isinstance(total, int) or total <= len(items)
     elif page is None:
         complete = False  # the search did not return comments at all: ask separately when it matters
-    return SearchHit(issue_snapshot(raw), comments, complete)
+    return SearchHit(issue_snapshot(raw), comments, complete, attachment_ids(raw.get("fields") or {}))
+
+
+def attachment_ids(fields: Any) -> tuple[str, ...] | None:
+    """Sorted ids of an issue's `fields.attachment` (internal ones too); None when the field is absent."""
+    items = fields.get("attachment") if isinstance(fields, dict) else None
+    if not isinstance(items, list):
+        return None
+    return tuple(sorted(str(a["id"]) for a in items if isinstance(a, dict) and a.get("id") is not None))
+
+
+# AttachmentDTO has no `id`: it is the last segment of `_links.jiraRest` (…/attachment/{id}) or the
+# segment after /secure/attachment/ in `_links.content`.
+_ATTACHMENT_ID = (re.compile(r"/attachment/(\d+)/?$"), re.compile(r"/secure/attachment/(\d+)(?:/|$)"),
+                  re.compile(r"/attachment/content/(\d+)"))
+
+
+def sd_attachment(raw: dict[str, Any]) -> RequestAttachment | None:
+    """A servicedeskapi `AttachmentDTO`; None when no attachment id can be read from its links."""
+    links = raw.get("_links") if isinstance(raw.get("_links"), dict) else {}
+    found = None
+    for link, pattern in zip(("jiraRest", "content", "content"), _ATTACHMENT_ID, strict=True):
+        match = pattern.search(str(links.get(link) or ""))
+        if match:
+            found = match.group(1)
+            break
+    if found is None:
+        return None
+    author = person(raw.get("author"))
+    size = raw.get("size")
+    return RequestAttachment(jira_id=found, filename=str(raw.get("filename") or "file"),
+                             size=size if isinstance(size, int) and size >= 0 else 0,
+                             mime_type=_s(raw.get("mimeType")), created_ms=_epoch(raw.get("created")),
+                             author_name=author.name if author else None)
+
+
+def webhook_attachment_change(body: Any) -> tuple[str, tuple[str, ...] | None] | None:
+    """(issue key, `fields.attachment` ids) when an issue webhook shows attachments added or removed."""
+    if not isinstance(body, dict) or body.get("webhookEvent") not in ("jira:issue_created", "jira:issue_updated"):
+        return None
+    issue = body.get("issue") if isinstance(body.get("issue"), dict) else {}
+    key = issue.get("key")
+    if not isinstance(key, str) or not key:
+        return None
+    ids = attachment_ids(issue.get("fields"))
+    items = (body.get("changelog") or {}).get("items") if isinstance(body.get("changelog"), dict) else None
+    changed = any(isinstance(i, dict) and str(i.get("fieldId") or i.get("field") or "").lower() == "attachment"
+                  for i in items or [])
+    if body["webhookEvent"] == "jira:issue_created":
+        changed = changed or bool(ids)
+    return (key, ids) if changed else None
 
 
 def created_request(raw: dict[str, Any]) -> CreatedRequest:

@@ -113,6 +113,20 @@ class SearchHit:
     issue: IssueSnapshot
     comments: tuple[CommentSnapshot, ...] = ()
     comments_complete: bool = True
+    # Ids of `fields.attachment` (internal ones included); None when the search did not return the field.
+    attachment_ids: tuple[str, ...] | None = None
+
+
+@dataclass(frozen=True)
+class RequestAttachment:
+    """A customer-visible attachment as servicedeskapi lists it (`AttachmentDTO`, id from its links)."""
+
+    jira_id: str
+    filename: str
+    size: int
+    mime_type: str | None
+    created_ms: int | None
+    author_name: str | None
 
 
 @dataclass(frozen=True)

@@ -169,6 +169,21 @@ class Comment(Base):
     __table_args__ = (Index("ix_comments_ticket_visible", "ticket_id", "public", "deleted", "created_at"),)
 
 
+class Attachment(Base):
+    """A customer-visible attachment of a ticket (listed by servicedeskapi); internal ones are never stored."""
+
+    __tablename__ = "attachments"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"), index=True)
+    jira_id: Mapped[str] = mapped_column(String(32), unique=True)
+    filename: Mapped[str] = mapped_column(String(255))
+    size: Mapped[int] = mapped_column(BigInteger, default=0)
+    mime_type: Mapped[str | None] = mapped_column(String(255))
+    created_at: Mapped[datetime | None]
+    author_name: Mapped[str | None] = mapped_column(String(255))
+    deleted: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
 class StatusHistory(Base):
     """A customer-visible status change of a ticket."""
 

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 import redis
 from sqlalchemy import select
 
+from sync import attachments
 from sync.events import CommentSnapshot, IssueSnapshot
 from sync.inbound import apply_comment, apply_issue
 from sync.jsm import JsmGateway
@@ -159,8 +160,12 @@ def _apply_page(runtime: Runtime, gw: JsmGateway, project: str, page: SearchPage
                 .where(Ticket.jira_id.in_(ids), Comment.jira_id.is_not(None), Comment.deleted.is_(False))):
             known[cid] = (upd, public)
             by_ticket.setdefault(tid, set()).add(cid)
+        seen_files = attachments.known_field_ids(session, ids)
     # JSM calls happen before the transaction opens, so no row lock is held across HTTP.
     settled = {h.issue.jira_id: _comments_of(gw, h, known) for h in page.hits}
+    # Attachments: servicedeskapi is asked only when `fields.attachment` differs from the last refresh.
+    files = {h.issue.jira_id: gw.list_request_attachments(h.issue.key) for h in page.hits
+             if attachments.needs_refresh(h.attachment_ids, seen_files.get(h.issue.jira_id))}
     mapping = runtime.mapping
     with runtime.sessions() as session, session.begin():
         for hit in page.hits:
@@ -173,6 +178,10 @@ def _apply_page(runtime: Runtime, gw: JsmGateway, project: str, page: SearchPage
                 result.changed += 1
             else:
                 result.unchanged += 1
+            if issue.jira_id in files:
+                ticket = session.scalar(select(Ticket).where(Ticket.jira_id == issue.jira_id))
+                if ticket is not None:
+                    attachments.apply_attachments(session, ticket, files[issue.jira_id], hit.attachment_ids)
             comments, complete = settled[issue.jira_id]
             for c in comments:
                 if _is_current(c, known) and known[c.jira_id][1] == bool(c.public):

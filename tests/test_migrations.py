@@ -18,7 +18,7 @@ def test_migrated_schema_matches_the_models(any_database_url: str) -> None:
     engine.dispose()
     assert differences == [], f"models and migrations disagree: {differences}"
     assert {"tickets", "comments", "inbound_events", "outbox_actions", "mapping_versions", "users",
-            "organizations", "api_tokens", "status_history", "sync_state", "alembic_version"} <= tables
+            "organizations", "api_tokens", "status_history", "sync_state", "alembic_version", "attachments"} <= tables
 
 
 def test_db_upgrade_command_is_idempotent(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
@@ -31,5 +31,5 @@ def test_db_upgrade_command_is_idempotent(tmp_path, monkeypatch) -> None:  # typ
     assert main(["db", "upgrade"]) == 0
     engine = create_engine(url)
     with engine.connect() as conn:
-        assert conn.exec_driver_sql("select version_num from alembic_version").scalar() == "0002"
+        assert conn.exec_driver_sql("select version_num from alembic_version").scalar() == "0003"
     engine.dispose()
