@@ -8,6 +8,7 @@ from flask import Blueprint, current_app, jsonify, request
 
 from app import runtime_of
 from app.auth import admin_required, api_auth_required, current_user
+from app.errors import json_error
 from mappings import Mapping, MappingError, load_yaml
 from sync import mapping_store, reproject
 from sync.queues import queue
@@ -15,11 +16,6 @@ from sync.unmapped import unmapped_report
 
 bp = Blueprint("admin_mapping", __name__, url_prefix="/api/v1/mapping")
 
-
-def _error(status: int, message: str, **extra: Any):  # type: ignore[no-untyped-def]
-    response = jsonify(error=message, **extra)
-    response.status_code = status
-    return response
 
 
 def _proposal() -> Mapping:
@@ -55,7 +51,7 @@ def put_mapping():  # type: ignore[no-untyped-def]
     try:
         proposal = _proposal()
     except MappingError as exc:
-        return _error(400, "invalid mapping", messages=exc.messages)
+        return json_error(400, "invalid mapping", messages=exc.messages)
     comment = (request.get_json(silent=True) or {}).get("comment", "") if request.is_json else ""
     version = mapping_store.publish_version(runtime, proposal.to_yaml(), author=current_user().email,
                                             comment=str(comment or ""))
@@ -90,7 +86,7 @@ def preview():  # type: ignore[no-untyped-def]
     try:
         proposal = _proposal()
     except MappingError as exc:
-        return _error(400, "invalid mapping", messages=exc.messages)
+        return json_error(400, "invalid mapping", messages=exc.messages)
     with runtime.sessions() as session:
         return jsonify(reproject.preview(session, proposal).as_dict())
 
@@ -112,11 +108,11 @@ def rollback():  # type: ignore[no-untyped-def]
     runtime = runtime_of(current_app)
     body = request.get_json(silent=True) or {}
     if not isinstance(body.get("version"), int):
-        return _error(400, 'body must be {"version": <number>}')
+        return json_error(400, 'body must be {"version": <number>}')
     try:
         version = mapping_store.rollback(runtime, body["version"], author=current_user().email)
     except LookupError as exc:
-        return _error(404, str(exc))
+        return json_error(404, str(exc))
     from sync.jobs import reproject_all
 
     try:

@@ -8,6 +8,7 @@ from sqlalchemy import func, or_, select
 
 from app import runtime_of
 from app.auth import api_auth_required, current_user
+from app.errors import json_error
 from app.rendering import wiki_to_html
 from app.scope import ScopeError, visible_ticket, visible_tickets
 from app.serializers import comment_json, history_json, ticket_json, tickets_json
@@ -16,11 +17,6 @@ from sync.models import Comment, StatusHistory, Ticket
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 MAX_PER_PAGE = 200
 
-
-def _error(status: int, message: str):  # type: ignore[no-untyped-def]
-    response = jsonify(error=message)
-    response.status_code = status
-    return response
 
 
 def _int_arg(name: str, default: int, low: int, high: int) -> int:
@@ -62,7 +58,7 @@ def list_tickets():  # type: ignore[no-untyped-def]
         per_page = _int_arg("per_page", 50, 1, MAX_PER_PAGE)
         query = filtered_tickets(user, request.args)
     except (ValueError, ScopeError) as exc:
-        return _error(400, str(exc))
+        return json_error(400, str(exc))
     mapping = runtime.mapping
     locale = str(get_locale() or "en")
     with runtime.sessions() as db:
@@ -83,7 +79,7 @@ def get_ticket(key: str):  # type: ignore[no-untyped-def]
     with runtime.sessions() as db:
         ticket = visible_ticket(db, user, key)
         if ticket is None:
-            return _error(404, f"no ticket {key} in your scope")
+            return json_error(404, f"no ticket {key} in your scope")
         data = ticket_json(ticket, runtime.mapping, user, locale)
         comments = db.scalars(select(Comment).where(Comment.ticket_id == ticket.id, Comment.public.is_(True),
                                                     Comment.deleted.is_(False))
@@ -108,7 +104,7 @@ def summary():  # type: ignore[no-untyped-def]
     try:
         scope = summary_scope(user, request.args.get("scope"))
     except ScopeError as exc:
-        return _error(400, str(exc))
+        return json_error(400, str(exc))
     with runtime.sessions() as db:
         data = build_summary(db, visible_tickets(user, scope), runtime.mapping, str(get_locale() or "en"),
                              user_zone(user))

@@ -8,11 +8,12 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
-from flask import current_app, g, jsonify, request, session
+from flask import current_app, g, request, session
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from app.errors import json_error
 from sync.models import ApiToken, User, utcnow
 
 TOKEN_PREFIX = "jsmc_"
@@ -91,8 +92,7 @@ def api_auth_required(view: Callable[..., Any]) -> Callable[..., Any]:
     @wraps(view)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         if current_user() is None:
-            response = jsonify(error="authentication required: send 'Authorization: Bearer <api token>'")
-            response.status_code = 401
+            response = json_error(401, "authentication required: send 'Authorization: Bearer <api token>'")
             response.headers["WWW-Authenticate"] = 'Bearer realm="jsm-companion"'
             return response
         return view(*args, **kwargs)
@@ -109,9 +109,8 @@ def admin_required(view: Callable[..., Any]) -> Callable[..., Any]:
         if user is None:
             return api_auth_required(view)(*args, **kwargs)
         if user.role != "admin":
-            response = jsonify(error="not found")
-            response.status_code = 404
-            return response
+            # 404 like any resource outside the caller's scope: non-admins learn nothing.
+            return json_error(404, "not found")
         return view(*args, **kwargs)
 
     return wrapper

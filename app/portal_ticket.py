@@ -29,7 +29,6 @@ from app.rendering import wiki_to_html
 from app.scope import visible_ticket
 from app.serializers import comment_json, iso, ticket_json
 from sync.jsm_errors import JsmError
-from sync.jsm_visibility import gateway_for
 from sync.models import Attachment, Comment, StatusHistory, Ticket, User
 
 bp = Blueprint("portal_ticket", __name__)
@@ -155,7 +154,7 @@ def download_attachment(key: str, jira_id: str) -> Any:
     if size > MAX_DOWNLOAD_BYTES:
         abort(413)
     try:
-        chunks = gateway_for(runtime).attachment_content(jira_id, filename, MAX_DOWNLOAD_BYTES)
+        chunks = runtime.gateway().attachment_content(jira_id, filename, MAX_DOWNLOAD_BYTES)
     except JsmError as exc:
         current_app.logger.warning("attachment %s of %s not downloaded: %s", jira_id, key, exc)
         abort(404 if getattr(exc, "status", None) == 404 else 502)

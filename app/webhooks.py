@@ -13,6 +13,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from app import runtime_of
+from app.errors import json_error
 from sync.events import CommentEvent, IssueEvent, NotAWebhook, normalise
 from sync.models import InboundEvent
 from sync.queues import request_inbox_drain
@@ -33,11 +34,6 @@ def _signature_ok(secret: str, body: bytes) -> bool:
     return token is not None and hmac.compare_digest(token.encode(), secret.encode())
 
 
-def _error(status: int, message: str):  # type: ignore[no-untyped-def]
-    response = jsonify(error=message)
-    response.status_code = status
-    return response
-
 
 @bp.post("/webhooks/jira")
 def receive():  # type: ignore[no-untyped-def]
@@ -47,18 +43,18 @@ def receive():  # type: ignore[no-untyped-def]
     try:
         body = request.get_data(cache=False)
     except RequestEntityTooLarge:
-        return _error(413, "body over 1 MiB; Jira webhooks are smaller than that")
+        return json_error(413, "body over 1 MiB; Jira webhooks are smaller than that")
     secret = jira.webhook_secret.get_secret_value() if jira.webhook_secret else None
     if secret and not _signature_ok(secret, body):
-        return _error(401, "bad or missing X-Hub-Signature (expected sha256=<hex HMAC-SHA256 of the body>)")
+        return json_error(401, "bad or missing X-Hub-Signature (expected sha256=<hex HMAC-SHA256 of the body>)")
     try:
         parsed = json.loads(body)
     except (ValueError, UnicodeDecodeError) as exc:
-        return _error(400, f"body is not JSON: {exc}")
+        return json_error(400, f"body is not JSON: {exc}")
     try:
         event = normalise(parsed)
     except NotAWebhook as exc:
-        return _error(400, f"not a Jira webhook: {exc}")
+        return json_error(400, f"not a Jira webhook: {exc}")
 
     delivery_id = request.headers.get("X-Atlassian-Webhook-Identifier") or hashlib.sha256(body).hexdigest()
     if isinstance(event, IssueEvent):
@@ -85,10 +81,10 @@ def receive():  # type: ignore[no-untyped-def]
     except OperationalError as exc:
         # The database is away: 503 makes Jira Cloud retry the delivery later.
         log.error("database unavailable, webhook refused with 503: %s", exc.orig)
-        return _error(503, "database unavailable; the delivery will be retried by Jira")
+        return json_error(503, "database unavailable; the delivery will be retried by Jira")
     except SQLAlchemyError as exc:
         log.exception("could not record webhook")
-        return _error(503, f"could not record the delivery: {type(exc).__name__}")
+        return json_error(503, f"could not record the delivery: {type(exc).__name__}")
     if ignored:
         return jsonify(status="ignored", reason=ignored, event_id=event_id), 202
     request_inbox_drain(runtime.redis)

@@ -90,13 +90,11 @@ def apply_attachments(session: Session, ticket: Ticket, listed: list[RequestAtta
 def refresh(runtime: Runtime, issue_key: str, field_ids: list[str] | None = None,
             gateway: JsmGateway | None = None) -> dict[str, Any]:
     """Ask servicedeskapi for a ticket's customer-visible attachments and store them (no lock held over HTTP)."""
-    from sync.jsm_visibility import gateway_for
-
     with runtime.sessions() as session:
         exists = session.scalar(select(Ticket.id).where(Ticket.key == issue_key, Ticket.deleted.is_(False)))
     if exists is None:
         return {"key": issue_key, "state": "not mirrored"}
-    listed = (gateway or gateway_for(runtime)).list_request_attachments(issue_key)
+    listed = (gateway or runtime.gateway()).list_request_attachments(issue_key)
     with runtime.sessions() as session, session.begin():
         ticket = session.scalar(select(Ticket).where(Ticket.key == issue_key))
         if ticket is None:

@@ -81,7 +81,8 @@ def drain_inbox(limit: int = BATCH_SIZE) -> dict[str, int]:
     if deferred:
         counts["deferred"] = len(deferred)
     # Calls the "ask JSM" path made for comment visibility, for the admin's "JSM calls" numbers.
-    publish_jsm_calls(_redis_or_none(runtime), getattr(runtime, "_jsm_gateway", None))
+    for gateway in runtime.gateways_made():
+        publish_jsm_calls(_redis_or_none(runtime), gateway)
     return counts
 
 
@@ -124,12 +125,10 @@ def reconcile_full(project: str | None = None) -> dict[str, int]:
 
 
 def _reconcile(*, full: bool, project: str | None) -> dict[str, int]:
-    from sync.jsm import JsmGateway
     from sync.reconcile import reconcile
 
     runtime = get_runtime()
-    # Our own gateway, so its per-kind call counts can be published for the admin's sync health.
-    gateway = JsmGateway.from_settings(runtime.settings, redis=_redis_or_none(runtime))
+    gateway = runtime.gateway()
     try:
         return reconcile(runtime, full=full, project=project, gateway=gateway).as_dict()
     finally:

@@ -100,17 +100,6 @@ class JsmActions:
                                what=f"attaching files to {issue_key}")
         return parse.sd_comment(raw["comment"]) if isinstance(raw, dict) and raw.get("comment") else None
 
-    def attachment_refs(self, issue_key: str) -> list[tuple[str, str]]:
-        """(id, file name) of each customer-visible attachment of a request (the id from its links: the DTO has
-        none); what a retried attach looks for."""
-        out = []
-        for v in self._sd_pages(f"{SD}/request/{issue_key}/attachment", kind="sd.attachments",
-                                what=f"listing attachments of {issue_key}", experimental=True):
-            links = v.get("_links") or {}
-            ref = str(links.get("jiraRest") or links.get("self") or "")
-            out.append((ref.rstrip("/").rsplit("/", 1)[-1] or ref, str(v.get("filename") or "")))
-        return out
-
     def set_request_property(self, issue_key: str, key: str, value: Any) -> None:
         """Stamp an issue property (PUT is idempotent; the body *is* the value, unlike the library's helper)."""
         self.t.call("PUT", f"{API}/issue/{issue_key}/properties/{key}", kind="issue_property",

@@ -18,17 +18,8 @@ if TYPE_CHECKING:
 
 
 def gateway_for(runtime: Runtime) -> JsmGateway:
-    """One gateway per runtime (per process), sharing the site throttle through Redis."""
-    gw = getattr(runtime, "_jsm_gateway", None)
-    if gw is None:
-        try:
-            client = runtime.redis
-        except Exception:  # an unreachable Redis must not block applying; the throttle goes local
-            client = None
-        # Few in-job retries: the inbox itself retries a Deferred row later.
-        gw = JsmGateway.from_settings(runtime.settings, redis=client, max_attempts=2, max_retry_wait=5.0)
-        runtime._jsm_gateway = gw  # type: ignore[attr-defined]
-    return gw
+    """The inbox's gateway: few in-job retries, since a deferred inbox row is retried later anyway."""
+    return runtime.gateway(quick=True)
 
 
 def _settle(gw: JsmGateway, issue_id: str, comment: CommentSnapshot) -> CommentSnapshot:

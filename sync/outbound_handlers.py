@@ -127,7 +127,7 @@ def _find_comment(ctx: Context, gw: JsmGateway, runtime: Runtime, body: str) -> 
 
 def _named(gw: JsmGateway, key: str, names: list[str]) -> list[str]:
     wanted = set(names)
-    return [ref for ref, name in gw.attachment_refs(key) if name in wanted]
+    return [a.jira_id for a in gw.list_request_attachments(key) if a.filename in wanted]
 
 
 def _comment_with_files(ctx: Context, gw: JsmGateway, runtime: Runtime) -> Outcome:

@@ -46,10 +46,8 @@ def backoff(attempts: int, retry_after: float | None) -> float:
 
 
 def gateway_for(runtime: Runtime) -> JsmGateway:
-    """The JSM gateway of this process's site, sharing the per-site throttle through Redis."""
-    from sync.jsm import JsmGateway
-
-    return JsmGateway.from_settings(runtime.settings, redis=runtime.redis)
+    """The process's gateway with full retries for GETs (POSTs are never retried by the gateway)."""
+    return runtime.gateway()
 
 
 def our_account_id(runtime: Runtime, gw: JsmGateway) -> str | None:

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     import redis
 
     from mappings import Mapping
+    from sync.jsm import JsmGateway
 
 
 @dataclass
@@ -50,6 +51,28 @@ class Runtime:
         from sync.mapping_store import active_mapping
 
         return active_mapping(self)
+
+    def gateway(self, *, quick: bool = False) -> JsmGateway:
+        """The JSM gateway of this process (one per tuning), sharing the per-site throttle through Redis.
+
+        `quick` is for the inbox: few in-job retries, because a deferred inbox row is retried anyway.
+        An unreachable Redis must not block work: the throttle then stays in this process.
+        """
+        gateways: dict[bool, JsmGateway] = self.__dict__.setdefault("_gateways", {})
+        if quick not in gateways:
+            from sync.jsm import JsmGateway
+
+            try:
+                client = self.redis
+            except Exception:
+                client = None
+            tuning = {"max_attempts": 2, "max_retry_wait": 5.0} if quick else {}
+            gateways[quick] = JsmGateway.from_settings(self.settings, redis=client, **tuning)
+        return gateways[quick]
+
+    def gateways_made(self) -> list[JsmGateway]:
+        """The gateways this process has made so far (whose call counts are published for sync health)."""
+        return list(self.__dict__.get("_gateways", {}).values())
 
     def close(self) -> None:
         """Release pooled connections (before a fork, at exit)."""

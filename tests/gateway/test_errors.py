@@ -35,7 +35,8 @@ def test_permanent_errors_carry_jsm_messages(site, gateway):
 
 def test_forbidden_is_permanent(site):
     if not site.sandbox.cloud:
-        pytest.skip("a Data Center PAT always acts as its owner, an agent")
+        pytest.skip("Data Center: the only credential is the PAT, which acts as its owner (an agent); "
+                    "no customer account can be used to provoke a 403 there")
     with site.state.lock:
         customer = next(a for a in site.state.accounts.values() if a.kind == "customer")
     gw = make_gateway(site, email=customer.email)
