@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import (
@@ -10,6 +11,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     DateTime,
+    Enum,
     ForeignKey,
     Index,
     Integer,
@@ -49,7 +51,40 @@ class Base(DeclarativeBase):
     type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: JSON, list[Any]: JSON}
 
 
-ROLES = ("customer", "org_viewer", "group_lead", "admin")
+class Role(StrEnum):
+    """What a user may see: their own requests, their group's, their organisation's, or everything."""
+
+    CUSTOMER = "customer"
+    ORG_VIEWER = "org_viewer"
+    GROUP_LEAD = "group_lead"
+    ADMIN = "admin"
+
+
+ROLES = tuple(role.value for role in Role)
+
+
+class InboxState(StrEnum):
+    """Where a webhook delivery stands: waiting to be applied, applied, ignored on purpose, or failed."""
+
+    PENDING = "pending"
+    APPLIED = "applied"
+    IGNORED = "ignored"
+    FAILED = "failed"
+
+
+class OutboxState(StrEnum):
+    """Where a customer action stands: owed to JSM, being pushed, confirmed, or refused for good."""
+
+    PENDING = "pending"
+    SENDING = "sending"
+    DONE = "done"
+    FAILED = "failed"
+
+
+def _by_value(enum: type[StrEnum]) -> Enum:
+    """A VARCHAR column holding an enum's values (not its member names), with no database enum type."""
+    return Enum(enum, native_enum=False, create_constraint=False, length=16,
+                values_callable=lambda members: [m.value for m in members])
 
 
 class Organization(Base):
@@ -71,7 +106,7 @@ class User(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     email: Mapped[str] = mapped_column(String(255), unique=True)
     name: Mapped[str] = mapped_column(String(255), default="")
-    role: Mapped[str] = mapped_column(String(16), default="customer")
+    role: Mapped[Role] = mapped_column(_by_value(Role), default=Role.CUSTOMER)
     organization_id: Mapped[int | None] = mapped_column(ForeignKey("organizations.id"), index=True)
     group_name: Mapped[str | None] = mapped_column(String(128))
     password_hash: Mapped[str | None] = mapped_column(String(255))
@@ -203,7 +238,7 @@ class StatusHistory(Base):
     )
 
 
-INBOX_STATES = ("pending", "applied", "ignored", "failed")
+INBOX_STATES = tuple(state.value for state in InboxState)
 
 
 class InboundEvent(Base):
@@ -217,7 +252,7 @@ class InboundEvent(Base):
     project_key: Mapped[str | None] = mapped_column(String(32))
     event_timestamp: Mapped[int | None] = mapped_column(BigInteger)
     payload: Mapped[str] = mapped_column(Text)
-    state: Mapped[str] = mapped_column(String(16), default="pending")
+    state: Mapped[InboxState] = mapped_column(_by_value(InboxState), default=InboxState.PENDING)
     reason: Mapped[str | None] = mapped_column(Text)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     received_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -228,7 +263,7 @@ class InboundEvent(Base):
     __table_args__ = (Index("ix_inbound_state_id", "state", "id"),)
 
 
-OUTBOX_STATES = ("pending", "sending", "done", "failed")
+OUTBOX_STATES = tuple(state.value for state in OutboxState)
 
 
 class OutboxAction(Base):
@@ -241,7 +276,7 @@ class OutboxAction(Base):
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"))
     payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
-    state: Mapped[str] = mapped_column(String(16), default="pending")
+    state: Mapped[OutboxState] = mapped_column(_by_value(OutboxState), default=OutboxState.PENDING)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     error: Mapped[str | None] = mapped_column(Text)
     jira_response: Mapped[str | None] = mapped_column(Text)
