@@ -7,7 +7,7 @@ from typing import Any
 
 from flask import Flask
 
-from sync.runtime import Runtime, configure
+from sync.runtime import Runtime
 from sync.settings import Settings, load_settings
 
 MAX_BODY_BYTES = 1024 * 1024  # webhooks over 1 MiB answer 413
@@ -16,7 +16,7 @@ MAX_BODY_BYTES = 1024 * 1024  # webhooks over 1 MiB answer 413
 def create_app(settings: Settings | None = None, test_config: dict[str, Any] | None = None) -> Flask:
     """Build the web application for one install (its settings decide database, Redis and JSM)."""
     settings = settings or load_settings()
-    runtime = configure(settings)
+    runtime = Runtime(settings)
     app = Flask(__name__)
     app.config.update(
         SECRET_KEY=settings.effective_secret_key,

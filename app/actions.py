@@ -16,9 +16,10 @@ from sqlalchemy import select
 from app import runtime_of
 from app.actions_core import ActionError, accept_create, accept_ticket_action
 from app.auth import api_auth_required, current_user
+from sync.jobs import request_push
 from sync.models import OutboxAction
-from sync.outbound import OutboxConflict, action_json, request_push, retry
-from sync.outbound_catalog import find_desk, request_type_fields, request_types, service_desks
+from sync.outbound.catalog import find_desk, request_type_fields, request_types, service_desks
+from sync.outbound.outbox import OutboxConflict, action_json, retry
 
 bp = Blueprint("actions", __name__, url_prefix="/api/v1")
 TICKET_ACTIONS = ("resolve", "cancel", "reopen")

@@ -9,9 +9,10 @@ from typing import Any
 from app.rendering import wiki_to_html
 from app.scope import visible_ticket
 from app.serializers import comment_json
+from sync.jobs import request_push
 from sync.models import User
-from sync.outbound import OutboxConflict, action_json, request_push, submit, ticket_sync
-from sync.outbound_catalog import find_desk, request_type_fields, request_types, validate_create
+from sync.outbound.catalog import find_desk, request_type_fields, request_types, validate_create
+from sync.outbound.outbox import OutboxConflict, action_json, submit, ticket_sync
 from sync.runtime import Runtime
 
 MAX_COMMENT = 32_000

@@ -10,9 +10,10 @@ from app import runtime_of
 from app.auth import admin_required, api_auth_required, current_user
 from app.errors import json_error
 from mappings import Mapping, MappingError, load_yaml
-from sync import mapping_store, reproject
-from sync.queues import queue
-from sync.unmapped import unmapped_report
+from sync import mapping_store
+from sync.jobs import reproject_progress, request_reproject
+from sync.projection import reproject
+from sync.projection.unmapped import unmapped_report
 
 bp = Blueprint("admin_mapping", __name__, url_prefix="/api/v1/mapping")
 
@@ -55,14 +56,7 @@ def put_mapping():  # type: ignore[no-untyped-def]
     comment = (request.get_json(silent=True) or {}).get("comment", "") if request.is_json else ""
     version = mapping_store.publish_version(runtime, proposal.to_yaml(), author=current_user().email,
                                             comment=str(comment or ""))
-    from sync.jobs import reproject_all
-
-    try:
-        job = queue("maintenance", runtime.redis).enqueue(reproject_all, version, job_timeout=3600)
-        job_id = job.id
-    except Exception:  # Redis away: re-project here rather than leave tickets on the old mapping
-        reproject_all(version)
-        job_id = None
+    job_id = request_reproject(runtime, version)
     return jsonify(version=version, job=job_id, progress_url="/api/v1/mapping/progress"), 202
 
 
@@ -70,12 +64,7 @@ def put_mapping():  # type: ignore[no-untyped-def]
 @admin_required
 def progress():  # type: ignore[no-untyped-def]
     """Progress of the latest re-projection."""
-    import json
-
-    from sync.jobs import REPROJECT_PROGRESS_KEY
-
-    raw = runtime_of(current_app).redis.get(REPROJECT_PROGRESS_KEY)
-    return jsonify(json.loads(raw) if raw else {"state": "idle"})
+    return jsonify(reproject_progress(runtime_of(current_app).redis) or {"state": "idle"})
 
 
 @bp.post("/preview")
@@ -113,10 +102,5 @@ def rollback():  # type: ignore[no-untyped-def]
         version = mapping_store.rollback(runtime, body["version"], author=current_user().email)
     except LookupError as exc:
         return json_error(404, str(exc))
-    from sync.jobs import reproject_all
-
-    try:
-        queue("maintenance", runtime.redis).enqueue(reproject_all, version, job_timeout=3600)
-    except Exception:
-        reproject_all(version)
+    request_reproject(runtime, version)
     return jsonify(version=version), 202

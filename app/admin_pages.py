@@ -10,7 +10,7 @@ from flask_babel import get_locale
 from app import runtime_of
 from app.auth import current_user
 from sync import mapping_store
-from sync.unmapped import unmapped_report
+from sync.projection.unmapped import unmapped_report
 
 bp = Blueprint("admin_pages", __name__, url_prefix="/admin")
 

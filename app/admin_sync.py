@@ -6,7 +6,7 @@ from flask import Blueprint, current_app, jsonify, request
 
 from app import runtime_of
 from app.auth import admin_required
-from sync.sync_health import snapshot
+from sync.inbound.health import snapshot
 
 bp = Blueprint("admin_sync", __name__, url_prefix="/api/v1/admin")
 MAX_FAILED = 200

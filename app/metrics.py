@@ -7,10 +7,10 @@ from datetime import datetime
 from prometheus_client import Gauge
 from sqlalchemy import func, select
 
+from sync.inbound.health import snapshot
 from sync.models import OutboxAction, Ticket
+from sync.projection.unmapped import unmapped_report
 from sync.runtime import Runtime
-from sync.sync_health import snapshot
-from sync.unmapped import unmapped_report
 
 INBOX = Gauge("companion_inbox_events", "Webhook inbox rows by state", ["state"])
 INBOX_DEFERRED = Gauge("companion_inbox_deferred_events", "Pending inbox rows waiting for a retry (deferred)")

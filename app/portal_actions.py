@@ -19,8 +19,8 @@ from app.actions_core import MAX_FILES, ActionError, accept_create, accept_ticke
 from app.auth import current_user
 from app.portal_format import locale_code
 from sync.models import OutboxAction
-from sync.outbound import action_json
-from sync.outbound_catalog import find_desk, request_type_fields, request_types, service_desks
+from sync.outbound.catalog import find_desk, request_type_fields, request_types, service_desks
+from sync.outbound.outbox import action_json
 
 bp = Blueprint("portal_actions", __name__)
 

@@ -28,7 +28,8 @@ from app.portal_format import locale_code
 from app.rendering import wiki_to_html
 from app.scope import visible_ticket
 from app.serializers import comment_json, iso, ticket_json
-from sync.jsm_errors import JsmError
+from sync.jsm.errors import JsmError
+from sync.jsm.gateway import gateway_for
 from sync.models import Attachment, Comment, StatusHistory, Ticket, User
 
 bp = Blueprint("portal_ticket", __name__)
@@ -108,7 +109,7 @@ def _page_data(db: Session, ticket: Ticket, user: User) -> dict[str, Any]:
         timeline.append({"status": entry.customer_status, "label": _label(mapping, entry.customer_status, locale),
                          "at": entry.at})
     data["timeline"] = timeline
-    # Only rows servicedeskapi listed for customers are ever stored (sync.attachments).
+    # Only rows servicedeskapi listed for customers are ever stored (sync.inbound.attachments).
     data["attachments"] = [
         {"jira_id": a.jira_id, "name": a.filename, "size": _size(a.size), "created": a.created_at,
          "author": a.author_name,
@@ -154,7 +155,7 @@ def download_attachment(key: str, jira_id: str) -> Any:
     if size > MAX_DOWNLOAD_BYTES:
         abort(413)
     try:
-        chunks = runtime.gateway().attachment_content(jira_id, filename, MAX_DOWNLOAD_BYTES)
+        chunks = gateway_for(runtime).attachment_content(jira_id, filename, MAX_DOWNLOAD_BYTES)
     except JsmError as exc:
         current_app.logger.warning("attachment %s of %s not downloaded: %s", jira_id, key, exc)
         abort(404 if getattr(exc, "status", None) == 404 else 502)

@@ -12,11 +12,10 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-from sync.runtime import configure
+from sync.runtime import Runtime
 from sync.settings import Settings
 
 log = logging.getLogger("companion")
-SWEEP_INTERVAL_SECONDS = 30
 
 
 def _port(port: int | None) -> int:
@@ -44,26 +43,19 @@ def serve(settings: Settings, config: str | None, host: str, port: int | None, w
 
 def work(settings: Settings, queue_names: list[str], burst: bool = False) -> int:
     """Run one RQ worker; each job runs in a forked work-horse, so a crash loses only that attempt."""
-    from rq import Worker
-
-    from sync.queues import queue
+    from sync.worker import make_worker
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     # Import every job's modules once here: each job runs in a forked work-horse, which then inherits
     # them instead of paying about a second of imports (the JSM client, SQLAlchemy models) per job.
-    import sync.jobs
-    import sync.jsm
-    import sync.outbound_jobs
-    import sync.outbound_push
-    import sync.reconcile  # noqa: F401
+    import sync.jobs  # noqa: F401  (imports every job's modules)
 
-    runtime = configure(settings)
+    runtime = Runtime(settings)
     # Parse the active mapping once here too: forked work-horses inherit the cached object instead of
     # parsing YAML per job. Close the pool so no connection crosses the fork.
     runtime.mapping  # noqa: B018
     runtime.close()
-    connection = runtime.redis
-    worker = Worker([queue(name, connection) for name in queue_names], connection=connection)
+    worker = make_worker(runtime, queue_names)
     worker.work(burst=burst, with_scheduler=False, logging_level="INFO")
     return 0
 
@@ -72,17 +64,12 @@ def schedule(settings: Settings) -> int:
     """Run RQ's cron scheduler: the sweeper every 30 s and reconciliation on `sync.reconcile_cron`."""
     from rq.cron import CronScheduler
 
-    from sync.jobs import discover_vocabulary, reconcile_incremental, sweep
-    from sync.retention import prune_inbox
+    from sync.jobs import register_cron
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    runtime = configure(settings)
+    runtime = Runtime(settings)
     cron = CronScheduler(connection=runtime.redis)
-    cron.register(sweep, queue_name="maintenance", interval=SWEEP_INTERVAL_SECONDS, job_timeout=120)
-    cron.register(reconcile_incremental, queue_name="maintenance", cron=settings.sync.reconcile_cron,
-                  job_timeout=3600)
-    cron.register(discover_vocabulary, queue_name="maintenance", cron="17 * * * *", job_timeout=600)
-    cron.register(prune_inbox, queue_name="maintenance", cron="42 3 * * *", job_timeout=1800)
+    register_cron(cron, settings)
     cron.start()
     return 0
 
@@ -176,7 +163,7 @@ def _demo_accounts(config: str | None, host: str, port: int) -> None:
     from app.demo import announce, create_demo_accounts
     from sync.settings import load_settings
 
-    runtime = configure(load_settings(config))
+    runtime = Runtime(load_settings(config))
     if not _wait_http(f"{runtime.settings.jira.site_url}/rest/api/2/serverInfo", 30):
         log.warning("the stand-in JSM did not answer; no demo accounts created")
         return
@@ -190,17 +177,13 @@ def _demo_accounts(config: str | None, host: str, port: int) -> None:
 
 def _first_sync(config: str | None, env: dict[str, str]) -> None:
     """In sandbox mode, mirror the demo data at once instead of waiting for the first cron reconcile."""
-    from sync.queues import queue
+    from sync.jobs import request_first_sync
     from sync.redis_conn import connect
     from sync.settings import load_settings
 
     settings = load_settings(config)
     try:
-        from sync.jobs import discover_vocabulary, reconcile_full
-
-        maintenance = queue("maintenance", connect(settings))
-        maintenance.enqueue(reconcile_full, job_timeout=3600)
-        maintenance.enqueue(discover_vocabulary, job_timeout=600)
+        request_first_sync(connect(settings))
         log.info("first full reconcile of the stand-in JSM enqueued")
     except Exception as exc:  # the portal still runs; the cron reconcile catches up
         log.warning("could not enqueue the first reconcile: %s", exc)

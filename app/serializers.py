@@ -77,7 +77,7 @@ def ticket_json(ticket: Ticket, mapping: Mapping, viewer: User, locale: str = "e
         data["sync"] = sync_block
     elif sync_state == "synced" and object_session(ticket) is not None:
         # Issue #6: the sync block comes from the ticket's outbox (pending / failed customer actions).
-        from sync.outbound import ticket_sync
+        from sync.outbound.outbox import ticket_sync
 
         data["sync"] = ticket_sync(object_session(ticket), ticket, locale)
     if viewer.role == "admin":
@@ -92,7 +92,7 @@ def tickets_json(tickets: list[Ticket], mapping: Mapping, viewer: User, locale: 
     session = object_session(tickets[0]) if tickets else None
     if session is None:
         return [ticket_json(t, mapping, viewer, locale) for t in tickets]
-    from sync.outbound import ticket_syncs
+    from sync.outbound.outbox import ticket_syncs
 
     blocks = ticket_syncs(session, tickets, locale)
     memo: dict[tuple[str, str], Any] = {}
@@ -103,7 +103,7 @@ def comment_json(comment: Comment, body_html: str, locale: str = "en") -> dict[s
     """One public comment; a customer's comment not yet in JSM carries its outbox state (issue #6)."""
     sync: dict[str, Any] = {"state": "synced" if comment.jira_id else "pending"}
     if comment.jira_id is None and comment.outbox_action_id is not None and object_session(comment) is not None:
-        from sync.outbound import comment_sync
+        from sync.outbound.outbox import comment_sync
 
         sync = comment_sync(object_session(comment), comment, locale)
     return {"id": comment.jira_id, "author": comment.author_name, "from_support": comment.from_support,

@@ -14,9 +14,9 @@ from werkzeug.exceptions import RequestEntityTooLarge
 
 from app import runtime_of
 from app.errors import json_error
-from sync.events import CommentEvent, IssueEvent, NotAWebhook, normalise
+from sync.jobs import request_inbox_drain
+from sync.jsm.events import CommentEvent, IssueEvent, NotAWebhook, normalise
 from sync.models import InboundEvent
-from sync.queues import request_inbox_drain
 
 log = logging.getLogger(__name__)
 bp = Blueprint("webhooks", __name__)

@@ -14,7 +14,7 @@ from sync.models import Comment, InboundEvent, StatusHistory, Ticket, utcnow
 
 
 def _ticket_row(body: bytes, mapping: Any) -> dict[str, Any]:
-    from sync.events import normalise
+    from sync.jsm.events import normalise
 
     issue = normalise(json.loads(body)).issue
     status = mapping.resolve_status(issue.status_id, issue.status_name, issue.status_category)
@@ -47,10 +47,10 @@ def _upsert(engine: Any, rows: list[dict[str, Any]], batch: int) -> None:
 def run(env: BenchEnv, quick: bool = False) -> dict:
     """Drain N pending inbox rows with `drain_inbox` (one worker, in process) and time the same upserts."""
     from sync.jobs import BATCH_SIZE, drain_inbox
-    from sync.runtime import configure
+    from sync.runtime import Runtime
 
     count, tickets = (600, 100) if quick else (3000, 300)
-    runtime = configure(env.settings())
+    runtime = Runtime(env.settings())
     bodies = [webhook(i, tickets) for i in range(count)]
     with runtime.engine.begin() as conn:
         conn.execute(insert(InboundEvent), [
@@ -58,7 +58,7 @@ def run(env: BenchEnv, quick: bool = False) -> dict:
              "project_key": "SUP", "event_timestamp": i, "payload": b.decode(), "state": "pending",
              "attempts": 0, "received_at": utcnow()} for i, b in enumerate(bodies)])
     started = time.perf_counter()
-    counts = drain_inbox()
+    counts = drain_inbox(runtime)
     took = time.perf_counter() - started
     rows = [_ticket_row(b, runtime.mapping) for b in bodies]
     with runtime.engine.begin() as conn:

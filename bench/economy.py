@@ -29,8 +29,9 @@ def per_event(env: BenchEnv, deployment: str) -> dict:
     """Apply each delivered webhook alone and count the JSM calls it caused."""
     from app import create_app
     from bench.served import served
-    from sync.jobs import apply_inbox_row
-    from sync.jsm_visibility import gateway_for
+    from sync.inbound.drain import apply_inbox_row
+    from sync.inbound.visibility import TUNING
+    from sync.jsm.gateway import gateway_for
     from sync.models import InboundEvent
 
     with running_sandbox(seed="empty", deployment=deployment, webhook_secret=SECRET) as jsm:
@@ -42,14 +43,14 @@ def per_event(env: BenchEnv, deployment: str) -> dict:
             jsm.set_webhook(f"{url}/webhooks/jira", SECRET)
             _script(jsm.url)
             jsm.wait_for_webhooks(20)
-        gw = gateway_for(runtime)
+        gw = gateway_for(runtime, TUNING)
         calls: Counter[str] = Counter()
         events: Counter[str] = Counter()
         with runtime.sessions() as db, db.begin():
             pending = select(InboundEvent).where(InboundEvent.state == "pending").order_by(InboundEvent.id)
             for row in db.scalars(pending):
                 before = gw.total_calls()
-                apply_inbox_row(row, db, runtime.mapping)
+                apply_inbox_row(row, db, runtime, runtime.mapping)
                 kind = json.loads(row.payload)["webhookEvent"]
                 events[kind] += 1
                 calls[kind] += gw.total_calls() - before
@@ -60,14 +61,14 @@ def per_event(env: BenchEnv, deployment: str) -> dict:
 
 def per_reconcile(env: BenchEnv, tickets: int) -> dict:
     """A full reconcile of N tickets: calls by endpoint kind next to the pages a search needs at least."""
-    from sync.jsm import JsmGateway
-    from sync.reconcile import PAGE_SIZE, reconcile
-    from sync.runtime import configure
+    from sync.inbound.reconcile import PAGE_SIZE, reconcile
+    from sync.jsm.gateway import JsmGateway
+    from sync.runtime import Runtime
 
     with running_sandbox(seed=f"bench:{tickets}") as jsm:
         settings = env.settings(jira={"base_url": jsm.url, "email": jsm.email, "api_token": jsm.token,
                                       "webhook_secret": SECRET, "projects": ["SUP", "HELP"]})
-        runtime = configure(settings)
+        runtime = Runtime(settings)
         per_project = Counter(k.split("-")[0] for k in requests.get(f"{jsm.url}/_sandbox/state").json()["requests"])
         gw = JsmGateway.from_settings(settings, rate=1000.0, burst=1000)
         result = reconcile(runtime, full=True, gateway=gw)

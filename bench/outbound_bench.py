@@ -28,8 +28,8 @@ def _setup(tmp: Path) -> tuple[Any, Any, Any, str, dict[str, str]]:
     from app.auth import issue_token
     from sandbox.testing import running_sandbox
     from sync.db import upgrade
-    from sync.inbound import apply_issue
-    from sync.jsm import JsmGateway
+    from sync.inbound.upsert import apply_issue
+    from sync.jsm.gateway import JsmGateway
     from sync.redis_conn import ensure_embedded_redis
     from sync.settings import Settings
 

@@ -69,9 +69,9 @@ def _proposal(mapping: Any) -> Any:
 def run(env: BenchEnv, quick: bool = False) -> dict[str, Any]:
     """Fill N tickets, then time the baseline UPDATE, a preview, a publish, and a no-op publish."""
     from mappings import load_default
-    from sync import reproject
     from sync.db import make_engine, make_session_factory
     from sync.models import StatusHistory
+    from sync.projection import reproject
 
     count = 20_000 if quick else 100_000
     engine = make_engine(env.database_url)

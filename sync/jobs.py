@@ -1,23 +1,55 @@
-"""RQ job entry points. Jobs take ids (or nothing) and find their connections through the runtime."""
+"""Every RQ entry point, each beside the helper that enqueues it.
+
+Jobs take ids (or nothing) after the `Runtime` that the worker hands them first (`sync.worker`), so a
+job finds its connections without any process-global state. Every enqueue tolerates Redis being
+away: the database holds the work (inbox, outbox) and the sweeper enqueues it once Redis is back.
+No other module imports these functions to run them; they call the enqueue helpers.
+"""
 
 from __future__ import annotations
 
+import json
 import logging
 import time
+from typing import TYPE_CHECKING, Any
 
+import redis
+from rq import Queue, get_current_job
 from sqlalchemy import func, select
 
-from sync.attachments import changes_in_rows, enqueue_refreshes
+from sync.inbound import attachments, reconcile, retention
+from sync.inbound.drain import BATCH_SIZE, apply_inbox_rows, ready_rows
+from sync.inbound.health import publish_jsm_calls
+from sync.jsm.gateway import gateway_for
+from sync.models import InboundEvent, InboxState
+from sync.outbound.outbox import JOB_TIMEOUT, LEASE_SECONDS, due_actions
+from sync.outbound.push import push
+from sync.projection import discovery, reproject
+from sync.queues import queue
 
-# apply_inbox_row and BATCH_SIZE are imported from here by bench/economy.py and bench/apply.py.
-from sync.inbox_apply import BATCH_SIZE, apply_inbox_row, apply_inbox_rows, ready_rows  # noqa: F401
-from sync.models import InboundEvent
-from sync.queues import clear_drain_request, request_inbox_drain
-from sync.runtime import get_runtime
-from sync.sync_health import publish_jsm_calls
+if TYPE_CHECKING:
+    from rq.cron import CronScheduler
+    from rq.job import Job
+
+    from sync.runtime import Runtime
+    from sync.settings import Settings
 
 log = logging.getLogger(__name__)
 
+_REDIS_DOWN = (redis.RedisError, OSError)
+
+
+def _redis_or_none(runtime: Runtime) -> redis.Redis | None:
+    try:
+        return runtime.redis
+    except Exception:  # statistics only: an unreachable Redis must not fail a job
+        return None
+
+
+# ------------------------------------------------------------------ inbox (queue "inbound")
+# Set while a drain job is queued but not started; the job clears it before it reads the inbox, so a
+# row committed after that read always finds the key free and enqueues a new drain.
+DRAIN_PENDING_KEY = "companion:inbound:drain-pending"
 # An RQ drain job that has seen LINGER_MIN_ROWS rows keeps polling every LINGER_POLL_SECONDS until the
 # inbox stays empty for LINGER_IDLE_SECONDS, for at most LINGER_MAX_SECONDS (see drain_inbox).
 LINGER_MIN_ROWS = 20
@@ -26,34 +58,43 @@ LINGER_IDLE_SECONDS = 1.0
 LINGER_MAX_SECONDS = 10.0
 
 
-def _in_rq_job() -> bool:
-    from rq import get_current_job
+def request_inbox_drain(connection: redis.Redis) -> bool:
+    """Make sure a drain job will run after this point; False when Redis is unavailable."""
+    try:
+        if connection.set(DRAIN_PENDING_KEY, "1", nx=True, ex=300):
+            queue("inbound", connection).enqueue(drain_inbox, job_timeout=600, result_ttl=60, failure_ttl=86_400)
+        return True
+    except _REDIS_DOWN as exc:
+        log.warning("Redis unavailable, inbox drain left to the sweeper: %s", exc)
+        return False
 
-    return get_current_job() is not None
+
+def _count(counts: dict[str, int], state: str) -> None:
+    counts[state] = counts.get(state, 0) + 1
 
 
-def drain_inbox(limit: int = BATCH_SIZE) -> dict[str, int]:
+def drain_inbox(runtime: Runtime, limit: int = BATCH_SIZE) -> dict[str, int]:
     """Apply ready inbox rows in batches until none is left; returns counts by resulting state."""
-    runtime = get_runtime()
-    clear_drain_request(runtime.redis)
+    runtime.redis.delete(DRAIN_PENDING_KEY)  # from now on a new row must enqueue a new drain
     counts: dict[str, int] = {}
     deferred: list[int] = []
     started = idle_since = time.monotonic()
-    linger = _in_rq_job()
+    linger = get_current_job() is not None
     seen = 0
     while True:
-        mapping = runtime.mapping  # cached per process for a few seconds; a long drain sees a new one
+        mapping = runtime.mapping  # cached per runtime for a few seconds; a long drain sees a new one
         with runtime.sessions() as session, session.begin():
             rows = ready_rows(session, limit)
-            apply_inbox_rows(session, rows, mapping)
+            apply_inbox_rows(session, rows, runtime, mapping)
             for row in rows:
-                if row.state == "pending":
+                if row.state == InboxState.PENDING:
                     deferred.append(row.id)
                 else:
-                    counts[row.state] = counts.get(row.state, 0) + 1
-            attachment_changes = changes_in_rows(r.payload for r in rows if r.state == "applied")
+                    _count(counts, row.state)
+            attachment_changes = attachments.changes_in_rows(
+                r.payload for r in rows if r.state == InboxState.APPLIED)
         if attachment_changes:  # after the commit: a refresh calls JSM, never inside this transaction
-            enqueue_refreshes(runtime.redis, attachment_changes)
+            request_attachment_refreshes(runtime.redis, attachment_changes)
         seen += len(rows)
         if len(rows) == limit:
             continue
@@ -68,101 +109,192 @@ def drain_inbox(limit: int = BATCH_SIZE) -> dict[str, int]:
                 or now - started >= LINGER_MAX_SECONDS:
             break
         time.sleep(LINGER_POLL_SECONDS)  # lets a few rows gather: fewer, larger batches
-    if deferred and counts.get("applied"):
+    if deferred and counts.get(InboxState.APPLIED):
         # A comment often arrives before its issue: once this drain has applied other rows, the ticket
         # may exist now, so give the rows deferred during this drain one more try at once.
         with runtime.sessions() as session, session.begin():
             rows = ready_rows(session, limit, deferred)
-            apply_inbox_rows(session, rows, mapping)
+            apply_inbox_rows(session, rows, runtime, mapping)
             for row in rows:
-                if row.state != "pending":
-                    counts[row.state] = counts.get(row.state, 0) + 1
+                if row.state != InboxState.PENDING:
+                    _count(counts, row.state)
                     deferred.remove(row.id)
     if deferred:
         counts["deferred"] = len(deferred)
     # Calls the "ask JSM" path made for comment visibility, for the admin's "JSM calls" numbers.
-    for gateway in runtime.gateways_made():
+    for gateway in runtime.gateways.values():
         publish_jsm_calls(_redis_or_none(runtime), gateway)
     return counts
 
 
-def _redis_or_none(runtime):  # type: ignore[no-untyped-def]
+# ------------------------------------------------------------------ attachments (queue "maintenance")
+def request_attachment_refreshes(connection: redis.Redis, changes: dict[str, list[str] | None]) -> int:
+    """One `maintenance` job per ticket whose webhook showed attachment changes; reconcile repairs a lost one."""
+    sent = 0
+    for key, ids in changes.items():
+        try:
+            queue("maintenance", connection).enqueue(refresh_attachments, key, ids, job_timeout=120, result_ttl=60,
+                                                     failure_ttl=86_400)
+            sent += 1
+        except _REDIS_DOWN as exc:
+            log.warning("Redis unavailable, attachments of %s left to reconcile: %s", key, exc)
+            break
+    return sent
+
+
+def refresh_attachments(runtime: Runtime, issue_key: str, field_ids: list[str] | None = None) -> dict[str, object]:
+    """Mirror a ticket's customer-visible attachments after a webhook showed a change."""
+    return attachments.refresh(runtime, issue_key, field_ids)
+
+
+# ------------------------------------------------------------------ outbox (queue "outbound")
+# Set while a drain job is queued but not started (cleared by the job before it reads the outbox).
+PUSH_PENDING_KEY = "companion:outbound:push-pending"
+# A drain stops taking new actions after this long (well inside JOB_TIMEOUT) and hands on to a new job.
+DRAIN_SECONDS = JOB_TIMEOUT / 2
+
+
+def request_push(connection: redis.Redis, action_id: int | None = None, force: bool = False) -> bool:
+    """Make sure an outbox drain job runs after this point; False (the sweeper's turn) when Redis is away.
+
+    One drain job pushes every due action with one gateway: an RQ job per action would pay a fork and
+    the imports of the JSM client each time (about a second), far more than the push itself (~40 ms).
+    The flag keeps a burst of submissions to one queued job; the sweeper forces a new one regardless.
+    """
     try:
-        return runtime.redis
-    except Exception:  # statistics only: an unreachable Redis must not fail a job
-        return None
+        if connection.set(PUSH_PENDING_KEY, "1", nx=True, ex=300) or force:
+            queue("outbound", connection).enqueue(drain_outbox, job_timeout=JOB_TIMEOUT, result_ttl=60,
+                                                  failure_ttl=86_400)
+        return True
+    except _REDIS_DOWN as exc:
+        log.warning("Redis unavailable, outbox action %s left to the sweeper: %s", action_id, exc)
+        return False
 
 
-def refresh_attachments(issue_key: str, field_ids: list[str] | None = None) -> dict[str, object]:
-    """Maintenance: mirror a ticket's customer-visible attachments after a webhook showed a change."""
-    from sync.attachments import refresh
+def drain_outbox(runtime: Runtime) -> dict[str, int]:
+    """Push every due outbox action (claims are row-locked, so several drains may run at once)."""
+    runtime.redis.delete(PUSH_PENDING_KEY)  # from now on a new submission must enqueue a new drain
+    gateway = gateway_for(runtime)
+    counts: dict[str, int] = {}
+    started, seen = time.monotonic(), set()
+    while time.monotonic() - started < DRAIN_SECONDS:
+        with runtime.sessions() as session, session.begin():
+            ids = [i for i in due_actions(session, LEASE_SECONDS, limit=50) if i not in seen]
+        if not ids:
+            return counts
+        for action_id in ids:
+            seen.add(action_id)  # one try per drain: a transient failure waits for its next_attempt_at
+            _count(counts, push(runtime, action_id, gateway))
+    request_push(runtime.redis, force=True)  # time is up with work left: continue in a fresh job
+    return counts
 
-    return refresh(get_runtime(), issue_key, field_ids)
+
+def sweep_outbox(runtime: Runtime, lease_seconds: float = LEASE_SECONDS) -> dict[str, int]:
+    """Re-enqueue outbox actions that are due: never enqueued (Redis was away), retry time reached,
+    or abandoned mid-send by a worker that died (past the lease)."""
+    with runtime.sessions() as session, session.begin():
+        ids = due_actions(session, lease_seconds)
+    enqueued = bool(ids) and request_push(runtime.redis, force=True)
+    return {"outbox_due": len(ids), "outbox_enqueued": len(ids) if enqueued else 0}
 
 
-def sweep() -> dict[str, int]:
-    """Cron: re-enqueue work that a Redis outage or a killed worker left behind."""
-    runtime = get_runtime()
+# ------------------------------------------------------------------ cron (queue "maintenance")
+SWEEP_INTERVAL_SECONDS = 30
+
+
+def register_cron(cron: CronScheduler, settings: Settings) -> None:
+    """Register every periodic job with RQ's cron scheduler (which enqueues them on `maintenance`)."""
+    cron.register(sweep, queue_name="maintenance", interval=SWEEP_INTERVAL_SECONDS, job_timeout=120)
+    cron.register(reconcile_incremental, queue_name="maintenance", cron=settings.sync.reconcile_cron,
+                  job_timeout=3600)
+    cron.register(discover_vocabulary, queue_name="maintenance", cron="17 * * * *", job_timeout=600)
+    cron.register(prune_inbox, queue_name="maintenance", cron="42 3 * * *", job_timeout=1800)
+
+
+def sweep(runtime: Runtime) -> dict[str, int]:
+    """Cron: re-enqueue inbox and outbox work that a Redis outage or a killed worker left behind."""
     with runtime.sessions() as session:
         pending = session.scalar(select(func.count()).select_from(InboundEvent)
-                                 .where(InboundEvent.state == "pending")) or 0
+                                 .where(InboundEvent.state == InboxState.PENDING)) or 0
     if pending:
         request_inbox_drain(runtime.redis)
-    from sync.outbound_jobs import sweep_outbox  # issue #6: outbox actions stuck by Redis or a dead worker
-
-    outbox = sweep_outbox()
+    outbox = sweep_outbox(runtime)
     return {"inbox_pending": pending, **(outbox if outbox["outbox_due"] else {})}
 
 
-def reconcile_incremental(project: str | None = None) -> dict[str, int]:
+def reconcile_incremental(runtime: Runtime, project: str | None = None) -> dict[str, int]:
     """Cron: fetch what changed in JSM since the watermark (minus the overlap) and apply it."""
-    return _reconcile(full=False, project=project)
+    return _reconcile(runtime, full=False, project=project)
 
 
-def reconcile_full(project: str | None = None) -> dict[str, int]:
+def reconcile_full(runtime: Runtime, project: str | None = None) -> dict[str, int]:
     """Compare every ticket with JSM, applying changes and hiding tickets deleted there."""
-    return _reconcile(full=True, project=project)
+    return _reconcile(runtime, full=True, project=project)
 
 
-def _reconcile(*, full: bool, project: str | None) -> dict[str, int]:
-    from sync.reconcile import reconcile
-
-    runtime = get_runtime()
-    gateway = runtime.gateway()
+def _reconcile(runtime: Runtime, *, full: bool, project: str | None) -> dict[str, int]:
+    gateway = gateway_for(runtime)
     try:
-        return reconcile(runtime, full=full, project=project, gateway=gateway).as_dict()
+        return reconcile.reconcile(runtime, full=full, project=project, gateway=gateway).as_dict()
     finally:
         publish_jsm_calls(_redis_or_none(runtime), gateway)
 
 
+def request_first_sync(connection: redis.Redis) -> None:
+    """Enqueue a full reconcile and a vocabulary discovery now (a new install need not wait for cron)."""
+    maintenance = queue("maintenance", connection)
+    maintenance.enqueue(reconcile_full, job_timeout=3600)
+    maintenance.enqueue(discover_vocabulary, job_timeout=600)
+
+
+def discover_vocabulary(runtime: Runtime) -> dict[str, int]:
+    """Cron (hourly): ask JSM for every status, priority and request type (the unmapped report)."""
+    found = discovery.discover(runtime)
+    return {name: len(found[name]) for name in ("statuses", "priorities", "request_types")}
+
+
+def prune_inbox(runtime: Runtime, keep_days: int = retention.KEEP_DAYS) -> dict[str, int]:
+    """Cron (daily): delete applied/ignored inbox rows older than `keep_days`."""
+    return {"deleted": retention.prune_inbox(runtime, keep_days)}
+
+
+# ------------------------------------------------------------------ mapping re-projection ("maintenance")
 REPROJECT_PROGRESS_KEY = "companion:mapping:reproject"
 
 
-def reproject_all(version: int | None = None) -> dict[str, object]:
-    """Maintenance: re-project every ticket under the active mapping (after a publish), with progress."""
-    import json as _json
+def request_reproject(runtime: Runtime, version: int | None) -> str | None:
+    """Enqueue the re-projection of every ticket under the mapping just published; returns the job id.
 
-    from sync import reproject
-    from sync.mapping_store import forget_cache
+    With Redis away the tickets are re-projected here and now (None): better a slow publish than
+    tickets left on the old mapping.
+    """
+    try:
+        maintenance: Queue = queue("maintenance", runtime.redis)
+        job: Job = maintenance.enqueue(reproject_all, version, job_timeout=3600)
+        return str(job.id)
+    except Exception as exc:  # an embedded Redis that cannot start raises its own error, not RedisError
+        log.warning("Redis unavailable (%s): re-projecting every ticket in this process", exc)
+        reproject_all(runtime, version)
+        return None
 
-    runtime = get_runtime()
-    forget_cache()
+
+def reproject_all(runtime: Runtime, version: int | None = None) -> dict[str, object]:
+    """Re-project every ticket under the active mapping (after a publish), with progress in Redis."""
+    runtime.forget_mapping()
     mapping = runtime.mapping
 
     def progress(done: int, total: int) -> None:
-        runtime.redis.set(REPROJECT_PROGRESS_KEY, _json.dumps({"version": version, "done": done, "total": total,
-                                                                "state": "running"}), ex=3600)
+        runtime.redis.set(REPROJECT_PROGRESS_KEY, json.dumps({"version": version, "done": done, "total": total,
+                                                               "state": "running"}), ex=3600)
 
     with runtime.sessions() as session, session.begin():
         result = reproject.apply(session, mapping, progress)
-    summary = {"version": version, "state": "done", **result.as_dict()}
-    runtime.redis.set(REPROJECT_PROGRESS_KEY, _json.dumps(summary), ex=86_400)
+    summary: dict[str, Any] = {"version": version, "state": "done", **result.as_dict()}
+    runtime.redis.set(REPROJECT_PROGRESS_KEY, json.dumps(summary), ex=86_400)
     return summary
 
 
-def discover_vocabulary() -> dict[str, int]:
-    """Maintenance (hourly): ask JSM for every status, priority and request type (the unmapped report)."""
-    from sync.vocabulary import discover
-
-    found = discover(get_runtime())
-    return {name: len(found[name]) for name in ("statuses", "priorities", "request_types")}
+def reproject_progress(connection: redis.Redis) -> dict[str, Any] | None:
+    """The last re-projection's progress as `reproject_all` reports it, or None."""
+    raw = connection.get(REPROJECT_PROGRESS_KEY)
+    return json.loads(raw) if raw else None

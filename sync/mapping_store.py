@@ -3,50 +3,55 @@
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from sqlalchemy import select
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session, sessionmaker
 
 from mappings import Mapping, load_default, load_yaml
 from sync.models import MappingVersion
 
 if TYPE_CHECKING:
     from sync.runtime import Runtime
+    from sync.settings import Settings
 
 # A published mapping changes rarely; re-read the active version id at most this often.
-_CACHE_SECONDS = 5.0
-_cache: dict[str, tuple[float, int | None, Mapping]] = {}
+CACHE_SECONDS = 5.0
 
 
-def base_mapping(runtime: Runtime) -> Mapping:
+@dataclass
+class MappingCache:
+    """The parsed active mapping of one runtime and when its version id was last checked."""
+
+    checked_at: float = float("-inf")
+    version_id: int | None = None
+    mapping: Mapping | None = None
+
+    def clear(self) -> None:
+        self.checked_at, self.version_id, self.mapping = float("-inf"), None, None
+
+
+def base_mapping(settings: Settings) -> Mapping:
     """The mapping from `mappings.file`, else the built-in default."""
-    path = runtime.settings.mappings.file
+    path = settings.mappings.file
     return load_yaml(path.read_text(encoding="utf-8")) if path else load_default()
 
 
-def active_mapping(runtime: Runtime) -> Mapping:
-    """The mapping in force now, cached for a few seconds per process."""
-    url = runtime.settings.effective_database_url
-    cached = _cache.get(url)
+def active_mapping(sessions: sessionmaker[Session], settings: Settings, cache: MappingCache) -> Mapping:
+    """The mapping in force now; the database is asked at most every CACHE_SECONDS per cache."""
     now = time.monotonic()
-    if cached and now - cached[0] < _CACHE_SECONDS:
-        return cached[2]
-    with runtime.sessions() as session:
+    if cache.mapping is not None and now - cache.checked_at < CACHE_SECONDS:
+        return cache.mapping
+    with sessions() as session:
         row = session.execute(
             select(MappingVersion.id, MappingVersion.document).where(MappingVersion.active.is_(True))
         ).first()
     version_id = row.id if row else None
-    if cached and cached[1] == version_id:
-        mapping = cached[2]
-    else:
-        mapping = load_yaml(row.document) if row else base_mapping(runtime)
-    _cache[url] = (now, version_id, mapping)
-    return mapping
-
-
-def forget_cache() -> None:
-    """Drop the cached mapping (after publishing a new version)."""
-    _cache.clear()
+    if cache.mapping is None or cache.version_id != version_id:
+        cache.mapping = load_yaml(row.document) if row else base_mapping(settings)
+    cache.checked_at, cache.version_id = now, version_id
+    return cache.mapping
 
 
 def publish_version(runtime: Runtime, document: str, *, author: str, comment: str = "") -> int:
@@ -54,15 +59,13 @@ def publish_version(runtime: Runtime, document: str, *, author: str, comment: st
 
     Raises MappingError (listing every problem) and stores nothing when the document is invalid.
     """
-    from sqlalchemy import func, update
-
     load_yaml(document)  # validation first: an invalid mapping is never stored
     with runtime.sessions() as session, session.begin():
         latest = session.scalar(select(func.max(MappingVersion.version))) or 0
         session.execute(update(MappingVersion).where(MappingVersion.active.is_(True)).values(active=False))
         session.add(MappingVersion(version=latest + 1, document=document, author=author, comment=comment,
                                    active=True))
-    forget_cache()
+    runtime.forget_mapping()
     return latest + 1
 
 

@@ -264,6 +264,8 @@ class InboundEvent(Base):
 
 
 OUTBOX_STATES = tuple(state.value for state in OutboxState)
+# Accepted here, not yet confirmed by JSM.
+OUTBOX_IN_FLIGHT = (OutboxState.PENDING, OutboxState.SENDING)
 
 
 class OutboxAction(Base):

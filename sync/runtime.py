@@ -1,7 +1,10 @@
-"""The per-process wiring of settings, database, Redis and the active mapping.
+"""The wiring of one process: settings, database, Redis, the active mapping and the JSM gateways.
 
-Jobs take ids, not objects (RQ's advice), and find everything else here. A process configures it
-once (`configure`); forked RQ work-horses inherit the settings but open their own connections.
+A `Runtime` is built once by whoever starts a process (the web app, a worker, the scheduler, a CLI
+command, a test) and handed explicitly to everything that needs a connection: RQ jobs receive it
+from the worker (`sync.worker`), web code reads it from the Flask app. Nothing looks it up globally.
+Connections open lazily, so a runtime may be built before a fork; `for_this_process` gives a forked
+child its own pools while keeping what is safe to share (the parsed mapping).
 """
 
 from __future__ import annotations
@@ -9,19 +12,23 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from sync import mapping_store
 from sync.db import make_engine, make_session_factory
-from sync.settings import Settings, load_settings
+from sync.redis_conn import connect
 
 if TYPE_CHECKING:
     import redis
 
     from mappings import Mapping
-    from sync.jsm import JsmGateway
+    from sync.settings import Settings
+
+# Connection pools and clients are per process; these cached properties are dropped after a fork.
+_PER_PROCESS = ("engine", "sessions", "redis")
 
 
 @dataclass
@@ -29,6 +36,10 @@ class Runtime:
     """Lazily opened connections of one process; safe to create before a fork."""
 
     settings: Settings
+    # The JSM gateways of this process, one per tuning (see `sync.jsm.gateway.gateway_for`).
+    gateways: dict[str, Any] = field(default_factory=dict)
+    # The active mapping, re-checked against the database every few seconds (`sync.mapping_store`).
+    mapping_cache: mapping_store.MappingCache = field(default_factory=mapping_store.MappingCache)
     _pid: int = field(default_factory=os.getpid)
 
     @cached_property
@@ -41,66 +52,30 @@ class Runtime:
 
     @cached_property
     def redis(self) -> redis.Redis:
-        from sync.redis_conn import connect
-
         return connect(self.settings)
 
     @property
     def mapping(self) -> Mapping:
         """The active mapping (the published database version, else the configured or default file)."""
-        from sync.mapping_store import active_mapping
+        return mapping_store.active_mapping(self.sessions, self.settings, self.mapping_cache)
 
-        return active_mapping(self)
+    def forget_mapping(self) -> None:
+        """Re-read the active mapping at the next use (after a publish)."""
+        self.mapping_cache.clear()
 
-    def gateway(self, *, quick: bool = False) -> JsmGateway:
-        """The JSM gateway of this process (one per tuning), sharing the per-site throttle through Redis.
-
-        `quick` is for the inbox: few in-job retries, because a deferred inbox row is retried anyway.
-        An unreachable Redis must not block work: the throttle then stays in this process.
-        """
-        gateways: dict[bool, JsmGateway] = self.__dict__.setdefault("_gateways", {})
-        if quick not in gateways:
-            from sync.jsm import JsmGateway
-
-            try:
-                client = self.redis
-            except Exception:
-                client = None
-            tuning = {"max_attempts": 2, "max_retry_wait": 5.0} if quick else {}
-            gateways[quick] = JsmGateway.from_settings(self.settings, redis=client, **tuning)
-        return gateways[quick]
-
-    def gateways_made(self) -> list[JsmGateway]:
-        """The gateways this process has made so far (whose call counts are published for sync health)."""
-        return list(self.__dict__.get("_gateways", {}).values())
+    def for_this_process(self) -> Runtime:
+        """This runtime, made safe to use in the current process: a forked child drops the parent's pools."""
+        if self._pid != os.getpid():
+            if "engine" in self.__dict__:
+                # The parent still owns these sockets: forget them without closing them under its feet.
+                self.engine.dispose(close=False)
+            for name in _PER_PROCESS:
+                self.__dict__.pop(name, None)
+            self.gateways.clear()
+            self._pid = os.getpid()
+        return self
 
     def close(self) -> None:
         """Release pooled connections (before a fork, at exit)."""
         if "engine" in self.__dict__:
             self.engine.dispose()
-
-
-_current: Runtime | None = None
-
-
-def configure(settings: Settings) -> Runtime:
-    """Install the runtime of this process."""
-    global _current
-    if _current is not None and _current.settings is not settings:
-        _current.close()
-    _current = Runtime(settings)
-    os.environ["COMPANION_RUNTIME_CONFIGURED"] = "1"
-    return _current
-
-
-def get_runtime() -> Runtime:
-    """The runtime of this process; loads settings from the environment if nobody configured it."""
-    global _current
-    if _current is None:
-        _current = Runtime(load_settings())
-    elif _current._pid != os.getpid():
-        # A forked child must not reuse the parent's pooled sockets.
-        if "engine" in _current.__dict__:
-            _current.engine.dispose(close=False)
-        _current = Runtime(_current.settings)
-    return _current

@@ -103,9 +103,6 @@ def postgres_url() -> Iterator[str]:
 
 
 def _empty_tables(url: str) -> None:
-    from sync.mapping_store import forget_cache
-
-    forget_cache()  # the per-process mapping cache is keyed by database URL, which tests reuse
     engine = create_engine(url)
     with engine.begin() as conn:
         for table in reversed(Base.metadata.sorted_tables):

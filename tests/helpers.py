@@ -51,11 +51,9 @@ def post_webhook(client: Any, payload: Any, *, secret: str | None = None, delive
 
 def drain(runtime: Runtime) -> dict[str, int]:
     """Apply the inbox in this process, as an `inbound` job would."""
-    from sync import runtime as runtime_module
     from sync.jobs import drain_inbox
 
-    runtime_module._current = runtime
-    return drain_inbox()
+    return drain_inbox(runtime)
 
 
 PRIORITY_IDS = {"Highest": "1", "High": "2", "Medium": "3", "Low": "4", "Lowest": "5"}

@@ -14,6 +14,7 @@ import pytest
 from sqlalchemy import create_engine, select, text
 
 from sync.models import InboundEvent, Ticket
+from sync.runtime import Runtime
 from tests.conftest import REPO_ROOT, make_settings
 from tests.helpers import drain, issue_payload, post_webhook
 
@@ -36,7 +37,6 @@ def test_webhook_accepted_while_redis_is_down_is_applied_when_it_returns(tmp_pat
                                                                          redis_url: str, redis_client) -> None:  # type: ignore[no-untyped-def]
     from app import create_app
     from sync.jobs import sweep
-    from sync.runtime import configure
 
     down = create_app(make_settings(tmp_path, any_database_url, DEAD_REDIS), {"TESTING": True})
     started = time.monotonic()
@@ -46,8 +46,8 @@ def test_webhook_accepted_while_redis_is_down_is_applied_when_it_returns(tmp_pat
     assert pending_rows(down.extensions["companion"]) == ["during-outage"]
 
     # Redis is back: the sweeper (RQ cron) finds the pending row and enqueues a drain.
-    runtime = configure(make_settings(tmp_path, any_database_url, redis_url))
-    assert sweep() == {"inbox_pending": 1}
+    runtime = Runtime(make_settings(tmp_path, any_database_url, redis_url))
+    assert sweep(runtime) == {"inbox_pending": 1}
     assert redis_client.llen("rq:queue:inbound") == 1
     drain(runtime)
     with runtime.sessions() as db:
@@ -111,7 +111,7 @@ def test_worker_killed_mid_batch_loses_nothing_and_applies_once(tmp_path: Path, 
         assert db.scalars(select(Ticket)).all() == []
 
     # The sweeper re-enqueues; a new worker applies every row exactly once.
-    assert sweep()["inbox_pending"] == 3
+    assert sweep(runtime)["inbox_pending"] == 3
     done = subprocess.run([sys.executable, "-m", "app", "worker", "--burst", "--queues", "inbound"],
                           cwd=REPO_ROOT, env=worker_env(settings), capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr[-2000:]

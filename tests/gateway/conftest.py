@@ -9,9 +9,9 @@ import pytest
 import requests
 
 from sandbox.testing import RunningSandbox, running_sandbox
-from sync.jsm import JsmGateway
-from sync.jsm_transport import Transport
-from sync.throttle import Throttle
+from sync.jsm.gateway import JsmGateway
+from sync.jsm.throttle import Throttle
+from sync.jsm.transport import Transport
 
 
 @pytest.fixture(scope="module", params=["cloud", "datacenter"])

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from sync.jsm_errors import JsmPermanentError
+from sync.jsm.errors import JsmPermanentError
 
 
 def test_create_comment_transition_and_rate(site, gateway):

@@ -6,8 +6,8 @@ import time
 
 import pytest
 
-from sync.jsm_errors import JsmPermanentError, JsmTransientError
-from sync.throttle import Throttle
+from sync.jsm.errors import JsmPermanentError, JsmTransientError
+from sync.jsm.throttle import Throttle
 from tests.gateway.conftest import api_requests, make_gateway, set_faults
 
 
@@ -101,8 +101,8 @@ def test_timeout_is_transient(site):
 
 
 def test_connection_refused_is_transient():
-    from sync.jsm import JsmGateway
-    from sync.jsm_transport import Transport
+    from sync.jsm.gateway import JsmGateway
+    from sync.jsm.transport import Transport
 
     gw = JsmGateway(Transport("http://127.0.0.1:9", deployment="cloud", email="a@b.c", token="t",
                               throttle=Throttle("refused"), max_attempts=1))

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
+from sync.inbound.health import JSM_CALLS_KEY, publish_jsm_calls
 from sync.models import SyncState
-from sync.sync_health import JSM_CALLS_KEY, publish_jsm_calls
 from tests.helpers import bearer, drain, issue_payload, make_account, post_webhook
 
 

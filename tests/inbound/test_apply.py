@@ -11,8 +11,8 @@ from sqlalchemy.orm import Session
 
 from mappings import load_default
 from sync.db import make_engine, make_session_factory
-from sync.events import CommentEvent, IssueEvent, normalise
-from sync.inbound import Deferred, apply_comment_event, apply_issue_event
+from sync.inbound.upsert import Deferred, apply_comment_event, apply_issue_event
+from sync.jsm.events import CommentEvent, IssueEvent, normalise
 from sync.models import Comment, Organization, StatusHistory, Ticket, User
 from tests.helpers import issue_payload
 

@@ -124,8 +124,8 @@ def test_a_ticket_created_meanwhile_by_another_drain_is_updated_not_failed(runti
     import threading
     import time
 
-    from sync.events import normalise
-    from sync.inbound import apply_issue
+    from sync.inbound.upsert import apply_issue
+    from sync.jsm.events import normalise
 
     enqueue(runtime, issue_payload(updated=T1, summary="newer"), issue_payload("SUP-2", jira_id="2", updated=T0))
     other = runtime.sessions()

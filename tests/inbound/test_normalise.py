@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from sync.events import CommentEvent, IssueEvent, NotAWebhook, OtherEvent, normalise, parse_time
+from sync.jsm.events import CommentEvent, IssueEvent, NotAWebhook, OtherEvent, normalise, parse_time
 from tests.conftest import shared_jsm_dir
 from tests.helpers import issue_payload
 

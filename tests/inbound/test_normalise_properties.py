@@ -8,7 +8,7 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sync.events import CommentEvent, IssueEvent, NotAWebhook, OtherEvent, normalise
+from sync.jsm.events import CommentEvent, IssueEvent, NotAWebhook, OtherEvent, normalise
 
 SETTINGS = settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 json_values = st.recursive(

@@ -15,14 +15,13 @@ import pytest
 import requests
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from rq import SimpleWorker
 from sqlalchemy import select
 
 from bench.served import served
 from sandbox.testing import running_sandbox
+from sync.inbound.reconcile import reconcile
 from sync.models import Comment, Ticket
-from sync.reconcile import reconcile
-from sync.runtime import configure
+from sync.worker import make_worker
 from tests.conftest import _empty_tables, make_settings
 
 SECRET = "property-secret"
@@ -125,8 +124,8 @@ def test_store_converges_to_jsm_under_webhook_chaos(world: dict[str, Any], steps
     assert jsm.wait_for_webhooks(timeout=20), "webhooks still in flight"
     requests.post(f"{jsm.url}/_sandbox/faults", json={}, timeout=10)
 
-    configure(runtime.settings)  # the in-process worker and reconcile use this runtime's settings
-    SimpleWorker(["inbound"], connection=world["redis"]).work(burst=True)  # a real RQ worker drains
+    # A real RQ worker drains, in this process, handing its jobs this runtime.
+    make_worker(runtime, ["inbound"], inline=True, connection=world["redis"]).work(burst=True)
     result = reconcile(runtime, full=True)
     assert result.busy == 0
     state = requests.get(f"{jsm.url}/_sandbox/state", timeout=10).json()

@@ -13,11 +13,11 @@ import requests
 from sqlalchemy import func, select
 
 from sandbox.testing import running_sandbox
-from sync.jsm import JsmGateway
-from sync.jsm_errors import JsmTransientError
+from sync.inbound.reconcile import reconcile, watermark
+from sync.jsm.errors import JsmTransientError
+from sync.jsm.gateway import JsmGateway
 from sync.models import Ticket
-from sync.reconcile import reconcile, watermark
-from sync.runtime import configure
+from sync.runtime import Runtime
 from tests.conftest import make_settings
 
 N = 160
@@ -41,7 +41,7 @@ def site(tmp_path: Path, any_database_url: str, redis_url: str, redis_client):  
         settings = make_settings(tmp_path, any_database_url, redis_url, jira={
             "base_url": jsm.url, "email": jsm.email, "api_token": jsm.token, "projects": ["SUP", "HELP"],
             "webhook_secret": "unused"})
-        runtime = configure(settings)
+        runtime = Runtime(settings)
         yield jsm, runtime
         runtime.close()
 

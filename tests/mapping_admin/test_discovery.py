@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from sandbox.testing import running_sandbox
-from sync.vocabulary import discover
+from sync.projection.discovery import discover
 from tests.conftest import make_settings
 from tests.helpers import bearer, make_account
 

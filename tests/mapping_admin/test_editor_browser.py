@@ -76,7 +76,7 @@ def test_admin_maps_a_new_status_with_preview_and_publish(live: tuple[str, Any])
         assert page.locator("#unmapped-banner").count() == 0
         browser.close()
     assert not errors, errors
-    reproject_all(1)  # the maintenance job the publish enqueued
+    reproject_all(runtime, 1)  # the maintenance job the publish enqueued
     with runtime.sessions() as db:
         assert dict(db.execute(select(Ticket.key, Ticket.customer_status)).all()) == \
             {"SUP-1": "open", "SUP-2": "on_hold"}

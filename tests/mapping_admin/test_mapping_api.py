@@ -94,7 +94,7 @@ def test_preview_then_publish_reprojects_and_records_real_changes_only(mapped) -
     assert published.status_code == 202 and published.json["version"] == 1
     from sync.jobs import reproject_all
 
-    assert reproject_all(1)["status_changes"] == 1  # what the queued maintenance job runs
+    assert reproject_all(runtime, 1)["status_changes"] == 1  # what the queued maintenance job runs
     assert statuses(runtime) == {**before, "SUP-2": "on_hold"}
     with runtime.sessions() as db:
         history = db.execute(select(Ticket.key, StatusHistory.customer_status)
@@ -105,15 +105,15 @@ def test_preview_then_publish_reprojects_and_records_real_changes_only(mapped) -
 
     # Publishing the same again changes nothing and records nothing.
     client.put("/api/v1/mapping", json={"document": proposal}, headers=admin)
-    assert reproject_all(2)["status_changes"] == 0
+    assert reproject_all(runtime, 2)["status_changes"] == 0
 
     # Roll back to the default (version 1 is the first publish; roll back further by re-publishing).
     client.put("/api/v1/mapping", json={"document": document}, headers=admin)
-    reproject_all(3)
+    reproject_all(runtime, 3)
     assert statuses(runtime) == before
     rolled = client.post("/api/v1/mapping/rollback", json={"version": 1}, headers=admin)
     assert rolled.status_code == 202 and rolled.json["version"] == 4
-    reproject_all(4)
+    reproject_all(runtime, 4)
     assert statuses(runtime)["SUP-2"] == "on_hold"
     versions = client.get("/api/v1/mapping/versions", headers=admin).json["items"]
     assert [(v["version"], v["active"]) for v in versions] == [(4, True), (3, False), (2, False), (1, False)]

@@ -55,11 +55,9 @@ class Env:
 
     def push_all(self, rounds: int = 40) -> None:
         """Push every due outbox action in this process until none is left (time is made to pass)."""
-        from sync import runtime as runtime_module
-        from sync.outbound import due_actions
-        from sync.outbound_push import push
+        from sync.outbound.outbox import due_actions
+        from sync.outbound.push import push
 
-        runtime_module._current = self.runtime
         for _ in range(rounds):
             with self.runtime.sessions() as db, db.begin():
                 # Backoff waits would only slow the test: let the clock "pass" them.

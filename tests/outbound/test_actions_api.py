@@ -83,8 +83,8 @@ def test_comment_appears_pending_then_lands_once_without_echo(env) -> None:  # t
 
 
 def test_comment_webhook_winning_the_race_is_linked_not_duplicated(env) -> None:  # type: ignore[no-untyped-def]
-    from sync.jsm import JsmGateway
-    from sync.outbound_push import push
+    from sync.jsm.gateway import JsmGateway
+    from sync.outbound.push import push
 
     key = env.raise_request()
     env.client.post(f"/api/v1/tickets/{key}/comments", json={"body": "race me"}, headers=env.headers())

@@ -41,17 +41,15 @@ class Died(Exception):
 
 def _hand_back(env) -> None:  # type: ignore[no-untyped-def]
     """The sweeper after the lease: the abandoned `sending` action goes back to pending (attempts kept)."""
-    from sync.outbound import due_actions
+    from sync.outbound.outbox import due_actions
 
     with env.runtime.sessions() as db, db.begin():
         due_actions(db, lease_seconds=0)
 
 
 def _push_dies(env) -> int:  # type: ignore[no-untyped-def]
-    from sync import runtime as runtime_module
-    from sync.outbound_push import push
+    from sync.outbound.push import push
 
-    runtime_module._current = env.runtime
     with env.runtime.sessions() as db:
         action_id = db.scalars(select(OutboxAction.id).where(OutboxAction.state == "pending")).one()
     with pytest.raises(Died):
@@ -166,7 +164,7 @@ def test_comment_with_files_through_the_request_page_form(env) -> None:  # type:
 
 
 def test_crash_between_upload_and_attach_does_not_duplicate(env, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    from sync.jsm import JsmGateway
+    from sync.jsm.gateway import JsmGateway
 
     key = env.raise_request()
     assert env.client.post(f"/api/v1/tickets/{key}/comments", headers=env.headers(),
@@ -194,7 +192,7 @@ def test_crash_between_upload_and_attach_does_not_duplicate(env, monkeypatch) ->
 
 @pytest.mark.parametrize("body", ["accepted then died", ""])
 def test_crash_after_jsm_accepted_the_attach_is_found_not_repeated(env, monkeypatch, body) -> None:  # type: ignore[no-untyped-def]
-    from sync.jsm import JsmGateway
+    from sync.jsm.gateway import JsmGateway
 
     key = env.raise_request()
     h = env.headers()

@@ -75,8 +75,7 @@ def _start_worker(env) -> subprocess.Popen:  # type: ignore[no-untyped-def]
 
 @pytest.mark.slow
 def test_worker_killed_after_jsm_accepted_each_action_lands_once(make_env, any_database_url) -> None:  # type: ignore[no-untyped-def]
-    from sync import runtime as runtime_module
-    from sync.outbound_jobs import sweep_outbox
+    from sync.jobs import sweep_outbox
 
     env = make_env(any_database_url)
     holding = _hold_writes(env)  # registered before the stand-in serves its first request
@@ -92,15 +91,14 @@ def test_worker_killed_after_jsm_accepted_each_action_lands_once(make_env, any_d
     _kill_after(env, _start_worker(env), lambda s: s["counts"]["requests"] == 2)
     # 2. The sweeper hands the abandoned action back; the next worker finds the request (no second
     #    create) and then posts the comment, and dies the same way.
-    runtime_module._current = env.runtime
-    assert sweep_outbox(lease_seconds=0)["outbox_due"] == 2
+    assert sweep_outbox(env.runtime, lease_seconds=0)["outbox_due"] == 2
     _kill_after(env, _start_worker(env), lambda s: s["counts"]["comments"] == 1)
     with env.runtime.sessions() as db:
         states = dict(db.execute(select(OutboxAction.kind, OutboxAction.state)).all())
     assert states["comment"] == "sending" and states["create"] in ("pending", "done"), states
     # 3. Once more: whatever was abandoned is found in JSM and linked, not sent again.
     holding.clear()
-    assert sweep_outbox(lease_seconds=0)["outbox_due"] >= 1
+    assert sweep_outbox(env.runtime, lease_seconds=0)["outbox_due"] >= 1
     done = subprocess.run([sys.executable, "-m", "app", "worker", "--burst", "--queues", "outbound"],
                           cwd=REPO_ROOT, env=_worker_env(env), capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr[-2000:]

@@ -13,10 +13,11 @@ import requests
 from sqlalchemy import select, update
 
 from sandbox.testing import RunningSandbox, running_sandbox
-from sync import attachments
-from sync.jsm import JsmGateway
+from sync.inbound import attachments
+from sync.inbound.reconcile import reconcile
+from sync.jobs import request_attachment_refreshes
+from sync.jsm.gateway import JsmGateway
 from sync.models import Attachment, Organization, Ticket
-from sync.reconcile import reconcile
 from tests.conftest import make_settings
 from tests.helpers import make_account
 from tests.portal.conftest import sign_in
@@ -122,7 +123,7 @@ def test_webhook_with_attachment_change_enqueues_a_refresh(runtime, site, mirror
                           "changelog": {"items": [{"field": "status"}]}})]
     changes = attachments.changes_in_rows(bodies)
     assert changes == {mirrored["key"]: ["7"]}
-    assert attachments.enqueue_refreshes(runtime.redis, changes) == 1
+    assert request_attachment_refreshes(runtime.redis, changes) == 1
     # The maintenance job itself: asks servicedeskapi and keeps only what it lists.
     result = attachments.refresh(runtime, mirrored["key"], ["7"], gateway=_gateway(runtime))
     assert result["state"] == "refreshed" and result["listed"] == 1

@@ -11,7 +11,7 @@ import requests
 from sqlalchemy import select
 
 from sandbox.testing import RunningSandbox, running_sandbox
-from sync.jsm import JsmGateway
+from sync.jsm.gateway import JsmGateway
 from sync.models import Comment, Ticket
 from sync.runtime import Runtime
 from tests.conftest import make_settings

@@ -7,10 +7,9 @@ import json
 import pytest
 from sqlalchemy import select
 
-from sync import runtime as runtime_module
+from sync.inbound.reconcile import reconcile
 from sync.jobs import drain_inbox
 from sync.models import Comment, InboundEvent
-from sync.reconcile import reconcile
 from tests.reconcile.conftest import control, gateway_for, populate
 
 
@@ -33,11 +32,7 @@ def test_dc_comment_events_get_visibility_from_jsm(runtime, site):
         for n, (cid, body) in enumerate(((internal, "internal only"), (public, "for the customer"))):
             session.add(InboundEvent(delivery_id=f"dc-{n}", webhook_event="comment_created",
                                      payload=json.dumps(_dc_comment_event(site, issue_id, cid, body))))
-    runtime_module._current = runtime
-    try:
-        assert drain_inbox() == {"applied": 2}
-    finally:
-        runtime_module._current = None
+    assert drain_inbox(runtime) == {"applied": 2}
     with runtime.sessions() as session:
         rows = {c.jira_id: c.public for c in session.scalars(select(Comment).where(
             Comment.jira_id.in_([internal, public])))}

@@ -7,9 +7,9 @@ import time
 import pytest
 from sqlalchemy import select
 
-from sync.jsm_errors import JsmTransientError
+from sync.inbound.reconcile import ProjectLock, reconcile, watermark
+from sync.jsm.errors import JsmTransientError
 from sync.models import Ticket
-from sync.reconcile import ProjectLock, reconcile, watermark
 from tests.reconcile.conftest import assert_mirrors, control, gateway_for, populate
 
 

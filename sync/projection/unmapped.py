@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import func, select
 
 from sync.models import Ticket
-from sync.vocabulary import discovered
+from sync.projection.discovery import discovered
 
 if TYPE_CHECKING:
     from sync.runtime import Runtime

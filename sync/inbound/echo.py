@@ -1,4 +1,4 @@
-"""No echo: recognising, in `sync.inbound`, the webhooks caused by our own writes to JSM.
+"""No echo: recognising, in `sync.inbound.upsert`, the webhooks caused by our own writes to JSM.
 
 Three cases (DESIGN.md "Sync semantics"):
 - a comment we posted arrives before the push recorded JSM's id: link the pending local comment;
@@ -17,11 +17,11 @@ from typing import TYPE_CHECKING
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from sync.events import CommentSnapshot, IssueEvent
-from sync.models import Comment, OutboxAction, Ticket, utcnow
+from sync.jsm.events import CommentSnapshot, IssueEvent
+from sync.models import OUTBOX_IN_FLIGHT, Comment, OutboxAction, Ticket, utcnow
 
 if TYPE_CHECKING:
-    from sync.inbound_batch import BatchCache
+    from sync.inbound.batch import BatchCache
 
 TRANSITIONS = ("resolve", "cancel", "reopen")
 # How long after our transition its late webhooks are still recognised as ours.
@@ -39,7 +39,7 @@ def is_transition_echo(session: Session, event: IssueEvent, batch: BatchCache | 
     Recognised by the acting account (our JSM account, recorded on the action when it was sent) on a
     ticket with such an action in flight or finished within ECHO_WINDOW: late hop webhooks would
     otherwise replay intermediate statuses into the ticket's history. With a batch, the candidates
-    were read once for the whole batch (see `sync.inbound_batch` for why that snapshot is enough).
+    were read once for the whole batch (see `sync.inbound.batch` for why that snapshot is enough).
     """
     actor = event.actor.account_id if event.actor else None
     if not actor or event.kind != "updated":
@@ -52,7 +52,7 @@ def is_transition_echo(session: Session, event: IssueEvent, batch: BatchCache | 
     since = utcnow() - ECHO_WINDOW
     actions = session.scalars(select(OutboxAction).where(
         OutboxAction.ticket_id == ticket_id, OutboxAction.kind.in_(TRANSITIONS),
-        or_(OutboxAction.state.in_(("pending", "sending")), OutboxAction.updated_at >= since)))
+        or_(OutboxAction.state.in_(OUTBOX_IN_FLIGHT), OutboxAction.updated_at >= since)))
     return any((a.payload or {}).get("jsm_actor") == actor for a in actions)
 
 

@@ -2,7 +2,7 @@
 
 A push with `attempts > 1` may follow one that reached JSM before its worker died, so each handler
 first looks for its own earlier effect: the request carrying our marker, our comment with the same
-body, the status the transition was meant to reach. Handlers only call JSM; `sync.outbound_push`
+body, the status the transition was meant to reach. Handlers only call JSM; `sync.outbound.push`
 records the outcome.
 """
 
@@ -14,14 +14,14 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 
-from sync.events import IssueSnapshot
-from sync.jsm_errors import JsmPermanentError
+from sync.inbound.echo import normalise_body
+from sync.jsm.errors import JsmPermanentError
+from sync.jsm.events import IssueSnapshot
 from sync.models import Comment, OutboxAction
-from sync.outbound import marker
-from sync.outbound_echo import normalise_body
+from sync.outbound.outbox import marker
 
 if TYPE_CHECKING:
-    from sync.jsm import JsmGateway
+    from sync.jsm.gateway import JsmGateway
     from sync.runtime import Runtime
 
 

@@ -13,14 +13,14 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from mappings import Mapping
-from sync.events import CommentEvent, CommentSnapshot, IssueEvent, IssueSnapshot, Organisation, StatusChange
-from sync.inbound_history import record_history, record_late_history
+from sync.inbound.echo import is_own_comment_echo, is_transition_echo, link_pending_comment
+from sync.inbound.history import record_history, record_late_history
+from sync.jsm.events import CommentEvent, CommentSnapshot, IssueEvent, IssueSnapshot, Organisation, StatusChange
 from sync.models import Comment, Organization, Ticket, User, utcnow
 from sync.naming import slugify
-from sync.outbound_echo import is_own_comment_echo, is_transition_echo, link_pending_comment
 
 if TYPE_CHECKING:
-    from sync.inbound_batch import BatchCache
+    from sync.inbound.batch import BatchCache
 
 
 class Deferred(Exception):

@@ -13,6 +13,8 @@ import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from sync.jsm.gateway import gateway_for
+
 if TYPE_CHECKING:
     from sync.runtime import Runtime
 
@@ -38,17 +40,11 @@ def _cached(runtime: Runtime, name: str, load: Callable[[], Any], refresh: bool)
     return value
 
 
-def _gateway(runtime: Runtime) -> Any:
-    from sync.outbound_push import gateway_for
-
-    return gateway_for(runtime)
-
-
 def service_desks(runtime: Runtime, refresh: bool = False) -> list[dict[str, Any]]:
     """The service desks customers may raise requests in (the mirrored projects)."""
     def load() -> list[dict[str, Any]]:
         return [{"id": d.id, "project_key": d.project_key, "name": d.project_name or d.project_key}
-                for d in _gateway(runtime).list_service_desks()]
+                for d in gateway_for(runtime).list_service_desks()]
 
     desks = _cached(runtime, "desks", load, refresh)
     return [d for d in desks if runtime.settings.jira.mirrors(d["project_key"])]
@@ -65,7 +61,7 @@ def request_types(runtime: Runtime, desk_id: str, refresh: bool = False) -> list
     """Request types of one service desk."""
     def load() -> list[dict[str, Any]]:
         return [{"id": t.id, "name": t.name, "description": t.description}
-                for t in _gateway(runtime).list_request_types(desk_id)]
+                for t in gateway_for(runtime).list_request_types(desk_id)]
 
     return _cached(runtime, f"types:{desk_id}", load, refresh)
 
@@ -73,7 +69,7 @@ def request_types(runtime: Runtime, desk_id: str, refresh: bool = False) -> list
 def request_type_fields(runtime: Runtime, desk_id: str, type_id: str, refresh: bool = False) -> list[dict[str, Any]]:
     """The form of a request type: JSM's field metadata (required flags, option values)."""
     def load() -> list[dict[str, Any]]:
-        meta = _gateway(runtime).request_type_fields(desk_id, type_id)
+        meta = gateway_for(runtime).request_type_fields(desk_id, type_id)
         return [{"field_id": f.field_id, "name": f.name, "required": f.required, "type": f.type,
                  "description": f.description, "options": [{"value": v, "label": label}
                                                            for v, label in f.valid_values]}

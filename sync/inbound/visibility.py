@@ -6,20 +6,21 @@ import dataclasses
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from sync.events import CommentEvent, CommentSnapshot, Event, IssueEvent
-from sync.inbound import Deferred
-from sync.jsm import JsmGateway
-from sync.jsm_errors import JsmPermanentError, JsmTransientError
+from sqlalchemy import select
+
+from sync.inbound.upsert import Deferred
+from sync.jsm.errors import JsmPermanentError, JsmTransientError
+from sync.jsm.events import CommentEvent, CommentSnapshot, Event, IssueEvent
+from sync.jsm.gateway import JsmGateway, gateway_for
+from sync.models import Comment
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
     from sync.runtime import Runtime
 
-
-def gateway_for(runtime: Runtime) -> JsmGateway:
-    """The inbox's gateway: few in-job retries, since a deferred inbox row is retried later anyway."""
-    return runtime.gateway(quick=True)
+# The inbox asks JSM with few in-job retries: a deferred inbox row is retried later anyway.
+TUNING = "inbox"
 
 
 def _settle(gw: JsmGateway, issue_id: str, comment: CommentSnapshot) -> CommentSnapshot:
@@ -38,33 +39,27 @@ def _known(session: Session | None, comment_id: str) -> bool:
     # comment_created and issue_commented for one comment): do not ask JSM twice.
     if session is None:
         return False
-    from sqlalchemy import select
-
-    from sync.models import Comment
-
     return session.scalar(select(Comment.id).where(Comment.jira_id == comment_id)) is not None
 
 
-def with_comment_visibility(event: Event, runtime: Runtime | None = None, session: Session | None = None,
+def with_comment_visibility(event: Event, runtime: Runtime, session: Session | None = None,
                             known: Callable[[str], bool] | None = None) -> Event:
     """The event with any comment's `public=None` replaced by what JSM says (one call per new comment).
 
     `known(comment_id)`, when given, replaces the query for "is this comment stored" (an inbox batch
     has its comments in memory, including those it created).
     """
-    from sync.runtime import get_runtime
-
     if known is None:
         def known(comment_id: str) -> bool:
             return _known(session, comment_id)
 
     if isinstance(event, CommentEvent) and event.kind != "deleted" and event.comment.public is None \
             and not known(event.comment.jira_id):
-        gw = gateway_for(runtime or get_runtime())
+        gw = gateway_for(runtime, TUNING)
         return dataclasses.replace(event, comment=_settle(gw, event.issue_jira_id, event.comment))
     if isinstance(event, IssueEvent) and event.comment is not None and event.comment.public is None \
             and event.kind != "deleted" and not known(event.comment.jira_id):
-        gw = gateway_for(runtime or get_runtime())
+        gw = gateway_for(runtime, TUNING)
         try:
             return dataclasses.replace(event, comment=_settle(gw, event.issue.jira_id, event.comment))
         except Deferred:

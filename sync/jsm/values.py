@@ -1,10 +1,10 @@
-"""Small normalised values the JSM gateway returns (issues and comments reuse sync.events snapshots)."""
+"""Small normalised values the JSM gateway returns (issues and comments reuse sync.jsm.events snapshots)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from sync.events import CommentSnapshot, IssueSnapshot, Person
+from sync.jsm.events import CommentSnapshot, IssueSnapshot, Person
 
 
 @dataclass(frozen=True)

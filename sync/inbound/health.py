@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 import redis
 from sqlalchemy import func, select
 
-from sync.models import InboundEvent, SyncState, Ticket, utcnow
+from sync.models import InboundEvent, InboxState, SyncState, Ticket, utcnow
 
 if TYPE_CHECKING:
     from sync.runtime import Runtime
@@ -70,18 +70,19 @@ def snapshot(runtime: Runtime, failed_limit: int = 20) -> dict[str, Any]:
         backlog = {state: n for state, n in db.execute(
             select(InboundEvent.state, func.count()).group_by(InboundEvent.state))}
         deferred = db.scalar(select(func.count()).select_from(InboundEvent).where(
-            InboundEvent.state == "pending", InboundEvent.retry_at.is_not(None))) or 0
-        oldest_pending = db.scalar(select(func.min(InboundEvent.received_at)).where(InboundEvent.state == "pending"))
+            InboundEvent.state == InboxState.PENDING, InboundEvent.retry_at.is_not(None))) or 0
+        oldest_pending = db.scalar(select(func.min(InboundEvent.received_at))
+                                   .where(InboundEvent.state == InboxState.PENDING))
         top = db.scalar(select(func.max(InboundEvent.id))) or 0
         recent = InboundEvent.id > top - RECENT_DELIVERIES
         events = {p: (ts, rec) for p, ts, rec in db.execute(
             select(InboundEvent.project_key, func.max(InboundEvent.event_timestamp), func.max(InboundEvent.received_at))
-            .where(recent, InboundEvent.state == "applied", InboundEvent.project_key.is_not(None))
+            .where(recent, InboundEvent.state == InboxState.APPLIED, InboundEvent.project_key.is_not(None))
             .group_by(InboundEvent.project_key))}
         tickets = {p: (upd, n) for p, upd, n in db.execute(
             select(Ticket.project_key, func.max(Ticket.jira_updated_at), func.count())
             .where(Ticket.deleted.is_(False)).group_by(Ticket.project_key))}
-        failed = db.scalars(select(InboundEvent).where(InboundEvent.state == "failed")
+        failed = db.scalars(select(InboundEvent).where(InboundEvent.state == InboxState.FAILED)
                             .order_by(InboundEvent.id.desc()).limit(failed_limit)).all()
         states = db.scalars(select(SyncState).where(SyncState.name.like("reconcile:%"))).all()
         failed_json = [{"id": r.id, "delivery_id": r.delivery_id, "event": r.webhook_event, "issue_key": r.issue_key,

@@ -9,14 +9,14 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
-from sync import jsm_parse as parse
-from sync.jsm_transport import API, SD
-from sync.jsm_types import CommentSnapshot, CreatedRequest, TemporaryAttachment, Transition
+from sync.jsm import parse
+from sync.jsm.transport import API, SD
+from sync.jsm.values import CommentSnapshot, CreatedRequest, TemporaryAttachment, Transition
 
 if TYPE_CHECKING:
-    from sync.events import IssueSnapshot
-    from sync.jsm_transport import Transport
-    from sync.jsm_types import SearchPage
+    from sync.jsm.events import IssueSnapshot
+    from sync.jsm.transport import Transport
+    from sync.jsm.values import SearchPage
 
 
 class JsmActions:

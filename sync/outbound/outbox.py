@@ -1,9 +1,9 @@
 """The outbox: customer actions accepted here, recorded with their visible effect, owed to JSM.
 
 `submit` runs inside the caller's transaction, so the action and what the customer sees at once
-(a pending comment) commit together or not at all. `request_push` enqueues an `outbound` job after
-the commit; when Redis is away the sweeper (`sweep_outbox`, called by the RQ-cron `sync.jobs.sweep`)
-finds the row and enqueues it later. Nothing here talks to JSM: that is `sync.outbound_push`.
+(a pending comment) commit together or not at all. The caller enqueues an `outbound` job after the
+commit (`sync.jobs.request_push`); when Redis is away the sweeper (`sync.jobs.sweep`) finds the row
+and enqueues it later. Nothing here talks to JSM: that is `sync.outbound.push`.
 """
 
 from __future__ import annotations
@@ -14,24 +14,21 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import redis
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
-from sync.models import Comment, OutboxAction, Ticket, User, utcnow
-from sync.outbound_messages import customer_message
+from sync.models import OUTBOX_IN_FLIGHT, Comment, OutboxAction, OutboxState, Ticket, User, utcnow
+from sync.outbound.messages import customer_message
 
 log = logging.getLogger(__name__)
 
 KINDS = ("create", "comment", "resolve", "cancel", "reopen", "rate")
 TRANSITION_KINDS = ("resolve", "cancel", "reopen")
-IN_FLIGHT = ("pending", "sending")
+IN_FLIGHT = OUTBOX_IN_FLIGHT
 # A push job is killed by RQ after JOB_TIMEOUT; a row still "sending" after LEASE has no live worker
 # (LEASE > JOB_TIMEOUT), so the sweeper may hand it to another one without risking a parallel send.
 JOB_TIMEOUT = 120
 LEASE_SECONDS = 180
-# Set while a drain job is queued but not started (cleared by the job before it reads the outbox).
-PUSH_PENDING_KEY = "companion:outbound:push-pending"
 # Marker stamped into what we create in JSM so a retry finds it instead of creating it again.
 MARKER_PREFIX = "jsmc"
 
@@ -87,7 +84,7 @@ def submit(session: Session, kind: str, user: User, payload: dict[str, Any], tic
     if text.strip() and kind != "rate":
         body["jsm_body"] = portal_body(user, text)
     action = OutboxAction(uuid=action_uuid, kind=kind, user_id=user.id, ticket_id=ticket.id if ticket else None,
-                          payload=body, state="pending", attempts=0, next_attempt_at=None)
+                          payload=body, state=OutboxState.PENDING, attempts=0, next_attempt_at=None)
     session.add(action)
     session.flush()
     comment = None
@@ -172,40 +169,19 @@ def comment_sync(session: Session, comment: Comment, locale: str = "en") -> dict
     return {"state": state, "error": customer_message(action.error, locale) if state == "failed" else None}
 
 
-# ------------------------------------------------------------------ queueing
-def request_push(connection: redis.Redis, action_id: int | None = None, force: bool = False) -> bool:
-    """Make sure an outbox drain job runs after this point; False (the sweeper's turn) when Redis is away.
-
-    One drain job pushes every due action with one gateway: an RQ job per action would pay a fork and
-    the imports of the JSM client each time (about a second), far more than the push itself (~40 ms).
-    The flag keeps a burst of submissions to one queued job; the sweeper forces a new one regardless.
-    """
-    from sync.outbound_jobs import drain_outbox
-    from sync.queues import queue
-
-    try:
-        if connection.set(PUSH_PENDING_KEY, "1", nx=True, ex=300) or force:
-            queue("outbound", connection).enqueue(drain_outbox, job_timeout=JOB_TIMEOUT, result_ttl=60,
-                                                  failure_ttl=86_400)
-        return True
-    except (redis.RedisError, OSError) as exc:
-        log.warning("Redis unavailable, outbox action %s left to the sweeper: %s", action_id, exc)
-        return False
-
-
 def due_actions(session: Session, lease_seconds: float = LEASE_SECONDS, limit: int = 500) -> list[int]:
     """Ids the sweeper must (re-)enqueue; a `sending` row past its lease is handed back as `pending`."""
     now = utcnow()
     stale = list(session.scalars(select(OutboxAction).where(
-        OutboxAction.state == "sending", OutboxAction.updated_at <= now - timedelta(seconds=lease_seconds))
+        OutboxAction.state == OutboxState.SENDING, OutboxAction.updated_at <= now - timedelta(seconds=lease_seconds))
         .with_for_update(skip_locked=True).limit(limit)))
     for action in stale:
         # The worker that claimed it is gone (killed, OOM, host lost). `attempts` stays counted, so the
         # next push looks JSM up before sending again: JSM may have accepted the first send.
-        action.state, action.next_attempt_at = "pending", None
+        action.state, action.next_attempt_at = OutboxState.PENDING, None
     session.flush()
     return list(session.scalars(select(OutboxAction.id).where(
-        OutboxAction.state == "pending",
+        OutboxAction.state == OutboxState.PENDING,
         or_(OutboxAction.next_attempt_at.is_(None), OutboxAction.next_attempt_at <= now))
         .order_by(OutboxAction.id).limit(limit)))
 
@@ -215,8 +191,8 @@ def retry(session: Session, action_id: int) -> OutboxAction | None:
     action = session.get(OutboxAction, action_id, with_for_update=True)
     if action is None:
         return None
-    if action.state != "failed":
+    if action.state != OutboxState.FAILED:
         raise OutboxConflict(f"action {action_id} is {action.state}, only failed actions can be retried")
-    action.state, action.error, action.next_attempt_at = "pending", None, None
+    action.state, action.error, action.next_attempt_at = OutboxState.PENDING, None, None
     action.payload = {**action.payload, "retried_by_admin": (action.payload.get("retried_by_admin") or 0) + 1}
     return action

@@ -3,7 +3,8 @@
 Only what `GET /request/{key}/attachment` lists (customer-visible) is stored; `fields.attachment` of
 webhooks and searches includes internal files, so it is used only to notice that something changed.
 Its ids as of the last refresh are kept in SyncState (`attachments:<ticket jira id>`), so reconcile
-asks JSM only when they differ. Webhooks never call JSM: they enqueue `refresh` on `maintenance`.
+asks JSM only when they differ. Webhooks never call JSM: the inbox drain enqueues `refresh` on
+`maintenance` (`sync.jobs`).
 """
 
 from __future__ import annotations
@@ -13,17 +14,17 @@ import logging
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
-import redis
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from sync.events import parse_time
-from sync.jsm_parse import webhook_attachment_change
-from sync.jsm_types import RequestAttachment
+from sync.jsm.events import parse_time
+from sync.jsm.gateway import gateway_for
+from sync.jsm.parse import webhook_attachment_change
+from sync.jsm.values import RequestAttachment
 from sync.models import Attachment, SyncState, Ticket
 
 if TYPE_CHECKING:
-    from sync.jsm import JsmGateway
+    from sync.jsm.gateway import JsmGateway
     from sync.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -94,7 +95,7 @@ def refresh(runtime: Runtime, issue_key: str, field_ids: list[str] | None = None
         exists = session.scalar(select(Ticket.id).where(Ticket.key == issue_key, Ticket.deleted.is_(False)))
     if exists is None:
         return {"key": issue_key, "state": "not mirrored"}
-    listed = (gateway or runtime.gateway()).list_request_attachments(issue_key)
+    listed = (gateway or gateway_for(runtime)).list_request_attachments(issue_key)
     with runtime.sessions() as session, session.begin():
         ticket = session.scalar(select(Ticket).where(Ticket.key == issue_key))
         if ticket is None:
@@ -116,20 +117,3 @@ def changes_in_rows(payloads: Iterable[str]) -> dict[str, list[str] | None]:
             key, ids = change
             found[key] = list(ids) if ids is not None else None
     return found
-
-
-def enqueue_refreshes(connection: redis.Redis, changes: dict[str, list[str] | None]) -> int:
-    """One `maintenance` job per ticket (deduplicated while queued); reconcile repairs a lost one."""
-    from sync.jobs import refresh_attachments
-    from sync.queues import queue
-
-    sent = 0
-    for key, ids in changes.items():
-        try:
-            queue("maintenance", connection).enqueue(refresh_attachments, key, ids, job_timeout=120, result_ttl=60,
-                                                     failure_ttl=86_400)
-            sent += 1
-        except (redis.RedisError, OSError) as exc:
-            log.warning("Redis unavailable, attachments of %s left to reconcile: %s", key, exc)
-            break
-    return sent

@@ -1,8 +1,8 @@
 """The JSM gateway: the only code that talks to Jira Service Management (Cloud or Data Center).
 
 Reads live here; customer actions (create, comment, transition, feedback, attachments, lookups)
-live in `sync.jsm_actions`, mixed into `JsmGateway`. Everything returned is a small frozen value
-(`sync.jsm_types`, or the `IssueSnapshot`/`CommentSnapshot` of `sync.events`); raw dicts stop here.
+live in `sync.jsm.actions`, mixed into `JsmGateway`. Everything returned is a small frozen value
+(`sync.jsm.values`, or the `IssueSnapshot`/`CommentSnapshot` of `sync.jsm.events`); raw dicts stop here.
 """
 
 from __future__ import annotations
@@ -16,12 +16,13 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import requests
 
-from sync import jsm_parse as parse
-from sync.events import IssueSnapshot, Organisation
-from sync.jsm_actions import JsmActions
-from sync.jsm_errors import JsmError, JsmPermanentError, JsmTransientError, from_exception, from_response
-from sync.jsm_transport import API, SD, Transport
-from sync.jsm_types import (
+from sync.jsm import parse
+from sync.jsm.actions import JsmActions
+from sync.jsm.errors import JsmError, JsmPermanentError, JsmTransientError, from_exception, from_response
+from sync.jsm.events import IssueSnapshot, Organisation
+from sync.jsm.throttle import Throttle
+from sync.jsm.transport import API, SD, Transport
+from sync.jsm.values import (
     Account,
     CommentSnapshot,
     JiraPriority,
@@ -34,14 +35,14 @@ from sync.jsm_types import (
     ServerInfo,
     ServiceDesk,
 )
-from sync.throttle import Throttle
 
 if TYPE_CHECKING:
     import redis
 
+    from sync.runtime import Runtime
     from sync.settings import Settings
 
-__all__ = ["JsmError", "JsmGateway", "JsmPermanentError", "JsmTransientError"]
+__all__ = ["JsmError", "JsmGateway", "JsmPermanentError", "JsmTransientError", "gateway_for"]
 
 # What the mirror reads of an issue; a short list keeps search pages small (enhanced search returns
 # only `id` unless asked). The JSM custom fields are added once their per-site ids are known.
@@ -302,3 +303,23 @@ def _bounded(response: Any, max_bytes: int) -> Iterator[bytes]:
             yield chunk
     finally:
         response.close()
+
+
+# Tunings of the per-process gateways. "inbox": few in-job retries, because a deferred inbox row is
+# retried anyway; "default": the transport's full retries for reads (writes are never retried).
+TUNINGS: dict[str, dict[str, Any]] = {"default": {}, "inbox": {"max_attempts": 2, "max_retry_wait": 5.0}}
+
+
+def gateway_for(runtime: Runtime, tuning: str = "default") -> JsmGateway:
+    """The gateway of this process for `tuning`, made once and sharing the per-site throttle through Redis.
+
+    An unreachable Redis must not block work: the throttle then stays in this process.
+    """
+    gateways: dict[str, JsmGateway] = runtime.gateways
+    if tuning not in gateways:
+        try:
+            client = runtime.redis
+        except Exception:
+            client = None
+        gateways[tuning] = JsmGateway.from_settings(runtime.settings, redis=client, **TUNINGS[tuning])
+    return gateways[tuning]

@@ -20,8 +20,8 @@ from typing import Any
 import requests
 from atlassian import Jira, ServiceDesk
 
-from sync.jsm_errors import JsmTransientError, from_exception, from_response
-from sync.throttle import Throttle
+from sync.jsm.errors import JsmTransientError, from_exception, from_response
+from sync.jsm.throttle import Throttle
 
 log = logging.getLogger(__name__)
 

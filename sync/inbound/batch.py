@@ -3,7 +3,7 @@
 `drain_inbox` applies up to BATCH_SIZE events in one transaction. Profiling showed the per-event
 reads dominated the apply (the ticket's row lock, the outbox echo check, the reporter's and the
 comment author's portal accounts, the organisation): `BatchCache.load` reads them for the whole
-batch in a few IN-queries, and `sync.inbound` then looks them up here (passing `batch=`).
+batch in a few IN-queries, and `sync.inbound.upsert` then looks them up here (passing `batch=`).
 
 Why a snapshot taken at the start of the batch is enough:
 - tickets and comments are locked (FOR UPDATE, ordered by id so concurrent drains cannot deadlock
@@ -24,9 +24,9 @@ from typing import Any
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, lazyload
 
-from sync.events import CommentEvent, Event, IssueEvent
-from sync.models import Comment, Organization, OutboxAction, StatusHistory, Ticket, User, utcnow
-from sync.outbound_echo import ECHO_WINDOW, TRANSITIONS
+from sync.inbound.echo import ECHO_WINDOW, TRANSITIONS
+from sync.jsm.events import CommentEvent, Event, IssueEvent
+from sync.models import OUTBOX_IN_FLIGHT, Comment, Organization, OutboxAction, StatusHistory, Ticket, User, utcnow
 
 # One transaction-level advisory lock ("JSMC") for the drains that may insert tickets or comments.
 CREATION_LOCK = 0x4A534D43
@@ -141,7 +141,7 @@ class BatchCache:
         for jira_id, payload in session.execute(
                 select(Ticket.jira_id, OutboxAction.payload).join(Ticket, OutboxAction.ticket_id == Ticket.id)
                 .where(OutboxAction.ticket_id.in_(ticket_ids), OutboxAction.kind.in_(TRANSITIONS),
-                       or_(OutboxAction.state.in_(("pending", "sending")), OutboxAction.updated_at >= since))):
+                       or_(OutboxAction.state.in_(OUTBOX_IN_FLIGHT), OutboxAction.updated_at >= since))):
             actor = (payload or {}).get("jsm_actor")
             if actor:
                 self.echo_actors.setdefault(jira_id, set()).add(actor)

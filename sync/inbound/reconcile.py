@@ -1,6 +1,6 @@
 """JQL reconciliation: repair what webhooks missed (incremental) or compare everything (full).
 
-Every write goes through `sync.inbound.apply_issue`/`apply_comment`, so reconcile and webhooks
+Every write goes through `sync.inbound.upsert.apply_issue`/`apply_comment`, so reconcile and webhooks
 agree on order safety. The per-project watermark (max `updated` applied, epoch ms, in SyncState)
 only moves after a page is committed, so a run broken by a JSM 429/5xx resumes where it got to.
 """
@@ -18,11 +18,11 @@ from typing import TYPE_CHECKING
 import redis
 from sqlalchemy import select
 
-from sync import attachments
-from sync.events import CommentSnapshot, IssueSnapshot
-from sync.inbound import apply_comment, apply_issue
-from sync.jsm import JsmGateway
-from sync.jsm_types import SearchHit, SearchPage
+from sync.inbound import attachments
+from sync.inbound.upsert import apply_comment, apply_issue
+from sync.jsm.events import CommentSnapshot, IssueSnapshot
+from sync.jsm.gateway import JsmGateway, gateway_for
+from sync.jsm.values import SearchHit, SearchPage
 from sync.models import Comment, SyncState, Ticket, utcnow
 
 if TYPE_CHECKING:
@@ -227,7 +227,7 @@ def _projects(runtime: Runtime, gw: JsmGateway, project: str | None) -> list[str
 def reconcile(runtime: Runtime, *, full: bool, project: str | None = None, progress: Progress | None = None,
               gateway: JsmGateway | None = None, page_size: int = PAGE_SIZE) -> ReconcileResult:
     """Bring the store in line with JSM for one project or every mirrored one."""
-    gw = gateway or JsmGateway.from_settings(runtime.settings, redis=_redis(runtime))
+    gw = gateway or gateway_for(runtime)
     calls_before = gw.total_calls()
     result = ReconcileResult()
     overlap = timedelta(seconds=runtime.settings.sync.reconcile_overlap_seconds)

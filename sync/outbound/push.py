@@ -2,7 +2,7 @@
 
 Exactly once in effect: a claim (`pending` → `sending`, attempts + 1) is committed before any call
 to JSM, so a push that finds `attempts > 1` knows an earlier one may have reached JSM and looks it up
-first (see `sync.outbound_handlers`). Transient failures (timeouts, 5xx, 429) go back to `pending`,
+first (see `sync.outbound.handlers`). Transient failures (timeouts, 5xx, 429) go back to `pending`,
 retried at once for short waits (Retry-After 0 included) and otherwise at `next_attempt_at` by the
 sweeper, up to MAX_ATTEMPTS; permanent ones (400/403/404/409) fail with the reason.
 """
@@ -20,13 +20,15 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 
-from sync.jsm_errors import JsmPermanentError, JsmTransientError
-from sync.models import Comment, OutboxAction, Ticket, User, utcnow
-from sync.outbound_handlers import HANDLERS, Context, Outcome
-from sync.outbound_messages import code_for_status
+from sync.inbound.upsert import apply_issue
+from sync.jsm.errors import JsmPermanentError, JsmTransientError
+from sync.jsm.gateway import gateway_for
+from sync.models import Comment, OutboxAction, OutboxState, Ticket, User, utcnow
+from sync.outbound.handlers import HANDLERS, Context, Outcome
+from sync.outbound.messages import code_for_status
 
 if TYPE_CHECKING:
-    from sync.jsm import JsmGateway
+    from sync.jsm.gateway import JsmGateway
     from sync.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -43,11 +45,6 @@ def backoff(attempts: int, retry_after: float | None) -> float:
     if retry_after is not None:
         return max(0.0, retry_after)
     return min(BACKOFF_CAP, 0.5 * 2 ** max(0, attempts - 1)) * (0.5 + random.random())
-
-
-def gateway_for(runtime: Runtime) -> JsmGateway:
-    """The process's gateway with full retries for GETs (POSTs are never retried by the gateway)."""
-    return runtime.gateway()
 
 
 def our_account_id(runtime: Runtime, gw: JsmGateway) -> str | None:
@@ -71,9 +68,10 @@ def _claim(runtime: Runtime, action_id: int, actor: str | None) -> Context | Non
         action = session.scalars(select(OutboxAction).where(OutboxAction.id == action_id)
                                  .with_for_update(skip_locked=True)).first()
         now = utcnow()
-        if action is None or action.state != "pending" or (action.next_attempt_at and action.next_attempt_at > now):
+        if action is None or action.state != OutboxState.PENDING \
+                or (action.next_attempt_at and action.next_attempt_at > now):
             return None
-        action.state, action.attempts, action.updated_at = "sending", action.attempts + 1, now
+        action.state, action.attempts, action.updated_at = OutboxState.SENDING, action.attempts + 1, now
         action.payload = {**action.payload, "jsm_actor": actor}  # a new dict: JSON columns track assignment
         user = session.get(User, action.user_id) if action.user_id else None
         ticket = session.get(Ticket, action.ticket_id) if action.ticket_id else None
@@ -93,8 +91,6 @@ def _update(runtime: Runtime, action_id: int, change: Callable[[Any, OutboxActio
 
 
 def _finish(runtime: Runtime, ctx: Context, outcome: Outcome) -> None:
-    from sync.inbound import apply_issue
-
     mapping = runtime.mapping
 
     def done(session: Any, action: OutboxAction) -> None:
@@ -107,7 +103,7 @@ def _finish(runtime: Runtime, ctx: Context, outcome: Outcome) -> None:
                 action.ticket_id = ticket.id
         if outcome.comment_id is not None:
             _link_comment(session, action.id, outcome.comment_id)
-        action.state, action.error, action.next_attempt_at = "done", None, None
+        action.state, action.error, action.next_attempt_at = OutboxState.DONE, None, None
         action.result_key = outcome.result_key or action.result_key
         action.jira_response = outcome.response
         action.updated_at = utcnow()
@@ -129,7 +125,7 @@ def _link_comment(session: Any, action_id: int, jira_comment_id: str) -> None:
 
 def _fail(runtime: Runtime, ctx: Context, code: str, detail: str, response: str | None) -> None:
     def fail(session: Any, action: OutboxAction) -> None:
-        action.state, action.error, action.next_attempt_at = "failed", f"{code}: {detail}"[:2000], None
+        action.state, action.error, action.next_attempt_at = OutboxState.FAILED, f"{code}: {detail}"[:2000], None
         action.jira_response = response
         action.updated_at = utcnow()
 
@@ -138,7 +134,7 @@ def _fail(runtime: Runtime, ctx: Context, code: str, detail: str, response: str 
 
 def _later(runtime: Runtime, ctx: Context, error: JsmTransientError, wait: float | None) -> None:
     def later(session: Any, action: OutboxAction) -> None:
-        action.state, action.error = "pending", None
+        action.state, action.error = OutboxState.PENDING, None
         action.next_attempt_at = utcnow() + timedelta(seconds=wait) if wait else None
         action.jira_response = str(error)
         action.updated_at = utcnow()
@@ -163,7 +159,7 @@ def push(runtime: Runtime, action_id: int, gw: JsmGateway | None = None,
         except JsmTransientError as exc:
             if ctx.attempts >= MAX_ATTEMPTS:
                 _fail(runtime, ctx, "unavailable", f"gave up after {ctx.attempts} attempts: {exc}", str(exc))
-                return "failed"
+                return OutboxState.FAILED
             wait = backoff(ctx.attempts, exc.retry_after)
             log.info("outbox %s (%s): %s; next try in %.1f s", action_id, ctx.kind, exc, wait)
             if wait <= INLINE_MAX_WAIT and round_ < INLINE_RETRIES:
@@ -172,11 +168,11 @@ def push(runtime: Runtime, action_id: int, gw: JsmGateway | None = None,
                     sleep(wait)
                 continue
             _later(runtime, ctx, exc, wait)
-            return "pending"
+            return OutboxState.PENDING
         except JsmPermanentError as exc:
             code = getattr(exc, "code", None) or code_for_status(exc.status, exc.messages)
             _fail(runtime, ctx, code, str(exc), "; ".join(exc.messages) or str(exc))
-            return "failed"
+            return OutboxState.FAILED
         _finish(runtime, ctx, outcome)
-        return "done"
-    return "pending"
+        return OutboxState.DONE
+    return OutboxState.PENDING

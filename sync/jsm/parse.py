@@ -1,12 +1,12 @@
-"""Raw JSM JSON → gateway values. The only place besides sync.events that reads JSM dicts."""
+"""Raw JSM JSON → gateway values. The only place besides sync.jsm.events that reads JSM dicts."""
 
 from __future__ import annotations
 
 import re
 from typing import Any
 
-from sync.events import CommentSnapshot, comment_snapshot, issue_snapshot, parse_time, person
-from sync.jsm_types import (
+from sync.jsm.events import CommentSnapshot, comment_snapshot, issue_snapshot, parse_time, person
+from sync.jsm.values import (
     Account,
     CreatedRequest,
     RequestAttachment,

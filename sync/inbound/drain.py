@@ -16,14 +16,15 @@ from sqlalchemy import or_, select
 from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
-from sync.events import CommentEvent, Event, IssueEvent, NotAWebhook, normalise
-from sync.inbound import ApplyResult, Deferred, apply_comment_event, apply_issue_event
-from sync.inbound_batch import BatchCache
-from sync.jsm_visibility import with_comment_visibility
-from sync.models import InboundEvent, utcnow
+from sync.inbound.batch import BatchCache
+from sync.inbound.upsert import ApplyResult, Deferred, apply_comment_event, apply_issue_event
+from sync.inbound.visibility import with_comment_visibility
+from sync.jsm.events import CommentEvent, Event, IssueEvent, NotAWebhook, normalise
+from sync.models import InboundEvent, InboxState, utcnow
 
 if TYPE_CHECKING:
     from mappings import Mapping
+    from sync.runtime import Runtime
 
 log = logging.getLogger(__name__)
 
@@ -49,33 +50,34 @@ def _apply_event(session: Session, event: Event, mapping: Mapping, batch: BatchC
 
 def _set_outcome(row: InboundEvent, event: Event, result: ApplyResult | None) -> None:
     if result is None:
-        row.state, row.reason = "ignored", f"event kind {event.kind} is not mirrored"
+        row.state, row.reason = InboxState.IGNORED, f"event kind {event.kind} is not mirrored"
     else:
-        row.state, row.reason, row.applied_at = "applied", result.reason, utcnow()
+        row.state, row.reason, row.applied_at = InboxState.APPLIED, result.reason, utcnow()
 
 
 def _defer(row: InboundEvent, exc: Exception) -> None:
     if row.attempts >= MAX_DEFERRALS:
-        row.state, row.reason = "failed", f"{exc}; gave up after {row.attempts} attempts"
+        row.state, row.reason = InboxState.FAILED, f"{exc}; gave up after {row.attempts} attempts"
     else:
         row.reason = f"deferred: {exc}"
         row.retry_at = utcnow() + timedelta(seconds=15 * row.attempts)
 
 
-def apply_inbox_row(row: InboundEvent, session: Session, mapping: Mapping, batch: BatchCache | None = None) -> None:
+def apply_inbox_row(row: InboundEvent, session: Session, runtime: Runtime, mapping: Mapping,
+                    batch: BatchCache | None = None) -> None:
     """Apply one inbox row in its own savepoint inside the caller's transaction and set its state."""
     row.attempts += 1
-    _apply_one(row, session, mapping, batch, retry_conflict=False)
+    _apply_one(row, session, runtime, mapping, batch, retry_conflict=False)
 
 
-def _apply_one(row: InboundEvent, session: Session, mapping: Mapping, batch: BatchCache | None, *,
-               retry_conflict: bool) -> str:
+def _apply_one(row: InboundEvent, session: Session, runtime: Runtime, mapping: Mapping, batch: BatchCache | None,
+               *, retry_conflict: bool) -> str:
     """Apply a row in its own savepoint: "ok", "rolled_back", or "conflict" (to retry, when allowed)."""
     rolled_back = False
     try:
         # Data Center comment events carry no `jsdPublic`: ask JSM (Deferred if it cannot answer now).
         known = batch.comments.__contains__ if batch is not None else None
-        event = with_comment_visibility(_parse(row), session=session, known=known)
+        event = with_comment_visibility(_parse(row), runtime, session=session, known=known)
         rolled_back = True  # until the savepoint below is released
         with session.begin_nested():
             result = _apply_event(session, event, mapping, batch)
@@ -86,31 +88,31 @@ def _apply_one(row: InboundEvent, session: Session, mapping: Mapping, batch: Bat
     except Deferred as exc:
         _defer(row, exc)
     except (NotAWebhook, ValueError, KeyError, TypeError) as exc:
-        row.state, row.reason = "failed", f"{type(exc).__name__}: {exc}"
+        row.state, row.reason = InboxState.FAILED, f"{type(exc).__name__}: {exc}"
     except (IntegrityError, DataError) as exc:
         if retry_conflict and isinstance(exc, IntegrityError):
             # PostgreSQL reports a unique violation only once the other drain that inserted the same
             # ticket (or comment) committed: read again and retry once, then it is this row's own fault.
             return "conflict"
-        row.state, row.reason = "failed", f"{type(exc).__name__}: {str(exc.orig).strip()[:500]}"
+        row.state, row.reason = InboxState.FAILED, f"{type(exc).__name__}: {str(exc.orig).strip()[:500]}"
     except OperationalError as exc:
         # A deadlock or lock timeout: try again later (the connection itself is still usable).
         _defer(row, exc)
     return "rolled_back" if rolled_back else "ok"
 
 
-def _apply_together(session: Session, rows: list[InboundEvent], mapping: Mapping) -> None:
+def _apply_together(session: Session, rows: list[InboundEvent], runtime: Runtime, mapping: Mapping) -> None:
     """Apply rows with one cache and no per-row savepoint; any unexpected error aborts them all."""
     parsed: list[tuple[InboundEvent, Event]] = []
     for row in rows:
         try:
             parsed.append((row, _parse(row)))
         except (NotAWebhook, ValueError, KeyError, TypeError) as exc:
-            row.state, row.reason = "failed", f"{type(exc).__name__}: {exc}"
+            row.state, row.reason = InboxState.FAILED, f"{type(exc).__name__}: {exc}"
     batch = BatchCache.load(session, [event for _, event in parsed])
     for row, event in parsed:
         try:
-            event = with_comment_visibility(event, session=session, known=batch.comments.__contains__)
+            event = with_comment_visibility(event, runtime, session=session, known=batch.comments.__contains__)
             result = _apply_event(session, event, mapping, batch)
         except Deferred as exc:
             if not isinstance(event, CommentEvent):
@@ -122,7 +124,7 @@ def _apply_together(session: Session, rows: list[InboundEvent], mapping: Mapping
     session.flush()  # inside the batch's savepoint, so a failing write falls back to per-row
 
 
-def apply_inbox_rows(session: Session, rows: list[InboundEvent], mapping: Mapping) -> None:
+def apply_inbox_rows(session: Session, rows: list[InboundEvent], runtime: Runtime, mapping: Mapping) -> None:
     """Apply a batch of inbox rows: together in one savepoint, or row by row if that fails."""
     for row in rows:
         row.attempts += 1
@@ -132,7 +134,7 @@ def apply_inbox_rows(session: Session, rows: list[InboundEvent], mapping: Mappin
     session.flush()
     try:
         with session.begin_nested():
-            _apply_together(session, rows, mapping)
+            _apply_together(session, rows, runtime, mapping)
         return
     except Exception as exc:  # whatever it was, the per-row pass below isolates (or re-raises) it
         # The savepoint's rollback expired the rows and the batch's objects: start again from the database.
@@ -143,7 +145,7 @@ def apply_inbox_rows(session: Session, rows: list[InboundEvent], mapping: Mappin
         for retry_conflict in (True, False):
             if batch is None:
                 batch = BatchCache.load(session, _events(rows))
-            outcome = _apply_one(row, session, mapping, batch, retry_conflict=retry_conflict)
+            outcome = _apply_one(row, session, runtime, mapping, batch, retry_conflict=retry_conflict)
             if outcome != "ok":
                 batch = None  # its savepoint rolled back: objects it created left the session, reload
             if outcome != "conflict":
@@ -161,7 +163,7 @@ def _events(rows: list[InboundEvent]) -> list[Event]:
 def ready_rows(session: Session, limit: int, ids: list[int] | None = None) -> list[InboundEvent]:
     """Pending rows due now (or those of `ids`), oldest first, locked and skipped by other drains."""
     now = utcnow()
-    query = select(InboundEvent).where(InboundEvent.state == "pending")
+    query = select(InboundEvent).where(InboundEvent.state == InboxState.PENDING)
     if ids is None:
         query = query.where(or_(InboundEvent.retry_at.is_(None), InboundEvent.retry_at <= now)).limit(limit)
     else:

@@ -11,10 +11,11 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 
+from sync.jsm.gateway import gateway_for
 from sync.models import SyncState, utcnow
 
 if TYPE_CHECKING:
-    from sync.jsm import JsmGateway
+    from sync.jsm.gateway import JsmGateway
     from sync.runtime import Runtime
 
 STATE_NAME = "jira:vocabulary"
@@ -22,9 +23,7 @@ STATE_NAME = "jira:vocabulary"
 
 def discover(runtime: Runtime, gateway: JsmGateway | None = None) -> dict[str, Any]:
     """Fetch statuses, priorities and request types of the mirrored service desks; store and return them."""
-    from sync.jsm import JsmGateway
-
-    gw = gateway or JsmGateway.from_settings(runtime.settings, redis=runtime.redis)
+    gw = gateway or gateway_for(runtime)
     projects = runtime.settings.jira.projects
     request_types = []
     for desk in gw.list_service_desks():
