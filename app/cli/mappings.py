@@ -7,9 +7,12 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+from tqdm import tqdm
+
 from mappings import Mapping, MappingError, load_yaml
+from sync import reproject
 from sync.mapping_store import active_mapping, publish_version
-from sync.runtime import configure
+from sync.runtime import Runtime
 from sync.settings import Settings
 
 
@@ -27,14 +30,8 @@ def _read_mapping(path: str, failure: str) -> tuple[str, Mapping] | None:
     return None
 
 
-def _reproject(version: int) -> None:
+def _reproject(runtime: Runtime, version: int) -> None:
     """Re-project every ticket under the new version here, with a progress bar (the CLI is a one-off)."""
-    from tqdm import tqdm
-
-    from sync import reproject
-    from sync.runtime import get_runtime
-
-    runtime = get_runtime()
     with tqdm(desc="re-projecting tickets", unit=" groups", file=sys.stderr) as bar:
         def progress(done: int, total: int) -> None:
             bar.total = total
@@ -55,7 +52,7 @@ def run_mappings_command(args: argparse.Namespace, settings_of: Callable[[argpar
         mapping = loaded[1]
         print(f"{args.file}: valid ({len(mapping.statuses)} customer statuses, {len(mapping.priorities)} priorities)")
         return 0
-    runtime = configure(settings_of(args))
+    runtime = Runtime(settings_of(args))
     if args.action == "export":
         text = active_mapping(runtime).to_yaml()
         if args.file == "-":
@@ -69,5 +66,5 @@ def run_mappings_command(args: argparse.Namespace, settings_of: Callable[[argpar
         return 1
     version = publish_version(runtime, loaded[0], author="cli", comment=args.comment or f"imported from {args.file}")
     print(f"mapping version {version} is now active")
-    _reproject(version)
+    _reproject(runtime, version)
     return 0

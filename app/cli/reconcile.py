@@ -4,17 +4,17 @@ from __future__ import annotations
 
 import sys
 
-from sync.runtime import configure
+from tqdm import tqdm
+
+from sync.jsm import JsmError
+from sync.reconcile import reconcile
+from sync.runtime import Runtime
 from sync.settings import Settings
 
 
 def run_reconcile(settings: Settings, *, full: bool, project: str | None) -> int:
     """Run one reconciliation in this process, showing progress on stderr."""
-    from sync.jsm import JsmError
-    from sync.reconcile import reconcile
-    from tqdm import tqdm
-
-    runtime = configure(settings)
+    runtime = Runtime(settings)
     bar = tqdm(desc="reconcile" + (" (full)" if full else ""), unit=" tickets", file=sys.stderr)
 
     def progress(done: int, total: int | None) -> None:

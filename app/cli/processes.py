@@ -12,8 +12,25 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-from sync.runtime import configure
-from sync.settings import Settings
+from rq import Worker
+from rq.cron import CronScheduler
+
+# Every job's modules, imported once here: each job runs in a forked work-horse, which then inherits
+# them instead of paying about a second of imports (the JSM client, SQLAlchemy models) per job.
+import sync.jobs
+import sync.jsm
+import sync.outbound_jobs
+import sync.outbound_push
+import sync.reconcile  # noqa: F401
+from app import create_app
+from app.cli.demo import announce, create_demo_accounts
+from sync.db import upgrade
+from sync.jobs import discover_vocabulary, reconcile_full, reconcile_incremental, sweep
+from sync.queues import queue
+from sync.redis_conn import connect, ensure_embedded_redis, stop_embedded_redis
+from sync.retention import prune_inbox
+from sync.runtime import Runtime
+from sync.settings import Settings, load_settings
 
 log = logging.getLogger("companion")
 SWEEP_INTERVAL_SECONDS = 30
@@ -26,13 +43,10 @@ def _port(port: int | None) -> int:
 def serve(settings: Settings, config: str | None, host: str, port: int | None, workers: int = 2) -> int:
     """Serve the web app with gunicorn (threads for I/O-bound requests), else Werkzeug."""
     port = _port(port)
-    if config:
-        os.environ["COMPANION_CONFIG"] = str(Path(config).resolve())
+    _export_config(config)
     try:
         import gunicorn  # noqa: F401
     except ImportError:  # e.g. Windows: gunicorn does not run there
-        from app import create_app
-
         create_app(settings).run(host=host, port=port, threaded=True)
         return 0
     argv = [sys.executable, "-m", "gunicorn", "--bind", f"{host}:{port}", "--workers", str(workers),
@@ -42,22 +56,17 @@ def serve(settings: Settings, config: str | None, host: str, port: int | None, w
     return 0  # not reached
 
 
-def work(settings: Settings, queue_names: list[str], burst: bool = False) -> int:
+def _export_config(config: str | None) -> None:
+    # Processes that load their settings themselves (gunicorn's app.wsgi, RQ jobs) read the same file.
+    if config:
+        os.environ["COMPANION_CONFIG"] = str(Path(config).resolve())
+
+
+def work(settings: Settings, config: str | None, queue_names: list[str], burst: bool = False) -> int:
     """Run one RQ worker; each job runs in a forked work-horse, so a crash loses only that attempt."""
-    from rq import Worker
-
-    from sync.queues import queue
-
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    # Import every job's modules once here: each job runs in a forked work-horse, which then inherits
-    # them instead of paying about a second of imports (the JSM client, SQLAlchemy models) per job.
-    import sync.jobs
-    import sync.jsm
-    import sync.outbound_jobs
-    import sync.outbound_push
-    import sync.reconcile  # noqa: F401
-
-    runtime = configure(settings)
+    _export_config(config)
+    runtime = Runtime(settings)
     # Parse the active mapping once here too: forked work-horses inherit the cached object instead of
     # parsing YAML per job. Close the pool so no connection crosses the fork.
     runtime.mapping  # noqa: B018
@@ -70,13 +79,8 @@ def work(settings: Settings, queue_names: list[str], burst: bool = False) -> int
 
 def schedule(settings: Settings) -> int:
     """Run RQ's cron scheduler: the sweeper every 30 s and reconciliation on `sync.reconcile_cron`."""
-    from rq.cron import CronScheduler
-
-    from sync.jobs import discover_vocabulary, reconcile_incremental, sweep
-    from sync.retention import prune_inbox
-
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    runtime = configure(settings)
+    runtime = Runtime(settings)
     cron = CronScheduler(connection=runtime.redis)
     cron.register(sweep, queue_name="maintenance", interval=SWEEP_INTERVAL_SECONDS, job_timeout=120)
     cron.register(reconcile_incremental, queue_name="maintenance", cron=settings.sync.reconcile_cron,
@@ -110,9 +114,6 @@ def _wait_http(url: str, timeout: float) -> bool:
 
 def run_all(settings: Settings, config: str | None, host: str, port: int | None) -> int:
     """Migrate, then start and supervise web + worker + scheduler (+ stand-in JSM); stop all on Ctrl-C."""
-    from sync.db import upgrade
-    from sync.redis_conn import ensure_embedded_redis, stop_embedded_redis
-
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     port = _port(port)
     env = dict(os.environ)
@@ -173,10 +174,7 @@ def run_all(settings: Settings, config: str | None, host: str, port: int | None)
 
 def _demo_accounts(config: str | None, host: str, port: int) -> None:
     """In sandbox mode on a new install, create demo sign-ins matching the stand-in's customers."""
-    from app.demo import announce, create_demo_accounts
-    from sync.settings import load_settings
-
-    runtime = configure(load_settings(config))
+    runtime = Runtime(load_settings(config))
     if not _wait_http(f"{runtime.settings.jira.site_url}/rest/api/2/serverInfo", 30):
         log.warning("the stand-in JSM did not answer; no demo accounts created")
         return
@@ -190,14 +188,8 @@ def _demo_accounts(config: str | None, host: str, port: int) -> None:
 
 def _first_sync(config: str | None, env: dict[str, str]) -> None:
     """In sandbox mode, mirror the demo data at once instead of waiting for the first cron reconcile."""
-    from sync.queues import queue
-    from sync.redis_conn import connect
-    from sync.settings import load_settings
-
     settings = load_settings(config)
     try:
-        from sync.jobs import discover_vocabulary, reconcile_full
-
         maintenance = queue("maintenance", connect(settings))
         maintenance.enqueue(reconcile_full, job_timeout=3600)
         maintenance.enqueue(discover_vocabulary, job_timeout=600)

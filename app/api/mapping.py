@@ -2,20 +2,23 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from flask import Blueprint, current_app, jsonify, request
 
-from app import runtime_of
-from app.auth import admin_required, api_auth_required, current_user
+from app.auth import admin_required, api_auth_required
+from app.context import current_user, runtime_of
 from app.errors import json_error
+from app.services.serializers import iso
 from mappings import Mapping, MappingError, load_yaml
 from sync import mapping_store, reproject
+from sync.jobs import REPROJECT_PROGRESS_KEY, reproject_all
+from sync.models import Role
 from sync.queues import queue
 from sync.unmapped import unmapped_report
 
 bp = Blueprint("admin_mapping", __name__, url_prefix="/api/v1/mapping")
-
 
 
 def _proposal() -> Mapping:
@@ -38,7 +41,7 @@ def get_mapping():  # type: ignore[no-untyped-def]
     runtime = runtime_of(current_app)
     data: dict[str, Any] = {"version": mapping_store.active_version(runtime),
                             "document": runtime.mapping.to_dict()}
-    if current_user().role == "admin":
+    if current_user().role == Role.ADMIN:
         data["unmapped"] = unmapped_report(runtime)
     return jsonify(data)
 
@@ -55,8 +58,6 @@ def put_mapping():  # type: ignore[no-untyped-def]
     comment = (request.get_json(silent=True) or {}).get("comment", "") if request.is_json else ""
     version = mapping_store.publish_version(runtime, proposal.to_yaml(), author=current_user().email,
                                             comment=str(comment or ""))
-    from sync.jobs import reproject_all
-
     try:
         job = queue("maintenance", runtime.redis).enqueue(reproject_all, version, job_timeout=3600)
         job_id = job.id
@@ -70,10 +71,6 @@ def put_mapping():  # type: ignore[no-untyped-def]
 @admin_required
 def progress():  # type: ignore[no-untyped-def]
     """Progress of the latest re-projection."""
-    import json
-
-    from sync.jobs import REPROJECT_PROGRESS_KEY
-
     raw = runtime_of(current_app).redis.get(REPROJECT_PROGRESS_KEY)
     return jsonify(json.loads(raw) if raw else {"state": "idle"})
 
@@ -95,8 +92,6 @@ def preview():  # type: ignore[no-untyped-def]
 @admin_required
 def versions():  # type: ignore[no-untyped-def]
     """Every published version, newest first."""
-    from app.serializers import iso
-
     return jsonify(items=[{"version": v.version, "active": v.active, "author": v.author, "comment": v.comment,
                            "created": iso(v.created_at)} for v in mapping_store.list_versions(runtime_of(current_app))])
 
@@ -113,8 +108,6 @@ def rollback():  # type: ignore[no-untyped-def]
         version = mapping_store.rollback(runtime, body["version"], author=current_user().email)
     except LookupError as exc:
         return json_error(404, str(exc))
-    from sync.jobs import reproject_all
-
     try:
         queue("maintenance", runtime.redis).enqueue(reproject_all, version, job_timeout=3600)
     except Exception:
