@@ -53,7 +53,7 @@ def create_demo_accounts(runtime: Runtime) -> list[DemoAccount]:
     http.auth = (jira.email or "admin@sandbox.local",
                  jira.api_token.get_secret_value() if jira.api_token else "sandbox-token")
     base = f"{jira.site_url}/rest/servicedeskapi"
-    created = [DemoAccount(ADMIN_EMAIL, "admin", None)]
+    created = [DemoAccount(ADMIN_EMAIL, Role.ADMIN, None)]
     with runtime.sessions() as db, db.begin():
         create_user(db, email=ADMIN_EMAIL, role=Role.ADMIN, password=DEMO_PASSWORD, name="Demo admin")
         for org in _get(http, f"{base}/organization"):
@@ -63,14 +63,14 @@ def create_demo_accounts(runtime: Runtime) -> list[DemoAccount]:
             viewer = f"viewer@{local.slug}.demo"
             create_user(db, email=viewer, role=Role.ORG_VIEWER, org_slug=local.slug, password=DEMO_PASSWORD,
                         name=f"{local.name} overview")
-            created.append(DemoAccount(viewer, "org_viewer", local.name))
+            created.append(DemoAccount(viewer, Role.ORG_VIEWER, local.name))
             for member in members[:CUSTOMERS_PER_ORG]:
                 if not member.get("emailAddress"):
                     continue
                 create_user(db, email=member["emailAddress"], role=Role.CUSTOMER, org_slug=local.slug,
                             password=DEMO_PASSWORD, name=member.get("displayName", ""),
                             jira_account_id=member.get("accountId"))
-                created.append(DemoAccount(member["emailAddress"].lower(), "customer", local.name))
+                created.append(DemoAccount(member["emailAddress"].lower(), Role.CUSTOMER, local.name))
     return created
 
 
