@@ -1,4 +1,4 @@
-"""The JSON API (/api/v1): tickets in the caller's scope."""
+"""The JSON API (/api/v1): tickets in the caller's scope, one ticket with comments and history, the summary."""
 
 from __future__ import annotations
 
