@@ -1,16 +1,48 @@
-"""The Flask application: webhook receiver, JSON API, customer portal and admin pages."""
+"""The Flask application: `create_app` wires every blueprint, CSRF exemption and extension in one place."""
 
 from __future__ import annotations
 
 import logging
 from typing import Any
 
-from flask import Flask
+from flask import Blueprint, Flask
 
+from app import health, webhooks
+from app.admin import mapping as admin_mapping_page
+from app.api import actions as api_actions
+from app.api import admin as api_admin
+from app.api import mapping as api_mapping
+from app.api import openapi as api_openapi
+from app.api import tickets as api_tickets
+from app.context import RUNTIME_KEY
+from app.i18n import init_i18n
+from app.portal import account, init_portal, list_page, signin, summary, ticket
+from app.portal import actions as portal_actions
+from app.security import csrf, init_security
 from sync.runtime import Runtime
 from sync.settings import Settings, load_settings
 
 MAX_BODY_BYTES = 1024 * 1024  # webhooks over 1 MiB answer 413
+
+# Every blueprint of the app, and whether CSRF protection is off for it: Jira signs webhooks instead,
+# and the JSON APIs take bearer tokens, or the session cookie with a JSON body, which a cross-site
+# form cannot send (Flask's get_json ignores anything but application/json) and SameSite=Lax withholds.
+BLUEPRINTS: tuple[tuple[Blueprint, bool], ...] = (
+    (webhooks.bp, True),
+    (health.bp, False),
+    (api_tickets.bp, True),
+    (api_actions.bp, True),
+    (api_mapping.bp, True),
+    (api_admin.bp, True),
+    (api_openapi.bp, False),
+    (signin.bp, False),
+    (list_page.bp, False),
+    (ticket.bp, False),
+    (portal_actions.bp, False),
+    (summary.bp, False),
+    (account.bp, False),
+    (admin_mapping_page.bp, False),
+)
 
 
 def create_app(settings: Settings | None = None, test_config: dict[str, Any] | None = None) -> Flask:
@@ -26,23 +58,14 @@ def create_app(settings: Settings | None = None, test_config: dict[str, Any] | N
     )
     if test_config:
         app.config.update(test_config)
-    app.extensions["companion"] = runtime
+    app.extensions[RUNTIME_KEY] = runtime
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-
-    from app import actions, admin_mapping, admin_pages, admin_sync, api, health, openapi, portal, webhooks
-    from app.i18n import init_i18n
-    from app.security import init_security
 
     init_i18n(app, settings)
     init_security(app)
-    for blueprint in (webhooks.bp, health.bp, api.bp, openapi.bp, admin_mapping.bp, admin_pages.bp, portal.bp,
-                      admin_sync.bp):
+    for blueprint, csrf_exempt in BLUEPRINTS:
         app.register_blueprint(blueprint)
-    portal.register_extras(app)  # list, request, summary and account pages; login rate limits
-    actions.register(app)  # actions API, portal action forms, outbox admin
+        if csrf_exempt:
+            csrf.exempt(blueprint)
+    init_portal(app, runtime)
     return app
-
-
-def runtime_of(app: Flask) -> Runtime:
-    """The runtime (settings, database, Redis) the app was built with."""
-    return app.extensions["companion"]

@@ -6,7 +6,7 @@ from flask import Blueprint, Response, current_app, jsonify
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 
-from app import runtime_of
+from app.context import runtime_of
 from app.metrics import refresh_gauges
 
 bp = Blueprint("health", __name__)

@@ -1,4 +1,4 @@
-"""CSRF on every form (Flask-WTF) and security headers on every response."""
+"""CSRF on every form (Flask-WTF; `create_app` lists the exempt JSON blueprints) and security headers."""
 
 from __future__ import annotations
 
@@ -17,17 +17,9 @@ _HEADERS = {
 
 
 def init_security(app: Flask) -> None:
-    """Enable CSRF for forms (the JSON API and webhooks authenticate otherwise) and set headers."""
+    """Enable CSRF for forms and set the headers; `create_app` exempts what authenticates otherwise."""
     app.config.setdefault("WTF_CSRF_TIME_LIMIT", None)
     csrf.init_app(app)
-
-    from app import admin_mapping, api, webhooks
-
-    csrf.exempt(webhooks.bp)  # Jira signs webhooks instead
-    # JSON APIs: bearer tokens, or the session cookie with a JSON body, which a cross-site form cannot send
-    # (Flask's get_json ignores anything but application/json) and SameSite=Lax withholds the cookie.
-    csrf.exempt(api.bp)
-    csrf.exempt(admin_mapping.bp)
 
     @app.after_request
     def _headers(response: Response) -> Response:

@@ -12,11 +12,11 @@ from sqlalchemy import insert
 from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from app import runtime_of
+from app.context import runtime_of
 from app.errors import json_error
 from sync.jobs import request_inbox_drain
 from sync.jsm.events import CommentEvent, IssueEvent, NotAWebhook, normalise
-from sync.models import InboundEvent
+from sync.models import InboundEvent, InboxState
 
 log = logging.getLogger(__name__)
 bp = Blueprint("webhooks", __name__)
@@ -32,7 +32,6 @@ def _signature_ok(secret: str, body: bytes) -> bool:
     # Data Center webhooks that cannot sign may carry the secret as ?token=.
     token = request.args.get("token")
     return token is not None and hmac.compare_digest(token.encode(), secret.encode())
-
 
 
 @bp.post("/webhooks/jira")
@@ -70,7 +69,8 @@ def receive():  # type: ignore[no-untyped-def]
         ignored = f"project {project_key} is not mirrored (jira.projects)"
     row = {"delivery_id": delivery_id[:128], "webhook_event": event.kind if ignored else parsed["webhookEvent"],
            "issue_key": issue_key, "project_key": project_key, "event_timestamp": parsed.get("timestamp"),
-           "payload": body.decode("utf-8"), "state": "ignored" if ignored else "pending", "reason": ignored}
+           "payload": body.decode("utf-8"), "state": InboxState.IGNORED if ignored else InboxState.PENDING,
+           "reason": ignored}
     try:
         # A Core INSERT … RETURNING, not an ORM add/flush: the ORM unit of work was about a third of
         # this endpoint's time (bench/ingest.py), and there is nothing here for it to track.

@@ -12,8 +12,7 @@ from bench.env import ROOT, BenchEnv, gunicorn, percentile
 
 
 def _admin_token(env: BenchEnv) -> str:
-    from app.accounts import create_user
-    from app.auth import issue_token
+    from app.services.accounts import create_user, issue_token
     from sync.runtime import Runtime
 
     runtime = Runtime(env.settings())

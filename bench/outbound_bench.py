@@ -24,8 +24,7 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 
 def _setup(tmp: Path) -> tuple[Any, Any, Any, str, dict[str, str]]:
     from app import create_app
-    from app.accounts import create_org, create_user
-    from app.auth import issue_token
+    from app.services.accounts import create_org, create_user, issue_token
     from sandbox.testing import running_sandbox
     from sync.db import upgrade
     from sync.inbound.upsert import apply_issue

@@ -169,7 +169,7 @@ def main() -> None:
     try:
         info = {"fill_seconds": 0.0} if filled else fill(url, tickets, orgs)
         from app import create_app
-        from app.accounts import create_user
+        from app.services.accounts import create_user
         from sync.settings import Settings
 
         settings = Settings(data_dir=work, database_url=url, redis_url=os.environ.get("REDIS_URL"),

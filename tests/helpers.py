@@ -7,8 +7,7 @@ import hmac
 import json
 from typing import Any
 
-from app.accounts import create_org, create_user
-from app.auth import issue_token
+from app.services.accounts import create_org, create_user, issue_token
 from sync.runtime import Runtime
 
 

@@ -38,13 +38,6 @@ def _locked_ticket(session: Session, jira_id: str) -> Ticket | None:
     return session.scalars(select(Ticket).where(Ticket.jira_id == jira_id).with_for_update(of=Ticket)).first()
 
 
-def organisation_for(session: Session, organisations: tuple[Organisation, ...], reporter_account: str | None,
-                     reporter_email: str | None) -> Organization | None:
-    """The local organisation of a request: JSM's organisation of the request, else the reporter's."""
-    org_id = _organisation_id(session, organisations, reporter_account, reporter_email)
-    return session.get(Organization, org_id) if org_id is not None else None
-
-
 def _organisation_id(session: Session, organisations: tuple[Organisation, ...], reporter_account: str | None,
                      reporter_email: str | None, batch: BatchCache | None = None) -> int | None:
     if organisations:
@@ -172,7 +165,7 @@ def apply_issue_event(session: Session, event: IssueEvent, mapping: Mapping, *,
                       batch: BatchCache | None = None) -> ApplyResult:
     """Apply a jira:issue_* event, and the comment a Data Center `issue_commented` carries."""
     if is_transition_echo(session, event, batch):
-        # No echo (issue #6): a webhook caused by our own customer transition (one per hop of a
+        # No echo: a webhook caused by our own customer transition (one per hop of a
         # multi-hop move) changes nothing; the outbound push applies JSM's final state itself.
         result = ApplyResult(False, "echo of our own transition")
     else:
@@ -226,7 +219,7 @@ def apply_comment(session: Session, issue_jira_id: str, comment: CommentSnapshot
         row = session.scalars(select(Comment).where(Comment.jira_id == comment.jira_id).with_for_update()).first()
     updated = comment.updated or comment.created or utcnow()
     if row is None and not deleted and _pending_link(session, ticket, comment, batch):
-        # No echo (issue #6): our own portal comment arrived before the push recorded JSM's id;
+        # No echo: our own portal comment arrived before the push recorded JSM's id;
         # the pending local comment is linked instead of duplicated.
         return ApplyResult(False, "echo: linked the pending comment")
     if row is None:

@@ -1,31 +1,25 @@
 """Customer actions pushed to JSM (mixed into `JsmGateway`). None of these is ever retried here.
 
 A POST that timed out may still have been applied by JSM. Callers (the outbox) stamp what they
-create and look it up (`find_request_by_property` / `find_request_by_label`) before sending again.
+create with a marker and look it up before sending again (`sync.outbound.handlers`).
 """
 
 from __future__ import annotations
 
-import json
 from typing import TYPE_CHECKING, Any
 
 from sync.jsm import parse
-from sync.jsm.transport import API, SD
+from sync.jsm.transport import SD
 from sync.jsm.values import CommentSnapshot, CreatedRequest, TemporaryAttachment, Transition
 
 if TYPE_CHECKING:
-    from sync.jsm.events import IssueSnapshot
     from sync.jsm.transport import Transport
-    from sync.jsm.values import SearchPage
 
 
 class JsmActions:
     """Write operations of the gateway; `self.t` is its Transport."""
 
     t: Transport
-
-    def search_pages(self, jql: str, page_size: int = 100) -> Any:  # pragma: no cover - provided by JsmGateway
-        raise NotImplementedError
 
     def _sd_pages(self, path: str, *, kind: str, what: str, limit: int = 50, params: dict[str, Any] | None = None,
                   experimental: bool = False) -> Any:  # pragma: no cover - provided by JsmGateway
@@ -99,25 +93,3 @@ class JsmActions:
         raw = self.t.send_json("POST", f"{SD}/request/{issue_key}/attachment", body, kind="sd.attach",
                                what=f"attaching files to {issue_key}")
         return parse.sd_comment(raw["comment"]) if isinstance(raw, dict) and raw.get("comment") else None
-
-    def set_request_property(self, issue_key: str, key: str, value: Any) -> None:
-        """Stamp an issue property (PUT is idempotent; the body *is* the value, unlike the library's helper)."""
-        self.t.call("PUT", f"{API}/issue/{issue_key}/properties/{key}", kind="issue_property",
-                    what=f"setting property {key} on {issue_key}", json=value,
-                    headers={"Content-Type": "application/json", "Accept": "application/json"})
-
-    def _find_one(self, jql: str) -> IssueSnapshot | None:
-        for page in self.search_pages(jql, page_size=2):
-            page_: SearchPage = page
-            return page_.hits[0].issue if page_.hits else None
-        return None
-
-    def find_request_by_property(self, projects: list[str], key: str, field: str, value: str) -> IssueSnapshot | None:
-        """The request whose issue property `key` has `field == value` (our submission id), if any."""
-        quoted = ", ".join(f'"{p}"' for p in projects)
-        return self._find_one(f'project in ({quoted}) AND issue.property[{key}].{field} = {json.dumps(value)}')
-
-    def find_request_by_label(self, projects: list[str], label: str) -> IssueSnapshot | None:
-        """The request carrying `label` (a submission id stamped at create time), if any."""
-        quoted = ", ".join(f'"{p}"' for p in projects)
-        return self._find_one(f"project in ({quoted}) AND labels = {json.dumps(label)}")

@@ -11,14 +11,13 @@ from __future__ import annotations
 import logging
 import uuid as uuid_module
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from sync.models import OUTBOX_IN_FLIGHT, Comment, OutboxAction, OutboxState, Ticket, User, utcnow
-from sync.outbound.messages import customer_message
 
 log = logging.getLogger(__name__)
 
@@ -31,13 +30,6 @@ JOB_TIMEOUT = 120
 LEASE_SECONDS = 180
 # Marker stamped into what we create in JSM so a retry finds it instead of creating it again.
 MARKER_PREFIX = "jsmc"
-
-
-def iso_z(value: datetime | None) -> str | None:
-    """UTC ISO 8601 with a Z (the API's time format), or None."""
-    if value is None:
-        return None
-    return value.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 def marker(action_uuid: str) -> str:
@@ -104,69 +96,6 @@ def in_flight(session: Session, ticket_id: int, kinds: tuple[str, ...] = KINDS) 
     return list(session.scalars(select(OutboxAction).where(
         OutboxAction.ticket_id == ticket_id, OutboxAction.kind.in_(kinds), OutboxAction.state.in_(IN_FLIGHT))
         .order_by(OutboxAction.id)))
-
-
-def action_json(action: OutboxAction, locale: str = "en", admin: bool = False) -> dict[str, Any]:
-    """One outbox action as the API shows it (admins also get JSM's own answer and the attempts)."""
-    data: dict[str, Any] = {"id": action.id, "uuid": action.uuid, "action": action.kind, "state": action.state,
-                            "error": customer_message(action.error, locale), "result_key": action.result_key,
-                            "created": iso_z(action.created_at), "updated": iso_z(action.updated_at)}
-    if admin:
-        data.update(attempts=action.attempts, error_detail=action.error, jira_response=action.jira_response,
-                    next_attempt_at=iso_z(action.next_attempt_at), user_id=action.user_id,
-                    ticket_id=action.ticket_id)
-    return data
-
-
-def ticket_sync(session: Session, ticket: Ticket, locale: str = "en") -> dict[str, Any]:
-    """The ticket's `sync` block from its outbox: pending while an action is owed, failed if the last one failed."""
-    recent = list(session.scalars(select(OutboxAction).where(OutboxAction.ticket_id == ticket.id)
-                                  .order_by(OutboxAction.id.desc()).limit(20)))
-    pending = [a for a in recent if a.state in IN_FLIGHT]
-    state, error = "synced", None
-    if pending:
-        state = "pending"
-    elif recent and recent[0].state == "failed":
-        state, error = "failed", customer_message(recent[0].error, locale)
-    return {"state": state, "last_synced": iso_z(ticket.last_synced_at), "error": error,
-            "pending": [{"id": a.id, "action": a.kind, "state": a.state} for a in reversed(pending)]}
-
-
-def ticket_syncs(session: Session, tickets: list[Ticket], locale: str = "en") -> dict[int, dict[str, Any]]:
-    """`ticket_sync` for a page of tickets in two queries instead of one per ticket."""
-    ids = [t.id for t in tickets]
-    if not ids:
-        return {}
-    in_flight: dict[int, list[OutboxAction]] = {}
-    for action in session.scalars(select(OutboxAction).where(OutboxAction.ticket_id.in_(ids),
-                                                             OutboxAction.state.in_(IN_FLIGHT))
-                                  .order_by(OutboxAction.id)):
-        in_flight.setdefault(action.ticket_id, []).append(action)
-    latest_ids = select(func.max(OutboxAction.id)).where(OutboxAction.ticket_id.in_(ids)) \
-        .group_by(OutboxAction.ticket_id)
-    latest = {a.ticket_id: a for a in session.scalars(select(OutboxAction).where(OutboxAction.id.in_(latest_ids)))}
-    blocks: dict[int, dict[str, Any]] = {}
-    for ticket in tickets:
-        pending = in_flight.get(ticket.id, [])
-        state, error = "synced", None
-        if pending:
-            state = "pending"
-        elif ticket.id in latest and latest[ticket.id].state == "failed":
-            state, error = "failed", customer_message(latest[ticket.id].error, locale)
-        blocks[ticket.id] = {"state": state, "last_synced": iso_z(ticket.last_synced_at), "error": error,
-                             "pending": [{"id": a.id, "action": a.kind, "state": a.state} for a in pending]}
-    return blocks
-
-
-def comment_sync(session: Session, comment: Comment, locale: str = "en") -> dict[str, Any]:
-    """A comment's `sync` block: synced once JSM gave it an id, else its action's state."""
-    if comment.jira_id or comment.outbox_action_id is None:
-        return {"state": "synced" if comment.jira_id else "pending"}
-    action = session.get(OutboxAction, comment.outbox_action_id)
-    if action is None:
-        return {"state": "pending"}
-    state = {"done": "synced"}.get(action.state, action.state)
-    return {"state": state, "error": customer_message(action.error, locale) if state == "failed" else None}
 
 
 def due_actions(session: Session, lease_seconds: float = LEASE_SECONDS, limit: int = 500) -> list[int]:

@@ -76,8 +76,7 @@ class Env:
 
 
 def _link_users(runtime: Any, sb: RunningSandbox) -> dict[str, str]:
-    from app.accounts import create_org, create_user
-    from app.auth import issue_token
+    from app.services.accounts import create_org, create_user, issue_token
 
     people = {"alice": ("customer1@example.com", "customer", "acme", "1"),
               "maria": ("customer4@example.com", "customer", "acme", "1"),

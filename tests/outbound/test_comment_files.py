@@ -1,4 +1,4 @@
-"""Files on comments (issue #6): a customer adds files to an existing request, through the API and the
+"""Files on comments: a customer adds files to an existing request, through the API and the
 request page's form; they land on the request in JSM once (with the comment as JSM's additionalComment),
 even when a push dies between the upload and the attach or after JSM accepted the attach."""
 

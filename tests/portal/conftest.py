@@ -84,8 +84,8 @@ def _fast_hash(password: str) -> str:
 @pytest.fixture(autouse=True)
 def fast_password_hashes(monkeypatch: pytest.MonkeyPatch) -> None:
     """Cheap hashes in these tests only (scrypt costs ~0.3 s per account on a busy CI box)."""
-    monkeypatch.setattr("app.accounts.hash_password", _fast_hash)
-    monkeypatch.setattr("app.portal_account.hash_password", _fast_hash)
+    monkeypatch.setattr("app.services.accounts.hash_password", _fast_hash)
+    monkeypatch.setattr("app.portal.account.hash_password", _fast_hash)
 
 
 @pytest.fixture

@@ -106,7 +106,7 @@ def test_live_endpoints_use_etags(client, seeded, runtime):
 def test_calendar_days_are_not_shifted_by_the_readers_zone(app) -> None:  # type: ignore[no-untyped-def]
     from flask import g
 
-    from app.portal_format import fmt_day
+    from app.portal.formatting import fmt_day
 
     with app.test_request_context("/?lang=en", headers={"Cookie": "tz=America/Los_Angeles"}):
         g.user = None

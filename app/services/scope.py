@@ -6,7 +6,7 @@ from sqlalchemy import Select, false, or_, select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.interfaces import ORMOption
 
-from sync.models import Ticket, User
+from sync.models import Role, Ticket, User
 
 SCOPES = ("mine", "org", "group")
 
@@ -17,11 +17,9 @@ class ScopeError(ValueError):
 
 def scopes_for(user: User) -> tuple[str, ...]:
     """The list scopes a user's role offers."""
-    if user.role == "admin":
+    if user.role in (Role.ADMIN, Role.GROUP_LEAD):
         return SCOPES
-    if user.role == "group_lead":
-        return SCOPES
-    if user.role == "org_viewer":
+    if user.role == Role.ORG_VIEWER:
         return ("mine", "org")
     return ("mine",)
 
@@ -38,7 +36,7 @@ def visible_tickets(user: User, scope: str = "mine") -> Select[tuple[Ticket]]:
     if scope not in scopes_for(user):
         raise ScopeError(f"scope {scope!r} is not available to role {user.role!r}; use one of {scopes_for(user)}")
     query = select(Ticket).where(Ticket.deleted.is_(False))
-    if user.role == "admin":
+    if user.role == Role.ADMIN:
         return query if scope != "mine" else query.where(_mine(user))
     if user.organization_id is None:
         return query.where(false())
@@ -46,11 +44,8 @@ def visible_tickets(user: User, scope: str = "mine") -> Select[tuple[Ticket]]:
     if scope == "mine":
         return query.where(_mine(user))
     if scope == "group":
-        from sync.models import User as Member
-
-        members = select(Member.email).where(Member.organization_id == user.organization_id,
-                                             Member.group_name == user.group_name,
-                                             Member.group_name.is_not(None))
+        members = select(User.email).where(User.organization_id == user.organization_id,
+                                           User.group_name == user.group_name, User.group_name.is_not(None))
         return query.where(Ticket.reporter_email.in_(members), Ticket.bucket == "open")
     return query
 

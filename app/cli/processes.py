@@ -12,8 +12,19 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+from rq.cron import CronScheduler
+
+from app import create_app
+from app.cli.demo import announce, create_demo_accounts
+from sync.db import upgrade
+
+# sync.jobs imports every job's modules: each job runs in a forked work-horse, which then inherits
+# them instead of paying about a second of imports (the JSM client, SQLAlchemy models) per job.
+from sync.jobs import register_cron, request_first_sync
+from sync.redis_conn import connect, ensure_embedded_redis, stop_embedded_redis
 from sync.runtime import Runtime
-from sync.settings import Settings
+from sync.settings import Settings, load_settings
+from sync.worker import make_worker
 
 log = logging.getLogger("companion")
 
@@ -25,13 +36,10 @@ def _port(port: int | None) -> int:
 def serve(settings: Settings, config: str | None, host: str, port: int | None, workers: int = 2) -> int:
     """Serve the web app with gunicorn (threads for I/O-bound requests), else Werkzeug."""
     port = _port(port)
-    if config:
-        os.environ["COMPANION_CONFIG"] = str(Path(config).resolve())
+    _export_config(config)
     try:
         import gunicorn  # noqa: F401
     except ImportError:  # e.g. Windows: gunicorn does not run there
-        from app import create_app
-
         create_app(settings).run(host=host, port=port, threaded=True)
         return 0
     argv = [sys.executable, "-m", "gunicorn", "--bind", f"{host}:{port}", "--workers", str(workers),
@@ -41,31 +49,27 @@ def serve(settings: Settings, config: str | None, host: str, port: int | None, w
     return 0  # not reached
 
 
+def _export_config(config: str | None) -> None:
+    # gunicorn's app.wsgi loads its settings itself: it must read the same file.
+    if config:
+        os.environ["COMPANION_CONFIG"] = str(Path(config).resolve())
+
+
 def work(settings: Settings, queue_names: list[str], burst: bool = False) -> int:
     """Run one RQ worker; each job runs in a forked work-horse, so a crash loses only that attempt."""
-    from sync.worker import make_worker
-
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    # Import every job's modules once here: each job runs in a forked work-horse, which then inherits
-    # them instead of paying about a second of imports (the JSM client, SQLAlchemy models) per job.
-    import sync.jobs  # noqa: F401  (imports every job's modules)
-
     runtime = Runtime(settings)
     # Parse the active mapping once here too: forked work-horses inherit the cached object instead of
     # parsing YAML per job. Close the pool so no connection crosses the fork.
     runtime.mapping  # noqa: B018
     runtime.close()
-    worker = make_worker(runtime, queue_names)
+    worker = make_worker(runtime, queue_names)  # hands every job this runtime
     worker.work(burst=burst, with_scheduler=False, logging_level="INFO")
     return 0
 
 
 def schedule(settings: Settings) -> int:
     """Run RQ's cron scheduler: the sweeper every 30 s and reconciliation on `sync.reconcile_cron`."""
-    from rq.cron import CronScheduler
-
-    from sync.jobs import register_cron
-
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     runtime = Runtime(settings)
     cron = CronScheduler(connection=runtime.redis)
@@ -97,9 +101,6 @@ def _wait_http(url: str, timeout: float) -> bool:
 
 def run_all(settings: Settings, config: str | None, host: str, port: int | None) -> int:
     """Migrate, then start and supervise web + worker + scheduler (+ stand-in JSM); stop all on Ctrl-C."""
-    from sync.db import upgrade
-    from sync.redis_conn import ensure_embedded_redis, stop_embedded_redis
-
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     port = _port(port)
     env = dict(os.environ)
@@ -160,9 +161,6 @@ def run_all(settings: Settings, config: str | None, host: str, port: int | None)
 
 def _demo_accounts(config: str | None, host: str, port: int) -> None:
     """In sandbox mode on a new install, create demo sign-ins matching the stand-in's customers."""
-    from app.demo import announce, create_demo_accounts
-    from sync.settings import load_settings
-
     runtime = Runtime(load_settings(config))
     if not _wait_http(f"{runtime.settings.jira.site_url}/rest/api/2/serverInfo", 30):
         log.warning("the stand-in JSM did not answer; no demo accounts created")
@@ -177,10 +175,6 @@ def _demo_accounts(config: str | None, host: str, port: int) -> None:
 
 def _first_sync(config: str | None, env: dict[str, str]) -> None:
     """In sandbox mode, mirror the demo data at once instead of waiting for the first cron reconcile."""
-    from sync.jobs import request_first_sync
-    from sync.redis_conn import connect
-    from sync.settings import load_settings
-
     settings = load_settings(config)
     try:
         request_first_sync(connect(settings))

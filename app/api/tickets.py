@@ -1,22 +1,22 @@
-"""The JSON API (/api/v1): tickets in the caller's scope."""
+"""The JSON API (/api/v1): tickets in the caller's scope, one ticket with comments and history, the summary."""
 
 from __future__ import annotations
 
 from flask import Blueprint, current_app, jsonify, request
-from flask_babel import get_locale
+from flask_babel import get_translations
 from sqlalchemy import func, or_, select
 
-from app import runtime_of
-from app.auth import api_auth_required, current_user
+from app.auth import api_auth_required
+from app.context import current_user, locale_code, runtime_of, user_zone
 from app.errors import json_error
-from app.rendering import wiki_to_html
-from app.scope import ScopeError, visible_ticket, visible_tickets
-from app.serializers import comment_json, history_json, ticket_json, tickets_json
+from app.services.rendering import wiki_to_html
+from app.services.scope import ScopeError, visible_ticket, visible_tickets
+from app.services.serializers import comment_json, history_json, ticket_json, tickets_json
+from app.services.summary import build_summary, summary_scope
 from sync.models import Comment, StatusHistory, Ticket
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 MAX_PER_PAGE = 200
-
 
 
 def _int_arg(name: str, default: int, low: int, high: int) -> int:
@@ -32,8 +32,8 @@ def _int_arg(name: str, default: int, low: int, high: int) -> int:
     return value
 
 
-def filtered_tickets(user, args):  # type: ignore[no-untyped-def]
-    """The caller's tickets with the list filters of the API and the portal applied."""
+def _filtered_tickets(user, args):  # type: ignore[no-untyped-def]
+    """The caller's tickets with the API's list filters applied."""
     query = visible_tickets(user, args.get("scope") or "mine")
     if args.get("status"):
         query = query.where(Ticket.customer_status.in_(args.get("status").split(",")))
@@ -56,11 +56,11 @@ def list_tickets():  # type: ignore[no-untyped-def]
     try:
         page = _int_arg("page", 1, 1, 1_000_000)
         per_page = _int_arg("per_page", 50, 1, MAX_PER_PAGE)
-        query = filtered_tickets(user, request.args)
+        query = _filtered_tickets(user, request.args)
     except (ValueError, ScopeError) as exc:
         return json_error(400, str(exc))
     mapping = runtime.mapping
-    locale = str(get_locale() or "en")
+    locale = locale_code()
     with runtime.sessions() as db:
         total = db.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
         rows = db.scalars(query.order_by(Ticket.jira_updated_at.desc(), Ticket.id.desc())
@@ -75,7 +75,7 @@ def get_ticket(key: str):  # type: ignore[no-untyped-def]
     """One ticket with its public comments (oldest first) and customer-status history; 404 outside scope."""
     user = current_user()
     runtime = runtime_of(current_app)
-    locale = str(get_locale() or "en")
+    locale = locale_code()
     with runtime.sessions() as db:
         ticket = visible_ticket(db, user, key)
         if ticket is None:
@@ -95,10 +95,6 @@ def get_ticket(key: str):  # type: ignore[no-untyped-def]
 @api_auth_required
 def summary():  # type: ignore[no-untyped-def]
     """The caller's summary (DESIGN.md): headline, counts, recent changes, medians, 90-day history."""
-    from app.portal_format import user_zone
-    from app.portal_summary import summary_scope
-    from app.summary import build_summary
-
     user = current_user()
     runtime = runtime_of(current_app)
     try:
@@ -106,7 +102,7 @@ def summary():  # type: ignore[no-untyped-def]
     except ScopeError as exc:
         return json_error(400, str(exc))
     with runtime.sessions() as db:
-        data = build_summary(db, visible_tickets(user, scope), runtime.mapping, str(get_locale() or "en"),
-                             user_zone(user))
+        data = build_summary(db, visible_tickets(user, scope), runtime.mapping, locale_code(), user_zone(user),
+                             translations=get_translations())
     data["scope"] = scope
     return jsonify(data)

@@ -7,28 +7,20 @@ from datetime import UTC, datetime
 from typing import Any
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for
+from flask_babel import get_translations
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from app import runtime_of
-from app.auth import current_user, hash_token
-from app.portal_format import as_datetime, fmt_day, locale_code, user_zone
-from app.scope import ScopeError, scopes_for, visible_tickets
-from app.summary import build_summary
-from app.summary_svg import history_svg
-from sync.models import Organization, User
+from app.context import current_user, locale_code, login_required, runtime_of, user_zone
+from app.portal.formatting import as_datetime, fmt_day
+from app.portal.summary_svg import history_svg
+from app.services.accounts import hash_token
+from app.services.scope import ScopeError, scopes_for, visible_tickets
+from app.services.summary import build_summary, summary_scope
+from sync.models import Organization, Role, User
 
 bp = Blueprint("portal_summary", __name__)
-SHARE_ROLES = ("org_viewer", "group_lead", "admin")
-
-
-def summary_scope(user: User, wanted: str | None) -> str:
-    """The scope a summary covers: the one asked for, else the widest below 'group'."""
-    scopes = scopes_for(user)
-    scope = wanted or ("org" if "org" in scopes else "mine")
-    if scope not in scopes:
-        raise ScopeError(f"scope {scope!r} is not available to role {user.role!r}")
-    return scope
+SHARE_ROLES = (Role.ORG_VIEWER, Role.GROUP_LEAD, Role.ADMIN)
 
 
 def _render(data: dict[str, Any], **context: Any) -> str:
@@ -42,28 +34,28 @@ def _share_org(db: Any, user: User) -> Organization | None:
     # Admins have no organisation of their own and pick one; everyone else manages only their own.
     if user.role not in SHARE_ROLES:
         return None
-    if user.role == "admin":
+    if user.role == Role.ADMIN:
         slug = request.form.get("org") or request.args.get("org")
         return db.scalars(select(Organization).where(Organization.slug == slug)).first() if slug else None
     return db.get(Organization, user.organization_id) if user.organization_id else None
 
 
 @bp.get("/summary")
+@login_required
 def summary_page() -> Any:
     """Dashboard of the signed-in user's scope."""
     user = current_user()
-    if user is None:
-        return redirect(url_for("portal.login", next=request.full_path))
     runtime = runtime_of(current_app)
     try:
         scope = summary_scope(user, request.args.get("scope"))
     except ScopeError:
         return redirect(url_for("portal_summary.summary_page"))
     with runtime.sessions() as db:
-        data = build_summary(db, visible_tickets(user, scope), runtime.mapping, locale_code(), user_zone(user))
+        data = build_summary(db, visible_tickets(user, scope), runtime.mapping, locale_code(), user_zone(user),
+                             translations=get_translations())
         orgs: list[Organization] = []
         share_org = None
-        if user.role == "admin":
+        if user.role == Role.ADMIN:
             orgs = list(db.scalars(select(Organization).order_by(Organization.name)))
         elif user.role in SHARE_ROLES and user.organization_id:
             # Loaded with the user a moment ago (User.organization is joined); no second SELECT.
@@ -119,9 +111,9 @@ def shared_summary(token: str) -> Any:
         if org is None:
             abort(404)
         # A transient reader of that organisation, so the one scope helper still decides what is counted.
-        reader = User(email="", role="org_viewer", organization_id=org.id)
+        reader = User(email="", role=Role.ORG_VIEWER, organization_id=org.id)
         data = build_summary(db, visible_tickets(reader, "org"), runtime.mapping, locale_code(), user_zone(None),
-                             with_subjects=False)
+                             with_subjects=False, translations=get_translations())
         org_name = org.name
     response = current_app.make_response(_render(data, user=None, scope="org", scopes=(), shared=True,
                                                  org_name=org_name, orgs=[], share_org=None, can_share=False,

@@ -7,9 +7,11 @@ from datetime import timedelta
 
 from flask import Flask, Response, redirect, request, session, url_for
 from flask.sessions import SecureCookieSessionInterface
+from flask_babel import gettext as _
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 
+from app.context import current_user
 from sync.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -20,6 +22,7 @@ _ALLOWED_WHILE_FORCED = {"portal_account.change_password", "portal.logout", "sta
 _PORTAL_BLUEPRINTS = {"portal", "portal_list", "portal_ticket", "portal_summary", "portal_account",
                       "portal_actions"}
 
+
 def login_key() -> str:
     """Per client address and e-mail, so one attacker cannot lock a victim out from elsewhere."""
     email = (request.form.get("email") or "").strip().lower()[:255]
@@ -27,8 +30,6 @@ def login_key() -> str:
 
 
 def _limit_message() -> str:
-    from flask_babel import gettext as _
-
     return _("Too many sign-in attempts. Wait a minute and try again.")
 
 
@@ -61,8 +62,6 @@ def init_guard(app: Flask, runtime: Runtime) -> None:
             return None
         if not session.get("user_id"):
             return None
-        from app.auth import current_user
-
         user = current_user()
         if user is not None and user.must_change_password:
             return redirect(url_for("portal_account.change_password"))

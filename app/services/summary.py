@@ -1,23 +1,40 @@
-"""The status summary of a set of tickets: headline, counts, recent changes, medians, 90-day history."""
+"""The status summary of a scope's tickets: headline, counts, recent changes, medians, 90-day history."""
 
 from __future__ import annotations
 
 import statistics
 from collections import Counter
 from datetime import UTC, date, datetime, timedelta, tzinfo
-from typing import Any
+from gettext import NullTranslations
+from typing import Any, Protocol
 
-from flask_babel import gettext as _
-from flask_babel import ngettext
 from sqlalchemy import Select, case, func, or_, type_coerce
 from sqlalchemy.orm import Session
 
-from app.serializers import iso
+from app.services.scope import ScopeError, scopes_for
+from app.services.serializers import iso
 from mappings import Mapping
-from sync.models import StatusHistory, Ticket, UTCDateTime
+from sync.models import StatusHistory, Ticket, User, UTCDateTime
 
 HISTORY_DAYS = 90
 RECENT_LIMIT = 10
+
+
+class Translations(Protocol):
+    """The reader's message catalogue (Flask-Babel's `get_translations()`, or gettext's NullTranslations)."""
+
+    def gettext(self, message: str) -> str: ...
+
+    def ngettext(self, singular: str, plural: str, n: int) -> str: ...
+
+
+def summary_scope(user: User, wanted: str | None) -> str:
+    """The scope a summary covers: the one asked for, else the widest below 'group'."""
+    scopes = scopes_for(user)
+    scope = wanted or ("org" if "org" in scopes else "mine")
+    if scope not in scopes:
+        raise ScopeError(f"scope {scope!r} is not available to role {user.role!r}")
+    return scope
 
 
 def _label(getter: Any, key: str, locale: str) -> str:
@@ -27,8 +44,14 @@ def _label(getter: Any, key: str, locale: str) -> str:
         return key
 
 
-def headline(status_counts: dict[str, int], open_high: int, open_total: int) -> tuple[str, list[dict[str, Any]]]:
+def headline(status_counts: dict[str, int], open_high: int, open_total: int,
+             translations: Translations | None = None) -> tuple[str, list[dict[str, Any]]]:
     """Status-page style roll-up, worst first: what waits for the customer, then urgent, then the rest."""
+    catalogue = translations or NullTranslations()
+
+    def ngettext(singular: str, plural: str, num: int) -> str:
+        return catalogue.ngettext(singular, plural, num) % {"num": num}
+
     items: list[dict[str, Any]] = []
     waiting = status_counts.get("awaiting_customer", 0)
     if waiting:
@@ -44,7 +67,7 @@ def headline(status_counts: dict[str, int], open_high: int, open_total: int) -> 
                       "text": ngettext("%(num)d open request in total", "%(num)d open requests in total",
                                        open_total)})
     else:
-        items.append({"kind": "none_open", "count": 0, "text": _("No open requests")})
+        items.append({"kind": "none_open", "count": 0, "text": catalogue.gettext("No open requests")})
     return " · ".join(item["text"] for item in items), items
 
 
@@ -68,8 +91,7 @@ def _aware(value: datetime | str | None) -> datetime | None:
 def _counts(db: Session, scope: Select[Any], start: datetime) -> dict[str, Any]:
     """Counts by status, priority and bucket, open ones, the newest sync and the open count at `start`.
 
-    One statement grouped by (status, priority, bucket) replaces six (three GROUP BYs, the open-high
-    COUNT, open-by-status and MAX(last_synced_at)): every count is a sum over those few groups.
+    One statement grouped by (status, priority, bucket): every count is a sum over those few groups.
     """
     done = _done_at()
     carried = func.count().filter(Ticket.created_at < start, or_(Ticket.bucket == "open", done >= start))
@@ -109,7 +131,8 @@ def _daily_history(base: int, created: list[datetime], done: list[datetime], zon
 
 
 def build_summary(db: Session, scope_query: Select[tuple[Ticket]], mapping: Mapping, locale: str,
-                  zone: tzinfo, *, now: datetime | None = None, with_subjects: bool = True) -> dict[str, Any]:
+                  zone: tzinfo, *, now: datetime | None = None, with_subjects: bool = True,
+                  translations: Translations | None = None) -> dict[str, Any]:
     """Everything /summary and GET /api/v1/summary show, for the tickets of `scope_query` (the scope helper)."""
     now = now or datetime.now(UTC)
     # Every statement keeps the scope helper's WHERE (not `id IN (subquery)`, which cost a semi-join).
@@ -117,7 +140,8 @@ def build_summary(db: Session, scope_query: Select[tuple[Ticket]], mapping: Mapp
     first_day = now.astimezone(zone).date() - timedelta(days=HISTORY_DAYS - 1)
     start = datetime(first_day.year, first_day.month, first_day.day, tzinfo=zone).astimezone(UTC)
     counts = _counts(db, scope, start)
-    text, items = headline(counts["open_by_status"], counts["open_high"], counts["bucket"].get("open", 0))
+    text, items = headline(counts["open_by_status"], counts["open_high"], counts["bucket"].get("open", 0),
+                           translations)
     recent = []
     for entry, key, summary in db.execute(
             scope.with_only_columns(StatusHistory, Ticket.key, Ticket.summary).select_from(Ticket)
@@ -126,7 +150,7 @@ def build_summary(db: Session, scope_query: Select[tuple[Ticket]], mapping: Mapp
         recent.append({"key": key, "summary": summary if with_subjects else None, "status": entry.customer_status,
                        "status_label": _label(mapping.status, entry.customer_status, locale), "at": iso(entry.at)})
     # One read serves the medians (created in the last 90 days) and the daily history (opened or
-    # closed since the first day shown); it used to be three. Both need only recent tickets.
+    # closed since the first day shown). Both need only recent tickets.
     window = now - timedelta(days=HISTORY_DAYS)
     done = _done_at()
     rows = db.execute(scope.with_only_columns(Ticket.created_at, Ticket.first_response_at, Ticket.resolved_at, done)

@@ -4,28 +4,26 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
-from flask_babel import get_locale
+from flask import Blueprint, abort, current_app, render_template
 
-from app import runtime_of
-from app.auth import current_user
+from app.context import current_user, locale_code, login_required, runtime_of
 from sync import mapping_store
+from sync.models import Role
 from sync.projection.unmapped import unmapped_report
 
 bp = Blueprint("admin_pages", __name__, url_prefix="/admin")
 
 
 @bp.get("/mapping")
+@login_required
 def mapping_page() -> Any:
     """The mapping editor; the table is filled and posted by admin_mapping.js through the mapping API."""
     user = current_user()
-    if user is None:
-        return redirect(url_for("portal.login", next=request.full_path))
-    if user.role != "admin":
+    if user.role != Role.ADMIN:
         abort(404)
     runtime = runtime_of(current_app)
     mapping = runtime.mapping
-    locale = str(get_locale() or "en")
+    locale = locale_code()
     return render_template(
         "admin/mapping.html", user=user, document=mapping.to_dict(),
         statuses=[(s.key, s.label(locale), s.bucket) for s in mapping.statuses],

@@ -6,10 +6,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import Any
 
-from sqlalchemy import Select, and_, case, func, or_, select
+from sqlalchemy import Select, and_, case, func, or_
 from werkzeug.datastructures import MultiDict
 
-from app.scope import ScopeError, scopes_for, visible_tickets
+from app.services.scope import ScopeError, scopes_for, visible_tickets
 from mappings import Mapping
 from sync.models import Ticket, User
 
@@ -149,17 +149,11 @@ def ordered(query: Select[tuple[Ticket]], spec: ListSpec, mapping: Mapping) -> S
     return query.order_by(_rank(Ticket.bucket, list(BUCKETS)), *keys, tie)
 
 
-def count_of(query: Select[tuple[Ticket]]) -> Select[tuple[int]]:
-    """COUNT(*) of a ticket query."""
-    return select(func.count()).select_from(query.order_by(None).subquery())
-
-
 def stats_query(user: User, spec: ListSpec, zone: tzinfo) -> Select[Any]:
     """Per type of the whole scope: count, max updated, max id and max synced of the filtered tickets.
 
-    One statement gives the type filter's choices, the total and the live-list fingerprint, which
-    took three (DISTINCT types, COUNT, and the fingerprint aggregate) before. FILTER (WHERE ...) is
-    PostgreSQL and SQLite >= 3.30 syntax; the scope still comes from the one helper.
+    One statement gives the type filter's choices, the total and the live-list fingerprint.
+    FILTER (WHERE ...) is PostgreSQL and SQLite >= 3.30 syntax; the scope still comes from the one helper.
     """
     where = conditions(spec, zone)
     match = and_(*where) if where else None

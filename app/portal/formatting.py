@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, date, datetime, timedelta, tzinfo
+from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
-from urllib.parse import unquote
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from babel import Locale
 from babel.dates import format_date as babel_date
@@ -15,33 +13,7 @@ from babel.dates import format_timedelta, parse_pattern
 from flask import Flask, g, request, url_for
 from flask_babel import get_locale
 
-from sync.models import User
-
-TZ_COOKIE = "tz"  # set by portal.js from Intl.DateTimeFormat(); the user's saved zone wins over it
-
-
-def _zone(name: str | None) -> tzinfo | None:
-    if not name or len(name) > 64:
-        return None
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        return None
-
-
-def user_zone(user: User | None = None) -> tzinfo:
-    """The reader's time zone: their account setting, else the browser's (cookie), else UTC."""
-    if "portal_tz" in g:
-        return g.portal_tz
-    cookie = unquote(request.cookies.get(TZ_COOKIE) or "")  # portal.js URL-encodes the "/" of "Europe/Moscow"
-    zone = _zone(user.timezone if user is not None else None) or _zone(cookie) or UTC
-    g.portal_tz = zone
-    return zone
-
-
-def locale_code() -> str:
-    """The active UI language code ('en' or 'ru')."""
-    return str(get_locale() or "en")
+from app.context import locale_code, user_zone
 
 
 def as_datetime(value: datetime | str | None) -> datetime | None:

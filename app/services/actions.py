@@ -6,18 +6,18 @@ import base64
 import re
 from typing import Any
 
-from app.rendering import wiki_to_html
-from app.scope import visible_ticket
-from app.serializers import comment_json
+from app.services.rendering import wiki_to_html
+from app.services.scope import visible_ticket
+from app.services.serializers import action_json, comment_json, ticket_sync
 from sync.jobs import request_push
-from sync.models import User
+from sync.models import OutboxState, Role, User
 from sync.outbound.catalog import find_desk, request_type_fields, request_types, validate_create
-from sync.outbound.outbox import OutboxConflict, action_json, submit, ticket_sync
+from sync.outbound.outbox import OutboxConflict, submit
 from sync.runtime import Runtime
 
 MAX_COMMENT = 32_000
 MAX_FILES = 5
-WRITE_ROLES = ("customer", "group_lead", "admin")  # org_viewer is read-only by name and by design
+WRITE_ROLES = (Role.CUSTOMER, Role.GROUP_LEAD, Role.ADMIN)  # org_viewer is read-only by name and by design
 VERBS = {"comment": "comment on", "resolve": "resolve", "cancel": "cancel", "reopen": "reopen", "rate": "rate"}
 _PROJECT_KEY = re.compile(r"^[A-Z][A-Z0-9_]+$")
 
@@ -164,6 +164,6 @@ def accept_create(runtime: Runtime, user: User, data: dict[str, Any], files: lis
         action_id, duplicate = done.action.id, done.duplicate
     if not duplicate:
         request_push(runtime.redis, action_id)
-    return {"action": action, "sync": {"state": "pending" if action["state"] != "failed" else "failed",
+    return {"action": action, "sync": {"state": "pending" if action["state"] != OutboxState.FAILED else "failed",
                                        "last_synced": None, "error": action["error"],
                                        "pending": [{"id": action_id, "action": "create", "state": action["state"]}]}}

@@ -7,6 +7,13 @@ import json
 import sys
 from collections.abc import Callable, Sequence
 
+from app.cli.mappings import run_mappings_command
+from app.cli.processes import run_all, schedule, serve, work
+from app.cli.reconcile import run_reconcile
+from app.services.accounts import AccountError, add_org, add_user
+from sandbox.cli import main as sandbox_main
+from sync.db import upgrade
+from sync.models import ROLES
 from sync.settings import ConfigError, Settings, load_settings
 
 
@@ -24,8 +31,6 @@ def cmd_check_config(args: argparse.Namespace) -> int:
 
 def cmd_db(args: argparse.Namespace) -> int:
     """Apply database migrations."""
-    from sync.db import upgrade
-
     settings = _settings(args)
     upgrade(settings.effective_database_url, args.revision)
     print(f"database at revision {args.revision}: {settings.masked()['database_url']}")
@@ -34,36 +39,26 @@ def cmd_db(args: argparse.Namespace) -> int:
 
 def cmd_serve(args: argparse.Namespace) -> int:
     """Serve the web app (gunicorn when available, else Werkzeug's threaded server)."""
-    from app.processes import serve
-
     return serve(_settings(args), args.config, args.host, args.port, args.workers)
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
     """Run an RQ worker on the given queues."""
-    from app.processes import work
-
     return work(_settings(args), args.queues, burst=args.burst)
 
 
 def cmd_scheduler(args: argparse.Namespace) -> int:
     """Run RQ's cron scheduler (sweeper, reconcile)."""
-    from app.processes import schedule
-
     return schedule(_settings(args))
 
 
 def cmd_run(args: argparse.Namespace) -> int:
     """Everything in one: migrate, then web + worker + scheduler (+ stand-in JSM), until Ctrl-C."""
-    from app.processes import run_all
-
     return run_all(_settings(args), args.config, args.host, args.port)
 
 
 def cmd_orgs_add(args: argparse.Namespace) -> int:
     """Create an organisation."""
-    from app.accounts import AccountError, add_org
-
     try:
         org = add_org(_settings(args), args.slug, args.name, args.jira_org_id)
     except AccountError as exc:
@@ -75,8 +70,6 @@ def cmd_orgs_add(args: argparse.Namespace) -> int:
 
 def cmd_users_add(args: argparse.Namespace) -> int:
     """Create a user; prints a new API token on the last line with --token."""
-    from app.accounts import AccountError, add_user
-
     password = sys.stdin.readline().rstrip("\n") if args.password_stdin else None
     if args.password_stdin and not password:
         print("error: --password-stdin given but standard input had no password", file=sys.stderr)
@@ -98,22 +91,16 @@ def cmd_users_add(args: argparse.Namespace) -> int:
 
 def cmd_mappings(args: argparse.Namespace) -> int:
     """Validate, export or import a mapping file."""
-    from app.mapping_cli import run_mappings_command
-
     return run_mappings_command(args, _settings)
 
 
 def cmd_reconcile(args: argparse.Namespace) -> int:
     """Bring the mirror in line with JSM (incremental from the watermark, or --full)."""
-    from app.reconcile_cli import run_reconcile
-
     return run_reconcile(_settings(args), full=args.full, project=args.project)
 
 
 def cmd_sandbox(args: argparse.Namespace, extra: list[str]) -> int:
     """Run the stand-in JSM (all options are the sandbox's own)."""
-    from sandbox.cli import main as sandbox_main
-
     return sandbox_main(extra)
 
 
@@ -156,7 +143,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = users.add_parser("add", help="create a user")
     p.set_defaults(func=cmd_users_add)
     p.add_argument("email")
-    p.add_argument("--role", required=True, choices=["customer", "org_viewer", "group_lead", "admin"])
+    p.add_argument("--role", required=True, choices=list(ROLES))
     p.add_argument("--org", help="organisation slug (required except for admins)")
     p.add_argument("--group", help="group name (for group leads and their members)")
     p.add_argument("--name", default="")

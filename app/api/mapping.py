@@ -6,17 +6,18 @@ from typing import Any
 
 from flask import Blueprint, current_app, jsonify, request
 
-from app import runtime_of
-from app.auth import admin_required, api_auth_required, current_user
+from app.auth import admin_required, api_auth_required
+from app.context import current_user, runtime_of
 from app.errors import json_error
+from app.services.serializers import iso
 from mappings import Mapping, MappingError, load_yaml
 from sync import mapping_store
 from sync.jobs import reproject_progress, request_reproject
+from sync.models import Role
 from sync.projection import reproject
 from sync.projection.unmapped import unmapped_report
 
 bp = Blueprint("admin_mapping", __name__, url_prefix="/api/v1/mapping")
-
 
 
 def _proposal() -> Mapping:
@@ -39,7 +40,7 @@ def get_mapping():  # type: ignore[no-untyped-def]
     runtime = runtime_of(current_app)
     data: dict[str, Any] = {"version": mapping_store.active_version(runtime),
                             "document": runtime.mapping.to_dict()}
-    if current_user().role == "admin":
+    if current_user().role == Role.ADMIN:
         data["unmapped"] = unmapped_report(runtime)
     return jsonify(data)
 
@@ -84,8 +85,6 @@ def preview():  # type: ignore[no-untyped-def]
 @admin_required
 def versions():  # type: ignore[no-untyped-def]
     """Every published version, newest first."""
-    from app.serializers import iso
-
     return jsonify(items=[{"version": v.version, "active": v.active, "author": v.author, "comment": v.comment,
                            "created": iso(v.created_at)} for v in mapping_store.list_versions(runtime_of(current_app))])
 

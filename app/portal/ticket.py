@@ -12,7 +12,6 @@ from flask import (
     abort,
     current_app,
     jsonify,
-    redirect,
     render_template,
     request,
     stream_with_context,
@@ -22,12 +21,11 @@ from flask_babel import gettext as _
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, joinedload
 
-from app import runtime_of
-from app.auth import current_user
-from app.portal_format import locale_code
-from app.rendering import wiki_to_html
-from app.scope import visible_ticket
-from app.serializers import comment_json, iso, ticket_json
+from app.context import current_user, locale_code, login_required, runtime_of
+from app.errors import json_error
+from app.services.rendering import wiki_to_html
+from app.services.scope import visible_ticket
+from app.services.serializers import comment_json, iso, ticket_json
 from sync.jsm.errors import JsmError
 from sync.jsm.gateway import gateway_for
 from sync.models import Attachment, Comment, StatusHistory, Ticket, User
@@ -121,28 +119,24 @@ def _page_data(db: Session, ticket: Ticket, user: User) -> dict[str, Any]:
 
 
 @bp.get("/tickets/<key>")
+@login_required
 def ticket_page(key: str) -> Any:
     """One request as its customer sees it."""
     user = current_user()
-    if user is None:
-        return redirect(url_for("portal.login", next=request.full_path))
     with runtime_of(current_app).sessions() as db:
         ticket = visible_ticket(db, user, key, joinedload(Ticket.organization))
         if ticket is None:
             abort(404)
         data = _page_data(db, ticket, user)
         version = data.pop("version")
-    # The actions panel (issue #6) is built separately; show its forms only once its blueprint exists.
-    has_actions = "portal_actions" in current_app.blueprints
-    return render_template("ticket.html", user=user, ticket=data, version=version, has_actions=has_actions)
+    return render_template("ticket.html", user=user, ticket=data, version=version)
 
 
 @bp.get("/tickets/<key>/attachments/<jira_id>")
+@login_required
 def download_attachment(key: str, jira_id: str) -> Any:
     """One mirrored (customer-visible) attachment of a visible ticket, relayed from JSM as a download."""
     user = current_user()
-    if user is None:
-        return redirect(url_for("portal.login", next=request.full_path))
     runtime = runtime_of(current_app)
     with runtime.sessions() as db:
         ticket = visible_ticket(db, user, key)
@@ -173,11 +167,11 @@ def live_ticket(key: str) -> Any:
     """The request page's version for the polling script; 304 while unchanged, 404 outside the scope."""
     user = current_user()
     if user is None:
-        return jsonify(error="sign in again"), 401
+        return json_error(401, "sign in again")
     with runtime_of(current_app).sessions() as db:
         ticket = visible_ticket(db, user, key)
         if ticket is None:
-            return jsonify(error="not found"), 404
+            return json_error(404, "not found")
         version = ticket_version(db, ticket)
     if request.if_none_match.contains(version):
         return Response(status=304, headers={"ETag": f'"{version}"', "Cache-Control": "no-cache"})

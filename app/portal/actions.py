@@ -1,6 +1,6 @@
 """Portal forms for customer actions: the request page's actions panel and the create page `/tickets/new`.
 
-The forms post here; acceptance is the same as the JSON API's (`app.actions_core`). Errors come back
+The forms post here; acceptance is the same as the JSON API's (`app.services.actions`). Errors come back
 as flashed messages in the customer's language; the page then shows the pending comment or change.
 """
 
@@ -14,27 +14,20 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from app import runtime_of
-from app.actions_core import MAX_FILES, ActionError, accept_create, accept_ticket_action
-from app.auth import current_user
-from app.portal_format import locale_code
-from sync.models import OutboxAction
+from app.context import current_user, locale_code, login_required, runtime_of
+from app.services.actions import MAX_FILES, ActionError, accept_create, accept_ticket_action
+from app.services.serializers import action_json
+from sync.models import OutboxAction, OutboxState
 from sync.outbound.catalog import find_desk, request_type_fields, request_types, service_desks
-from sync.outbound.outbox import action_json
 
 bp = Blueprint("portal_actions", __name__)
 
 
-def _login() -> Any:
-    return redirect(url_for("portal.login", next=request.full_path))
-
-
 @bp.post("/tickets/<key>/actions/<any(comment, resolve, cancel, reopen, rate):kind>")
+@login_required
 def ticket_action(key: str, kind: str) -> Any:
     """One action from the request page's panel; back to the request page with a message."""
     user = current_user()
-    if user is None:
-        return _login()
     data: dict[str, Any] = {"body": request.form.get("body"), "comment": request.form.get("comment")}
     if kind == "comment":
         data["attachments"] = [{"name": f.filename, "mime": f.mimetype or "application/octet-stream",
@@ -76,11 +69,10 @@ def _form_state(runtime: Any) -> dict[str, Any]:
 
 
 @bp.route("/tickets/new", methods=["GET", "POST"])
+@login_required
 def new_ticket() -> Any:
     """Choose a service desk and a request type, then fill in its form from JSM (with files)."""
     user = current_user()
-    if user is None:
-        return _login()
     runtime = runtime_of(current_app)
     state = _form_state(runtime)
     errors: dict[str, str] = {}
@@ -105,16 +97,15 @@ def new_ticket() -> Any:
 
 
 @bp.get("/submissions/<action_uuid>")
+@login_required
 def submission(action_uuid: str) -> Any:
     """A new request on its way to JSM; it becomes the request page as soon as JSM has it."""
     user = current_user()
-    if user is None:
-        return _login()
     with runtime_of(current_app).sessions() as db:
         action = db.scalars(select(OutboxAction).where(OutboxAction.uuid == action_uuid)).first()
         if action is None or action.user_id != user.id:
             abort(404)
         data = action_json(action, locale_code())
-    if data["state"] == "done" and data["result_key"]:
+    if data["state"] == OutboxState.DONE and data["result_key"]:
         return redirect(url_for("portal_ticket.ticket_page", key=data["result_key"]))
     return render_template("actions/submission.html", user=user, action=data)

@@ -8,8 +8,8 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from app import runtime_of
-from app.auth import current_user, hash_password, issue_token, log_in, password_matches
+from app.context import current_user, log_in, login_required, runtime_of
+from app.services.accounts import hash_password, issue_token, password_matches
 from sync.models import ApiToken, User, utcnow
 
 bp = Blueprint("portal_account", __name__, url_prefix="/account")
@@ -32,11 +32,10 @@ def _password_problem(user: User, current: str, new: str, again: str) -> str | N
 
 
 @bp.route("/password", methods=["GET", "POST"])
+@login_required
 def change_password() -> Any:
     """Change the password; signs out every other session (their auth epoch no longer matches)."""
     user = current_user()
-    if user is None:
-        return redirect(url_for("portal.login"))
     if request.method == "POST":
         with runtime_of(current_app).sessions() as db, db.begin():
             account = db.get(User, user.id)
@@ -57,11 +56,10 @@ def change_password() -> Any:
 
 
 @bp.get("/tokens")
+@login_required
 def tokens() -> Any:
     """The user's API tokens (never the tokens themselves, only names and dates)."""
     user = current_user()
-    if user is None:
-        return redirect(url_for("portal.login"))
     with runtime_of(current_app).sessions() as db:
         rows = db.scalars(select(ApiToken).where(ApiToken.user_id == user.id)
                           .order_by(ApiToken.revoked_at.is_not(None), ApiToken.created_at.desc())).all()
@@ -70,11 +68,10 @@ def tokens() -> Any:
 
 
 @bp.post("/tokens")
+@login_required
 def create_token() -> Any:
     """Create a token; it is shown once on the next page and stored only as a hash."""
     user = current_user()
-    if user is None:
-        return redirect(url_for("portal.login"))
     name = (request.form.get("name") or "").strip()[:128] or _("API token")
     with runtime_of(current_app).sessions() as db, db.begin():
         active = db.scalars(select(ApiToken.id).where(ApiToken.user_id == user.id,
@@ -87,11 +84,10 @@ def create_token() -> Any:
 
 
 @bp.post("/tokens/<int:token_id>/revoke")
+@login_required
 def revoke_token(token_id: int) -> Any:
     """Revoke one of the user's own tokens; someone else's answers 404."""
     user = current_user()
-    if user is None:
-        return redirect(url_for("portal.login"))
     with runtime_of(current_app).sessions() as db, db.begin():
         row = db.scalars(select(ApiToken).where(ApiToken.id == token_id, ApiToken.user_id == user.id)).first()
         if row is None:

@@ -1,21 +1,62 @@
-"""Organisations and users as the CLI and the admin pages create them."""
+"""Accounts: passwords and API tokens (stored hashed), organisations and users as the CLI and tests create them."""
 
 from __future__ import annotations
 
+import hashlib
 import re
 import secrets
 from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from werkzeug.security import check_password_hash, generate_password_hash
 
-from app.auth import hash_password, issue_token
 from sync.db import make_engine, make_session_factory
-from sync.models import ROLES, Organization, User
+from sync.models import ROLES, ApiToken, Organization, Role, User, utcnow
 from sync.settings import Settings
+
+TOKEN_PREFIX = "jsmc_"
 
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+def hash_password(password: str) -> str:
+    """A salted scrypt hash (werkzeug)."""
+    return generate_password_hash(password)
+
+
+def password_matches(user: User, password: str) -> bool:
+    """Whether `password` is the user's password."""
+    return bool(user.password_hash) and check_password_hash(user.password_hash, password)
+
+
+def auth_epoch(user: User) -> str:
+    """A digest of the password hash kept in the session: changing the password ends every older session."""
+    return hashlib.sha256((user.password_hash or "").encode()).hexdigest()[:16]
+
+
+def hash_token(token: str) -> str:
+    """API tokens are random and long, so a plain SHA-256 is enough (no salt or KDF needed)."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def issue_token(session: Session, user: User, name: str = "") -> str:
+    """Create an API token for `user`; the plain token is returned once and never stored."""
+    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    session.add(ApiToken(user_id=user.id, token_hash=hash_token(token), name=name))
+    return token
+
+
+def user_for_token(db: Session, token: str) -> User | None:
+    """The active user of an unrevoked API token (recording its use), else None."""
+    row = db.scalars(select(ApiToken).where(ApiToken.token_hash == hash_token(token),
+                                            ApiToken.revoked_at.is_(None))).first()
+    if row is None or not row.user.active:
+        return None
+    row.last_used_at = utcnow()
+    db.commit()
+    return row.user
 
 
 class AccountError(ValueError):
@@ -64,9 +105,9 @@ def create_user(db: Session, *, email: str, role: str, org_slug: str | None = No
         org = db.scalars(select(Organization).where(Organization.slug == org_slug)).first()
         if org is None:
             raise AccountError(f"no organisation {org_slug!r}; create it with 'companion orgs add'")
-    elif role != "admin":
+    elif role != Role.ADMIN:
         raise AccountError(f"role {role} needs --org")
-    if role == "group_lead" and not group:
+    if role == Role.GROUP_LEAD and not group:
         raise AccountError("a group_lead needs --group")
     if password is not None and len(password) < 8:
         raise AccountError("the password must have at least 8 characters")

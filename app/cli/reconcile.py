@@ -4,17 +4,16 @@ from __future__ import annotations
 
 import sys
 
+from tqdm import tqdm
+
+from sync.inbound.reconcile import reconcile
+from sync.jsm.gateway import JsmError
 from sync.runtime import Runtime
 from sync.settings import Settings
 
 
 def run_reconcile(settings: Settings, *, full: bool, project: str | None) -> int:
     """Run one reconciliation in this process, showing progress on stderr."""
-    from tqdm import tqdm
-
-    from sync.inbound.reconcile import reconcile
-    from sync.jsm.gateway import JsmError
-
     runtime = Runtime(settings)
     bar = tqdm(desc="reconcile" + (" (full)" if full else ""), unit=" tickets", file=sys.stderr)
 

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 import requests
 from sqlalchemy import func, select
 
-from app.accounts import create_org, create_user
-from sync.models import Organization, User
+from app.services.accounts import create_org, create_user
+from sync.models import Organization, Role, User
 from sync.naming import slugify
 from sync.runtime import Runtime
 
@@ -53,24 +53,24 @@ def create_demo_accounts(runtime: Runtime) -> list[DemoAccount]:
     http.auth = (jira.email or "admin@sandbox.local",
                  jira.api_token.get_secret_value() if jira.api_token else "sandbox-token")
     base = f"{jira.site_url}/rest/servicedeskapi"
-    created = [DemoAccount(ADMIN_EMAIL, "admin", None)]
+    created = [DemoAccount(ADMIN_EMAIL, Role.ADMIN, None)]
     with runtime.sessions() as db, db.begin():
-        create_user(db, email=ADMIN_EMAIL, role="admin", password=DEMO_PASSWORD, name="Demo admin")
+        create_user(db, email=ADMIN_EMAIL, role=Role.ADMIN, password=DEMO_PASSWORD, name="Demo admin")
         for org in _get(http, f"{base}/organization"):
             existing = db.scalars(select(Organization).where(Organization.jira_org_id == str(org["id"]))).first()
             local = existing or create_org(db, slugify(org["name"]), org["name"], str(org["id"]))
             members = _get(http, f"{base}/organization/{org['id']}/user")
             viewer = f"viewer@{local.slug}.demo"
-            create_user(db, email=viewer, role="org_viewer", org_slug=local.slug, password=DEMO_PASSWORD,
+            create_user(db, email=viewer, role=Role.ORG_VIEWER, org_slug=local.slug, password=DEMO_PASSWORD,
                         name=f"{local.name} overview")
-            created.append(DemoAccount(viewer, "org_viewer", local.name))
+            created.append(DemoAccount(viewer, Role.ORG_VIEWER, local.name))
             for member in members[:CUSTOMERS_PER_ORG]:
                 if not member.get("emailAddress"):
                     continue
-                create_user(db, email=member["emailAddress"], role="customer", org_slug=local.slug,
+                create_user(db, email=member["emailAddress"], role=Role.CUSTOMER, org_slug=local.slug,
                             password=DEMO_PASSWORD, name=member.get("displayName", ""),
                             jira_account_id=member.get("accountId"))
-                created.append(DemoAccount(member["emailAddress"].lower(), "customer", local.name))
+                created.append(DemoAccount(member["emailAddress"].lower(), Role.CUSTOMER, local.name))
     return created
 
 

@@ -7,8 +7,11 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+from tqdm import tqdm
+
 from mappings import Mapping, MappingError, load_yaml
 from sync.mapping_store import publish_version
+from sync.projection import reproject
 from sync.runtime import Runtime
 from sync.settings import Settings
 
@@ -29,10 +32,6 @@ def _read_mapping(path: str, failure: str) -> tuple[str, Mapping] | None:
 
 def _reproject(runtime: Runtime, version: int) -> None:
     """Re-project every ticket under the new version here, with a progress bar (the CLI is a one-off)."""
-    from tqdm import tqdm
-
-    from sync.projection import reproject
-
     with tqdm(desc="re-projecting tickets", unit=" groups", file=sys.stderr) as bar:
         def progress(done: int, total: int) -> None:
             bar.total = total

@@ -1,20 +1,22 @@
-"""JSON shapes of the HTTP API (DESIGN.md "A ticket"); times ISO 8601 UTC with Z."""
+"""JSON shapes of the HTTP API (DESIGN.md "A ticket"): tickets, comments, history, outbox actions, sync blocks."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy.orm import object_session
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, object_session
 
 from mappings import Mapping
-from sync.models import Comment, StatusHistory, Ticket, User
+from sync.models import OUTBOX_IN_FLIGHT, Comment, OutboxAction, OutboxState, Role, StatusHistory, Ticket, User
+from sync.outbound.messages import customer_message
 
 CUSTOMER_ACTIONS_ON_TICKET = ("comment", "attach", "resolve", "cancel", "reopen", "rate")
 
 
 def iso(value: datetime | None) -> str | None:
-    """UTC ISO 8601 with a Z, or None."""
+    """UTC ISO 8601 with a Z (the API's time format), or None."""
     if value is None:
         return None
     return value.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
@@ -76,11 +78,9 @@ def ticket_json(ticket: Ticket, mapping: Mapping, viewer: User, locale: str = "e
     if sync_block is not None:
         data["sync"] = sync_block
     elif sync_state == "synced" and object_session(ticket) is not None:
-        # Issue #6: the sync block comes from the ticket's outbox (pending / failed customer actions).
-        from sync.outbound.outbox import ticket_sync
-
+        # The sync block comes from the ticket's outbox (pending / failed customer actions).
         data["sync"] = ticket_sync(object_session(ticket), ticket, locale)
-    if viewer.role == "admin":
+    if viewer.role == Role.ADMIN:
         data["jira"] = {"status": ticket.jira_status_name, "status_id": ticket.jira_status_id,
                         "status_category": ticket.jira_status_category, "priority": ticket.jira_priority_name,
                         "updated": iso(ticket.jira_updated_at)}
@@ -92,19 +92,15 @@ def tickets_json(tickets: list[Ticket], mapping: Mapping, viewer: User, locale: 
     session = object_session(tickets[0]) if tickets else None
     if session is None:
         return [ticket_json(t, mapping, viewer, locale) for t in tickets]
-    from sync.outbound.outbox import ticket_syncs
-
     blocks = ticket_syncs(session, tickets, locale)
     memo: dict[tuple[str, str], Any] = {}
     return [ticket_json(t, mapping, viewer, locale, sync_block=blocks[t.id], memo=memo) for t in tickets]
 
 
 def comment_json(comment: Comment, body_html: str, locale: str = "en") -> dict[str, Any]:
-    """One public comment; a customer's comment not yet in JSM carries its outbox state (issue #6)."""
+    """One public comment; a customer's comment not yet in JSM carries its outbox state."""
     sync: dict[str, Any] = {"state": "synced" if comment.jira_id else "pending"}
     if comment.jira_id is None and comment.outbox_action_id is not None and object_session(comment) is not None:
-        from sync.outbound.outbox import comment_sync
-
         sync = comment_sync(object_session(comment), comment, locale)
     return {"id": comment.jira_id, "author": comment.author_name, "from_support": comment.from_support,
             "body_html": body_html, "created": iso(comment.created_at), "sync": sync}
@@ -113,3 +109,66 @@ def comment_json(comment: Comment, body_html: str, locale: str = "en") -> dict[s
 def history_json(entry: StatusHistory) -> dict[str, Any]:
     """One customer-visible status change."""
     return {"status": entry.customer_status, "at": iso(entry.at)}
+
+
+def action_json(action: OutboxAction, locale: str = "en", admin: bool = False) -> dict[str, Any]:
+    """One outbox action as the API shows it (admins also get JSM's own answer and the attempts)."""
+    data: dict[str, Any] = {"id": action.id, "uuid": action.uuid, "action": action.kind, "state": action.state,
+                            "error": customer_message(action.error, locale), "result_key": action.result_key,
+                            "created": iso(action.created_at), "updated": iso(action.updated_at)}
+    if admin:
+        data.update(attempts=action.attempts, error_detail=action.error, jira_response=action.jira_response,
+                    next_attempt_at=iso(action.next_attempt_at), user_id=action.user_id,
+                    ticket_id=action.ticket_id)
+    return data
+
+
+def ticket_sync(session: Session, ticket: Ticket, locale: str = "en") -> dict[str, Any]:
+    """The ticket's `sync` block from its outbox: pending while an action is owed, failed if the last one failed."""
+    recent = list(session.scalars(select(OutboxAction).where(OutboxAction.ticket_id == ticket.id)
+                                  .order_by(OutboxAction.id.desc()).limit(20)))
+    pending = [a for a in recent if a.state in OUTBOX_IN_FLIGHT]
+    state, error = "synced", None
+    if pending:
+        state = "pending"
+    elif recent and recent[0].state == OutboxState.FAILED:
+        state, error = "failed", customer_message(recent[0].error, locale)
+    return {"state": state, "last_synced": iso(ticket.last_synced_at), "error": error,
+            "pending": [{"id": a.id, "action": a.kind, "state": a.state} for a in reversed(pending)]}
+
+
+def ticket_syncs(session: Session, tickets: list[Ticket], locale: str = "en") -> dict[int, dict[str, Any]]:
+    """`ticket_sync` for a page of tickets in two queries instead of one per ticket."""
+    ids = [t.id for t in tickets]
+    if not ids:
+        return {}
+    in_flight: dict[int, list[OutboxAction]] = {}
+    for action in session.scalars(select(OutboxAction).where(OutboxAction.ticket_id.in_(ids),
+                                                             OutboxAction.state.in_(OUTBOX_IN_FLIGHT))
+                                  .order_by(OutboxAction.id)):
+        in_flight.setdefault(action.ticket_id, []).append(action)
+    latest_ids = select(func.max(OutboxAction.id)).where(OutboxAction.ticket_id.in_(ids)) \
+        .group_by(OutboxAction.ticket_id)
+    latest = {a.ticket_id: a for a in session.scalars(select(OutboxAction).where(OutboxAction.id.in_(latest_ids)))}
+    blocks: dict[int, dict[str, Any]] = {}
+    for ticket in tickets:
+        pending = in_flight.get(ticket.id, [])
+        state, error = "synced", None
+        if pending:
+            state = "pending"
+        elif ticket.id in latest and latest[ticket.id].state == OutboxState.FAILED:
+            state, error = "failed", customer_message(latest[ticket.id].error, locale)
+        blocks[ticket.id] = {"state": state, "last_synced": iso(ticket.last_synced_at), "error": error,
+                             "pending": [{"id": a.id, "action": a.kind, "state": a.state} for a in pending]}
+    return blocks
+
+
+def comment_sync(session: Session, comment: Comment, locale: str = "en") -> dict[str, Any]:
+    """A comment's `sync` block: synced once JSM gave it an id, else its action's state."""
+    if comment.jira_id or comment.outbox_action_id is None:
+        return {"state": "synced" if comment.jira_id else "pending"}
+    action = session.get(OutboxAction, comment.outbox_action_id)
+    if action is None:
+        return {"state": "pending"}
+    state = {OutboxState.DONE: "synced"}.get(action.state, action.state)
+    return {"state": state, "error": customer_message(action.error, locale) if state == OutboxState.FAILED else None}

@@ -22,10 +22,10 @@ from flask import (
 from flask_babel import gettext as _
 from sqlalchemy.orm import Session, defer, joinedload
 
-from app import runtime_of
-from app.auth import current_user
-from app.portal_format import datetime_formatter, locale_code, user_zone
-from app.portal_query import (
+from app.context import current_user, locale_code, login_required, runtime_of, user_zone
+from app.errors import json_error
+from app.portal.formatting import datetime_formatter
+from app.portal.list_query import (
     COLUMNS,
     DEFAULT_COLUMNS,
     PER_PAGE,
@@ -36,8 +36,8 @@ from app.portal_query import (
     parse_spec,
     stats_query,
 )
-from app.scope import ScopeError, scopes_for
-from app.serializers import ticket_json, tickets_json
+from app.services.scope import ScopeError, scopes_for
+from app.services.serializers import ticket_json, tickets_json
 from sync.models import Ticket, User
 
 bp = Blueprint("portal_list", __name__)
@@ -133,11 +133,10 @@ def _safe_cell(value: Any) -> str:
 
 
 @bp.get("/export.csv")
+@login_required
 def export_csv() -> Any:
     """The filtered list as CSV: customer-facing columns only, streamed, same scope helper."""
     user = current_user()
-    if user is None:
-        return redirect(url_for("portal.login", next=request.full_path))
     runtime = runtime_of(current_app)
     try:
         spec = parse_spec(user, request.args)
@@ -180,11 +179,11 @@ def live_list() -> Any:
     """The list's version for the polling script; 304 while it has not changed."""
     user = current_user()
     if user is None:
-        return jsonify(error="sign in again"), 401
+        return json_error(401, "sign in again")
     try:
         spec = parse_spec(user, request.args)
     except (BadFilter, ScopeError) as exc:
-        return jsonify(error=str(exc)), 400
+        return json_error(400, str(exc))
     version = list_version(user, spec)
     if request.if_none_match.contains(version):
         return Response(status=304, headers={"ETag": f'"{version}"', "Cache-Control": "no-cache"})

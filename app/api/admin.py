@@ -1,0 +1,57 @@
+"""Admin JSON API (/api/v1/admin): sync health and the outbox of customer actions (retry); 404 for non-admins."""
+
+from __future__ import annotations
+
+from flask import Blueprint, current_app, jsonify, request
+from sqlalchemy import select
+
+from app.auth import admin_required
+from app.context import locale_code, runtime_of
+from app.errors import json_error
+from app.services.serializers import action_json
+from sync.inbound.health import snapshot
+from sync.jobs import request_push
+from sync.models import OutboxAction, OutboxState
+from sync.outbound.outbox import OutboxConflict, retry
+
+bp = Blueprint("admin_api", __name__, url_prefix="/api/v1/admin")
+MAX_FAILED = 200
+
+
+@bp.get("/sync")
+@admin_required
+def sync_health():  # type: ignore[no-untyped-def]
+    """Per-project lag and last event, inbox backlog by state, latest failed events, JSM calls, watermarks."""
+    try:
+        limit = max(0, min(int(request.args.get("failed", 20)), MAX_FAILED))
+    except ValueError:
+        limit = 20
+    return jsonify(snapshot(runtime_of(current_app), failed_limit=limit))
+
+
+@bp.get("/outbox")
+@admin_required
+def admin_outbox():  # type: ignore[no-untyped-def]
+    """Outbox actions (default: failed ones), newest first, with JSM's own answers."""
+    state = request.args.get("state", OutboxState.FAILED)
+    with runtime_of(current_app).sessions() as db:
+        rows = db.scalars(select(OutboxAction).where(OutboxAction.state == state)
+                          .order_by(OutboxAction.id.desc()).limit(200)).all()
+        return jsonify(items=[action_json(a, locale_code(), admin=True) for a in rows])
+
+
+@bp.post("/outbox/<int:action_id>/retry")
+@admin_required
+def admin_retry(action_id: int):  # type: ignore[no-untyped-def]
+    """Send a failed action again (it looks JSM up first, so nothing is done twice)."""
+    runtime = runtime_of(current_app)
+    try:
+        with runtime.sessions() as db, db.begin():
+            action = retry(db, action_id)
+            if action is None:
+                return json_error(404, f"no outbox action {action_id}")
+            data = action_json(action, locale_code(), admin=True)
+    except OutboxConflict as exc:
+        return json_error(409, str(exc))
+    request_push(runtime.redis, action_id)
+    return jsonify(data), 202
