@@ -141,7 +141,8 @@ def ticket_syncs(session: Session, tickets: list[Ticket], locale: str = "en") ->
     for action in session.scalars(select(OutboxAction).where(OutboxAction.ticket_id.in_(ids),
                                                              OutboxAction.state.in_(IN_FLIGHT))
                                   .order_by(OutboxAction.id)):
-        in_flight.setdefault(action.ticket_id, []).append(action)
+        if action.ticket_id is not None:  # always, by the query; narrows the type
+            in_flight.setdefault(action.ticket_id, []).append(action)
     latest_ids = select(func.max(OutboxAction.id)).where(OutboxAction.ticket_id.in_(ids)) \
         .group_by(OutboxAction.ticket_id)
     latest = {a.ticket_id: a for a in session.scalars(select(OutboxAction).where(OutboxAction.id.in_(latest_ids)))}
