@@ -31,6 +31,8 @@ bench: $(DEV_STAMP)
 
 lint: $(DEV_STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports
+	$(BIN)/mypy
 
 fmt: $(DEV_STAMP)
 	$(BIN)/ruff check --fix .

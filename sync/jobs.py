@@ -26,6 +26,7 @@ from sync.outbound.outbox import JOB_TIMEOUT, LEASE_SECONDS, due_actions
 from sync.outbound.push import push
 from sync.projection import discovery, reproject
 from sync.queues import queue
+from sync.redis_conn import get_bytes
 
 if TYPE_CHECKING:
     from rq.cron import CronScheduler
@@ -296,5 +297,6 @@ def reproject_all(runtime: Runtime, version: int | None = None) -> dict[str, obj
 
 def reproject_progress(connection: redis.Redis) -> dict[str, Any] | None:
     """The last re-projection's progress as `reproject_all` reports it, or None."""
-    raw = connection.get(REPROJECT_PROGRESS_KEY)
-    return json.loads(raw) if raw else None
+    raw = get_bytes(connection, REPROJECT_PROGRESS_KEY)
+    progress: dict[str, Any] | None = json.loads(raw) if raw else None
+    return progress

@@ -11,7 +11,9 @@ import os
 import signal
 import subprocess
 import time
+from collections.abc import Awaitable
 from pathlib import Path
+from typing import TypeVar, cast
 
 import redis
 
@@ -19,6 +21,7 @@ from sync.settings import Settings
 
 SOCKET_NAME = "redis.sock"
 PID_NAME = "redis.pid"
+_T = TypeVar("_T")
 
 
 class RedisUnavailable(RuntimeError):
@@ -90,3 +93,16 @@ def connect(settings: Settings) -> redis.Redis:
     """A Redis client with explicit timeouts, so an outage fails fast instead of hanging a request."""
     return redis.Redis.from_url(redis_url(settings), socket_connect_timeout=2, socket_timeout=5,
                                 health_check_interval=30)
+
+
+# redis-py types the commands of its sync and asyncio clients once, so each reply is `Awaitable[T] | T`
+# (and GET's is `Awaitable[Any] | Any`); a sync `redis.Redis` always returns the plain value. These two
+# helpers state that once instead of a cast at every call.
+def sync_reply(value: Awaitable[_T] | _T) -> _T:
+    """The reply of a command sent on a sync client (never an awaitable)."""
+    return cast(_T, value)
+
+
+def get_bytes(client: redis.Redis, key: str) -> bytes | None:
+    """GET on a sync client made without decode_responses (as `connect` makes them): the bytes, or None."""
+    return cast("bytes | None", client.get(key))

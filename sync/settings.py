@@ -107,8 +107,12 @@ class SyncSettings(_Section):
         return value
 
 
+def _every_locale() -> list[Literal["en", "ru"]]:
+    return ["en", "ru"]
+
+
 class PortalSettings(_Section):
-    locales: Annotated[list[Literal["en", "ru"]], NoDecode] = Field(default_factory=lambda: ["en", "ru"], min_length=1)
+    locales: Annotated[list[Literal["en", "ru"]], NoDecode] = Field(default_factory=_every_locale, min_length=1)
     default_locale: Literal["en", "ru"] = "en"
 
     _split_locales = field_validator("locales", mode="before")(_split_list)
@@ -159,8 +163,11 @@ class Settings(BaseSettings):
     mappings: MappingsSettings = Field(default_factory=MappingsSettings)
 
     @classmethod
-    def settings_customise_sources(cls, settings_cls, init_settings, env_settings, dotenv_settings,
-                                   file_secret_settings):  # type: ignore[override]
+    def settings_customise_sources(cls, settings_cls: type[BaseSettings], init_settings: PydanticBaseSettingsSource,
+                                   env_settings: PydanticBaseSettingsSource,
+                                   dotenv_settings: PydanticBaseSettingsSource,
+                                   file_secret_settings: PydanticBaseSettingsSource,
+                                   ) -> tuple[PydanticBaseSettingsSource, ...]:
         return (init_settings, env_settings, _YamlSource(settings_cls, _yaml_document.get() or {}))
 
     @field_validator("database_url", "redis_url")

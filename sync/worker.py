@@ -15,6 +15,7 @@ import redis
 from rq import SimpleWorker, Worker
 from rq.job import Job
 from rq.utils import import_attribute
+from rq.worker import BaseWorker
 
 from sync.queues import queue
 from sync.runtime import Runtime
@@ -45,7 +46,7 @@ class RuntimeJob(Job):
         return self.func(self.runtime.for_this_process(), *self.args, **self.kwargs)
 
 
-class _HandsRuntime:
+class _HandsRuntime(BaseWorker):
     """Mixed into an RQ worker: every job it performs gets the worker's runtime."""
 
     runtime: Runtime
@@ -53,7 +54,7 @@ class _HandsRuntime:
     def perform_job(self, job: Job, *args: Any, **kwargs: Any) -> bool:
         if isinstance(job, RuntimeJob):
             job.runtime = self.runtime
-        return super().perform_job(job, *args, **kwargs)  # type: ignore[misc]
+        return super().perform_job(job, *args, **kwargs)
 
 
 class RuntimeWorker(_HandsRuntime, Worker):
@@ -65,7 +66,7 @@ class InlineRuntimeWorker(_HandsRuntime, SimpleWorker):
 
 
 def make_worker(runtime: Runtime, queue_names: Iterable[str], *, inline: bool = False,
-                connection: redis.Redis | None = None) -> Worker:
+                connection: redis.Redis | None = None) -> BaseWorker:
     """A worker on `queue_names` whose jobs receive `runtime`."""
     connection = connection if connection is not None else runtime.redis
     cls = InlineRuntimeWorker if inline else RuntimeWorker

@@ -41,10 +41,10 @@ def _serialise_creations(session: Session, issue_ids: set[str], comment_ids: set
     for this lock, and taking it before the row locks keeps the lock order acyclic.
     """
     count = select(func.count())
-    found_tickets = session.scalar(count.select_from(Ticket).where(Ticket.jira_id.in_(issue_ids))) \
+    found_tickets = session.execute(count.select_from(Ticket).where(Ticket.jira_id.in_(issue_ids))).scalar_one() \
         if issue_ids else 0
-    found_comments = session.scalar(count.select_from(Comment).where(Comment.jira_id.in_(comment_ids))) \
-        if comment_ids else 0
+    found_comments = session.execute(count.select_from(Comment).where(Comment.jira_id.in_(comment_ids))) \
+        .scalar_one() if comment_ids else 0
     if found_tickets < len(issue_ids) or found_comments < len(comment_ids):
         session.execute(select(func.pg_advisory_xact_lock(CREATION_LOCK)))
 
@@ -119,8 +119,9 @@ class BatchCache:
             cache._load_accounts(session, authors | reporters, emails)
             cache.asked_reporters = reporters | {f"email:{e}" for e in emails}
             if jira_orgs:
-                cache.org_by_jira = dict(session.execute(select(Organization.jira_org_id, Organization.id)
-                                                         .where(Organization.jira_org_id.in_(jira_orgs))).all())
+                cache.org_by_jira = {jira_org_id: org_id for jira_org_id, org_id in session.execute(
+                    select(Organization.jira_org_id, Organization.id).where(Organization.jira_org_id.in_(jira_orgs)))
+                    if jira_org_id is not None}
         return cache
 
     def _load_rows(self, session: Session, issue_ids: set[str], comment_ids: set[str]) -> None:
@@ -132,7 +133,8 @@ class BatchCache:
                 .options(lazyload(Ticket.organization)).with_for_update(of=Ticket))}
         if comment_ids:
             self.comments = {c.jira_id: c for c in session.scalars(
-                select(Comment).where(Comment.jira_id.in_(comment_ids)).order_by(Comment.id).with_for_update())}
+                select(Comment).where(Comment.jira_id.in_(comment_ids)).order_by(Comment.id).with_for_update())
+                if c.jira_id is not None}
         ticket_ids = {t.id: t.jira_id for t in self.tickets.values()}
         if not ticket_ids:
             return

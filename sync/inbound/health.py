@@ -15,6 +15,7 @@ import redis
 from sqlalchemy import func, select
 
 from sync.models import InboundEvent, InboxState, SyncState, Ticket, utcnow
+from sync.redis_conn import sync_reply
 
 if TYPE_CHECKING:
     from sync.runtime import Runtime
@@ -49,7 +50,7 @@ def jsm_call_totals(client: redis.Redis | None) -> dict[str, int] | None:
     if client is None:
         return None
     try:
-        raw = client.hgetall(JSM_CALLS_KEY)
+        raw = sync_reply(client.hgetall(JSM_CALLS_KEY))
     except (redis.RedisError, OSError):
         return None
     return {k.decode() if isinstance(k, bytes) else str(k): int(v) for k, v in raw.items()}
@@ -78,7 +79,7 @@ def snapshot(runtime: Runtime, failed_limit: int = 20) -> dict[str, Any]:
         events = {p: (ts, rec) for p, ts, rec in db.execute(
             select(InboundEvent.project_key, func.max(InboundEvent.event_timestamp), func.max(InboundEvent.received_at))
             .where(recent, InboundEvent.state == InboxState.APPLIED, InboundEvent.project_key.is_not(None))
-            .group_by(InboundEvent.project_key))}
+            .group_by(InboundEvent.project_key)) if p is not None}
         tickets = {p: (upd, n) for p, upd, n in db.execute(
             select(Ticket.project_key, func.max(Ticket.jira_updated_at), func.count())
             .where(Ticket.deleted.is_(False)).group_by(Ticket.project_key))}

@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
-from mappings import Mapping
+from mappings import Mapping, StatusResolution
 from sync.jsm.events import IssueSnapshot, StatusChange
 from sync.models import StatusHistory, Ticket
 
@@ -37,8 +37,10 @@ def record_late_history(session: Session, ticket: Ticket, issue: IssueSnapshot,
     change = changes[-1]
     # Changelog items carry no status category: record only what the mapping resolves by itself,
     # never a category guess, and only changes a customer can see (from and to map differently).
-    resolve = lambda sid, name: mapping.resolve_status(  # noqa: E731
-        sid, name, None, project_key=issue.project_key, request_type_id=issue.request_type_id)
+    def resolve(sid: str | None, name: str | None) -> StatusResolution:
+        return mapping.resolve_status(sid, name, None, project_key=issue.project_key,
+                                      request_type_id=issue.request_type_id)
+
     before, after = resolve(change.from_id, change.from_name), resolve(change.to_id, change.to_name)
     if after.fell_back or (not before.fell_back and before.key == after.key):
         return

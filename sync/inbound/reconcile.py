@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 import redis
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from sync.inbound import attachments
 from sync.inbound.upsert import apply_comment, apply_issue
@@ -77,7 +78,7 @@ class ProjectLock:
     def extend(self) -> None:
         if self.client is not None:
             with contextlib.suppress(redis.RedisError):  # losing Redis mid-run is not a reason to stop
-                self.client.eval(self._EXTEND, 1, self.key, self.token, LOCK_TTL_MS)
+                self.client.eval(self._EXTEND, 1, self.key, self.token, str(LOCK_TTL_MS))
 
     def release(self) -> None:
         if self.client is not None:
@@ -97,7 +98,7 @@ def watermark(runtime: Runtime, project: str) -> int | None:
         return int(value) if value is not None else None
 
 
-def _advance(session, project: str, newest_ms: int, full: bool) -> None:
+def _advance(session: Session, project: str, newest_ms: int, full: bool) -> None:
     row = session.get(SyncState, _state_name(project))
     if row is None:
         row = SyncState(name=_state_name(project), value={})
@@ -158,6 +159,8 @@ def _apply_page(runtime: Runtime, gw: JsmGateway, project: str, page: SearchPage
         for tid, cid, upd, public in session.execute(
                 select(Ticket.jira_id, Comment.jira_id, Comment.updated_at, Comment.public).join(Ticket)
                 .where(Ticket.jira_id.in_(ids), Comment.jira_id.is_not(None), Comment.deleted.is_(False))):
+            if cid is None:  # excluded by the query; narrows the type
+                continue
             known[cid] = (upd, public)
             by_ticket.setdefault(tid, set()).add(cid)
         seen_files = attachments.known_field_ids(session, ids)

@@ -7,7 +7,7 @@ snapshot older than what the store holds (`fields.updated`, comment `updated`) c
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
@@ -47,8 +47,9 @@ def _organisation_id(session: Session, organisations: tuple[Organisation, ...], 
         if batch is not None:
             known = {i: batch.org_by_jira[i] for i in ids if i in batch.org_by_jira}
         else:
-            known = dict(session.execute(select(Organization.jira_org_id, Organization.id)
-                                         .where(Organization.jira_org_id.in_(ids))).all())
+            known = {jira_org_id: org_id for jira_org_id, org_id in session.execute(
+                select(Organization.jira_org_id, Organization.id).where(Organization.jira_org_id.in_(ids)))
+                if jira_org_id is not None}
         first = next((o for o in organisations if o.jira_id in known), organisations[0])
         if first.jira_id in known:
             return known[first.jira_id]
@@ -223,8 +224,11 @@ def apply_comment(session: Session, issue_jira_id: str, comment: CommentSnapshot
         # the pending local comment is linked instead of duplicated.
         return ApplyResult(False, "echo: linked the pending comment")
     if row is None:
-        if ticket.id is None:
-            batch.settle(session)  # type: ignore[union-attr]  # only a batch holds a new ticket back
+        # A ticket created by this batch has no id until it is flushed (`Mapped[int]` cannot say so).
+        if cast("int | None", ticket.id) is None:
+            if batch is None:
+                raise RuntimeError(f"ticket {ticket.key} has no id, yet no batch holds it back")
+            batch.settle(session)  # only a batch holds a new ticket back
             session.flush()
         row = Comment(ticket_id=ticket.id, jira_id=comment.jira_id, created_at=comment.created or updated,
                       updated_at=updated, deleted=deleted)

@@ -260,7 +260,7 @@ def normalise(body: Any) -> Event:
         issue = _obj(body.get("issue"))
         issue_id = _str(issue.get("id"))
         if issue_id is None:
-            match = _COMMENT_SELF.search(str(comment_raw.get("self") or ""))
+            match = _COMMENT_SELF.search(str(_obj(comment_raw).get("self") or ""))
             if not match:
                 raise NotAWebhook("comment event without `issue` and without an issue id in `comment.self`")
             issue_id = match.group("issue")

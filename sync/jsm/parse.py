@@ -23,11 +23,14 @@ def _s(value: Any) -> str | None:
     return None if value is None else str(value)
 
 
+def _dict(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
 def _epoch(date_dto: Any) -> int | None:
     """`DateDTO.epochMillis` (servicedeskapi dates)."""
-    if isinstance(date_dto, dict) and isinstance(date_dto.get("epochMillis"), int):
-        return date_dto["epochMillis"]
-    return None
+    millis = _dict(date_dto).get("epochMillis")
+    return millis if isinstance(millis, int) else None
 
 
 def account(raw: dict[str, Any]) -> Account:
@@ -102,7 +105,7 @@ _ATTACHMENT_ID = (re.compile(r"/attachment/(\d+)/?$"), re.compile(r"/secure/atta
 
 def sd_attachment(raw: dict[str, Any]) -> RequestAttachment | None:
     """A servicedeskapi `AttachmentDTO`; None when no attachment id can be read from its links."""
-    links = raw.get("_links") if isinstance(raw.get("_links"), dict) else {}
+    links = _dict(raw.get("_links"))
     found = None
     for link, pattern in zip(("jiraRest", "content", "content"), _ATTACHMENT_ID, strict=True):
         match = pattern.search(str(links.get(link) or ""))
@@ -123,12 +126,12 @@ def webhook_attachment_change(body: Any) -> tuple[str, tuple[str, ...] | None] |
     """(issue key, `fields.attachment` ids) when an issue webhook shows attachments added or removed."""
     if not isinstance(body, dict) or body.get("webhookEvent") not in ("jira:issue_created", "jira:issue_updated"):
         return None
-    issue = body.get("issue") if isinstance(body.get("issue"), dict) else {}
+    issue = _dict(body.get("issue"))
     key = issue.get("key")
     if not isinstance(key, str) or not key:
         return None
     ids = attachment_ids(issue.get("fields"))
-    items = (body.get("changelog") or {}).get("items") if isinstance(body.get("changelog"), dict) else None
+    items = body["changelog"].get("items") if isinstance(body.get("changelog"), dict) else None
     changed = any(isinstance(i, dict) and str(i.get("fieldId") or i.get("field") or "").lower() == "attachment"
                   for i in items or [])
     if body["webhookEvent"] == "jira:issue_created":

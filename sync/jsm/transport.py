@@ -15,7 +15,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 import requests
 from atlassian import Jira, ServiceDesk
@@ -49,7 +49,9 @@ class Transport:
         self.sd = ServiceDesk(self.site_url, **common)
         self.timeout = (connect_timeout, read_timeout)
         for client in (self.platform, self.sd):
-            client.timeout = self.timeout  # the constructor int()s it; requests takes (connect, read)
+            # The constructor int()s it and the library annotates it `int`, but it is handed to requests
+            # unchanged, which takes (connect, read): the annotation is narrower than the library's use.
+            cast(Any, client).timeout = self.timeout
         self.throttle = throttle
         self.max_attempts, self.max_retry_wait, self.backoff_base = max_attempts, max_retry_wait, backoff_base
         self._sleep = sleep

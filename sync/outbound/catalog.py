@@ -11,27 +11,30 @@ import contextlib
 import json
 import logging
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from sync.jsm.gateway import gateway_for
+from sync.redis_conn import get_bytes
 
 if TYPE_CHECKING:
     from sync.runtime import Runtime
 
 log = logging.getLogger(__name__)
+_T = TypeVar("_T")
 
 CACHE_SECONDS = 600
 PREFIX = "companion:jsm:catalog:v1:"
 SKIPPED_FIELDS = ("summary", "description", "attachment")
 
 
-def _cached(runtime: Runtime, name: str, load: Callable[[], Any], refresh: bool) -> Any:
+def _cached(runtime: Runtime, name: str, load: Callable[[], _T], refresh: bool) -> _T:
     key = PREFIX + name
     if not refresh:
         try:
-            raw = runtime.redis.get(key)
+            raw = get_bytes(runtime.redis, key)
             if raw:
-                return json.loads(raw)
+                cached: _T = json.loads(raw)  # what `load` returned, through JSON
+                return cached
         except Exception as exc:  # Redis away: read JSM directly
             log.info("catalog cache unavailable: %s", exc)
     value = load()

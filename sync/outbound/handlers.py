@@ -65,9 +65,18 @@ def _save_step(runtime: Runtime, action_id: int, **values: Any) -> None:
     # A step that must survive a crash (the key JSM gave us) is committed before the next call.
     with runtime.sessions() as session, session.begin():
         action = session.get(OutboxAction, action_id, with_for_update=True)
+        if action is None:
+            raise LookupError(f"outbox action {action_id} vanished while it was being pushed")
         action.payload = {**action.payload, **values}
         if "created_key" in values:
             action.result_key = values["created_key"]
+
+
+def _ticket_key(ctx: Context) -> str:
+    """The key of the request the action is about: every kind but `create` has a ticket."""
+    if ctx.ticket_key is None:
+        raise LookupError(f"outbox action {ctx.action_id} ({ctx.kind}) has no ticket to act on")
+    return ctx.ticket_key
 
 
 def _find_created(gw: JsmGateway, project_key: str, mark: str) -> IssueSnapshot | None:
@@ -117,7 +126,7 @@ def _linked_elsewhere(runtime: Runtime, jira_id: str, action_id: int) -> bool:
 def _find_comment(ctx: Context, gw: JsmGateway, runtime: Runtime, body: str) -> str | None:
     actor = ctx.payload.get("jsm_actor")
     wanted = normalise_body(body)
-    for c in reversed(gw.list_comments(ctx.ticket_key, include_internal=False)):
+    for c in reversed(gw.list_comments(_ticket_key(ctx), include_internal=False)):
         author = c.author.account_id if c.author else None
         if normalise_body(c.body) == wanted and (not actor or author in (None, actor)) \
                 and not _linked_elsewhere(runtime, c.jira_id, ctx.action_id):
@@ -136,7 +145,7 @@ def _comment_with_files(ctx: Context, gw: JsmGateway, runtime: Runtime) -> Outco
     Before the first attach the request's attachments bearing our file names are recorded
     (`attach_seen`); a retry that finds new ones with every name knows an earlier push attached them.
     """
-    p, key = ctx.payload, ctx.ticket_key
+    p, key = ctx.payload, _ticket_key(ctx)
     body, files = p.get("jsm_body"), p["files"]
     names = [f["name"] for f in files]
     attached, comment_id, note = bool(p.get("attached")), p.get("comment_id"), ""
@@ -148,6 +157,8 @@ def _comment_with_files(ctx: Context, gw: JsmGateway, runtime: Runtime) -> Outco
         if p.get("attach_seen") is None:
             _save_step(runtime, ctx.action_id, attach_seen=_named(gw, key, names))
         desk = p.get("service_desk") or ctx.project_key
+        if desk is None:
+            raise LookupError(f"outbox action {ctx.action_id}: no service desk to upload the files to")
         ids = [gw.attach_temporary_file(desk, f["name"], base64.b64decode(f["b64"]),
                                         f.get("mime") or "application/octet-stream").temporary_attachment_id
                for f in files]
@@ -172,7 +183,7 @@ def comment(ctx: Context, gw: JsmGateway, runtime: Runtime) -> Outcome:
         found = _find_comment(ctx, gw, runtime, body)
         if found:
             return Outcome(response=f"comment {found} (found after a retry)", comment_id=found)
-    created = gw.add_comment(ctx.ticket_key, body, public=True)
+    created = gw.add_comment(_ticket_key(ctx), body, public=True)
     return Outcome(response=f"comment {created.jira_id}", comment_id=created.jira_id)
 
 
@@ -184,7 +195,7 @@ def _goal_reached(kind: str, runtime: Runtime, issue: IssueSnapshot) -> bool:
 
 def transition(ctx: Context, gw: JsmGateway, runtime: Runtime) -> Outcome:
     """Resolve, cancel or reopen through the customer transition the mapping names (with the comment)."""
-    key, kind, mapping = ctx.ticket_key, ctx.kind, runtime.mapping
+    key, kind, mapping = _ticket_key(ctx), ctx.kind, runtime.mapping
     body = ctx.payload.get("jsm_body")
     if ctx.attempts > 1:
         issue = gw.get_issue(key)
@@ -216,7 +227,7 @@ def rate(ctx: Context, gw: JsmGateway, runtime: Runtime) -> Outcome:
     score, text = int(ctx.payload["score"]), (ctx.payload.get("comment") or "").strip() or None
     if gw.cloud:
         try:
-            gw.add_feedback(ctx.ticket_key, score, text)  # a repeat overwrites: idempotent in effect
+            gw.add_feedback(_ticket_key(ctx), score, text)  # a repeat overwrites: idempotent in effect
             return Outcome(response=f"feedback {score}/5")
         except JsmPermanentError as exc:
             if exc.status not in (404, 405):
@@ -225,7 +236,7 @@ def rate(ctx: Context, gw: JsmGateway, runtime: Runtime) -> Outcome:
     body += f":\n\n{text}" if text else ""
     if ctx.attempts > 1 and _find_comment(ctx, gw, runtime, body):
         return Outcome(response=f"rating comment {score}/5 (found after a retry)")
-    created = gw.add_comment(ctx.ticket_key, body, public=True)
+    created = gw.add_comment(_ticket_key(ctx), body, public=True)
     return Outcome(response=f"rating as comment {created.jira_id} ({score}/5)")
 
 

@@ -26,6 +26,7 @@ from sync.jsm.gateway import gateway_for
 from sync.models import Comment, OutboxAction, OutboxState, Ticket, User, utcnow
 from sync.outbound.handlers import HANDLERS, Context, Outcome
 from sync.outbound.messages import code_for_status
+from sync.redis_conn import get_bytes
 
 if TYPE_CHECKING:
     from sync.jsm.gateway import JsmGateway
@@ -44,14 +45,14 @@ def backoff(attempts: int, retry_after: float | None) -> float:
     """Seconds before the next try: JSM's Retry-After when given (0 included), else jittered 2^n."""
     if retry_after is not None:
         return max(0.0, retry_after)
-    return min(BACKOFF_CAP, 0.5 * 2 ** max(0, attempts - 1)) * (0.5 + random.random())
+    return min(BACKOFF_CAP, 0.5 * 2.0 ** max(0, attempts - 1)) * (0.5 + random.random())
 
 
 def our_account_id(runtime: Runtime, gw: JsmGateway) -> str | None:
     """Our JSM account id (recognises echoes), cached in Redis: each RQ job runs in a fresh fork."""
     key = ACCOUNT_KEY + hashlib.sha1(gw.t.site_url.encode()).hexdigest()[:16]
     try:
-        cached = runtime.redis.get(key)
+        cached = get_bytes(runtime.redis, key)
         if cached:
             return cached.decode()
     except Exception:  # Redis trouble must not stop a push; ask JSM instead
@@ -172,6 +173,9 @@ def push(runtime: Runtime, action_id: int, gw: JsmGateway | None = None,
         except JsmPermanentError as exc:
             code = getattr(exc, "code", None) or code_for_status(exc.status, exc.messages)
             _fail(runtime, ctx, code, str(exc), "; ".join(exc.messages) or str(exc))
+            return OutboxState.FAILED
+        except LookupError as exc:  # the action lacks what its kind needs (a ticket, a desk): retrying cannot help
+            _fail(runtime, ctx, "error", str(exc), str(exc))
             return OutboxState.FAILED
         _finish(runtime, ctx, outcome)
         return OutboxState.DONE

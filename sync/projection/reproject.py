@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import and_, func, insert, literal, select, update
+from sqlalchemy import ColumnElement, and_, func, insert, literal, select, update
 from sqlalchemy.orm import Session
 
 from mappings import Mapping
@@ -58,7 +58,7 @@ class Projection:
         }
 
 
-def _match(columns: tuple[Any, ...], values: tuple[Any, ...]):  # type: ignore[no-untyped-def]
+def _match(columns: tuple[Any, ...], values: tuple[Any, ...]) -> ColumnElement[bool]:
     return and_(*[(col.is_(None) if value is None else col == value) for col, value in zip(columns, values,
                                                                                             strict=True)])
 
@@ -98,7 +98,7 @@ def apply(session: Session, mapping: Mapping, progress: Callable[[int, int], Non
     """Re-project every ticket (deleted ones too) and record history only where the status really changed."""
     projection = Projection()
     now = utcnow()
-    groups = [tuple(row) for row in session.execute(
+    groups: list[tuple[Any, ...]] = [tuple(row) for row in session.execute(
         select(*STATUS_INPUTS, Ticket.customer_status, Ticket.bucket, Ticket.status_fell_back, func.count())
         .group_by(*STATUS_INPUTS, Ticket.customer_status, Ticket.bucket, Ticket.status_fell_back))]
     for done, (*inputs, current, bucket, fell_back, count) in enumerate(groups, start=1):

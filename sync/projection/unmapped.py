@@ -35,10 +35,10 @@ def unmapped_report(runtime: Runtime) -> dict[str, list[dict[str, Any]]]:
                                                             "tickets": 0, "falls_back_to": resolution.key})
             entry["tickets"] += count
     for priority_id, name, count in [(p["id"], p["name"], 0) for p in found["priorities"]] + list(seen_priorities):
-        resolution = mapping.resolve_priority(priority_id, name)
-        if resolution.fell_back:
+        priority = mapping.resolve_priority(priority_id, name)
+        if priority.fell_back:
             entry = priorities.setdefault((priority_id, name), {"id": priority_id, "name": name, "tickets": 0,
-                                                                "falls_back_to": resolution.key})
+                                                                "falls_back_to": priority.key})
             entry["tickets"] += count
     request_types = [rt for rt in found["request_types"] if mapping.category_for(rt["id"], rt["name"]) is None]
     return {"statuses": list(statuses.values()), "priorities": list(priorities.values()),
