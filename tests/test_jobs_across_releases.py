@@ -17,8 +17,8 @@ def test_a_job_queued_under_an_old_path_runs_with_the_runtime(runtime, redis_cli
                             state=InboxState.APPLIED, received_at=utcnow() - timedelta(days=30)))
     maintenance = Queue("maintenance", connection=redis_client)
     # What the previous release's scheduler enqueued: the function under its old module, no runtime.
-    job = maintenance.enqueue("sync.inbound.retention.prune_inbox", job_timeout=60)
-    outbound = Queue("outbound", connection=redis_client).enqueue("sync.jobs.drain_outbox")
+    job = maintenance.enqueue("sync.retention.prune_inbox", job_timeout=60)
+    outbound = Queue("outbound", connection=redis_client).enqueue("sync.outbound_jobs.drain_outbox")
 
     make_worker(runtime, ["maintenance", "outbound"], inline=True, connection=redis_client).work(burst=True)
 
