@@ -125,9 +125,14 @@ def test_store_converges_to_jsm_under_webhook_chaos(world: dict[str, Any], steps
     assert jsm.wait_for_webhooks(timeout=20), "webhooks still in flight"
     requests.post(f"{jsm.url}/_sandbox/faults", json={}, timeout=10)
 
-    configure(runtime.settings)  # the in-process worker and reconcile use this runtime's settings
-    SimpleWorker(["inbound"], connection=world["redis"]).work(burst=True)  # a real RQ worker drains
-    result = reconcile(runtime, full=True)
-    assert result.busy == 0
-    state = requests.get(f"{jsm.url}/_sandbox/state", timeout=10).json()
-    assert_store_equals_jsm(runtime, state)
+    # The in-process worker and reconcile use this runtime's settings; the worker's runtime is closed here,
+    # since configure() keeps the previous one open when the settings are the same object.
+    worker_runtime = configure(runtime.settings)
+    try:
+        SimpleWorker(["inbound"], connection=world["redis"]).work(burst=True)  # a real RQ worker drains
+        result = reconcile(runtime, full=True)
+        assert result.busy == 0
+        state = requests.get(f"{jsm.url}/_sandbox/state", timeout=10).json()
+        assert_store_equals_jsm(runtime, state)
+    finally:
+        worker_runtime.close()
