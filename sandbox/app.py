@@ -4,8 +4,22 @@ from __future__ import annotations
 
 from flask import Flask
 
-from sandbox import api_platform, api_platform_meta, api_sd_extra, api_servicedesk, control, web
-from sandbox.core import Sandbox
+from sandbox import control
+from sandbox.api import (
+    platform_comments,
+    platform_issues,
+    platform_metadata,
+    platform_search,
+    plumbing,
+    servicedesk_attachments,
+    servicedesk_customers,
+    servicedesk_desks,
+    servicedesk_requests,
+)
+from sandbox.site import Sandbox
+
+BLUEPRINT_MODULES = (servicedesk_desks, servicedesk_requests, servicedesk_customers, servicedesk_attachments,
+                     platform_search, platform_issues, platform_comments, platform_metadata, control)
 
 
 def create_app(seed: str = "demo", deployment: str = "cloud", webhook_url: str | None = None,
@@ -18,8 +32,8 @@ def create_app(seed: str = "demo", deployment: str = "cloud", webhook_url: str |
     app.extensions["sandbox"] = Sandbox(seed=seed, deployment=deployment, webhook_url=webhook_url,
                                         webhook_secret=webhook_secret, email=email, token=token,
                                         base_url=base_url)
-    web.install(app)
-    for module in (api_servicedesk, api_sd_extra, api_platform, api_platform_meta, control):
+    plumbing.install(app)
+    for module in BLUEPRINT_MODULES:
         app.register_blueprint(module.bp)
-    app.register_blueprint(api_platform.secure_bp)
+    app.register_blueprint(platform_issues.secure_bp)
     return app

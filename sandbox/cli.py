@@ -8,6 +8,8 @@ import sys
 
 from werkzeug.serving import make_server
 
+from sandbox.app import create_app
+
 
 def build_parser() -> argparse.ArgumentParser:
     """Arguments shared with `companion sandbox`."""
@@ -25,8 +27,6 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     """Serve the stand-in until interrupted; returns the exit code."""
-    from sandbox.app import create_app
-
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     base_url = f"http://{args.host}:{args.port}"

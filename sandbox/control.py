@@ -7,9 +7,9 @@ import base64
 from flask import Blueprint, Response, jsonify, request
 
 from sandbox import catalog
-from sandbox.model import Account, Request
+from sandbox.api.plumbing import ApiError, sandbox
+from sandbox.records import Account, Request
 from sandbox.state import NotAllowed
-from sandbox.web import ApiError, sandbox
 
 bp = Blueprint("control", __name__, url_prefix="/_sandbox")
 

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from sandbox import catalog
-from sandbox.model import Request
-from sandbox.serialize import Shapes, adf, jira_time
+from sandbox.json_shapes import Shapes, adf, jira_time
+from sandbox.records import Request
 
 # Fields a v2 `*navigable` answer carries; `comment` is added for `*all` (and in webhooks, like DC does).
 NAVIGABLE = (

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from sandbox import catalog
-from sandbox.model import Request
+from sandbox.records import Request
 from sandbox.state import SORTABLE_FIELDS
 
 Predicate = Callable[[Request], bool]

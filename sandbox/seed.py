@@ -8,7 +8,7 @@ import time
 from collections import deque
 
 from sandbox import catalog
-from sandbox.model import Account, Comment, Organization, Request
+from sandbox.records import Account, Comment, Organization, Request
 from sandbox.state import SandboxState
 
 DAY_MS = 86_400_000

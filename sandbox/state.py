@@ -8,7 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from sandbox import catalog
-from sandbox.model import Account, Attachment, Comment, Organization, Request
+from sandbox.records import Account, Attachment, Comment, Organization, Request
 
 
 @dataclass(slots=True)

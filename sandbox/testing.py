@@ -11,7 +11,7 @@ from flask import Flask
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
 from sandbox.app import create_app
-from sandbox.core import Sandbox
+from sandbox.site import Sandbox
 from sandbox.state import SandboxState
 
 

@@ -117,6 +117,7 @@ def make_env(tmp_path: Path, redis_url: str, redis_client) -> Iterator[Any]:  # 
         stack.append(lambda *a: (server.shutdown(), server.server_close()))
         sb.set_webhook(f"http://127.0.0.1:{server.server_port}/webhooks/jira")
         runtime = app.extensions["companion"]
+        stack.append(lambda *a: runtime.close())  # pooled database connections must not outlive the test
         return Env(sb, app, app.test_client(), runtime, settings, _link_users(runtime, sb))
 
     yield build

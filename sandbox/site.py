@@ -1,13 +1,13 @@
-"""The Sandbox bundle: state, faults, webhook sender and serialisers of one stand-in site."""
+"""One stand-in JSM site (`Sandbox`): its state, faults, webhook sender and payload builders."""
 
 from __future__ import annotations
 
 from sandbox.events import EventBuilder
 from sandbox.faults import Faults
 from sandbox.issues import IssueBuilder
-from sandbox.sd_render import SdRenderer
+from sandbox.json_shapes import Shapes
 from sandbox.seed import apply_seed
-from sandbox.serialize import Shapes
+from sandbox.servicedesk_dtos import SdRenderer
 from sandbox.state import Change, SandboxState
 from sandbox.webhooks import WebhookSender
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from sandbox import catalog
-from sandbox.model import Account, Comment
+from sandbox.records import Account, Comment
 
 
 def jira_time(ms: int) -> str:

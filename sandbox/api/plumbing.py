@@ -1,4 +1,4 @@
-"""Request plumbing shared by the API blueprints: auth, Atlassian error shapes, faults, paging."""
+"""Request plumbing shared by the API blueprints: auth, faults, Atlassian error shapes, access, parameters, paging."""
 
 from __future__ import annotations
 
@@ -6,11 +6,17 @@ import base64
 import time
 from typing import TYPE_CHECKING
 
-from flask import Flask, Response, current_app, g, jsonify, request
+from flask import Blueprint, Flask, Response, current_app, g, jsonify, request
+from werkzeug.exceptions import HTTPException
 
 if TYPE_CHECKING:
-    from sandbox.core import Sandbox
-    from sandbox.model import Account
+    from sandbox.records import Account, Request
+    from sandbox.site import Sandbox
+
+# servicedeskapi caps `limit` like the real server does.
+MAX_LIMIT = 100
+# Every platform blueprint serves the same paths under /rest/api/2, /3 and /latest.
+PLATFORM_PREFIX = "/rest/api/<any('2','3','latest'):ver>"
 
 
 def sandbox() -> Sandbox:
@@ -21,6 +27,13 @@ def sandbox() -> Sandbox:
 def caller() -> Account:
     """The authenticated account of this request."""
     return g.account
+
+
+def can_view(account: Account, req: Request) -> bool:
+    """Agents see all; customers see own, participated and their organisations' requests."""
+    if account.is_agent or req.reporter is account or account in req.participants:
+        return True
+    return any(o in account.org_ids for o in req.org_ids)
 
 
 def family(path: str) -> str:
@@ -119,8 +132,6 @@ def install(app: Flask) -> None:
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception):
-        from werkzeug.exceptions import HTTPException
-
         if isinstance(exc, HTTPException):
             return error(exc.code or 500, exc.description or exc.name)
         current_app.logger.exception("stand-in JSM bug")
@@ -133,6 +144,35 @@ def install(app: Flask) -> None:
     @app.errorhandler(405)
     def _not_allowed(_exc):
         return error(405, "Method not allowed.", "sd.method.not.allowed")
+
+
+def agents_only() -> None:
+    """403 for customers on agent operations."""
+    if not caller().is_agent:
+        raise ApiError(403, "You do not have permission to perform this operation.", "sd.permission.denied")
+
+
+def require_experimental() -> None:
+    """Experimental operations answer 412 without `X-ExperimentalApi`."""
+    if not request.headers.get("X-ExperimentalApi"):
+        raise ApiError(412, "This is an experimental API. Send the header 'X-ExperimentalApi: opt-in'.",
+                       "sd.experimental.api.header.missing")
+
+
+def platform_blueprint(name: str, import_name: str) -> Blueprint:
+    """A blueprint under `/rest/api/2|3|latest`; the version is kept for `v3()` instead of passed to views."""
+    bp = Blueprint(name, import_name, url_prefix=PLATFORM_PREFIX)
+    bp.url_value_preprocessor(_pop_api_version)
+    return bp
+
+
+def _pop_api_version(_endpoint, values):
+    g.api_ver = values.pop("ver", "2")
+
+
+def v3() -> bool:
+    """True for `/rest/api/3` (rich text as ADF)."""
+    return g.get("api_ver", "2") == "3"
 
 
 def arg_int(name: str, default: int, minimum: int = 0, maximum: int | None = None) -> int:
@@ -165,6 +205,11 @@ def json_body() -> dict:
     if not isinstance(body, dict):
         raise ApiError(400, "The request body must be a JSON object.", "sd.body.invalid")
     return body
+
+
+def paging(default: int = 50) -> tuple[int, int]:
+    """`start` and `limit` query parameters (limit capped like the real server does)."""
+    return arg_int("start", 0), arg_int("limit", default, 1, MAX_LIMIT)
 
 
 def page(values: list, start: int, limit: int, path: str, render=None) -> dict:

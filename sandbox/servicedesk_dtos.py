@@ -5,8 +5,8 @@ from __future__ import annotations
 import time
 
 from sandbox import catalog
-from sandbox.model import Account, Attachment, Comment, Organization, Request
-from sandbox.serialize import Shapes, date_dto
+from sandbox.json_shapes import Shapes, date_dto
+from sandbox.records import Account, Attachment, Comment, Organization, Request
 
 REQUEST_EXPANDS = ["participant", "status", "sla", "requestType", "serviceDesk", "attachment", "action", "comment"]
 HOUR_MS = 3_600_000

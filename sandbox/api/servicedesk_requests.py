@@ -1,48 +1,27 @@
-"""`/rest/servicedeskapi/...`: service desks, request types, requests, comments, transitions."""
+"""`/rest/servicedeskapi/request...`: create, list and read requests; status, comments, transitions, feedback, SLA."""
 
 from __future__ import annotations
 
 from flask import Blueprint, Response, jsonify, request
 
 from sandbox import catalog
-from sandbox.model import Account, Request
-from sandbox.serialize import date_dto
+from sandbox.api.plumbing import (
+    ApiError,
+    agents_only,
+    arg_bool,
+    caller,
+    can_view,
+    json_body,
+    multi_arg,
+    page,
+    paging,
+    sandbox,
+)
+from sandbox.api.servicedesk_desks import find_desk, find_request_type
+from sandbox.records import Request
 from sandbox.state import NotAllowed
-from sandbox.web import ApiError, arg_bool, arg_int, caller, json_body, multi_arg, page, sandbox
 
-bp = Blueprint("servicedeskapi", __name__, url_prefix="/rest/servicedeskapi")
-MAX_LIMIT = 100
-
-
-def paging(default: int = 50) -> tuple[int, int]:
-    """`start` and `limit` query parameters (limit capped like the real server does)."""
-    return arg_int("start", 0), arg_int("limit", default, 1, MAX_LIMIT)
-
-
-def find_desk(ref: str) -> catalog.ServiceDesk:
-    """A service desk by id, project key, `projectKey:X`, `projectId:N` or `serviceDeskId:N`."""
-    kind, _, value = ref.rpartition(":")
-    for d in catalog.SERVICE_DESKS:
-        by_id = kind in ("", "serviceDeskId") and value == d.id
-        by_key = kind in ("", "projectKey") and value.upper() == d.key
-        if by_id or by_key or (kind == "projectId" and value == d.project_id):
-            return d
-    raise ApiError(404, f"The service desk with id {ref} does not exist.", "sd.servicedesk.error.not.found")
-
-
-def find_request_type(desk: catalog.ServiceDesk, rt_id: str) -> catalog.RequestType:
-    """A request type of `desk`, or 404."""
-    rt = catalog.REQUEST_TYPE_BY_ID.get(str(rt_id))
-    if rt is None or rt.desk_id != desk.id:
-        raise ApiError(404, "The request type does not exist.", "sd.requesttype.error.not.found")
-    return rt
-
-
-def can_view(account: Account, req: Request) -> bool:
-    """Agents see all; customers see own, participated and their organisations' requests."""
-    if account.is_agent or req.reporter is account or account in req.participants:
-        return True
-    return any(o in account.org_ids for o in req.org_ids)
+bp = Blueprint("servicedesk_requests", __name__, url_prefix="/rest/servicedeskapi")
 
 
 def visible_request(key: str) -> Request:
@@ -52,60 +31,6 @@ def visible_request(key: str) -> Request:
         raise ApiError(404, "Request does not exist or you do not have permission to see it.",
                        "sd.request.error.not.found")
     return req
-
-
-def require_experimental() -> None:
-    """Experimental operations answer 412 without `X-ExperimentalApi`."""
-    if not request.headers.get("X-ExperimentalApi"):
-        raise ApiError(412, "This is an experimental API. Send the header 'X-ExperimentalApi: opt-in'.",
-                       "sd.experimental.api.header.missing")
-
-
-@bp.get("/info")
-def info():
-    sb = sandbox()
-    return jsonify({"version": "10.3.0", "platformVersion": "1001.0.0", "buildChangeSet": "sandbox",
-                    "isLicensedForUse": True, "buildDate": date_dto(1_700_000_000_000),
-                    "_links": {"self": sb.base_url + "/rest/servicedeskapi/info"}})
-
-
-@bp.get("/servicedesk")
-def service_desks():
-    start, limit = paging()
-    return jsonify(page(list(catalog.SERVICE_DESKS), start, limit, "/servicedesk", sandbox().sd.service_desk))
-
-
-@bp.get("/servicedesk/<ref>")
-def service_desk(ref: str):
-    return jsonify(sandbox().sd.service_desk(find_desk(ref)))
-
-
-@bp.get("/servicedesk/<ref>/requesttype")
-def request_types(ref: str):
-    desk = find_desk(ref)
-    start, limit = paging()
-    query = (request.args.get("searchQuery") or "").lower()
-    types = [t for t in catalog.REQUEST_TYPES if t.desk_id == desk.id and query in t.name.lower()]
-    with_fields = "field" in multi_arg("expand")
-    return jsonify(page(types, start, limit, f"/servicedesk/{desk.id}/requesttype",
-                        lambda t: sandbox().sd.request_type(t, with_fields)))
-
-
-@bp.get("/requesttype")
-def all_request_types():
-    require_experimental()
-    start, limit = paging()
-    return jsonify(page(list(catalog.REQUEST_TYPES), start, limit, "/requesttype", sandbox().sd.request_type))
-
-
-@bp.get("/servicedesk/<ref>/requesttype/<rt_id>")
-def request_type(ref: str, rt_id: str):
-    return jsonify(sandbox().sd.request_type(find_request_type(find_desk(ref), rt_id)))
-
-
-@bp.get("/servicedesk/<ref>/requesttype/<rt_id>/field")
-def request_type_fields(ref: str, rt_id: str):
-    return jsonify(sandbox().sd.request_type_fields(find_request_type(find_desk(ref), rt_id)))
 
 
 def _field_values(rt: catalog.RequestType, values: dict) -> tuple[str, str, str | None, dict[str, str]]:
@@ -293,3 +218,55 @@ def perform_customer_transition(key: str):
         comment = (comment_body, True) if isinstance(comment_body, str) and comment_body.strip() else None
         sb.state.transition(req, catalog.status_named(t.to), me, comment)
     return Response(status=204)
+
+
+@bp.get("/request/<key>/feedback")
+def get_feedback(key: str):
+    with sandbox().state.lock:
+        fb = visible_request(key).feedback
+        if not fb:
+            raise ApiError(404, "No feedback was found for this request.", "sd.feedback.error.not.found")
+        return jsonify({"type": "csat", "rating": fb["rating"], "comment": {"body": fb.get("comment", "")}})
+
+
+@bp.post("/request/<key>/feedback")
+def post_feedback(key: str):
+    body = json_body()
+    rating = body.get("rating")
+    if not isinstance(rating, int) or not 1 <= rating <= 5:
+        raise ApiError(400, "The rating must be a number from 1 to 5.", "sd.feedback.error.rating")
+    text = (body.get("comment") or {}).get("body") or ""
+    with sandbox().state.lock:
+        req = visible_request(key)
+        if catalog.STATUS_BY_ID[req.status_id].category is not catalog.CATEGORY_DONE:
+            raise ApiError(400, "Feedback can only be given for a resolved request.", "sd.feedback.error.open")
+        req.feedback = {"rating": rating, "comment": text}
+    return jsonify({"type": "csat", "rating": rating, "comment": {"body": text}}), 201
+
+
+@bp.delete("/request/<key>/feedback")
+def delete_feedback(key: str):
+    with sandbox().state.lock:
+        visible_request(key).feedback = None
+    return Response(status=204)
+
+
+@bp.get("/request/<key>/sla")
+def sla(key: str):
+    agents_only()
+    sb = sandbox()
+    start, limit = paging()
+    with sb.state.lock:
+        req = visible_request(key)
+        return jsonify(page(sb.sd.sla(req), start, limit, f"/request/{req.id}/sla"))
+
+
+@bp.get("/request/<key>/sla/<metric>")
+def sla_metric(key: str, metric: str):
+    agents_only()
+    sb = sandbox()
+    with sb.state.lock:
+        for m in sb.sd.sla(visible_request(key)):
+            if m["id"] == metric:
+                return jsonify(m)
+    raise ApiError(404, "The SLA metric does not exist.", "sd.sla.error.not.found")
