@@ -5,6 +5,8 @@ from __future__ import annotations
 import hashlib
 import re
 import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -71,8 +73,15 @@ class NewUser:
     generated_password: str | None
 
 
-def _session(settings: Settings) -> Session:
-    return make_session_factory(make_engine(settings.effective_database_url))()
+@contextmanager
+def _session(settings: Settings) -> Iterator[Session]:
+    """A session of its own for a one-off command; its engine is disposed afterwards."""
+    engine = make_engine(settings.effective_database_url)
+    try:
+        with make_session_factory(engine)() as session:
+            yield session
+    finally:
+        engine.dispose()
 
 
 def create_org(db: Session, slug: str, name: str, jira_org_id: str | None = None) -> Organization:
