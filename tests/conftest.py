@@ -20,6 +20,7 @@ from sqlalchemy.engine import make_url
 
 from sync.db import upgrade
 from sync.models import Base
+from sync.runtime import Runtime
 from sync.settings import Settings
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -158,3 +159,23 @@ def client(app):  # type: ignore[no-untyped-def]
 @pytest.fixture
 def runtime(app):  # type: ignore[no-untyped-def]
     return app.extensions["companion"]
+
+
+@pytest.fixture(autouse=True)
+def close_runtimes(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Close every Runtime a test made (its apps', its workers'), as a process's are closed at its exit.
+
+    An engine left to the garbage collector closes its pooled connections whenever GC runs, and
+    psycopg's ResourceWarning (an error here) would then fail whichever later test was running.
+    """
+    made: list[Runtime] = []
+    original = Runtime.__init__
+
+    def tracked(self: Runtime, *args: Any, **kwargs: Any) -> None:
+        original(self, *args, **kwargs)
+        made.append(self)
+
+    monkeypatch.setattr(Runtime, "__init__", tracked)
+    yield
+    for runtime in made:
+        runtime.close()
