@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import time
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import redis
@@ -24,6 +25,7 @@ from sync.jsm.gateway import gateway_for
 from sync.models import InboundEvent, InboxState
 from sync.outbound.outbox import JOB_TIMEOUT, LEASE_SECONDS, due_actions
 from sync.outbound.push import push
+from sync.policies import run as policies_run
 from sync.projection import discovery, reproject
 from sync.queues import queue
 from sync.redis_conn import get_bytes
@@ -210,6 +212,21 @@ def register_cron(cron: CronScheduler, settings: Settings) -> None:
                   job_timeout=3600)
     cron.register(discover_vocabulary, queue_name="maintenance", cron="17 * * * *", job_timeout=600)
     cron.register(prune_inbox, queue_name="maintenance", cron="42 3 * * *", job_timeout=1800)
+    cron.register(run_policies, queue_name="maintenance", interval=POLICIES_INTERVAL_SECONDS, job_timeout=600)
+
+
+# Rules count working hours: a few minutes late is invisible to a customer, and each run reads every
+# ticket in a status some enabled rule watches.
+POLICIES_INTERVAL_SECONDS = 300
+
+
+def run_policies(runtime: Runtime, now: str | None = None) -> dict[str, int]:
+    """Cron: perform the automatic rules due now (or at ISO `now`), then ask for the outbox push."""
+    at = datetime.fromisoformat(now.replace("Z", "+00:00")) if now else datetime.now(UTC)
+    result = policies_run.run(runtime, at)
+    if result.outbox_actions:
+        request_push(runtime.redis)
+    return {"due": len(result.firings), "done": len(result.acted), "outbox": result.outbox_actions}
 
 
 def sweep(runtime: Runtime) -> dict[str, int]:
