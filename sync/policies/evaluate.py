@@ -84,7 +84,7 @@ def _locales(session: Session, tickets: list[Ticket], default: str) -> dict[int,
 
 def _fired(session: Session, ticket_ids: list[int]) -> set[tuple[str, int, str]]:
     return set(session.execute(select(PolicyEvent.rule, PolicyEvent.ticket_id, PolicyEvent.anchor)
-                               .where(PolicyEvent.ticket_id.in_(ticket_ids))).all())  # type: ignore[arg-type]
+                               .where(PolicyEvent.ticket_id.in_(ticket_ids))).all())
 
 
 def _candidates(session: Session, rules: tuple[PolicyRule, ...]) -> list[Ticket]:
