@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, object_session
 
+from app.services.sla import ticket_slas
 from mappings import Mapping
 from sync.models import OUTBOX_IN_FLIGHT, Comment, OutboxAction, OutboxState, Role, StatusHistory, Ticket, User
 from sync.outbound.messages import customer_message
@@ -55,7 +56,8 @@ def _labels(mapping: Mapping, ticket: Ticket, locale: str,
 def ticket_json(ticket: Ticket, mapping: Mapping, viewer: User, locale: str = "en",
                 sync_state: str = "synced", sync_error: str | None = None,
                 sync_block: dict[str, Any] | None = None,
-                memo: dict[tuple[str, str], Any] | None = None) -> dict[str, Any]:
+                memo: dict[tuple[str, str], Any] | None = None,
+                sla: list[dict[str, Any]] | None = None) -> dict[str, Any]:
     """One ticket as the API shows it to `viewer`; `memo` caches labels across the tickets of one answer."""
     (label, description, actions), priority_label = _labels(mapping, ticket, locale, memo)
     data: dict[str, Any] = {
@@ -81,6 +83,9 @@ def ticket_json(ticket: Ticket, mapping: Mapping, viewer: User, locale: str = "e
     elif sync_state == "synced" and object_session(ticket) is not None:
         # The sync block comes from the ticket's outbox (pending / failed customer actions).
         data["sync"] = ticket_sync(object_session(ticket), ticket, locale)
+    session = object_session(ticket)
+    data["sla"] = sla if sla is not None or session is None else ticket_slas(session, [ticket], mapping,
+                                                                              locale)[ticket.id]
     if viewer.role == Role.ADMIN:
         data["jira"] = {"status": ticket.jira_status_name, "status_id": ticket.jira_status_id,
                         "status_category": ticket.jira_status_category, "priority": ticket.jira_priority_name,
@@ -94,8 +99,10 @@ def tickets_json(tickets: list[Ticket], mapping: Mapping, viewer: User, locale: 
     if session is None:
         return [ticket_json(t, mapping, viewer, locale) for t in tickets]
     blocks = ticket_syncs(session, tickets, locale)
+    slas = ticket_slas(session, tickets, mapping, locale)
     memo: dict[tuple[str, str], Any] = {}
-    return [ticket_json(t, mapping, viewer, locale, sync_block=blocks[t.id], memo=memo) for t in tickets]
+    return [ticket_json(t, mapping, viewer, locale, sync_block=blocks[t.id], memo=memo, sla=slas[t.id])
+            for t in tickets]
 
 
 def comment_json(comment: Comment, body_html: str, locale: str = "en") -> dict[str, Any]:
