@@ -8,19 +8,19 @@ import json
 import logging
 
 from flask import Blueprint, current_app, jsonify, request
-from sqlalchemy import insert
 from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from app.context import runtime_of
 from app.errors import json_error
+from app.services.inbox_commit import committer_for
 from sync.jobs import request_inbox_drain
 from sync.jsm.events import CommentEvent, IssueEvent, NotAWebhook, normalise
-from sync.models import InboundEvent, InboxState
+from sync.models import InboxState
+from sync.runtime import Runtime
 
 log = logging.getLogger(__name__)
 bp = Blueprint("webhooks", __name__)
-_INSERT = insert(InboundEvent).returning(InboundEvent.id)
 
 
 def _signature_ok(secret: str, body: bytes) -> bool:
@@ -32,6 +32,12 @@ def _signature_ok(secret: str, body: bytes) -> bool:
     # Data Center webhooks that cannot sign may carry the secret as ?token=.
     token = request.args.get("token")
     return token is not None and hmac.compare_digest(token.encode(), secret.encode())
+
+
+def _request_drain(runtime: Runtime, rows: list[dict[str, object]]) -> None:
+    """After a commit of the inbox, before its deliveries are answered: one drain request per batch."""
+    if any(row["state"] == InboxState.PENDING for row in rows):
+        request_inbox_drain(runtime.redis)
 
 
 @bp.post("/webhooks/jira")
@@ -72,12 +78,11 @@ def receive():  # type: ignore[no-untyped-def]
            "payload": body.decode("utf-8"), "state": InboxState.IGNORED if ignored else InboxState.PENDING,
            "reason": ignored}
     try:
-        # A Core INSERT … RETURNING, not an ORM add/flush: the ORM unit of work was about a third of
-        # this endpoint's time (bench/ingest.py), and there is nothing here for it to track.
-        with runtime.engine.begin() as conn:
-            event_id = conn.execute(_INSERT, row).scalar_one()
-    except IntegrityError:
-        return jsonify(status="duplicate"), 200
+        # Durable before the answer, the commit shared with concurrent deliveries (app.services.inbox_commit).
+        event_id = committer_for(runtime.engine, on_commit=lambda rows: _request_drain(runtime, rows)).record(row)
+    except IntegrityError as exc:
+        log.error("webhook not recorded: %s", exc.orig)
+        return json_error(503, "could not record the delivery; it will be retried by Jira")
     except OperationalError as exc:
         # The database is away: 503 makes Jira Cloud retry the delivery later.
         log.error("database unavailable, webhook refused with 503: %s", exc.orig)
@@ -85,7 +90,8 @@ def receive():  # type: ignore[no-untyped-def]
     except SQLAlchemyError as exc:
         log.exception("could not record webhook")
         return json_error(503, f"could not record the delivery: {type(exc).__name__}")
+    if event_id is None:
+        return jsonify(status="duplicate"), 200
     if ignored:
         return jsonify(status="ignored", reason=ignored, event_id=event_id), 202
-    request_inbox_drain(runtime.redis)
     return jsonify(status="accepted", event_id=event_id), 202

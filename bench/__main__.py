@@ -44,6 +44,10 @@ def table(results: dict[str, Any]) -> str:
         c, b = r["companion"], r["bare_flask"]
         rows.append(("ingest req/s", f"{c['rps']}", f"bare {b['rps']}", f"ratio {r['ratio_rps']}"))
         rows.append(("ingest p50/p99 ms", f"{c['p50_ms']}/{c['p99_ms']}", f"bare {b['p50_ms']}/{b['p99_ms']}", ""))
+        if "naive_durable" in r:
+            n = r["naive_durable"]
+            rows.append(("ingest req/s vs naive durable", f"{c['rps']}", f"1 commit/request {n['rps']}",
+                         f"ratio {r['ratio_to_naive_durable']}"))
     r = results.get("apply", {})
     if "apply_eps" in r:
         rows.append((f"apply events/s ({r['database']})", f"{r['apply_eps']}", f"raw upsert {r['raw_upsert_eps']}",

@@ -1,4 +1,8 @@
-"""(a) Webhook ingest: POST /webhooks/jira against a bare 204 Flask endpoint, same gunicorn setup."""
+"""(a) Webhook ingest: POST /webhooks/jira against two baselines on the same gunicorn setup.
+
+`bare_flask` answers 204 and stores nothing (the cost of HTTP + Flask alone); `naive_durable` stores the
+body with one INSERT and one commit per request (what "durable before 2xx" costs without group commit).
+"""
 
 from __future__ import annotations
 
@@ -24,9 +28,13 @@ def run(env: BenchEnv, quick: bool = False) -> dict:
     with gunicorn("bench.bare:application", child) as url:
         drive(url, 100, threads, 10)  # warm-up
         bare = drive(url, count, threads, seconds)
+    with gunicorn("bench.naive:application", child) as url:
+        drive(url, 100, threads, 10)
+        naive = drive(url, count, threads, seconds)
     with gunicorn("app.wsgi:application", child) as url:
         drive(url, 100, threads, 10)
         real = drive(url, count, threads, seconds)
     return {"server": "gunicorn --workers 2 --threads 8 (as `companion serve`), access log off",
-            "database": env.dialect, "companion": real, "bare_flask": bare,
-            "ratio_rps": round(real["rps"] / bare["rps"], 3) if bare["rps"] else None}
+            "database": env.dialect, "companion": real, "bare_flask": bare, "naive_durable": naive,
+            "ratio_rps": round(real["rps"] / bare["rps"], 3) if bare["rps"] else None,
+            "ratio_to_naive_durable": round(real["rps"] / naive["rps"], 3) if naive["rps"] else None}

@@ -6,6 +6,8 @@ import random
 import threading
 from dataclasses import dataclass
 
+from sandbox.cloud_limits import CloudLimits, Verdict, parse_config
+
 
 @dataclass(slots=True)
 class ApiFault:
@@ -52,6 +54,7 @@ class Faults:
             if rate else None,
             "error_rate": _rate(cfg, "error_rate"),
             "latency_ms": int(cfg.get("latency_ms", 0) or 0),
+            "cloud_limits": parse_config(cfg.get("cloud_limits")),
             "webhooks": {"drop": _rate(hooks, "drop"), "duplicate": _rate(hooks, "duplicate"),
                          "reorder": _rate(hooks, "reorder"), "delay_ms": int(hooks.get("delay_ms", 0) or 0)},
         }
@@ -62,7 +65,14 @@ class Faults:
             self._api_rng = random.Random(f"{norm['seed']}:api")
             self._hook_rng = random.Random(f"{norm['seed']}:webhooks")
             self._count = 0
+            limits = norm["cloud_limits"]
+            self.cloud_limits = CloudLimits(**limits) if limits else None
         return norm
+
+    def cloud(self, method: str, issue_key: str | None) -> Verdict | None:
+        """Jira Cloud's burst and per-issue write limits for this request; None when `cloud_limits` is off."""
+        limits = self.cloud_limits
+        return limits.check(method, issue_key) if limits is not None else None
 
     def api(self) -> ApiFault:
         """Decide the fate of the next API request (call once per request, in arrival order)."""

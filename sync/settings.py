@@ -48,6 +48,18 @@ class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+class RateSettings(_Section):
+    """Requests toward the JSM site: a steady rate and a burst, shared by every process of the install.
+
+    Jira Cloud's documented per-site bursts are 100/s for GET and POST and 50/s for PUT and DELETE,
+    shared with every other app on the site; 20/s with bursts of 40 leaves most of that to the others
+    and still reconciles 100 tickets a call at 2,000 tickets/s. Data Center sites set their own limits.
+    """
+
+    per_second: float = Field(default=20.0, gt=0, le=1000)
+    burst: int = Field(default=40, ge=1, le=10_000)
+
+
 class JiraSettings(_Section):
     base_url: str = SANDBOX
     deployment: Literal["cloud", "datacenter"] = "cloud"
@@ -56,6 +68,7 @@ class JiraSettings(_Section):
     projects: Annotated[list[str], NoDecode] = Field(default_factory=list)
     webhook_secret: SecretStr | None = None
     allow_unsigned_webhooks: bool = False
+    rate: RateSettings = Field(default_factory=RateSettings)
     # Not in DESIGN.md's list: where `companion run` starts the stand-in JSM when base_url is "sandbox".
     sandbox_port: int = Field(default=8081, ge=1, le=65535)
 

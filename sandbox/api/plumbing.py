@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import re
 import time
 from typing import TYPE_CHECKING
 
@@ -111,13 +112,33 @@ def _before() -> Response | None:
         return resp
     if fault.status:
         return error(fault.status, "Injected fault: the server is unavailable.", "sd.internal.error")
+    verdict = sandbox().faults.cloud(request.method, _issue_key(request.path))
+    if verdict is not None and verdict.refused:
+        resp = error(429, "Rate limit exceeded.", "sd.rate.limit")
+        resp.headers["Retry-After"] = str(verdict.retry_after)
+        resp.headers["RateLimit-Reason"] = verdict.reason or ""
+        if verdict.near_limit:
+            resp.headers["X-RateLimit-NearLimit"] = "true"
+        return resp
+    g.near_limit = verdict is not None and verdict.near_limit
     return None
+
+
+_ISSUE_IN_PATH = re.compile(r"/(?:request|issue)/([A-Za-z][A-Za-z0-9_]*-\d+|\d+)(?:/|$)")
+
+
+def _issue_key(path: str) -> str | None:
+    """The issue a request addresses (`/request/SUP-1/comment`, `/issue/10001/transitions`), for per-issue limits."""
+    match = _ISSUE_IN_PATH.search(path)
+    return match.group(1) if match else None
 
 
 def _after(resp: Response) -> Response:
     account = g.get("account")
     if account is not None and family(request.path) == "sd":
         resp.headers["X-AACCOUNTID"] = account.account_id
+    if g.get("near_limit"):
+        resp.headers["X-RateLimit-NearLimit"] = "true"
     return resp
 
 

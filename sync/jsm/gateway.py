@@ -73,8 +73,8 @@ class JsmGateway(JsmActions):
         token = jira.api_token.get_secret_value() if jira.api_token else ("sandbox-token" if jira.is_sandbox else "")
         email = jira.email or ("admin@sandbox.local" if jira.is_sandbox else None)
         site = jira.site_url
-        rate = transport_options.pop("rate", 10.0)
-        burst = transport_options.pop("burst", 20)
+        rate = transport_options.pop("rate", jira.rate.per_second)
+        burst = transport_options.pop("burst", jira.rate.burst)
         throttle = Throttle(hashlib.sha1(site.encode()).hexdigest()[:16], rate, burst, redis)
         return cls(Transport(site, deployment=jira.deployment, email=email, token=token, throttle=throttle,
                              **transport_options))

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import random
+import re
 import threading
 import time
 from collections import Counter
@@ -27,6 +28,9 @@ log = logging.getLogger(__name__)
 
 SD = "rest/servicedeskapi"
 API = "rest/api/2"  # v2 everywhere: v3 returns ADF for bodies (REFERENCE b.4)
+# Jira Cloud's `RateLimit-Reason` when one issue had too many writes (the site itself is not over its budget).
+PER_ISSUE_REASON = "jira-per-issue-on-write"
+_ISSUE_IN_PATH = re.compile(r"/(?:request|issue)/([^/?]+)")
 
 
 class Transport:
@@ -67,10 +71,11 @@ class Transport:
         # Only GETs are retried here: a POST that timed out or got a 5xx may have been applied, and
         # repeating it could create a second request or comment. The outbox decides what to do.
         retriable = method == "GET"
+        issue = None if method == "GET" else _issue_in(path)
         attempt = 0
         while True:
             attempt += 1
-            self.throttle.acquire()
+            self.throttle.acquire(write_to_issue=issue)
             with self._lock:
                 self.calls[kind] += 1
             try:
@@ -79,11 +84,15 @@ class Transport:
             except requests.RequestException as exc:
                 error = from_exception(exc, what, self.site_url, self.timeout[1])
             else:
+                if response.headers.get("X-RateLimit-NearLimit", "").lower() == "true":
+                    self.throttle.near_limit()
                 if response.status_code < 400 or response.status_code in ok_statuses:
                     return response
                 error = from_response(response, what, self.deployment)
                 if response.status_code == 429:
-                    self.throttle.pause(getattr(error, "retry_after", None) or 0.0)
+                    per_issue = response.headers.get("RateLimit-Reason") == PER_ISSUE_REASON
+                    self.throttle.pause(getattr(error, "retry_after", None) or 0.0,
+                                        issue=issue if per_issue and issue else None)
             if not isinstance(error, JsmTransientError) or not retriable or attempt >= self.max_attempts:
                 raise error
             delay = error.retry_after
@@ -115,6 +124,12 @@ class Transport:
         """HTTP requests sent so far."""
         with self._lock:
             return sum(self.calls.values())
+
+
+def _issue_in(path: str) -> str | None:
+    """The issue a write addresses (`.../request/SUP-1/comment`, `.../issue/SUP-1/transitions`), for its bucket."""
+    match = _ISSUE_IN_PATH.search(path)
+    return match.group(1) if match else None
 
 
 def _json(response: requests.Response) -> Any:

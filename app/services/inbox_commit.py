@@ -1,0 +1,179 @@
+"""Group commit for the webhook inbox: concurrent deliveries share one INSERT and one durable commit.
+
+A receiver must not answer 2xx before its delivery is durable, and one commit per delivery is what
+limited ingest (bench/ingest.py): every request paid a pool check-out, an INSERT, a COMMIT and its
+WAL flush. Here each request hands its row to the process's `InboxCommitter` and blocks; whichever
+request finds no flush running becomes the leader, lets arrivals gather for at most `max_wait`
+seconds (only while traffic is concurrent: a lone delivery is written at once), writes everything
+queued in one multi-row `INSERT … ON CONFLICT (delivery_id) DO NOTHING RETURNING`, commits, and
+wakes the others. Requests queued meanwhile form the next batch. Every caller returns only after
+the commit that holds its row (or raises that commit's error), so "durable before 2xx" holds.
+
+A delivery id already stored (or twice in one batch) comes back as None: `200 duplicate`, exactly as
+a unique violation answered before. If the shared INSERT fails on a bad row, the batch is written
+again row by row, so one bad delivery never fails the others.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import weakref
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Engine, insert
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import DataError, IntegrityError
+
+from sync.models import InboundEvent
+
+log = logging.getLogger(__name__)
+
+# Rows per shared INSERT: bounds the statement size (payloads are up to 1 MiB each) and the wait.
+MAX_BATCH = 64
+# How long a leader lets concurrent deliveries gather: small next to a delivery's own latency.
+MAX_WAIT_SECONDS = 0.002
+
+
+@dataclass(eq=False)
+class _Entry:
+    row: dict[str, Any]
+    done: bool = False
+    event_id: int | None = None  # None once done: the delivery id was already recorded
+    error: BaseException | None = None
+    others: list[_Entry] = field(default_factory=list)  # same delivery id, same batch: duplicates of this one
+
+
+def _upsert_for(engine: Engine) -> Callable[[], Any] | None:
+    dialects: dict[str, Any] = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
+    make = dialects.get(engine.dialect.name)
+    if make is None:
+        return None
+    return lambda: make(InboundEvent).on_conflict_do_nothing(index_elements=["delivery_id"]).returning(
+        InboundEvent.id, InboundEvent.delivery_id)
+
+
+class InboxCommitter:
+    """Records inbox rows durably for many threads of one process, several rows per commit."""
+
+    def __init__(self, engine: Engine, max_batch: int = MAX_BATCH, max_wait: float = MAX_WAIT_SECONDS,
+                 on_commit: Callable[[list[dict[str, Any]]], object] | None = None) -> None:
+        self._engine = engine
+        # Called by the leader after each commit with the rows it inserted, before any of their callers
+        # returns (the webhook receiver enqueues one inbox drain per batch instead of one per delivery).
+        self._on_commit = on_commit
+        self._max_batch, self._max_wait = max_batch, max_wait
+        self._cond = threading.Condition()
+        self._queue: list[_Entry] = []
+        self._flushing = False
+        self._last_batch = 0
+        make = _upsert_for(engine)
+        self._statement = make() if make is not None else None
+        self.commits = 0  # commits made, for tests and the benchmark's notes
+        self.rows = 0
+
+    def record(self, row: dict[str, Any]) -> int | None:
+        """Insert `row` and commit; its id, or None when its delivery id is already recorded.
+
+        Raises the SQLAlchemy error of the commit that should have held it (the caller answers 503).
+        """
+        entry = _Entry(row)
+        with self._cond:
+            self._queue.append(entry)
+            if len(self._queue) >= self._max_batch:
+                self._cond.notify_all()  # a gathering leader need not wait any longer
+            while not entry.done:
+                if self._flushing:
+                    self._cond.wait()
+                    continue
+                self._flushing = True
+                if self._max_wait > 0 and self._last_batch > 1 and len(self._queue) < self._max_batch:
+                    # Traffic is concurrent (the last batch had company): let this batch fill a little.
+                    self._cond.wait_for(lambda: len(self._queue) >= self._max_batch, timeout=self._max_wait)
+                batch, self._queue = self._queue[:self._max_batch], self._queue[self._max_batch:]
+                self._cond.release()
+                try:
+                    self._write(batch)
+                finally:
+                    self._cond.acquire()
+                    self._last_batch = len(batch)
+                    for done in batch:
+                        done.done = True
+                    self._flushing = False
+                    self._cond.notify_all()
+        if entry.error is not None:
+            raise entry.error
+        return entry.event_id
+
+    def _write(self, batch: list[_Entry]) -> None:
+        firsts: dict[str, _Entry] = {}
+        for entry in batch:
+            first = firsts.setdefault(entry.row["delivery_id"], entry)
+            if first is not entry:
+                first.others.append(entry)
+        unique = list(firsts.values())
+        try:
+            self._insert(unique)
+        except (IntegrityError, DataError) as exc:
+            if len(unique) == 1:
+                self._settle(unique[0], exc)
+            else:
+                for entry in unique:  # one bad row must not fail the others: each alone
+                    try:
+                        self._insert([entry])
+                    except (IntegrityError, DataError) as alone:
+                        self._settle(entry, alone)
+        except Exception as exc:  # the database is away, or anything else: every row of the batch gets it
+            for entry in unique:
+                self._settle(entry, exc)
+
+    def _insert(self, entries: list[_Entry]) -> None:
+        if self._statement is None:  # a dialect without ON CONFLICT: one plain INSERT per row
+            for entry in entries:
+                try:
+                    with self._engine.begin() as conn:
+                        entry.event_id = conn.execute(insert(InboundEvent).returning(InboundEvent.id),
+                                                      entry.row).scalar_one()
+                except IntegrityError:
+                    entry.event_id = None
+                self._settle(entry, None)
+            self._committed([entry.row for entry in entries if entry.event_id is not None])
+            return
+        with self._engine.begin() as conn:
+            ids = {delivery: event_id for event_id, delivery in conn.execute(
+                self._statement, [entry.row for entry in entries])}
+        self.commits += 1
+        self.rows += len(entries)
+        for entry in entries:
+            entry.event_id = ids.get(entry.row["delivery_id"])
+            self._settle(entry, None)
+        self._committed([entry.row for entry in entries if entry.event_id is not None])
+
+    def _committed(self, rows: list[dict[str, Any]]) -> None:
+        if rows and self._on_commit is not None:
+            try:
+                self._on_commit(rows)
+            except Exception:  # the rows are durable: their callers must still hear so (the sweeper enqueues)
+                log.exception("after-commit hook of the inbox failed")
+
+    @staticmethod
+    def _settle(entry: _Entry, error: BaseException | None) -> None:
+        entry.error = error
+        for other in entry.others:
+            other.event_id, other.error = None, error  # a duplicate of this delivery shares its commit's fate
+
+
+_COMMITTERS: weakref.WeakKeyDictionary[Engine, InboxCommitter] = weakref.WeakKeyDictionary()
+_COMMITTERS_LOCK = threading.Lock()
+
+
+def committer_for(engine: Engine, on_commit: Callable[[list[dict[str, Any]]], object] | None = None) \
+        -> InboxCommitter:
+    """The one committer of this process for `engine` (made on first use, so after a pre-fork server forks)."""
+    with _COMMITTERS_LOCK:
+        committer = _COMMITTERS.get(engine)
+        if committer is None:
+            committer = _COMMITTERS[engine] = InboxCommitter(engine, on_commit=on_commit)
+        return committer
