@@ -8,8 +8,9 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, object_session
 
+from app.services.permissions import is_admin
 from mappings import Mapping
-from sync.models import OUTBOX_IN_FLIGHT, Comment, OutboxAction, OutboxState, Role, StatusHistory, Ticket, User
+from sync.models import OUTBOX_IN_FLIGHT, Comment, OutboxAction, OutboxState, StatusHistory, Ticket, User
 from sync.outbound.messages import customer_message
 
 CUSTOMER_ACTIONS_ON_TICKET = ("comment", "attach", "resolve", "cancel", "reopen", "rate")
@@ -80,7 +81,7 @@ def ticket_json(ticket: Ticket, mapping: Mapping, viewer: User, locale: str = "e
     elif sync_state == "synced" and object_session(ticket) is not None:
         # The sync block comes from the ticket's outbox (pending / failed customer actions).
         data["sync"] = ticket_sync(object_session(ticket), ticket, locale)
-    if viewer.role == Role.ADMIN:
+    if is_admin(viewer):
         data["jira"] = {"status": ticket.jira_status_name, "status_id": ticket.jira_status_id,
                         "status_category": ticket.jira_status_category, "priority": ticket.jira_priority_name,
                         "updated": iso(ticket.jira_updated_at)}
