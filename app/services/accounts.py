@@ -105,7 +105,7 @@ class NewUser:
 
 
 @contextmanager
-def _session(settings: Settings) -> Iterator[Session]:
+def account_session(settings: Settings) -> Iterator[Session]:
     """A session of its own for a one-off command; its engine is disposed afterwards."""
     engine = make_engine(settings.effective_database_url)
     try:
@@ -166,14 +166,14 @@ def create_user(db: Session, *, email: str, role: str, org_slug: str | None = No
 
 def add_org(settings: Settings, slug: str, name: str, jira_org_id: str | None) -> Organization:
     """Create an organisation and commit."""
-    with _session(settings) as db, db.begin():
+    with account_session(settings) as db, db.begin():
         return create_org(db, slug, name, jira_org_id)
 
 
 def add_user(settings: Settings, *, email: str, role: str, org_slug: str | None, group: str | None,
              password: str | None, want_token: bool, name: str = "", jira_account_id: str | None = None) -> NewUser:
     """Create a user (and optionally an API token) and commit."""
-    with _session(settings) as db, db.begin():
+    with account_session(settings) as db, db.begin():
         user, generated = create_user(db, email=email, role=role, org_slug=org_slug, group=group,
                                       password=password, name=name, jira_account_id=jira_account_id)
         token = issue_token(db, user, "cli") if want_token else None

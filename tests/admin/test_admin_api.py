@@ -132,9 +132,8 @@ def test_deactivation_ends_api_tokens_and_sessions_at_once(client: Any, runtime:
     assert client.get("/api/v1/tickets", headers=alice).status_code == 200
     users = client.get("/api/v1/admin/users", headers=bearer(tokens["admin"])).json["items"]
     alice_id = next(u["id"] for u in users if u["email"] == "alice@acme.test")
-    with client.session_transaction() as session:  # an open portal session of alice's
-        with runtime.sessions() as db:
-            session["user_id"], session["auth_epoch"] = alice_id, auth_epoch(db.get(User, alice_id))
+    with client.session_transaction() as session, runtime.sessions() as db:  # alice's open portal session
+        session["user_id"], session["auth_epoch"] = alice_id, auth_epoch(db.get(User, alice_id))
     assert client.get("/").status_code == 200
     client.patch(f"/api/v1/admin/users/{alice_id}", json={"active": False}, headers=bearer(tokens["admin"]))
     assert client.get("/api/v1/tickets", headers=alice).status_code == 401
