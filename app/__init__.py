@@ -8,6 +8,7 @@ from typing import Any
 from flask import Blueprint, Flask
 
 from app import health, webhooks
+from app.admin import accounts as admin_accounts_pages
 from app.admin import mapping as admin_mapping_page
 from app.api import actions as api_actions
 from app.api import admin as api_admin
@@ -45,6 +46,7 @@ BLUEPRINTS: tuple[tuple[Blueprint, bool], ...] = (
     (account.bp, False),
     (invite.bp, False),
     (admin_mapping_page.bp, False),
+    (admin_accounts_pages.bp, False),
 )
 
 
