@@ -35,7 +35,7 @@ def test_admin_pages_render_in_both_languages(client: Any, accounts: None, path:
     assert "Администрирование" in response.get_data(as_text=True)
 
 
-@pytest.mark.parametrize("path", PAGES + ["/admin/"])
+@pytest.mark.parametrize("path", [*PAGES, "/admin/"])
 def test_customers_get_404(client: Any, accounts: None, path: str) -> None:
     _sign_in(client, "alice@acme.test")
     assert client.get(path).status_code == 404
