@@ -8,7 +8,7 @@ from typing import Any
 
 from app.context import current_user
 from app.errors import json_error
-from sync.models import Role
+from app.services.permissions import is_admin
 
 
 def api_auth_required(view: Callable[..., Any]) -> Callable[..., Any]:
@@ -33,7 +33,7 @@ def admin_required(view: Callable[..., Any]) -> Callable[..., Any]:
         user = current_user()
         if user is None:
             return api_auth_required(view)(*args, **kwargs)
-        if user.role != Role.ADMIN:
+        if not is_admin(user):
             # 404 like any resource outside the caller's scope: non-admins learn nothing.
             return json_error(404, "not found")
         return view(*args, **kwargs)

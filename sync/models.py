@@ -52,11 +52,12 @@ class Base(DeclarativeBase):
 
 
 class Role(StrEnum):
-    """What a user may see: their own requests, their group's, their organisation's, or everything."""
+    """A user's built-in role; what each one permits is `app.services.permissions.BUILTIN_ROLES`."""
 
     CUSTOMER = "customer"
     ORG_VIEWER = "org_viewer"
     GROUP_LEAD = "group_lead"
+    ORG_ADMIN = "org_admin"
     ADMIN = "admin"
 
 
@@ -100,7 +101,7 @@ class Organization(Base):
 
 
 class User(Base):
-    """A portal account: customer, org_viewer, group_lead or admin."""
+    """A portal account: a built-in role, extra roles of its own, and groups whose roles it inherits."""
 
     __tablename__ = "users"
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -108,7 +109,6 @@ class User(Base):
     name: Mapped[str] = mapped_column(String(255), default="")
     role: Mapped[Role] = mapped_column(_by_value(Role), default=Role.CUSTOMER)
     organization_id: Mapped[int | None] = mapped_column(ForeignKey("organizations.id"), index=True)
-    group_name: Mapped[str | None] = mapped_column(String(128))
     password_hash: Mapped[str | None] = mapped_column(String(255))
     must_change_password: Mapped[bool] = mapped_column(Boolean, default=False)
     jira_account_id: Mapped[str | None] = mapped_column(String(128), index=True)
@@ -116,8 +116,16 @@ class User(Base):
     timezone: Mapped[str | None] = mapped_column(String(64))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    theme: Mapped[str | None] = mapped_column(String(8))
+    last_login_at: Mapped[datetime | None]
+    # Part of every session's auth epoch: raising it ends all of the user's sessions at once.
+    session_generation: Mapped[int] = mapped_column(Integer, default=0)
 
     organization: Mapped[Organization | None] = relationship(lazy="joined")
+    # Roles and groups are read on every request's permission check, so they load with the user.
+    role_grants: Mapped[list[UserRole]] = relationship(lazy="selectin", cascade="all, delete-orphan")
+    groups: Mapped[list[Group]] = relationship(secondary="group_members", lazy="selectin",
+                                               back_populates="members")
 
 
 class ApiToken(Base):
@@ -346,3 +354,79 @@ class TicketSla(Base):
     # The ticket's status, priority and first-response state at fetch time: SLAs change only with those.
     signature: Mapped[str] = mapped_column(String(128))
     fetched_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+# --------------------------------------------------------------------------- administration: roles, groups, audit
+class RoleDefinition(Base):
+    """A role an admin defined: a named set of permissions (built-in roles live in code, not here)."""
+
+    __tablename__ = "roles"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    label: Mapped[str] = mapped_column(String(255), default="")
+    permissions: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    # The "leading role" flag: its holders see their groups' open requests.
+    leading: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class UserRole(Base):
+    """A role given to a user on top of their built-in one (built-in or defined by name)."""
+
+    __tablename__ = "user_roles"
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    role_name: Mapped[str] = mapped_column(String(64), primary_key=True)
+
+    definition: Mapped[RoleDefinition | None] = relationship(
+        primaryjoin="foreign(UserRole.role_name) == RoleDefinition.name", viewonly=True, lazy="selectin")
+
+
+class Group(Base):
+    """Users of one organisation who inherit the group's roles; leads see its members' open requests."""
+
+    __tablename__ = "groups"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organization_id: Mapped[int | None] = mapped_column(ForeignKey("organizations.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(128))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    role_grants: Mapped[list[GroupRole]] = relationship(lazy="selectin", cascade="all, delete-orphan")
+    members: Mapped[list[User]] = relationship(secondary="group_members", lazy="select", back_populates="groups")
+    organization: Mapped[Organization | None] = relationship(lazy="joined")
+
+    __table_args__ = (UniqueConstraint("organization_id", "name", name="uq_groups_org_name"),)
+
+
+class GroupMember(Base):
+    """Membership of a user in a group."""
+
+    __tablename__ = "group_members"
+    group_id: Mapped[int] = mapped_column(ForeignKey("groups.id", ondelete="CASCADE"), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, index=True)
+
+
+class GroupRole(Base):
+    """A role every member of a group inherits."""
+
+    __tablename__ = "group_roles"
+    group_id: Mapped[int] = mapped_column(ForeignKey("groups.id", ondelete="CASCADE"), primary_key=True)
+    role_name: Mapped[str] = mapped_column(String(64), primary_key=True)
+
+    definition: Mapped[RoleDefinition | None] = relationship(
+        primaryjoin="foreign(GroupRole.role_name) == RoleDefinition.name", viewonly=True, lazy="selectin")
+
+
+class AuditEntry(Base):
+    """Who changed what, when: users, roles, groups, organisations, mapping versions, retries, share links."""
+
+    __tablename__ = "audit_entries"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    actor_email: Mapped[str | None] = mapped_column(String(255))
+    # The organisation the change belongs to, so org admins can read their own organisation's entries.
+    organization_id: Mapped[int | None] = mapped_column(ForeignKey("organizations.id", ondelete="SET NULL"),
+                                                        index=True)
+    action: Mapped[str] = mapped_column(String(64))
+    target: Mapped[str] = mapped_column(String(255), default="")
+    details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)

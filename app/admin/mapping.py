@@ -7,8 +7,8 @@ from typing import Any
 from flask import Blueprint, abort, current_app, render_template
 
 from app.context import current_user, locale_code, login_required, runtime_of
+from app.services.permissions import is_admin
 from sync import mapping_store
-from sync.models import Role
 from sync.projection.unmapped import unmapped_report
 
 bp = Blueprint("admin_pages", __name__, url_prefix="/admin")
@@ -19,7 +19,7 @@ bp = Blueprint("admin_pages", __name__, url_prefix="/admin")
 def mapping_page() -> Any:
     """The mapping editor; the table is filled and posted by admin_mapping.js through the mapping API."""
     user = current_user()
-    if user.role != Role.ADMIN:
+    if not is_admin(user):
         abort(404)
     runtime = runtime_of(current_app)
     mapping = runtime.mapping

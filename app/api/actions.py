@@ -16,8 +16,9 @@ from app.auth import api_auth_required
 from app.context import current_user, locale_code, runtime_of
 from app.errors import json_error
 from app.services.actions import ActionError, accept_create, accept_ticket_action
+from app.services.permissions import is_admin
 from app.services.serializers import action_json
-from sync.models import OutboxAction, Role
+from sync.models import OutboxAction
 from sync.outbound.catalog import find_desk, request_type_fields, request_types, service_desks
 
 bp = Blueprint("actions", __name__, url_prefix="/api/v1")
@@ -99,9 +100,9 @@ def get_action(action_uuid: str):  # type: ignore[no-untyped-def]
     user = current_user()
     with runtime_of(current_app).sessions() as db:
         action = db.scalars(select(OutboxAction).where(OutboxAction.uuid == action_uuid)).first()
-        if action is None or (action.user_id != user.id and user.role != Role.ADMIN):
+        if action is None or (action.user_id != user.id and not is_admin(user)):
             return json_error(404, f"no action {action_uuid}")
-        return jsonify(action_json(action, locale_code(), admin=user.role == Role.ADMIN))
+        return jsonify(action_json(action, locale_code(), admin=is_admin(user)))
 
 
 @bp.get("/request-types")
@@ -109,7 +110,7 @@ def get_action(action_uuid: str):  # type: ignore[no-untyped-def]
 def list_request_types():  # type: ignore[no-untyped-def]
     """Service desks and their request types (from JSM, cached); `?service_desk=` narrows, `?fields=1` adds forms."""
     runtime = runtime_of(current_app)
-    refresh = request.args.get("refresh") == "1" and current_user().role == Role.ADMIN
+    refresh = request.args.get("refresh") == "1" and is_admin(current_user())
     try:
         desks = service_desks(runtime, refresh=refresh)
         wanted = request.args.get("service_desk")

@@ -9,11 +9,11 @@ from flask import Blueprint, current_app, jsonify, request
 from app.auth import admin_required, api_auth_required
 from app.context import current_user, runtime_of
 from app.errors import json_error
+from app.services.permissions import is_admin
 from app.services.serializers import iso
 from mappings import Mapping, MappingError, load_yaml
 from sync import mapping_store
 from sync.jobs import reproject_progress, request_reproject
-from sync.models import Role
 from sync.projection import reproject
 from sync.projection.unmapped import unmapped_report
 
@@ -40,7 +40,7 @@ def get_mapping():  # type: ignore[no-untyped-def]
     runtime = runtime_of(current_app)
     data: dict[str, Any] = {"version": mapping_store.active_version(runtime),
                             "document": runtime.mapping.to_dict()}
-    if current_user().role == Role.ADMIN:
+    if is_admin(current_user()):
         data["unmapped"] = unmapped_report(runtime)
     return jsonify(data)
 

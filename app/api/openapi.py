@@ -30,11 +30,30 @@ def _op(summary: str, responses: dict[str, Any], **extra: Any) -> dict[str, Any]
     return {"summary": summary, "responses": responses, **extra}
 
 
+def _int_path(name: str) -> dict[str, Any]:
+    return {"name": name, "in": "path", "required": True, "schema": {"type": "integer"}}
+
+
+_NAMES = {"type": "array", "items": {"type": "string"}}
+_USER_BODY: dict[str, Any] = {"type": "object", "properties": {
+    "email": {"type": "string"}, "name": {"type": "string"}, "role": {"type": "string"},
+    "organization": {"type": "string", "description": "slug or exact name"}, "groups": _NAMES, "roles": _NAMES}}
+
+
 def _body(schema: dict[str, Any]) -> dict[str, Any]:
     return {"required": True, "content": {"application/json": {"schema": schema}}}
 
 
 SCHEMAS: dict[str, Any] = {
+    "Organization": {"type": "object", "properties": {
+        "id": {"type": "integer"}, "slug": {"type": "string"}, "name": {"type": "string"},
+        "jira_org_id": {"type": ["string", "null"]}, "members": {"type": "integer"},
+        "requests": {"type": "object"}}},
+    "AdminUser": {"type": "object", "properties": {
+        "id": {"type": "integer"}, "email": {"type": "string"}, "name": {"type": "string"},
+        "role": {"type": "string"}, "roles": _NAMES, "groups": _NAMES, "active": {"type": "boolean"},
+        "organization": {"type": ["string", "null"]}, "last_login": {"type": ["string", "null"]},
+        "invitation_url": {"type": "string"}}},
     "Error": {"type": "object", "required": ["error"], "properties": {"error": {"type": "string"},
                                                                          "messages": {"type": "array"}}},
     "Sync": {"type": "object", "properties": {
@@ -128,6 +147,41 @@ PATHS: dict[str, Any] = {
     "/api/v1/admin/outbox/{action_id}/retry": {"post": _op("Admin: retry a failed action", {
         "202": _json({"type": "object"}), **_ERRORS}, parameters=[{"name": "action_id", "in": "path",
                                                                   "required": True, "schema": {"type": "integer"}}])},
+    "/api/v1/admin/organizations": {
+        "get": _op("Admin: organisations with member and request counts", {"200": _json({"type": "object"}),
+                                                                            **_ERRORS}),
+        "post": _op("Admin: create an organisation", {"201": _json(_ref("Organization")), **_ERRORS},
+                    requestBody=_body({"type": "object", "required": ["slug", "name"], "properties": {
+                        "slug": {"type": "string"}, "name": {"type": "string"}, "jira_org_id": {"type": "string"}}}))},
+    "/api/v1/admin/organizations/{org_id}": {"patch": _op(
+        "Admin: rename an organisation or link a JSM organisation", {"200": _json(_ref("Organization")), **_ERRORS},
+        parameters=[_int_path("org_id")], requestBody=_body({"type": "object", "properties": {
+            "name": {"type": "string"}, "jira_org_id": {"type": ["string", "null"]}}}))},
+    "/api/v1/admin/users": {
+        "get": _op("Admin / org admin: users (`?organization=` slug or name)", {"200": _json({"type": "object"}),
+                                                                                **_ERRORS}),
+        "post": _op("Admin / org admin: invite a user; answers it with `invitation_url`",
+                    {"201": _json(_ref("AdminUser")), **_ERRORS}, requestBody=_body(_USER_BODY))},
+    "/api/v1/admin/users/{user_id}": {"patch": _op(
+        "Admin / org admin: change a user; `active: false` ends their sessions and API tokens at once",
+        {"200": _json(_ref("AdminUser")), **_ERRORS}, parameters=[_int_path("user_id")],
+        requestBody=_body({**_USER_BODY, "properties": {**_USER_BODY["properties"], "active": {"type": "boolean"}}}))},
+    "/api/v1/admin/groups": {
+        "get": _op("Admin / org admin: groups with roles and members", {"200": _json({"type": "object"}), **_ERRORS}),
+        "post": _op("Admin / org admin: create a group (members inherit its roles)",
+                    {"201": _json({"type": "object"}), **_ERRORS}, requestBody=_body({
+                        "type": "object", "required": ["name"], "properties": {
+                            "name": {"type": "string"}, "organization": {"type": "string"},
+                            "roles": {"type": "array", "items": {"type": "string"}}}}))},
+    "/api/v1/admin/roles": {
+        "get": _op("Admin / org admin: every role with its permissions", {"200": _json({"type": "object"}),
+                                                                          **_ERRORS}),
+        "post": _op("Admin: define a role", {"201": _json({"type": "object"}), **_ERRORS}, requestBody=_body({
+            "type": "object", "required": ["name"], "properties": {
+                "name": {"type": "string"}, "label": {"type": "string"}, "leading": {"type": "boolean"},
+                "permissions": {"type": "array", "items": {"type": "string"}}}}))},
+    "/api/v1/admin/audit": {"get": _op("Admin / org admin: who changed what, when (newest first)",
+                                       {"200": _json({"type": "object"}), **_ERRORS})},
     "/api/v1/openapi.json": {"get": _op("This document", {"200": _json({"type": "object"})})},
 }
 

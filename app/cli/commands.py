@@ -7,6 +7,7 @@ import json
 import sys
 from collections.abc import Callable, Sequence
 
+from app.cli.accounts import register as register_account_commands
 from app.cli.mappings import run_mappings_command
 from app.cli.policies import run_policies_command
 from app.cli.processes import run_all, schedule, serve, work
@@ -150,12 +151,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_users_add)
     p.add_argument("email")
     p.add_argument("--role", required=True, choices=list(ROLES))
-    p.add_argument("--org", help="organisation slug (required except for admins)")
+    p.add_argument("--org", help="organisation slug or exact name (required except for admins)")
     p.add_argument("--group", help="group name (for group leads and their members)")
     p.add_argument("--name", default="")
     p.add_argument("--jira-account-id", help="the user's JSM account id (links their requests)")
     p.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
     p.add_argument("--token", action="store_true", help="print a new API token on the last line")
+    register_account_commands(orgs, users)
     p = add("mappings", cmd_mappings, "validate, export or import a mapping")
     p.add_argument("action", choices=["validate", "export", "import"])
     p.add_argument("file", help="YAML file ('-' for standard output with export)")

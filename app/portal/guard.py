@@ -20,7 +20,7 @@ LOGIN_IP_LIMIT = "60 per minute"
 # Pages a user who must change their password may still reach.
 _ALLOWED_WHILE_FORCED = {"portal_account.change_password", "portal.logout", "static", "portal.login"}
 _PORTAL_BLUEPRINTS = {"portal", "portal_list", "portal_ticket", "portal_summary", "portal_account",
-                      "portal_actions"}
+                      "portal_actions", "portal_invite", "admin_pages", "admin_accounts"}
 
 
 def login_key() -> str:

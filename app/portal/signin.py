@@ -12,7 +12,7 @@ from sqlalchemy import select
 from app.context import current_user, log_in, login_required, runtime_of
 from app.portal.list_page import list_page
 from app.services.accounts import hash_password, password_matches
-from sync.models import User
+from sync.models import User, utcnow
 
 bp = Blueprint("portal", __name__)
 # Compared against when the e-mail is unknown, so a miss costs as much time as a wrong password.
@@ -39,6 +39,8 @@ def login() -> Any:
             if user is None:
                 password_matches(User(password_hash=_DUMMY_HASH), password)
             elif password_matches(user, password):
+                user.last_login_at = utcnow()
+                db.commit()
                 log_in(user)
                 if user.must_change_password:
                     return redirect(url_for("portal_account.change_password"))

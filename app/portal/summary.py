@@ -15,12 +15,12 @@ from app.context import current_user, locale_code, login_required, runtime_of, u
 from app.portal.formatting import as_datetime, fmt_day
 from app.portal.summary_svg import history_svg
 from app.services.accounts import hash_token
+from app.services.permissions import Permission, has, is_admin
 from app.services.scope import ScopeError, scopes_for, visible_tickets
 from app.services.summary import build_summary, summary_scope
 from sync.models import Organization, Role, User
 
 bp = Blueprint("portal_summary", __name__)
-SHARE_ROLES = (Role.ORG_VIEWER, Role.GROUP_LEAD, Role.ADMIN)
 
 
 def _render(data: dict[str, Any], **context: Any) -> str:
@@ -32,9 +32,9 @@ def _render(data: dict[str, Any], **context: Any) -> str:
 
 def _share_org(db: Any, user: User) -> Organization | None:
     # Admins have no organisation of their own and pick one; everyone else manages only their own.
-    if user.role not in SHARE_ROLES:
+    if not has(user, Permission.SHARE_SUMMARY):
         return None
-    if user.role == Role.ADMIN:
+    if is_admin(user):
         slug = request.form.get("org") or request.args.get("org")
         return db.scalars(select(Organization).where(Organization.slug == slug)).first() if slug else None
     return db.get(Organization, user.organization_id) if user.organization_id else None
@@ -55,15 +55,15 @@ def summary_page() -> Any:
                              translations=get_translations())
         orgs: list[Organization] = []
         share_org = None
-        if user.role == Role.ADMIN:
+        if is_admin(user):
             orgs = list(db.scalars(select(Organization).order_by(Organization.name)))
-        elif user.role in SHARE_ROLES and user.organization_id:
+        elif has(user, Permission.SHARE_SUMMARY) and user.organization_id:
             # Loaded with the user a moment ago (User.organization is joined); no second SELECT.
             share_org = user.organization if user.organization is not None else db.get(Organization,
                                                                                          user.organization_id)
     new_link = session.pop("new_share_link", None)
     return _render(data, user=user, scope=scope, scopes=scopes_for(user), shared=False, orgs=orgs,
-                   share_org=share_org, can_share=user.role in SHARE_ROLES, new_link=new_link)
+                   share_org=share_org, can_share=has(user, Permission.SHARE_SUMMARY), new_link=new_link)
 
 
 @bp.post("/summary/share")

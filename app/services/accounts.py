@@ -13,8 +13,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from app.services.permissions import BUILTIN_ROLES, Permission
 from sync.db import make_engine, make_session_factory
-from sync.models import ROLES, ApiToken, Organization, Role, User, utcnow
+from sync.models import ROLES, ApiToken, Group, Organization, User, utcnow
 from sync.settings import Settings
 
 TOKEN_PREFIX = "jsmc_"
@@ -34,8 +35,38 @@ def password_matches(user: User, password: str) -> bool:
 
 
 def auth_epoch(user: User) -> str:
-    """A digest of the password hash kept in the session: changing the password ends every older session."""
-    return hashlib.sha256((user.password_hash or "").encode()).hexdigest()[:16]
+    """A digest kept in the session: changing the password, or `end_sessions`, ends every older session."""
+    material = f"{user.password_hash or ''}:{user.session_generation or 0}"
+    return hashlib.sha256(material.encode()).hexdigest()[:16]
+
+
+def end_sessions(db: Session, user: User) -> int:
+    """End every portal session and revoke every API token of `user` at once; returns tokens revoked."""
+    user.session_generation = (user.session_generation or 0) + 1
+    now = utcnow()
+    tokens = db.scalars(select(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))).all()
+    for token in tokens:
+        token.revoked_at = now
+    return len(tokens)
+
+
+def find_org(db: Session, ref: str) -> Organization | None:
+    """An organisation by slug, else by its exact name (what `--org` accepts)."""
+    org = db.scalars(select(Organization).where(Organization.slug == ref)).first()
+    return org or db.scalars(select(Organization).where(Organization.name == ref)).first()
+
+
+def join_group(db: Session, user: User, name: str) -> Group:
+    """Put `user` in their organisation's group `name`, creating the group on first use."""
+    group = db.scalars(select(Group).where(Group.organization_id == user.organization_id,
+                                           Group.name == name)).first()
+    if group is None:
+        group = Group(organization_id=user.organization_id, name=name)
+        db.add(group)
+        db.flush()
+    if group not in user.groups:
+        user.groups.append(group)
+    return group
 
 
 def hash_token(token: str) -> str:
@@ -74,7 +105,7 @@ class NewUser:
 
 
 @contextmanager
-def _session(settings: Settings) -> Iterator[Session]:
+def account_session(settings: Settings) -> Iterator[Session]:
     """A session of its own for a one-off command; its engine is disposed afterwards."""
     engine = make_engine(settings.effective_database_url)
     try:
@@ -111,36 +142,38 @@ def create_user(db: Session, *, email: str, role: str, org_slug: str | None = No
         raise AccountError(f"user {email} already exists")
     org = None
     if org_slug:
-        org = db.scalars(select(Organization).where(Organization.slug == org_slug)).first()
+        org = find_org(db, org_slug)
         if org is None:
             raise AccountError(f"no organisation {org_slug!r}; create it with 'companion orgs add'")
-    elif role != Role.ADMIN:
+    elif Permission.ADMINISTER not in BUILTIN_ROLES[role].permissions:
         raise AccountError(f"role {role} needs --org")
-    if role == Role.GROUP_LEAD and not group:
+    if BUILTIN_ROLES[role].leading and Permission.ADMINISTER not in BUILTIN_ROLES[role].permissions and not group:
         raise AccountError("a group_lead needs --group")
     if password is not None and len(password) < 8:
         raise AccountError("the password must have at least 8 characters")
     generated = None
     if password is None:
         generated = secrets.token_urlsafe(12)
-    user = User(email=email, name=name, role=role, organization_id=org.id if org else None, group_name=group,
+    user = User(email=email, name=name, role=role, organization_id=org.id if org else None,
                 password_hash=hash_password(password or generated), must_change_password=generated is not None,
                 jira_account_id=jira_account_id)
     db.add(user)
     db.flush()
+    if group:
+        join_group(db, user, group)
     return user, generated
 
 
 def add_org(settings: Settings, slug: str, name: str, jira_org_id: str | None) -> Organization:
     """Create an organisation and commit."""
-    with _session(settings) as db, db.begin():
+    with account_session(settings) as db, db.begin():
         return create_org(db, slug, name, jira_org_id)
 
 
 def add_user(settings: Settings, *, email: str, role: str, org_slug: str | None, group: str | None,
              password: str | None, want_token: bool, name: str = "", jira_account_id: str | None = None) -> NewUser:
     """Create a user (and optionally an API token) and commit."""
-    with _session(settings) as db, db.begin():
+    with account_session(settings) as db, db.begin():
         user, generated = create_user(db, email=email, role=role, org_slug=org_slug, group=group,
                                       password=password, name=name, jira_account_id=jira_account_id)
         token = issue_token(db, user, "cli") if want_token else None

@@ -7,17 +7,16 @@ import re
 from typing import Any
 
 from app.services.rendering import wiki_to_html
-from app.services.scope import visible_ticket
+from app.services.scope import can_act, can_create, may_act_on, visible_ticket
 from app.services.serializers import SyncBlock, action_json, comment_json, ticket_sync
 from sync.jobs import request_push
-from sync.models import OutboxState, Role, User
+from sync.models import OutboxState, User
 from sync.outbound.catalog import find_desk, request_type_fields, request_types, validate_create
 from sync.outbound.outbox import OutboxConflict, submit
 from sync.runtime import Runtime
 
 MAX_COMMENT = 32_000
 MAX_FILES = 5
-WRITE_ROLES = (Role.CUSTOMER, Role.GROUP_LEAD, Role.ADMIN)  # org_viewer is read-only by name and by design
 VERBS = {"comment": "comment on", "resolve": "resolve", "cancel": "cancel", "reopen": "reopen", "rate": "rate"}
 _PROJECT_KEY = re.compile(r"^[A-Z][A-Z0-9_]+$")
 
@@ -60,9 +59,9 @@ def action_payload(kind: str, data: dict[str, Any]) -> dict[str, Any]:
     return {"comment": _text(data, "comment", False)}
 
 
-def _check_role(user: User) -> None:
-    if user.role not in WRITE_ROLES:
-        raise ActionError(403, f"the role {user.role!r} can view requests but not change them")
+def _check_can_act(user: User) -> None:
+    if not can_act(user):
+        raise ActionError(403, "your roles let you view requests but not change them")
 
 
 def accept_ticket_action(runtime: Runtime, user: User, key: str, kind: str, data: dict[str, Any],
@@ -73,7 +72,9 @@ def accept_ticket_action(runtime: Runtime, user: User, key: str, kind: str, data
         ticket = visible_ticket(db, user, key)
         if ticket is None:
             raise ActionError(404, f"no ticket {key} in your scope")
-        _check_role(user)
+        _check_can_act(user)
+        if not may_act_on(db, user, ticket):
+            raise ActionError(403, f"your roles let you view {key} but not change it")
         mapping = runtime.mapping
         try:
             status = mapping.status(ticket.customer_status)
@@ -141,7 +142,8 @@ def _desk_and_fields(runtime: Runtime, data: dict[str, Any]) -> tuple[str, str, 
 def accept_create(runtime: Runtime, user: User, data: dict[str, Any], files: list[dict[str, str]] | None,
                   idempotency_key: str | None = None, locale: str = "en") -> dict[str, Any]:
     """Validate a new request against JSM's form, record it in the outbox, enqueue it; returns the 202 body."""
-    _check_role(user)
+    if not can_create(user):
+        raise ActionError(403, "your roles let you view requests but not open new ones")
     fields = data.get("fields") or {}
     if not isinstance(fields, dict):
         raise ActionError(400, "'fields' must be an object of JSM field ids", "fields")

@@ -9,9 +9,10 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, object_session
 
+from app.services.permissions import is_admin
 from app.services.sla import ticket_slas
 from mappings import Mapping
-from sync.models import OUTBOX_IN_FLIGHT, Comment, OutboxAction, OutboxState, Role, StatusHistory, Ticket, User
+from sync.models import OUTBOX_IN_FLIGHT, Comment, OutboxAction, OutboxState, StatusHistory, Ticket, User
 from sync.outbound.messages import customer_message
 
 CUSTOMER_ACTIONS_ON_TICKET = ("comment", "attach", "resolve", "cancel", "reopen", "rate")
@@ -86,7 +87,7 @@ def ticket_json(ticket: Ticket, mapping: Mapping, viewer: User, locale: str = "e
     session = object_session(ticket)
     data["sla"] = sla if sla is not None or session is None else ticket_slas(session, [ticket], mapping,
                                                                               locale)[ticket.id]
-    if viewer.role == Role.ADMIN:
+    if is_admin(viewer):
         data["jira"] = {"status": ticket.jira_status_name, "status_id": ticket.jira_status_id,
                         "status_category": ticket.jira_status_category, "priority": ticket.jira_priority_name,
                         "updated": iso(ticket.jira_updated_at)}

@@ -1,0 +1,56 @@
+"""Accepting an invitation or a reset link: the person sets their password and is signed in."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+
+from app.context import log_in, runtime_of
+from app.services.accounts import hash_password
+from app.services.invitations import user_for_link
+
+bp = Blueprint("portal_invite", __name__)
+MIN_PASSWORD = 10
+
+
+def _problem(new: str, again: str) -> str | None:
+    if len(new) < MIN_PASSWORD:
+        return _("The new password must have at least %(n)d characters.", n=MIN_PASSWORD)
+    if len(new) > 256:
+        return _("The new password is too long.")
+    if new != again:
+        return _("The two new passwords differ.")
+    return None
+
+
+def _accept(token: str, purpose: str) -> Any:
+    with runtime_of(current_app).sessions() as db, db.begin():
+        user = user_for_link(db, current_app.config["SECRET_KEY"], token, purpose)
+        if user is None:
+            abort(404)  # unknown, expired or already used: nothing to tell apart
+        if request.method == "GET":
+            return render_template("invite.html", user=None, invited=user, purpose=purpose)
+        problem = _problem(request.form.get("new_password") or "", request.form.get("confirm_password") or "")
+        if problem is not None:
+            flash(problem, "error")
+            return render_template("invite.html", user=None, invited=user, purpose=purpose), 400
+        user.password_hash = hash_password(request.form["new_password"])
+        user.must_change_password = False
+        db.flush()
+        log_in(user)
+    flash(_("Your password was set. Welcome!"), "ok")
+    return redirect(url_for("portal.index"))
+
+
+@bp.route("/invite/<token>", methods=["GET", "POST"])
+def accept(token: str) -> Any:
+    """Set a first password through an invitation (single use, 7 days)."""
+    return _accept(token, "invite")
+
+
+@bp.route("/password/reset/<token>", methods=["GET", "POST"])
+def reset(token: str) -> Any:
+    """Set a new password through a reset link an admin sent (single use, 1 hour)."""
+    return _accept(token, "reset")
