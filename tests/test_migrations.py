@@ -31,5 +31,5 @@ def test_db_upgrade_command_is_idempotent(tmp_path, monkeypatch) -> None:  # typ
     assert main(["db", "upgrade"]) == 0
     engine = create_engine(url)
     with engine.connect() as conn:
-        assert conn.exec_driver_sql("select version_num from alembic_version").scalar() == "0003"
+        assert conn.exec_driver_sql("select version_num from alembic_version").scalar() == "0005"
     engine.dispose()

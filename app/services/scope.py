@@ -1,53 +1,20 @@
-"""Tenant isolation in one place: the only helper that decides which tickets a user may see."""
+"""Tenant isolation for the portal and the API: queries built on the one rule in `sync.scope`."""
 
 from __future__ import annotations
 
-from sqlalchemy import Select, false, or_, select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.interfaces import ORMOption
 
-from sync.models import Role, Ticket, User
+from sync.models import Ticket, User
+from sync.scope import SCOPES, ScopeError, scopes_for, visible_condition, widest_scope
 
-SCOPES = ("mine", "org", "group")
-
-
-class ScopeError(ValueError):
-    """The user asked for a scope their role does not have."""
-
-
-def scopes_for(user: User) -> tuple[str, ...]:
-    """The list scopes a user's role offers."""
-    if user.role in (Role.ADMIN, Role.GROUP_LEAD):
-        return SCOPES
-    if user.role == Role.ORG_VIEWER:
-        return ("mine", "org")
-    return ("mine",)
-
-
-def _mine(user: User):  # type: ignore[no-untyped-def]
-    conditions = [Ticket.reporter_email == user.email]
-    if user.jira_account_id:
-        conditions.append(Ticket.reporter_account_id == user.jira_account_id)
-    return or_(*conditions)
+__all__ = ["SCOPES", "ScopeError", "scopes_for", "visible_ticket", "visible_tickets"]
 
 
 def visible_tickets(user: User, scope: str = "mine") -> Select[tuple[Ticket]]:
     """A query of the tickets `user` may see in `scope`; never crosses organisations for non-admins."""
-    if scope not in scopes_for(user):
-        raise ScopeError(f"scope {scope!r} is not available to role {user.role!r}; use one of {scopes_for(user)}")
-    query = select(Ticket).where(Ticket.deleted.is_(False))
-    if user.role == Role.ADMIN:
-        return query if scope != "mine" else query.where(_mine(user))
-    if user.organization_id is None:
-        return query.where(false())
-    query = query.where(Ticket.organization_id == user.organization_id)
-    if scope == "mine":
-        return query.where(_mine(user))
-    if scope == "group":
-        members = select(User.email).where(User.organization_id == user.organization_id,
-                                           User.group_name == user.group_name, User.group_name.is_not(None))
-        return query.where(Ticket.reporter_email.in_(members), Ticket.bucket == "open")
-    return query
+    return select(Ticket).where(visible_condition(user, scope))
 
 
 def visible_ticket(db: Session, user: User, key: str, *options: ORMOption) -> Ticket | None:
@@ -55,5 +22,4 @@ def visible_ticket(db: Session, user: User, key: str, *options: ORMOption) -> Ti
 
     `options` are loader options (e.g. joinedload) for readers; they never widen what is visible.
     """
-    widest = "org" if "org" in scopes_for(user) else "mine"
-    return db.scalars(visible_tickets(user, widest).where(Ticket.key == key).options(*options)).first()
+    return db.scalars(visible_tickets(user, widest_scope(user)).where(Ticket.key == key).options(*options)).first()

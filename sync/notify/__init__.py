@@ -1,0 +1,1 @@
+"""Store → people: e-mail notifications (see the package docstring written below)."""
