@@ -12,11 +12,12 @@ from app.admin import mapping as admin_mapping_page
 from app.api import actions as api_actions
 from app.api import admin as api_admin
 from app.api import mapping as api_mapping
+from app.api import me as api_me
 from app.api import openapi as api_openapi
 from app.api import tickets as api_tickets
 from app.context import RUNTIME_KEY
 from app.i18n import init_i18n
-from app.portal import account, init_portal, list_page, signin, summary, ticket
+from app.portal import account, init_portal, list_page, notifications, signin, summary, ticket
 from app.portal import actions as portal_actions
 from app.security import csrf, init_security
 from sync.runtime import Runtime
@@ -34,6 +35,7 @@ BLUEPRINTS: tuple[tuple[Blueprint, bool], ...] = (
     (api_actions.bp, True),
     (api_mapping.bp, True),
     (api_admin.bp, True),
+    (api_me.bp, True),
     (api_openapi.bp, False),
     (signin.bp, False),
     (list_page.bp, False),
@@ -41,6 +43,7 @@ BLUEPRINTS: tuple[tuple[Blueprint, bool], ...] = (
     (portal_actions.bp, False),
     (summary.bp, False),
     (account.bp, False),
+    (notifications.bp, False),
     (admin_mapping_page.bp, False),
 )
 
