@@ -72,7 +72,7 @@ def compose(session: Session, settings: Settings, mapping: Mapping, user_id: int
     by_ticket: dict[int, list[Notification]] = defaultdict(list)
     for row in rows:
         by_ticket[row.ticket_id].append(row)
-    items = []
+    items: list[dict[str, Any]] = []
     for ticket_id, notifications in by_ticket.items():
         ticket = session.get(Ticket, ticket_id)
         if ticket is None or ticket.deleted:
@@ -87,7 +87,8 @@ def compose(session: Session, settings: Settings, mapping: Mapping, user_id: int
         if not changes:
             continue
         label, description = _label(mapping, ticket.customer_status, locale)
-        items.append({"key": ticket.key, "summary": ticket.summary, "url": links.url(settings, f"/tickets/{ticket.key}"),
+        items.append({"key": ticket.key, "summary": ticket.summary,
+                      "url": links.url(settings, f"/tickets/{ticket.key}"),
                       "status_label": label, "status_description": description, "changes": changes,
                       "rate": ticket.bucket == "resolved" and any(c["kind"] == "status" for c in changes)})
     mail = None
@@ -101,13 +102,13 @@ def compose(session: Session, settings: Settings, mapping: Mapping, user_id: int
         subject = (w["subject_one"].format(key=single["key"], summary=single["summary"]) if single
                    else w["subject_many"].format(count=len(items)))
         message_id = message.new_message_id(sender)
-        ticket_id = next(iter(by_ticket)) if single else None
-        mail = OutgoingMail(user_id=user.id, to_address=user.email, kind="update", ticket_id=ticket_id,
+        thread_ticket = next(iter(by_ticket)) if single else None
+        mail = OutgoingMail(user_id=user.id, to_address=user.email, kind="update", ticket_id=thread_ticket,
                             message_id=message_id, subject=subject[:255], state=MailState.PENDING, attempts=0,
                             scrub_after_send=False,
                             raw=message.build(sender=sender, to=user.email, to_name=user.name, subject=subject,
                                               text=text, html=html, message_id=message_id,
-                                              thread=message.thread_id(single["key"], sender) if single else None,
+                                              thread=message.thread_id(str(single["key"]), sender) if single else None,
                                               unsubscribe_url=unsubscribe))
         session.add(mail)
         session.flush()

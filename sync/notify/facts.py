@@ -42,7 +42,7 @@ def _record(session: Session, kind: NotificationKind, ticket: Ticket, actor: Act
 
 def record_status_change(session: Session, ticket: Ticket, previous: str, *, resolved: bool, at: datetime | None,
                          actor: Actor = NOBODY) -> None:
-    """The customer status of `ticket` changed from `previous` (a Jira move inside one customer status is not a change)."""
+    """The customer status of `ticket` changed from `previous` (a Jira move inside one customer status is none)."""
     if previous == ticket.customer_status or not _is_news(at):
         return
     _record(session, NotificationKind.STATUS, ticket, actor,
@@ -58,7 +58,8 @@ def record_support_reply(session: Session, ticket: Ticket, comment_jira_id: str,
             {"comment_jira_id": comment_jira_id})
 
 
-def enqueue_reminder(session: Session, ticket: Ticket, rule_name: str, *, message: dict[str, str] | None = None) -> None:
+def enqueue_reminder(session: Session, ticket: Ticket, rule_name: str, *,
+                     message: dict[str, str] | None = None) -> None:
     """A policy's reminder (e.g. "waiting for your reply") for the request's customers, in the caller's transaction.
 
     `message`: optional text by locale ({"en": ..., "ru": ...}) shown above the standard wording.

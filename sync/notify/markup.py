@@ -36,7 +36,7 @@ _MARKERS = re.compile(f"[{_OPEN}{_MID}{_CLOSE}]")
 _MARKED_COLOUR = re.compile(f"{_OPEN}([^{_MID}]*){_MID}(.*?){_CLOSE}", re.DOTALL)
 
 
-class _MarkedColor(Color):
+class _MarkedColor(Color):  # type: ignore[misc]  # the library has no type information
     """`{color:red}text{color}` as markers that survive Markdown rendering (see `_colours`)."""
 
     def action(self, tokens: Any) -> str:
@@ -72,7 +72,7 @@ _MARKDOWN.add_render_rule("image", _image)
 
 
 def _markdown(text: str, names: Mapping[str, str]) -> str:
-    return convert(_MARKERS.sub("", text or ""), usernames=dict(names), elements=_ELEMENTS)
+    return str(convert(_MARKERS.sub("", text or ""), usernames=dict(names), elements=_ELEMENTS))
 
 
 def wiki_to_html(text: str, *, images: Mapping[str, str] | None = None, names: Mapping[str, str] | None = None) -> str:

@@ -23,7 +23,8 @@ def mention_names(session: Session, ticket: Ticket) -> dict[str, str]:
     if accounts:
         for account, name, email in session.execute(select(User.jira_account_id, User.name, User.email)
                                                     .where(User.jira_account_id.in_(accounts))):
-            names[account] = name or email
+            if account:
+                names[account] = name or email
     return names
 
 

@@ -21,10 +21,10 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import select
 
 from sync.inbound.upsert import apply_issue
-from sync.notify.facts import Actor
 from sync.jsm.errors import JsmPermanentError, JsmTransientError
 from sync.jsm.gateway import gateway_for
 from sync.models import Comment, OutboxAction, OutboxState, Ticket, User, utcnow
+from sync.notify.facts import Actor
 from sync.outbound.handlers import HANDLERS, Context, Outcome
 from sync.outbound.messages import code_for_status
 from sync.redis_conn import get_bytes

@@ -6,9 +6,9 @@ import email
 import email.policy
 import socket
 import threading
-from datetime import timedelta
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import timedelta
 from email.message import EmailMessage
 from typing import Any
 
@@ -66,9 +66,9 @@ def smtp_url(controller: Controller) -> str:
     return f"smtp://127.0.0.1:{controller.port}"
 
 
-def mail_env(make_env: Any, database_url: str, controller: Controller, coalesce: int = 0) -> Env:
+def mail_env(factory: Any, database_url: str, controller: Controller, coalesce: int = 0) -> Env:
     """An install whose mail goes to the test's SMTP server."""
-    env = make_env(database_url)
+    env = factory(database_url)
     settings = env.settings.model_copy(update={
         "mail": env.settings.mail.model_copy(update={"smtp_url": _secret(smtp_url(controller))}),
         "notifications": env.settings.notifications.model_copy(update={"coalesce_seconds": coalesce}),

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
+from aiosmtpd.controller import Controller
 from sqlalchemy import select, update
 
 from sync.models import MailState, OutgoingMail, User
-from aiosmtpd.controller import Controller
-
 from tests.notify.conftest import _Handler, mail_env, notify
 
 
@@ -146,6 +145,9 @@ def test_permanent_refusal_is_recorded_with_the_server_answer(make_env, database
         mail = db.scalars(select(OutgoingMail)).one()
         assert mail.state == MailState.FAILED and mail.answer == "550 5.1.1 mailbox unavailable"
         assert mail.attempts == 1
+    metrics = env.client.get("/metrics").get_data(as_text=True)
+    assert 'companion_notification_mails{state="failed"} 1.0' in metrics
+    assert "companion_notification_smtp_failures 1.0" in metrics
 
 
 def test_one_click_unsubscribe_works_without_a_session(make_env, database_url, smtp) -> None:  # type: ignore[no-untyped-def]
