@@ -14,11 +14,12 @@ from app.api import actions as api_actions
 from app.api import admin as api_admin
 from app.api import admin_accounts as api_admin_accounts
 from app.api import mapping as api_mapping
+from app.api import me as api_me
 from app.api import openapi as api_openapi
 from app.api import tickets as api_tickets
 from app.context import RUNTIME_KEY
 from app.i18n import init_i18n
-from app.portal import account, init_portal, invite, list_page, signin, summary, ticket
+from app.portal import account, init_portal, invite, list_page, notifications, signin, summary, ticket
 from app.portal import actions as portal_actions
 from app.security import csrf, init_security
 from sync.runtime import Runtime
@@ -37,6 +38,7 @@ BLUEPRINTS: tuple[tuple[Blueprint, bool], ...] = (
     (api_mapping.bp, True),
     (api_admin.bp, True),
     (api_admin_accounts.bp, True),
+    (api_me.bp, True),
     (api_openapi.bp, False),
     (signin.bp, False),
     (list_page.bp, False),
@@ -45,6 +47,7 @@ BLUEPRINTS: tuple[tuple[Blueprint, bool], ...] = (
     (summary.bp, False),
     (account.bp, False),
     (invite.bp, False),
+    (notifications.bp, False),
     (admin_mapping_page.bp, False),
     (admin_accounts_pages.bp, False),
 )

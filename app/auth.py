@@ -8,7 +8,7 @@ from typing import Any
 
 from app.context import current_user
 from app.errors import json_error
-from app.services.permissions import is_admin
+from sync.permissions import is_admin
 
 
 def api_auth_required(view: Callable[..., Any]) -> Callable[..., Any]:

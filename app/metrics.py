@@ -8,7 +8,7 @@ from prometheus_client import Gauge
 from sqlalchemy import func, select
 
 from sync.inbound.health import snapshot
-from sync.models import OutboxAction, Ticket
+from sync.models import MailState, OutboxAction, OutgoingMail, Ticket, utcnow
 from sync.projection.unmapped import unmapped_report
 from sync.runtime import Runtime
 
@@ -25,6 +25,11 @@ WATERMARK = Gauge("companion_reconcile_watermark_timestamp_seconds",
                   "Reconcile watermark per project: newest JSM `updated` applied by reconcile (epoch s)", ["project"])
 UNMAPPED_VALUES = Gauge("companion_unmapped_jira_values",
                         "Jira statuses, priorities and request types the active mapping does not cover", ["kind"])
+MAILS = Gauge("companion_notification_mails", "Notification e-mails by state", ["state"])
+MAILS_OLDEST = Gauge("companion_notification_oldest_pending_age_seconds",
+                     "Age of the oldest e-mail not yet sent (0: none)")
+MAIL_FAILURES = Gauge("companion_notification_smtp_failures",
+                      "E-mails the server refused for good, or whose delivery is uncertain")
 # Totals kept in Redis by every process; exposed as a gauge because this process does not own them.
 JSM_CALLS = Gauge("companion_jsm_calls", "JSM HTTP calls made by all processes, per endpoint kind", ["kind"])
 
@@ -57,6 +62,14 @@ def refresh_gauges(runtime: Runtime) -> None:
         OUTBOX.clear()
         for state, count in db.execute(select(OutboxAction.state, func.count()).group_by(OutboxAction.state)):
             OUTBOX.labels(state=state).set(count)
+        MAILS.clear()
+        for state, count in db.execute(select(OutgoingMail.state, func.count()).group_by(OutgoingMail.state)):
+            MAILS.labels(state=state).set(count)
+        oldest = db.scalar(select(func.min(OutgoingMail.created_at)).where(
+            OutgoingMail.state.in_((MailState.PENDING, MailState.SENDING))))
+        MAILS_OLDEST.set((utcnow() - oldest).total_seconds() if oldest else 0)
+        MAIL_FAILURES.set(db.scalar(select(func.count()).select_from(OutgoingMail).where(
+            OutgoingMail.state.in_((MailState.FAILED, MailState.UNCERTAIN)))) or 0)
         UNMAPPED.set(db.scalar(select(func.count()).select_from(Ticket)
                                .where(Ticket.status_fell_back.is_(True), Ticket.deleted.is_(False))) or 0)
     singular = {"statuses": "status", "priorities": "priority", "request_types": "request_type"}

@@ -22,7 +22,9 @@ from sync.inbound import attachments, reconcile, retention
 from sync.inbound.drain import BATCH_SIZE, apply_inbox_rows, ready_rows
 from sync.inbound.health import publish_jsm_calls
 from sync.jsm.gateway import gateway_for
-from sync.models import InboundEvent, InboxState
+from sync.models import InboundEvent, InboxState, MailState, NotificationEvent, OutgoingMail
+from sync.notify import delivery, fanout
+from sync.notify.compose import compose
 from sync.outbound.outbox import JOB_TIMEOUT, LEASE_SECONDS, due_actions
 from sync.outbound.push import push
 from sync.policies import run as policies_run
@@ -102,6 +104,8 @@ def drain_inbox(runtime: Runtime, limit: int = BATCH_SIZE) -> dict[str, int]:
             request_attachment_refreshes(runtime.redis, attachment_changes)
         if touched:
             request_sla_refresh(runtime.redis, touched)
+        if rows:
+            request_notifications(runtime.redis)  # the batch may have recorded facts to tell customers
         seen += len(rows)
         if len(rows) == limit:
             continue
@@ -214,6 +218,7 @@ def drain_outbox(runtime: Runtime) -> dict[str, int]:
         for action_id in ids:
             seen.add(action_id)  # one try per drain: a transient failure waits for its next_attempt_at
             _count(counts, push(runtime, action_id, gateway))
+        request_notifications(runtime.redis)  # a confirmed action may have changed what customers see
     request_push(runtime.redis, force=True)  # time is up with work left: continue in a fresh job
     return counts
 
@@ -225,6 +230,57 @@ def sweep_outbox(runtime: Runtime, lease_seconds: float = LEASE_SECONDS) -> dict
         ids = due_actions(session, lease_seconds)
     enqueued = bool(ids) and request_push(runtime.redis, force=True)
     return {"outbox_due": len(ids), "outbox_enqueued": len(ids) if enqueued else 0}
+
+
+# ------------------------------------------------------------------ notifications (queue "notify")
+NOTIFY_PENDING_KEY = "companion:notify:drain-pending"
+
+
+def request_notifications(connection: redis.Redis, force: bool = False) -> bool:
+    """Make sure a notification drain runs after this point; False (the sweeper's turn) when Redis is away."""
+    try:
+        if connection.set(NOTIFY_PENDING_KEY, "1", nx=True, ex=300) or force:
+            queue("notify", connection).enqueue(drain_notifications, job_timeout=delivery.JOB_TIMEOUT, result_ttl=60,
+                                                failure_ttl=86_400)
+        return True
+    except _REDIS_DOWN as exc:
+        log.warning("Redis unavailable, notifications left to the sweeper: %s", exc)
+        return False
+
+
+def drain_notifications(runtime: Runtime, lease_seconds: float = delivery.LEASE_SECONDS) -> dict[str, int]:
+    """Fan new facts out to recipients, fold each user's due ones into one mail, and send every due mail."""
+    runtime.redis.delete(NOTIFY_PENDING_KEY)
+    counts: dict[str, int] = {}
+    coalesce = runtime.settings.notifications.coalesce_seconds
+    mapping = runtime.mapping
+    started = time.monotonic()
+    while time.monotonic() - started < delivery.JOB_TIMEOUT / 2:
+        with runtime.sessions() as session, session.begin():
+            counts["notified"] = counts.get("notified", 0) + fanout.fan_out(session, coalesce)
+            users = fanout.due_users(session)
+        for user_id in users:
+            with runtime.sessions() as session, session.begin():
+                if compose(session, runtime.settings, mapping, user_id) is not None:
+                    _count(counts, "composed")
+        with runtime.sessions() as session, session.begin():
+            mail_ids = delivery.due_mails(session, lease_seconds)
+        for mail_id in mail_ids:
+            _count(counts, delivery.deliver(runtime, mail_id))
+        if not users and not mail_ids:
+            return counts
+    request_notifications(runtime.redis, force=True)
+    return counts
+
+
+def notifications_due(runtime: Runtime) -> bool:
+    """Whether the sweeper should start a notification drain (new facts, waiting windows, mails to send)."""
+    with runtime.sessions() as session:
+        facts = session.scalar(select(NotificationEvent.id).where(NotificationEvent.fanned_out.is_(False)).limit(1))
+        users = fanout.due_users(session)
+        mails = session.scalar(select(OutgoingMail.id).where(
+            OutgoingMail.state.in_((MailState.PENDING, MailState.SENDING))).limit(1))
+    return facts is not None or bool(users) or mails is not None
 
 
 # ------------------------------------------------------------------ cron (queue "maintenance")
@@ -263,7 +319,10 @@ def sweep(runtime: Runtime) -> dict[str, int]:
     if pending:
         request_inbox_drain(runtime.redis)
     outbox = sweep_outbox(runtime)
-    return {"inbox_pending": pending, **(outbox if outbox["outbox_due"] else {})}
+    notify = notifications_due(runtime)
+    if notify:
+        request_notifications(runtime.redis, force=True)
+    return {"inbox_pending": pending, **(outbox if outbox["outbox_due"] else {}), **({"notify": 1} if notify else {})}
 
 
 def reconcile_incremental(runtime: Runtime, project: str | None = None) -> dict[str, int]:

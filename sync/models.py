@@ -52,7 +52,7 @@ class Base(DeclarativeBase):
 
 
 class Role(StrEnum):
-    """A user's built-in role; what each one permits is `app.services.permissions.BUILTIN_ROLES`."""
+    """A user's built-in role; what each one permits is `sync.permissions.BUILTIN_ROLES`."""
 
     CUSTOMER = "customer"
     ORG_VIEWER = "org_viewer"
@@ -430,3 +430,132 @@ class AuditEntry(Base):
     action: Mapped[str] = mapped_column(String(64))
     target: Mapped[str] = mapped_column(String(255), default="")
     details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+# ------------------------------------------------------------------ notifications (sync/notify)
+class NotificationKind(StrEnum):
+    """Why a customer is told something: a support reply, a customer-status change, or a policy reminder."""
+
+    COMMENT = "comment"
+    STATUS = "status"
+    REMINDER = "reminder"
+
+
+class NotificationState(StrEnum):
+    """One fact for one recipient: waiting for its e-mail, folded into one, or dropped (and why)."""
+
+    PENDING = "pending"
+    MAILED = "mailed"
+    SKIPPED = "skipped"
+
+
+class MailState(StrEnum):
+    """Where one e-mail stands. `uncertain`: the worker stopped while the server was taking it, so it is
+    not sent again (a second copy is worse than asking an admin to look at the server's log)."""
+
+    PENDING = "pending"
+    SENDING = "sending"
+    SENT = "sent"
+    FAILED = "failed"
+    UNCERTAIN = "uncertain"
+
+
+class EmailMode(StrEnum):
+    """A user's choice: each change by e-mail, one daily digest, or nothing."""
+
+    INSTANT = "instant"
+    DAILY = "daily"
+    OFF = "off"
+
+
+class TokenPurpose(StrEnum):
+    INVITATION = "invitation"
+    PASSWORD_RESET = "password_reset"
+
+
+class NotificationEvent(Base):
+    """What changed, recorded in the transaction of the change itself; fanned out to recipients later."""
+
+    __tablename__ = "notification_events"
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    kind: Mapped[NotificationKind] = mapped_column(_by_value(NotificationKind))
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"), index=True)
+    # The JSM account whose action caused it: never mailed to its own author.
+    actor_account_id: Mapped[str | None] = mapped_column(String(128))
+    details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    fanned_out: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    __table_args__ = (Index("ix_notification_events_fanned", "fanned_out", "id"),)
+
+
+class Notification(Base):
+    """One event for one recipient; several of a user's become one e-mail."""
+
+    __tablename__ = "notifications"
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("notification_events.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"))
+    state: Mapped[NotificationState] = mapped_column(_by_value(NotificationState), default=NotificationState.PENDING)
+    # The end of the coalescing window that this change opened.
+    not_before: Mapped[datetime]
+    mail_id: Mapped[int | None] = mapped_column(ForeignKey("notification_mails.id"))
+    reason: Mapped[str | None] = mapped_column(String(255))
+
+    __table_args__ = (
+        UniqueConstraint("event_id", "user_id", name="uq_notification_event_user"),
+        Index("ix_notifications_state_user", "state", "user_id"),
+    )
+
+
+class OutgoingMail(Base):
+    """One e-mail, rendered once and sent with the same bytes and Message-ID on every attempt."""
+
+    __tablename__ = "notification_mails"
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), index=True)
+    to_address: Mapped[str] = mapped_column(String(255))
+    kind: Mapped[str] = mapped_column(String(32))
+    ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id", ondelete="SET NULL"))
+    message_id: Mapped[str] = mapped_column(String(255), unique=True)
+    subject: Mapped[str] = mapped_column(String(255), default="")
+    # The whole message; emptied once sent when it holds a one-time link (invitation, reset).
+    raw: Mapped[str | None] = mapped_column(Text)
+    scrub_after_send: Mapped[bool] = mapped_column(Boolean, default=False)
+    state: Mapped[MailState] = mapped_column(_by_value(MailState), default=MailState.PENDING)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime | None]
+    claimed_at: Mapped[datetime | None]
+    # Set (and committed) just before the message data goes to the server: past this point a lost
+    # worker may have delivered it.
+    handed_over_at: Mapped[datetime | None]
+    sent_at: Mapped[datetime | None]
+    answer: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    __table_args__ = (Index("ix_notification_mails_state_next", "state", "next_attempt_at"),)
+
+
+class NotificationPreference(Base):
+    """A user's e-mail choice; a user without a row gets instant e-mails."""
+
+    __tablename__ = "notification_preferences"
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    email: Mapped[EmailMode] = mapped_column(_by_value(EmailMode), default=EmailMode.INSTANT)
+    # The local date (YYYY-MM-DD) of the last daily digest, so a digest goes out once a day.
+    last_digest_on: Mapped[str | None] = mapped_column(String(10))
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class AccountToken(Base):
+    """A single-use link (invitation, password reset); only its SHA-256 is stored."""
+
+    __tablename__ = "account_tokens"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    purpose: Mapped[TokenPurpose] = mapped_column(_by_value(TokenPurpose))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

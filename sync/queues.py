@@ -5,7 +5,7 @@ from __future__ import annotations
 import redis
 from rq import Queue
 
-QUEUE_NAMES = ("inbound", "outbound", "maintenance")
+QUEUE_NAMES = ("inbound", "outbound", "notify", "maintenance")
 
 
 def queue(name: str, connection: redis.Redis) -> Queue:

@@ -127,6 +127,15 @@ def _every_locale() -> list[Literal["en", "ru"]]:
 class PortalSettings(_Section):
     locales: Annotated[list[Literal["en", "ru"]], NoDecode] = Field(default_factory=_every_locale, min_length=1)
     default_locale: Literal["en", "ru"] = "en"
+    # Absolute links in e-mails; None: http://127.0.0.1:$PORT (see `Settings.effective_base_url`).
+    base_url: str | None = None
+
+    @field_validator("base_url")
+    @classmethod
+    def _absolute(cls, value: str | None) -> str | None:
+        if value and not value.startswith(("http://", "https://")):
+            raise ValueError(f"must be an absolute http(s) URL, got {value!r}")
+        return value.rstrip("/") if value else None
 
     _split_locales = field_validator("locales", mode="before")(_split_list)
 
@@ -135,6 +144,28 @@ class PortalSettings(_Section):
         if self.default_locale not in self.locales:
             raise ValueError(f"default_locale {self.default_locale!r} is not one of locales {self.locales}")
         return self
+
+
+class MailSettings(_Section):
+    # smtp://[user:password@]host[:port][?starttls=true] or smtps://...; None: .eml files under data_dir/mail.
+    smtp_url: SecretStr | None = None
+    sender: str = Field(default="JSM Companion <companion@localhost>", alias="from")
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    @field_validator("smtp_url")
+    @classmethod
+    def _smtp(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not value.get_secret_value().startswith(("smtp://", "smtps://")):
+            raise ValueError("must start with smtp:// or smtps://")
+        return value
+
+
+class NotificationsSettings(_Section):
+    # Changes of one request inside this window make one e-mail (0: each change is mailed at once).
+    coalesce_seconds: int = Field(default=120, ge=0, le=86_400)
+    # The local hour (in each user's time zone) daily digests are sent.
+    digest_hour: int = Field(default=8, ge=0, le=23)
 
 
 class MappingsSettings(_Section):
@@ -174,6 +205,8 @@ class Settings(BaseSettings):
     sync: SyncSettings = Field(default_factory=SyncSettings)
     portal: PortalSettings = Field(default_factory=PortalSettings)
     mappings: MappingsSettings = Field(default_factory=MappingsSettings)
+    mail: MailSettings = Field(default_factory=MailSettings)
+    notifications: NotificationsSettings = Field(default_factory=NotificationsSettings)
 
     @classmethod
     def settings_customise_sources(cls, settings_cls: type[BaseSettings], init_settings: PydanticBaseSettingsSource,
@@ -208,6 +241,11 @@ class Settings(BaseSettings):
     def effective_database_url(self) -> str:
         """The database URL, defaulting to SQLite under data_dir."""
         return self.database_url or f"sqlite:///{self.data_dir.resolve() / 'companion.db'}"
+
+    @property
+    def effective_base_url(self) -> str:
+        """Where the portal is reached from a mail reader: portal.base_url, else this machine's $PORT."""
+        return self.portal.base_url or f"http://127.0.0.1:{os.environ.get('PORT', '5000')}"
 
     @cached_property
     def effective_secret_key(self) -> str:

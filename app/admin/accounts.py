@@ -14,8 +14,8 @@ from app.context import current_user, login_required, runtime_of
 from app.services import admin
 from app.services.audit import entries_for
 from app.services.invitations import make_link_token
-from app.services.permissions import PERMISSIONS, can_manage_users, is_admin
 from sync.models import ROLES
+from sync.permissions import PERMISSIONS, can_manage_users, is_admin
 
 bp = Blueprint("admin_accounts", __name__, url_prefix="/admin")
 

@@ -7,8 +7,8 @@ from typing import Any
 from flask import Blueprint, abort, current_app, render_template
 
 from app.context import current_user, locale_code, login_required, runtime_of
-from app.services.permissions import is_admin
 from sync import mapping_store
+from sync.permissions import is_admin
 from sync.projection.unmapped import unmapped_report
 
 bp = Blueprint("admin_pages", __name__, url_prefix="/admin")

@@ -16,10 +16,10 @@ from app.auth import api_auth_required
 from app.context import current_user, locale_code, runtime_of
 from app.errors import json_error
 from app.services.actions import ActionError, accept_create, accept_ticket_action
-from app.services.permissions import is_admin
 from app.services.serializers import action_json
 from sync.models import OutboxAction
 from sync.outbound.catalog import find_desk, request_type_fields, request_types, service_desks
+from sync.permissions import is_admin
 
 bp = Blueprint("actions", __name__, url_prefix="/api/v1")
 

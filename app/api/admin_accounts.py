@@ -17,7 +17,7 @@ from app.errors import json_error
 from app.services import admin
 from app.services.audit import entries_for, entry_json
 from app.services.invitations import make_link_token
-from app.services.permissions import can_manage_users
+from sync.permissions import can_manage_users
 
 bp = Blueprint("admin_accounts_api", __name__, url_prefix="/api/v1/admin")
 

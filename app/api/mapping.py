@@ -9,11 +9,11 @@ from flask import Blueprint, current_app, jsonify, request
 from app.auth import admin_required, api_auth_required
 from app.context import current_user, runtime_of
 from app.errors import json_error
-from app.services.permissions import is_admin
 from app.services.serializers import iso
 from mappings import Mapping, MappingError, load_yaml
 from sync import mapping_store
 from sync.jobs import reproject_progress, request_reproject
+from sync.permissions import is_admin
 from sync.projection import reproject
 from sync.projection.unmapped import unmapped_report
 

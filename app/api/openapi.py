@@ -26,6 +26,10 @@ _ACCEPTED = {"202": _json({"type": "object", "properties": {"sync": _ref("Sync")
              "409": _json(_ref("Error"), "Not allowed in the ticket's customer status")}
 
 
+_NOTIFICATIONS = {"type": "object", "properties": {"email": {"enum": ["instant", "daily", "off"]},
+                                                  "locale": {"enum": ["en", "ru"]}}}
+
+
 def _op(summary: str, responses: dict[str, Any], **extra: Any) -> dict[str, Any]:
     return {"summary": summary, "responses": responses, **extra}
 
@@ -114,6 +118,10 @@ PATHS: dict[str, Any] = {
     **{f"/api/v1/tickets/{{key}}/{action}": {"post": _op(f"{action.title()} the request", _ACCEPTED, parameters=_KEY,
                                                          requestBody=_body(_COMMENT))}
        for action in ("resolve", "cancel", "reopen")},
+    "/api/v1/me/notifications": {
+        "get": _op("The caller's e-mail notification settings", {"200": _json(_NOTIFICATIONS), **_ERRORS}),
+        "put": _op("Change the caller's e-mail notification settings", {"200": _json(_NOTIFICATIONS), **_ERRORS},
+                   requestBody=_body(_NOTIFICATIONS))},
     "/api/v1/actions/{action_uuid}": {"get": _op("State of a submitted action (e.g. the key of a new request)",
                                                  {"200": _json({"type": "object"}), **_ERRORS},
                                                  parameters=[{"name": "action_uuid", "in": "path", "required": True,

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, jsonify, request
+from flask import Blueprint, current_app, jsonify, request, url_for
 from flask_babel import get_translations
 from sqlalchemy import func, or_, select
 
 from app.auth import api_auth_required
 from app.context import current_user, locale_code, runtime_of, user_zone
 from app.errors import json_error
-from app.services.rendering import wiki_to_html
+from app.services.rendering import renderer_for
 from app.services.scope import ScopeError, visible_ticket, visible_tickets
 from app.services.serializers import comment_json, history_json, ticket_json, tickets_json
 from app.services.summary import build_summary, summary_scope
@@ -84,7 +84,9 @@ def get_ticket(key: str):  # type: ignore[no-untyped-def]
         comments = db.scalars(select(Comment).where(Comment.ticket_id == ticket.id, Comment.public.is_(True),
                                                     Comment.deleted.is_(False))
                               .order_by(Comment.created_at, Comment.id)).all()
-        data["comments"] = [comment_json(c, wiki_to_html(c.body)) for c in comments]
+        render = renderer_for(db, ticket, lambda jira_id: url_for("portal_ticket.download_attachment",
+                                                                  key=ticket.key, jira_id=jira_id))
+        data["comments"] = [comment_json(c, render(c.body)) for c in comments]
         history = db.scalars(select(StatusHistory).where(StatusHistory.ticket_id == ticket.id)
                              .order_by(StatusHistory.at, StatusHistory.id)).all()
         data["history"] = [history_json(h) for h in history]

@@ -131,7 +131,7 @@ def build_parser() -> argparse.ArgumentParser:
             p.add_argument("--workers", type=int, default=2, help="gunicorn worker processes")
     p = add("worker", cmd_worker, "run an RQ worker")
     p.add_argument("--burst", action="store_true", help="exit when the queues are empty")
-    p.add_argument("--queues", nargs="+", default=["inbound", "outbound", "maintenance"])
+    p.add_argument("--queues", nargs="+", default=["inbound", "outbound", "notify", "maintenance"])
     add("scheduler", cmd_scheduler, "run the cron scheduler")
     p = add("db", cmd_db, "database migrations")
     p.add_argument("action", choices=["upgrade"])

@@ -15,10 +15,10 @@ from app.context import current_user, locale_code, login_required, runtime_of, u
 from app.portal.formatting import as_datetime, fmt_day
 from app.portal.summary_svg import history_svg
 from app.services.accounts import hash_token
-from app.services.permissions import Permission, has, is_admin
 from app.services.scope import ScopeError, scopes_for, visible_tickets
 from app.services.summary import build_summary, summary_scope
 from sync.models import Organization, Role, User
+from sync.permissions import Permission, has, is_admin
 
 bp = Blueprint("portal_summary", __name__)
 

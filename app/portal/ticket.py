@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session, joinedload
 from app.context import current_user, locale_code, login_required, runtime_of
 from app.errors import json_error
 from app.portal.sla_block import support_block
-from app.services.rendering import wiki_to_html
+from app.services.rendering import renderer_for
 from app.services.scope import visible_ticket
 from app.services.serializers import comment_json, iso, ticket_json
 from sync.jsm.errors import JsmError
@@ -95,9 +95,11 @@ def _page_data(db: Session, ticket: Ticket, user: User) -> dict[str, Any]:
     data = ticket_json(ticket, mapping, user, locale)
     data["assignee"] = ticket.assignee_name
     data["priority_description"] = _priority_meaning(mapping, ticket.customer_priority, locale)
-    data["description_html"] = wiki_to_html(ticket.description) if ticket.description else ""
+    render = renderer_for(db, ticket, lambda jira_id: url_for("portal_ticket.download_attachment", key=ticket.key,
+                                                              jira_id=jira_id))
+    data["description_html"] = render(ticket.description) if ticket.description else ""
     comments = list(db.scalars(_public_comments(ticket.id)))
-    data["comments"] = [comment_json(c, wiki_to_html(c.body)) for c in comments]
+    data["comments"] = [comment_json(c, render(c.body)) for c in comments]
     history = list(db.scalars(select(StatusHistory).where(StatusHistory.ticket_id == ticket.id)
                               .order_by(StatusHistory.at, StatusHistory.id)))
     # Several Jira statuses map to one customer status; repeated entries would read as noise.

@@ -13,9 +13,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from app.services.permissions import BUILTIN_ROLES, Permission
 from sync.db import make_engine, make_session_factory
 from sync.models import ROLES, ApiToken, Group, Organization, User, utcnow
+from sync.permissions import BUILTIN_ROLES, Permission
 from sync.settings import Settings
 
 TOKEN_PREFIX = "jsmc_"

@@ -15,7 +15,9 @@ from sqlalchemy.orm import Session
 
 from app.services.accounts import AccountError, create_org, create_user, end_sessions, find_org
 from app.services.audit import record
-from app.services.permissions import (
+from app.services.serializers import iso
+from sync.models import ROLES, Group, GroupRole, Organization, RoleDefinition, Ticket, User, UserRole
+from sync.permissions import (
     BUILTIN_ROLES,
     PERMISSIONS,
     Permission,
@@ -25,8 +27,6 @@ from app.services.permissions import (
     defined_spec,
     is_admin,
 )
-from app.services.serializers import iso
-from sync.models import ROLES, Group, GroupRole, Organization, RoleDefinition, Ticket, User, UserRole
 
 _ROLE_NAME = re.compile(r"^[a-z][a-z0-9_]{1,63}$")
 

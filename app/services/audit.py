@@ -7,9 +7,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.services.permissions import is_admin
 from app.services.serializers import iso
 from sync.models import AuditEntry, User
+from sync.permissions import is_admin
 
 MAX_ENTRIES = 500
 

@@ -1,33 +1,21 @@
-"""Comment bodies: Jira wiki markup / plain text to safe HTML (sanitised with nh3)."""
+"""Comment bodies on the request page: the one Jira-markup renderer (`sync.notify.markup`), given the
+request's people (mentions) and customer-visible attachments (images through the scoped route)."""
 
 from __future__ import annotations
 
-import html
-import re
+from collections.abc import Callable
+from functools import partial
 
-import nh3
+from sqlalchemy.orm import Session
 
-_ALLOWED_TAGS = {"p", "br", "strong", "em", "code", "pre", "ul", "ol", "li", "a", "blockquote"}
-_LINK = re.compile(r"\[([^|\]]+)\|(https?://[^\]\s]+)\]")
-_BOLD = re.compile(r"(?<![\w*])\*(\S(?:[^*\n]*\S)?)\*(?![\w*])")
-_ITALIC = re.compile(r"(?<![\w_])_(\S(?:[^_\n]*\S)?)_(?![\w_])")
-_MONO = re.compile(r"\{\{(.+?)\}\}")
+from sync.models import Ticket
+from sync.notify.markup import wiki_to_html
+from sync.notify.reply_context import attachment_images, mention_names
+
+__all__ = ["renderer_for", "wiki_to_html"]
 
 
-def wiki_to_html(text: str) -> str:
-    """A small subset of Jira wiki markup (bold, italic, monospace, links, lists) as sanitised HTML."""
-    escaped = html.escape(text or "", quote=True)
-    escaped = _LINK.sub(r'<a href="\2">\1</a>', escaped)
-    escaped = _BOLD.sub(r"<strong>\1</strong>", escaped)
-    escaped = _ITALIC.sub(r"<em>\1</em>", escaped)
-    escaped = _MONO.sub(r"<code>\1</code>", escaped)
-    blocks = []
-    for block in re.split(r"\n{2,}", escaped.strip()):
-        lines = block.split("\n")
-        if all(line.lstrip().startswith(("* ", "- ")) for line in lines):
-            items = "".join(f"<li>{line.lstrip()[2:]}</li>" for line in lines)
-            blocks.append(f"<ul>{items}</ul>")
-        else:
-            blocks.append("<p>" + "<br>".join(lines) + "</p>")
-    return nh3.clean("".join(blocks), tags=_ALLOWED_TAGS, attributes={"a": {"href"}},
-                     url_schemes={"http", "https", "mailto"}, link_rel="noopener noreferrer nofollow")
+def renderer_for(db: Session, ticket: Ticket, attachment_url: Callable[[str], str]) -> Callable[[str], str]:
+    """A function rendering this request's comment bodies as sanitised HTML."""
+    return partial(wiki_to_html, images=attachment_images(db, ticket, attachment_url),
+                   names=mention_names(db, ticket))

@@ -9,11 +9,11 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, object_session
 
-from app.services.permissions import is_admin
 from app.services.sla import ticket_slas
 from mappings import Mapping
 from sync.models import OUTBOX_IN_FLIGHT, Comment, OutboxAction, OutboxState, StatusHistory, Ticket, User
 from sync.outbound.messages import customer_message
+from sync.permissions import is_admin
 
 CUSTOMER_ACTIONS_ON_TICKET = ("comment", "attach", "resolve", "cancel", "reopen", "rate")
 

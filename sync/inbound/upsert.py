@@ -18,6 +18,7 @@ from sync.inbound.history import record_history, record_late_history
 from sync.jsm.events import CommentEvent, CommentSnapshot, IssueEvent, IssueSnapshot, Organisation, StatusChange
 from sync.models import Comment, Organization, Ticket, User, utcnow
 from sync.naming import slugify
+from sync.notify.facts import NOBODY, Actor, record_status_change, record_support_reply
 
 if TYPE_CHECKING:
     from sync.inbound.batch import BatchCache
@@ -103,8 +104,12 @@ def _project(ticket: Ticket, issue: IssueSnapshot, mapping: Mapping) -> None:
 
 def apply_issue(session: Session, issue: IssueSnapshot, mapping: Mapping, *, changelog_id: str | None = None,
                 deleted: bool = False, status_changes: tuple[StatusChange, ...] = (),
-                batch: BatchCache | None = None) -> ApplyResult:
-    """Upsert a ticket from an issue snapshot (webhook or search result); `batch`: an inbox batch's cache."""
+                batch: BatchCache | None = None, actor: Actor = NOBODY) -> ApplyResult:
+    """Upsert a ticket from an issue snapshot (webhook or search result); `batch`: an inbox batch's cache.
+
+    A change of customer status is recorded for notification in the same transaction; `actor` (who
+    made it) is never told about their own change.
+    """
     # A batch locked its tickets already; several events of one ticket then change the same object
     # in order (order safety below compares with what the earlier ones wrote) and it is written once.
     ticket = batch.tickets.get(issue.jira_id) if batch is not None else _locked_ticket(session, issue.jira_id)
@@ -162,6 +167,9 @@ def apply_issue(session: Session, issue: IssueSnapshot, mapping: Mapping, *, cha
         if batch is not None:
             batch.settle(session)
         record_history(session, ticket, updated, changelog_id)
+        if previous_status is not None:
+            record_status_change(session, ticket, previous_status, resolved=ticket.bucket == "resolved", at=updated,
+                                 actor=actor)
     return ApplyResult(True, "created" if is_new else "updated")
 
 
@@ -174,7 +182,8 @@ def apply_issue_event(session: Session, event: IssueEvent, mapping: Mapping, *,
         result = ApplyResult(False, "echo of our own transition")
     else:
         result = apply_issue(session, event.issue, mapping, changelog_id=event.changelog_id,
-                             deleted=event.kind == "deleted", status_changes=event.status_changes, batch=batch)
+                             deleted=event.kind == "deleted", status_changes=event.status_changes, batch=batch,
+                             actor=Actor(account_id=event.actor.account_id if event.actor else None))
     if event.comment is not None:
         apply_comment(session, event.issue.jira_id, event.comment, batch=batch)
     return result
@@ -226,6 +235,7 @@ def apply_comment(session: Session, issue_jira_id: str, comment: CommentSnapshot
         # No echo: our own portal comment arrived before the push recorded JSM's id;
         # the pending local comment is linked instead of duplicated.
         return ApplyResult(False, "echo: linked the pending comment")
+    was_shown = row is not None and row.public and row.from_support and not row.deleted
     if row is None:
         # A ticket created by this batch has no id until it is flushed (`Mapped[int]` cannot say so).
         if cast("int | None", ticket.id) is None:
@@ -260,6 +270,9 @@ def apply_comment(session: Session, issue_jira_id: str, comment: CommentSnapshot
     if row.public and row.from_support and (ticket.first_response_at is None
                                             or ticket.first_response_at > row.created_at):
         ticket.first_response_at = row.created_at
+    if row.public and row.from_support and not row.deleted and not was_shown:
+        record_support_reply(session, ticket, comment.jira_id, at=row.created_at,
+                             author_account_id=row.author_account_id)
     return ApplyResult(True, "comment")
 
 

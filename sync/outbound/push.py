@@ -24,6 +24,7 @@ from sync.inbound.upsert import apply_issue
 from sync.jsm.errors import JsmPermanentError, JsmTransientError
 from sync.jsm.gateway import gateway_for
 from sync.models import Comment, OutboxAction, OutboxState, Ticket, User, utcnow
+from sync.notify.facts import Actor
 from sync.outbound.handlers import HANDLERS, Context, Outcome
 from sync.outbound.messages import code_for_status
 from sync.redis_conn import get_bytes
@@ -98,7 +99,7 @@ def _finish(runtime: Runtime, ctx: Context, outcome: Outcome) -> None:
         if outcome.issue is not None:
             # What we last wrote, applied through the one write path: the webhooks of this write then
             # carry nothing newer and change nothing.
-            apply_issue(session, outcome.issue, mapping)
+            apply_issue(session, outcome.issue, mapping, actor=Actor(user_id=action.user_id))
             ticket = session.scalars(select(Ticket).where(Ticket.jira_id == outcome.issue.jira_id)).first()
             if ticket is not None and action.ticket_id is None:
                 action.ticket_id = ticket.id

@@ -10,7 +10,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 
-from sync.models import RoleDefinition, User
+from sync.models import GroupRole, RoleDefinition, User, UserRole
 
 
 class Permission(StrEnum):
@@ -70,7 +70,7 @@ def defined_spec(row: RoleDefinition) -> RoleSpec:
 def role_specs(user: User) -> list[RoleSpec]:
     """Every role the user holds: built-in, own extra roles, then their groups' roles."""
     specs = [BUILTIN_ROLES[str(user.role)]] if str(user.role) in BUILTIN_ROLES else []
-    grants = list(user.role_grants or ())
+    grants: list[UserRole | GroupRole] = list(user.role_grants or ())
     for group in user.groups or ():
         grants.extend(group.role_grants or ())
     for grant in grants:

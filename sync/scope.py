@@ -1,0 +1,96 @@
+"""Tenant isolation in one place: which tickets a user may see and act on, as SQL conditions.
+
+Everything that shows or sends a ticket builds on this module: the portal's and the API's queries
+(`app.services.scope`) and the notification recipients (`sync.notify.recipients`), so a mail can never
+reach someone the portal would answer 404. It asks the user's permission set (`sync.permissions`),
+never role names: `view_*` permissions open the list scopes, `act_*` permissions decide which of the
+visible tickets the user may change.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import ColumnElement, and_, false, or_, select, true
+
+from sync.models import GroupMember, Ticket, User
+from sync.permissions import Permission, is_admin, permissions_of
+
+SCOPES = ("mine", "org", "group")
+_VIEW = {"mine": Permission.VIEW_OWN, "org": Permission.VIEW_ORG, "group": Permission.VIEW_GROUP}
+_ACT = {"mine": Permission.ACT_OWN, "org": Permission.ACT_ORG, "group": Permission.ACT_GROUP}
+
+
+class ScopeError(ValueError):
+    """The user asked for a scope their permissions do not open."""
+
+
+def scopes_for(user: User) -> tuple[str, ...]:
+    """The list scopes the user's permissions open, in the order the portal offers them."""
+    held = permissions_of(user)
+    if Permission.ADMINISTER in held:
+        return SCOPES
+    return tuple(scope for scope in SCOPES if _VIEW[scope] in held)
+
+
+def action_scopes_for(user: User) -> tuple[str, ...]:
+    """The scopes in which the user may change requests (comment, resolve, ...)."""
+    held = permissions_of(user)
+    if Permission.ADMINISTER in held:
+        return SCOPES
+    return tuple(scope for scope in SCOPES if _ACT[scope] in held and _VIEW[scope] in held)
+
+
+def widest_scopes(user: User) -> tuple[str, ...]:
+    """The scopes whose union holds every ticket the user may open: the organisation's, else their own,
+    plus their groups' open requests for a group lead without the organisation scope."""
+    scopes = scopes_for(user)
+    widest: list[str] = [scope for scope in ("org", "mine") if scope in scopes][:1]
+    if "group" in scopes and widest != ["org"]:
+        widest.append("group")
+    return tuple(widest)
+
+
+def reported_by(user: User) -> ColumnElement[bool]:
+    """Tickets the user raised (by e-mail, or by their linked JSM account)."""
+    conditions = [Ticket.reporter_email == user.email]
+    if user.jira_account_id:
+        conditions.append(Ticket.reporter_account_id == user.jira_account_id)
+    return or_(*conditions)
+
+
+def _in_groups(user: User) -> ColumnElement[bool]:
+    """Reporters who share a group with the user (inside the user's organisation)."""
+    group_ids = [group.id for group in user.groups or ()]
+    if not group_ids:
+        return false()
+    members = (select(User.email).join(GroupMember, GroupMember.user_id == User.id)
+               .where(GroupMember.group_id.in_(group_ids), User.organization_id == user.organization_id))
+    return Ticket.reporter_email.in_(members)
+
+
+def visible_condition(user: User, scope: str = "mine") -> ColumnElement[bool]:
+    """What `user` may see in `scope`, as a condition on `Ticket`; never crosses organisations for non-admins."""
+    if scope not in scopes_for(user):
+        raise ScopeError(f"scope {scope!r} is not available to you; use one of {scopes_for(user)}")
+    alive = Ticket.deleted.is_(False)
+    if is_admin(user):
+        return and_(alive, reported_by(user)) if scope == "mine" else and_(alive, true())
+    if user.organization_id is None:
+        return false()
+    in_org = and_(alive, Ticket.organization_id == user.organization_id)
+    if scope == "mine":
+        return and_(in_org, reported_by(user))
+    if scope == "group":
+        return and_(in_org, _in_groups(user), Ticket.bucket == "open")
+    return in_org
+
+
+def visible_anywhere(user: User) -> ColumnElement[bool]:
+    """Every ticket the user may open in any of their scopes (false for a user with none)."""
+    scopes = widest_scopes(user)
+    return or_(*(visible_condition(user, scope) for scope in scopes)) if scopes else false()
+
+
+def actionable_condition(user: User) -> ColumnElement[bool]:
+    """Every ticket the user may change (inside one of their action scopes)."""
+    scopes = action_scopes_for(user)
+    return or_(*(visible_condition(user, scope) for scope in scopes)) if scopes else false()
