@@ -43,7 +43,7 @@ def widest_scopes(user: User) -> tuple[str, ...]:
     """The scopes whose union holds every ticket the user may open: the organisation's, else their own,
     plus their groups' open requests for a group lead without the organisation scope."""
     scopes = scopes_for(user)
-    widest: list[str] = [scope for scope in ("org", "mine") if scope in scopes][:1]
+    widest: list[str] = [str(scope) for scope in ("org", "mine") if scope in scopes][:1]
     if "group" in scopes and widest != ["org"]:
         widest.append("group")
     return tuple(widest)
