@@ -114,6 +114,8 @@ def _every_locale() -> list[Literal["en", "ru"]]:
 class PortalSettings(_Section):
     locales: Annotated[list[Literal["en", "ru"]], NoDecode] = Field(default_factory=_every_locale, min_length=1)
     default_locale: Literal["en", "ru"] = "en"
+    # What each service desk is for, by project key and locale, shown where a customer chooses a desk.
+    desk_notes: dict[str, dict[Literal["en", "ru"], str]] = Field(default_factory=dict)
 
     _split_locales = field_validator("locales", mode="before")(_split_list)
 

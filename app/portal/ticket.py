@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session, joinedload
 
 from app.context import current_user, locale_code, login_required, runtime_of
 from app.errors import json_error
-from app.services.rendering import wiki_to_html
+from app.services.rendering import customer_description, wiki_to_html
 from app.services.scope import visible_ticket
 from app.services.serializers import comment_json, iso, ticket_json
 from sync.jsm.errors import JsmError
@@ -94,7 +94,8 @@ def _page_data(db: Session, ticket: Ticket, user: User) -> dict[str, Any]:
     data = ticket_json(ticket, mapping, user, locale)
     data["assignee"] = ticket.assignee_name
     data["priority_description"] = _priority_meaning(mapping, ticket.customer_priority, locale)
-    data["description_html"] = wiki_to_html(ticket.description) if ticket.description else ""
+    description = customer_description(ticket.description)
+    data["description_html"] = wiki_to_html(description) if description else ""
     comments = list(db.scalars(_public_comments(ticket.id)))
     data["comments"] = [comment_json(c, wiki_to_html(c.body)) for c in comments]
     history = list(db.scalars(select(StatusHistory).where(StatusHistory.ticket_id == ticket.id)

@@ -12,6 +12,14 @@ _LINK = re.compile(r"\[([^|\]]+)\|(https?://[^\]\s]+)\]")
 _BOLD = re.compile(r"(?<![\w*])\*(\S(?:[^*\n]*\S)?)\*(?![\w*])")
 _ITALIC = re.compile(r"(?<![\w_])_(\S(?:[^_\n]*\S)?)_(?![\w_])")
 _MONO = re.compile(r"\{\{(.+?)\}\}")
+# The outbox's create marker (sync.outbound.handlers.create): JSM keeps it in the description so a retried
+# create can find its request; customers reading the portal never see it.
+_CREATE_MARKER = re.compile(r"\s*_?\(customer portal ref jsmc[0-9a-f]+\)_?\s*$")
+
+
+def customer_description(text: str | None) -> str:
+    """A request's description as the customer wrote it, without the portal's create marker."""
+    return _CREATE_MARKER.sub("", text or "")
 
 
 def wiki_to_html(text: str) -> str:
