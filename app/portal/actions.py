@@ -134,7 +134,10 @@ def new_ticket() -> Any:
             return done, 303
         kept = files[:MAX_FILES]
         flash(_("The request is not sent yet: correct the marked fields."), "error")
-    return render_template("actions/new.html", user=user, form=request.form, errors=errors,
+    follow_up = (request.args.get("follow_up") or "")[:64]
+    form = request.form if request.method == "POST" else \
+        {"description": _("Follow-up to %(key)s.", key=follow_up)} if follow_up else {}
+    return render_template("actions/new.html", user=user, form=form, errors=errors, follow_up=follow_up,
                            kept=[{"name": f["name"], "token": keep_token(f)} for f in kept],
                            submission=request.form.get("submission") or str(uuid.uuid4()), **state), \
         (400 if errors else 200)
