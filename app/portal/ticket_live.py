@@ -76,11 +76,13 @@ def ticket_version(db: Session, ticket: Ticket) -> str:
     history = db.scalar(select(func.count()).where(StatusHistory.ticket_id == ticket.id)) or 0
     files = db.execute(select(func.count(), func.max(Attachment.id))
                        .where(Attachment.ticket_id == ticket.id, Attachment.deleted.is_(False))).one()
-    outbox = db.execute(select(func.count(), func.max(OutboxAction.updated_at), func.max(OutboxAction.id))
-                        .where(OutboxAction.ticket_id == ticket.id)).one()
+    # States, not times: an action can go from pending to done inside the same second as the page render.
+    rows = db.execute(select(OutboxAction.id, OutboxAction.state).where(OutboxAction.ticket_id == ticket.id)
+                      .order_by(OutboxAction.id.desc()).limit(10))
+    outbox = tuple(tuple(row) for row in rows)
     parts = (_text(ticket.jira_updated_at), ticket.customer_status, ticket.customer_priority, ticket.summary,
              ticket.assignee_name, _text(ticket.resolved_at), (comments[0], _text(comments[1]), comments[2]),
-             history, tuple(files), (outbox[0], _text(outbox[1]), outbox[2]))
+             history, tuple(files), outbox)
     return hashlib.sha256(repr(parts).encode()).hexdigest()[:20]
 
 
