@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session, joinedload
 
 from app.context import current_user, locale_code, login_required, runtime_of
 from app.errors import json_error
+from app.portal.sla_block import support_block
 from app.portal.ticket_live import failed_comment_ids, given_rating, recent_actions, ticket_version
 from app.services.rendering import customer_description, wiki_to_html
 from app.services.scope import visible_ticket
@@ -108,7 +109,8 @@ def ticket_page(key: str) -> Any:
             abort(404)
         data = _page_data(db, ticket, user)
         version = data.pop("version")
-    return render_template("ticket.html", user=user, ticket=data, version=version)
+    return render_template("ticket.html", user=user, ticket=data, version=version,
+                           support=support_block(runtime_of(current_app).mapping, data))
 
 
 @bp.get("/tickets/<key>/attachments/<jira_id>")
