@@ -124,8 +124,11 @@ def test_create_reply_resolve_rate_close(browser: Any, env: Any, tmp_path: Path,
 
         # Create a request from the header, with a file: choosing the desk and the type reloads the form.
         page.get_by_role("navigation", name=t("Main")).get_by_role("link", name=t("New request")).click()
+        page.wait_for_url("**/tickets/new")
+        page.wait_for_load_state()  # portal.js (deferred) listens for the choice from here on
         page.get_by_label(t("Where to ask")).select_option(label="Technical support")
         page.get_by_label(t("What kind of request")).wait_for()
+        page.wait_for_load_state()
         page.get_by_label(t("What kind of request")).select_option("11")
         page.locator("#create-form").wait_for()
         step("create-form")
