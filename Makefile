@@ -23,7 +23,12 @@ $(DEV_STAMP): $(STAMP) requirements-dev.txt
 run: $(STAMP)
 	$(BIN)/companion run
 
-test: $(DEV_STAMP)
+# axe-core (accessibility checks in the browser tests) from npm; the tests say why they skip without npm.
+AXE := tests/.node/node_modules/axe-core/axe.min.js
+$(AXE):
+	-command -v npm >/dev/null && npm install --prefix tests/.node --no-audit --no-fund --silent axe-core@4
+
+test: $(DEV_STAMP) $(AXE)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 bench: $(DEV_STAMP)

@@ -154,6 +154,18 @@ class Mapping:
             fb = self._priorities[self._doc.priority_fallback]
             return PriorityResolution(fb.key, fb.rank, True, "default")
 
+    def jira_priority_for(self, customer_key: str, options: list[tuple[str, str]]) -> str | None:
+        """The JSM priority option (value) a customer's choice is raised with; None if no option maps to it.
+
+        Several Jira priorities map to one customer priority (Highest and High to high); the one nearest
+        the middle of JSM's list is chosen, so a customer's "high" is Jira's High and the extremes stay
+        for agents to escalate or demote.
+        """
+        middle = (len(options) - 1) / 2
+        resolved = [(i, value, self.resolve_priority(None, label)) for i, (value, label) in enumerate(options)]
+        hits = [(abs(i - middle), i, value) for i, value, r in resolved if r.key == customer_key and not r.fell_back]
+        return min(hits)[2] if hits else None
+
     def category_for(
         self, request_type_id: str | None, request_type_name: str | None = None, subtype_value: str | None = None
     ) -> CategoryMatch | None:

@@ -136,6 +136,8 @@ class PortalSettings(_Section):
         if value and not value.startswith(("http://", "https://")):
             raise ValueError(f"must be an absolute http(s) URL, got {value!r}")
         return value.rstrip("/") if value else None
+    # What each service desk is for, by project key and locale, shown where a customer chooses a desk.
+    desk_notes: dict[str, dict[Literal["en", "ru"], str]] = Field(default_factory=dict)
 
     _split_locales = field_validator("locales", mode="before")(_split_list)
 

@@ -15,6 +15,15 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from app.context import current_user, locale_code, login_required, runtime_of
+from app.portal.create_form import (
+    MAX_SUMMARY,
+    field_message,
+    form_fields,
+    keep_token,
+    priority_choices,
+    uploaded_files,
+    worded_errors,
+)
 from app.services.actions import MAX_FILES, ActionError, accept_create, accept_ticket_action
 from app.services.serializers import action_json
 from sync.models import OutboxAction, OutboxState
@@ -50,7 +59,7 @@ def ticket_action(key: str, kind: str) -> Any:
 
 def _form_state(runtime: Any) -> dict[str, Any]:
     desks, types, fields, problem = [], [], [], None
-    desk = request_type = None
+    desk = request_type = priority_field = None
     desk_ref = request.values.get("service_desk") or ""
     type_ref = request.values.get("request_type") or ""
     try:
@@ -62,10 +71,51 @@ def _form_state(runtime: Any) -> dict[str, Any]:
             if request_type:
                 fields = [f for f in request_type_fields(runtime, desk["id"], request_type["id"])
                           if f["field_id"] not in ("summary", "description", "attachment")]
+                priority_field = next((f for f in fields if f["field_id"] == "priority"), None)
     except Exception:
         problem = _("Support's system cannot be reached right now, so the forms cannot be shown. Try again shortly.")
-    return {"desks": desks, "desk": desk, "types": types, "request_type": request_type, "fields": fields,
+    notes = runtime.settings.portal.desk_notes
+    locale = locale_code()
+    for d in desks:
+        note = notes.get(d["project_key"]) or {}
+        d["note"] = note.get(locale) or note.get("en") or ""
+    return {"desks": desks, "desk": desk, "types": types, "request_type": request_type,
+            "fields": form_fields(fields), "priorities": priority_choices(runtime.mapping, priority_field, locale),
             "problem": problem, "max_files": MAX_FILES}
+
+
+def _create(runtime: Any, user: Any, state: dict[str, Any], files: list[dict[str, str]]) -> tuple[Any, dict[str, str]]:
+    """Validate in the customer's words, then accept; (redirect or None, errors by form key)."""
+    summary = (request.form.get("summary") or "").strip()
+    errors: dict[str, str] = {}
+    if not summary:
+        errors["summary"] = field_message("required", _("Subject"))
+    elif len(summary) > MAX_SUMMARY:
+        errors["summary"] = field_message("too_long", _("Subject"))
+    if len(files) > MAX_FILES:
+        errors["files"] = _("You can attach up to %(n)s files; you chose %(m)s. Remove some and send again.",
+                            n=MAX_FILES, m=len(files))
+    if errors:
+        return None, errors
+    chosen = request.form.get("priority") or ""
+    jira_priority = next((p["jira"] for p in state["priorities"] if p["key"] == chosen), None)
+    custom = {f["field_id"]: request.form.get(f"field.{f['field_id']}") for f in state["fields"]}
+    data = {"service_desk": state["desk"]["id"], "request_type": state["request_type"]["id"],
+            "summary": summary, "description": request.form.get("description"), "priority": jira_priority,
+            "fields": {k: v for k, v in custom.items() if v not in (None, "")}}
+    try:
+        result = accept_create(runtime, user, data, files, locale=locale_code(),
+                               idempotency_key=request.form.get("submission") or None)
+    except ActionError as exc:
+        names = {f["field_id"]: f["name"] for f in state["fields"]} | {"summary": _("Subject"),
+                                                                       "priority": _("Priority")}
+        raw = exc.fields or ({exc.field: exc.message} if exc.field else {})
+        worded = worded_errors(raw, names)
+        if not worded:
+            worded["form"] = _("Support's system cannot take the request right now. Try again shortly.") \
+                if exc.status >= 500 else _("The request could not be sent. Check the form and try again.")
+        return None, worded
+    return redirect(url_for("portal_actions.submission", action_uuid=result["action"]["uuid"])), {}
 
 
 @bp.route("/tickets/new", methods=["GET", "POST"])
@@ -76,24 +126,21 @@ def new_ticket() -> Any:
     runtime = runtime_of(current_app)
     state = _form_state(runtime)
     errors: dict[str, str] = {}
+    kept: list[dict[str, str]] = []
     if request.method == "POST" and state["desk"] and state["request_type"]:
-        custom = {f["field_id"]: request.form.get(f"field.{f['field_id']}") for f in state["fields"]}
-        data = {"service_desk": state["desk"]["id"], "request_type": state["request_type"]["id"],
-                "summary": request.form.get("summary"), "description": request.form.get("description"),
-                "fields": {k: v for k, v in custom.items() if v not in (None, "")}}
-        files = [{"name": f.filename or "file", "mime": f.mimetype or "application/octet-stream",
-                  "b64": base64.b64encode(f.read()).decode()}
-                 for f in request.files.getlist("files") if f and f.filename][:MAX_FILES]
-        try:
-            result = accept_create(runtime, user, data, files, locale=locale_code(),
-                                   idempotency_key=request.form.get("submission") or None)
-        except ActionError as exc:
-            errors = exc.fields or ({exc.field: exc.message} if exc.field else {})
-            flash(exc.message, "error")
-        else:
-            return redirect(url_for("portal_actions.submission", action_uuid=result["action"]["uuid"])), 303
-    return render_template("actions/new.html", user=user, form=request.form, errors=errors,
-                           submission=request.form.get("submission") or str(uuid.uuid4()), **state)
+        files = uploaded_files(request.files, request.form.getlist("kept"))
+        done, errors = _create(runtime, user, state, files)
+        if done is not None:
+            return done, 303
+        kept = files[:MAX_FILES]
+        flash(_("The request is not sent yet: correct the marked fields."), "error")
+    follow_up = (request.args.get("follow_up") or "")[:64]
+    form = request.form if request.method == "POST" else \
+        {"description": _("Follow-up to %(key)s.", key=follow_up)} if follow_up else {}
+    return render_template("actions/new.html", user=user, form=form, errors=errors, follow_up=follow_up,
+                           kept=[{"name": f["name"], "token": keep_token(f)} for f in kept],
+                           submission=request.form.get("submission") or str(uuid.uuid4()), **state), \
+        (400 if errors else 200)
 
 
 @bp.get("/submissions/<action_uuid>")

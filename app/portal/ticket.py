@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-from datetime import UTC, datetime
 from typing import Any
 
 from flask import (
@@ -18,18 +16,20 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload
 
 from app.context import current_user, locale_code, login_required, runtime_of
 from app.errors import json_error
 from app.portal.sla_block import support_block
-from app.services.rendering import renderer_for
+from app.portal.ticket_live import failed_comment_ids, given_rating, recent_actions, ticket_version
+from app.services.rendering import customer_description, renderer_for
 from app.services.scope import visible_ticket
-from app.services.serializers import comment_json, iso, ticket_json
+from app.services.serializers import comment_json, ticket_json
 from sync.jsm.errors import JsmError
 from sync.jsm.gateway import gateway_for
 from sync.models import Attachment, Comment, StatusHistory, Ticket, User
+from sync.outbound.messages import customer_message
 
 bp = Blueprint("portal_ticket", __name__)
 # Downloads above this size are refused rather than relayed (the portal is not a file server).
@@ -48,31 +48,6 @@ def _public_comments(ticket_id: int) -> Any:
     # The one filter that keeps internal notes away from customers: JSM's public flag, never deleted.
     return (select(Comment).where(Comment.ticket_id == ticket_id, Comment.public.is_(True),
                                   Comment.deleted.is_(False)).order_by(Comment.created_at, Comment.id))
-
-
-def _fingerprint(ticket: Ticket, comments: int, comment_updated: Any, comment_id: int | None,
-                 history: int) -> str:
-    # Times as ISO text: SQLite returns MAX() of a time column as text, a loaded row gives a datetime.
-    if isinstance(comment_updated, str):
-        comment_updated = datetime.fromisoformat(comment_updated).replace(tzinfo=UTC)
-    parts = (iso(ticket.jira_updated_at), ticket.customer_status, ticket.customer_priority, ticket.summary,
-             ticket.assignee_name, (comments, iso(comment_updated), comment_id), history)
-    return hashlib.sha256(repr(parts).encode()).hexdigest()[:20]
-
-
-def ticket_version(db: Session, ticket: Ticket) -> str:
-    """A fingerprint of what the request page shows: fields, status, public comments, timeline."""
-    comments = db.execute(select(func.count(), func.max(Comment.updated_at), func.max(Comment.id))
-                          .where(Comment.ticket_id == ticket.id, Comment.public.is_(True),
-                                 Comment.deleted.is_(False))).one()
-    history = db.scalar(select(func.count()).where(StatusHistory.ticket_id == ticket.id)) or 0
-    return _fingerprint(ticket, comments[0], comments[1], comments[2], history)
-
-
-def _loaded_version(ticket: Ticket, comments: list[Comment], history: list[StatusHistory]) -> str:
-    """`ticket_version` from the rows the page already read (the same filters), without two more queries."""
-    return _fingerprint(ticket, len(comments), max((c.updated_at for c in comments), default=None),
-                        max((c.id for c in comments), default=None), len(history))
 
 
 def _label(mapping: Any, key: str, locale: str) -> str:
@@ -97,9 +72,13 @@ def _page_data(db: Session, ticket: Ticket, user: User) -> dict[str, Any]:
     data["priority_description"] = _priority_meaning(mapping, ticket.customer_priority, locale)
     render = renderer_for(db, ticket, lambda jira_id: url_for("portal_ticket.download_attachment", key=ticket.key,
                                                               jira_id=jira_id))
-    data["description_html"] = render(ticket.description) if ticket.description else ""
+    description = customer_description(ticket.description)
+    data["description_html"] = render(description) if description else ""
     comments = list(db.scalars(_public_comments(ticket.id)))
-    data["comments"] = [comment_json(c, render(c.body)) for c in comments]
+    refused = failed_comment_ids(db, ticket)
+    data["comments"] = [{**comment_json(c, render(c.body)), "refused": c.id in refused} for c in comments]
+    data["actions"] = recent_actions(db, ticket, lambda error: customer_message(error, locale))
+    data["rating"] = given_rating(db, ticket)
     history = list(db.scalars(select(StatusHistory).where(StatusHistory.ticket_id == ticket.id)
                               .order_by(StatusHistory.at, StatusHistory.id)))
     # Several Jira statuses map to one customer status; repeated entries would read as noise.
@@ -117,7 +96,7 @@ def _page_data(db: Session, ticket: Ticket, user: User) -> dict[str, Any]:
          "url": url_for("portal_ticket.download_attachment", key=ticket.key, jira_id=a.jira_id)}
         for a in db.scalars(select(Attachment).where(Attachment.ticket_id == ticket.id, Attachment.deleted.is_(False))
                             .order_by(Attachment.created_at, Attachment.id))]
-    data["version"] = _loaded_version(ticket, comments, history)
+    data["version"] = ticket_version(db, ticket)
     return data
 
 

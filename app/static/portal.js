@@ -68,7 +68,51 @@
     setTimeout(tick, delay);
   }
 
+  // Forms marked data-autosubmit (the create page's "where" and "what kind") reload on a choice.
+  function autosubmit(form) {
+    Array.prototype.forEach.call(form.querySelectorAll("select"), function (select) {
+      select.addEventListener("change", function () { form.submit(); });
+    });
+  }
+
+  // A file input refuses more files than the server takes, saying so next to the field.
+  function limitFiles(input) {
+    var max = parseInt(input.getAttribute("data-max-files"), 10);
+    var note = document.createElement("p");
+    note.className = "field-error";
+    note.id = input.id + "-limit";
+    note.setAttribute("role", "alert");
+    note.hidden = true;
+    input.insertAdjacentElement("afterend", note);
+    input.addEventListener("change", function () {
+      var kept = input.form ? input.form.querySelectorAll("input[name=kept]:checked").length : 0;
+      var tooMany = input.files.length + kept > max;
+      note.hidden = !tooMany;
+      note.textContent = tooMany ? input.getAttribute("data-too-many") : "";
+      if (tooMany) {
+        input.value = "";
+        input.setAttribute("aria-invalid", "true");
+        input.setAttribute("aria-describedby", note.id);
+      } else {
+        input.removeAttribute("aria-invalid");
+      }
+    });
+  }
+
+  // Esc closes an open <details> menu (Columns, account) and returns focus to its summary.
+  document.addEventListener("keydown", function (event) {
+    if (event.key !== "Escape") { return; }
+    Array.prototype.forEach.call(document.querySelectorAll("details[open]"), function (menu) {
+      if (menu.classList.contains("action-form")) { return; }
+      menu.open = false;
+      var summary = menu.querySelector("summary");
+      if (summary && menu.contains(document.activeElement)) { summary.focus(); }
+    });
+  });
+
   document.addEventListener("DOMContentLoaded", function () {
+    Array.prototype.forEach.call(document.querySelectorAll("form[data-autosubmit]"), autosubmit);
+    Array.prototype.forEach.call(document.querySelectorAll("input[type=file][data-max-files]"), limitFiles);
     Array.prototype.forEach.call(document.querySelectorAll("[data-live-url]"), watch);
     Array.prototype.forEach.call(document.querySelectorAll("input[readonly]"), function (input) {
       input.addEventListener("focus", function () { input.select(); });

@@ -81,6 +81,17 @@ def request_type_fields(runtime: Runtime, desk_id: str, type_id: str, refresh: b
     return _cached(runtime, f"fields:{desk_id}:{type_id}", load, refresh)
 
 
+class FieldError(str):
+    """An error message (the API shows the text) carrying a `code` a form can word in the reader's language."""
+
+    code: str
+
+    def __new__(cls, code: str, text: str) -> FieldError:
+        made = super().__new__(cls, text)
+        made.code = code
+        return made
+
+
 def _option(field: dict[str, Any], raw: Any) -> str | None:
     ref = raw.get("id") or raw.get("value") if isinstance(raw, dict) else raw
     wanted = str(ref).strip().lower()
@@ -95,11 +106,11 @@ def validate_create(meta: list[dict[str, Any]], summary: Any, description: Any, 
     """JSM `requestFieldValues` for the extra fields, and errors by field name (empty when valid)."""
     errors: dict[str, str] = {}
     if not isinstance(summary, str) or not summary.strip():
-        errors["summary"] = "is required"
+        errors["summary"] = FieldError("required", "is required")
     elif len(summary) > 255:
-        errors["summary"] = "must be at most 255 characters"
+        errors["summary"] = FieldError("too_long", "must be at most 255 characters")
     if description is not None and not isinstance(description, str):
-        errors["description"] = "must be a string"
+        errors["description"] = FieldError("invalid", "must be a string")
     by_id = {f["field_id"]: f for f in meta}
     values = dict(fields)
     if priority not in (None, ""):
@@ -110,14 +121,14 @@ def validate_create(meta: list[dict[str, Any]], summary: Any, description: Any, 
         if field is None or field_id in SKIPPED_FIELDS:
             if field_id not in ("summary", "description"):
                 errors[f"fields.{field_id}" if field_id != "priority" else "priority"] = \
-                    "is not a field of this request type"
+                    FieldError("unknown_field", "is not a field of this request type")
             continue
         if field["options"]:
             option = _option(field, raw)
             if option is None:
                 labels = ", ".join(str(o["label"]) for o in field["options"])
                 errors[field_id if field_id == "priority" else f"fields.{field_id}"] = \
-                    f"{raw!r} is not one of: {labels}"
+                    FieldError("not_an_option", f"{raw!r} is not one of: {labels}")
             else:
                 out[field_id] = {"id": option}
         elif raw not in (None, ""):
@@ -125,5 +136,5 @@ def validate_create(meta: list[dict[str, Any]], summary: Any, description: Any, 
     for field in meta:
         if field["required"] and field["field_id"] not in SKIPPED_FIELDS and field["field_id"] not in out \
                 and f"fields.{field['field_id']}" not in errors:
-            errors[f"fields.{field['field_id']}"] = f"{field['name']} is required"
+            errors[f"fields.{field['field_id']}"] = FieldError("required", f"{field['name']} is required")
     return out, errors

@@ -9,9 +9,10 @@ from __future__ import annotations
 MESSAGES: dict[str, dict[str, str]] = {
     "not_allowed_now": {
         "en": "Support's system did not accept this action for the request in its current state. "
-              "Refresh the page: the request may have changed in the meantime.",
+              "The page now offers only what is still possible; if you still need help, create a new request.",
         "ru": "Система поддержки не приняла это действие для обращения в его текущем состоянии. "
-              "Обновите страницу: возможно, обращение уже изменилось.",
+              "Страница теперь предлагает только то, что ещё возможно; если помощь всё ещё нужна, "
+              "создайте новое обращение.",
     },
     "closed": {
         "en": "The request is closed, so it can no longer be commented on.",

@@ -30,6 +30,7 @@ class Env:
     runtime: Any
     settings: Any
     tokens: dict[str, str]
+    base_url: str = ""
 
     def headers(self, who: str = "alice") -> dict[str, str]:
         return {"Authorization": f"Bearer {self.tokens[who]}"}
@@ -118,7 +119,8 @@ def make_env(tmp_path: Path, redis_url: str, redis_client) -> Iterator[Any]:  # 
         sb.set_webhook(f"http://127.0.0.1:{server.server_port}/webhooks/jira")
         runtime = app.extensions["companion"]
         stack.append(lambda *a: runtime.close())  # pooled database connections must not outlive the test
-        return Env(sb, app, app.test_client(), runtime, settings, _link_users(runtime, sb))
+        return Env(sb, app, app.test_client(), runtime, settings, _link_users(runtime, sb),
+                   f"http://127.0.0.1:{server.server_port}")
 
     yield build
     for close in reversed(stack):

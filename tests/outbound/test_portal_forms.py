@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 
 from sqlalchemy import select
 
@@ -20,11 +21,23 @@ def test_create_through_the_portal_form_with_a_file(env) -> None:  # type: ignor
     assert page.status_code == 200 and b'id="create-form"' in page.data and b"Environment" in page.data
     bad = env.client.post("/tickets/new?service_desk=1&request_type=11",
                           data={"summary": "x", "field.customfield_10201": "nope"})
-    assert bad.status_code == 200 and b"not one of" in bad.data
+    assert bad.status_code == 400 and "Choose one of the offered values for “Environment”".encode() in bad.data
+    assert b'aria-invalid="true" aria-describedby="field.customfield_10201-error"' in bad.data
+    assert b"not one of" not in bad.data, "no developer English for customers"
+    # An error keeps the chosen file (carried back in the form) and words the missing subject in Russian.
+    again = env.client.post("/tickets/new?service_desk=1&request_type=11&lang=ru", content_type="multipart/form-data",
+                            data={"summary": " ", "files": (io.BytesIO(b"log line"), "error.log")})
+    assert again.status_code == 400 and "Заполните поле «Тема»".encode() in again.data
+    kept = re.search(rb'name="kept" value="([^"]+)"', again.data)
+    assert kept and b"error.log" in again.data
+    six = [(io.BytesIO(b"x"), f"f{i}.txt") for i in range(6)]
+    refused = env.client.post("/tickets/new?service_desk=1&request_type=11&lang=en", content_type="multipart/form-data",
+                              data={"summary": "Six files", "files": six})
+    assert refused.status_code == 400 and b"You can attach up to 5 files; you chose 6" in refused.data
     response = env.client.post("/tickets/new?service_desk=1&request_type=11", content_type="multipart/form-data",
                                data={"summary": "Screen is blue", "description": "since Monday",
-                                     "field.customfield_10201": "10302", "submission": "form-1",
-                                     "files": (io.BytesIO(b"log line"), "error.log")})
+                                     "field.customfield_10201": "10302", "submission": "form-1", "priority": "high",
+                                     "kept": kept.group(1).decode()})
     assert response.status_code == 303, response.data[:500]
     pending = env.client.get(response.headers["Location"])
     assert pending.status_code == 200 and b'data-state="pending"' in pending.data
@@ -35,7 +48,10 @@ def test_create_through_the_portal_form_with_a_file(env) -> None:  # type: ignor
     with env.sb.state.lock:
         req = env.sb.state.get(key)
         assert req.reporter.email == "customer1@example.com" and req.custom["customfield_10201"] == "10302"
-        assert len(req.attachments) == 1, "the file went through JSM's temporary-attachment flow"
+        assert len(req.attachments) == 1, "the kept file went through JSM's temporary-attachment flow"
+        assert req.priority_id == "2", "the customer's high is raised as Jira's High (the mapping)"
+    shown = env.client.get(f"/tickets/{key}")
+    assert b"since Monday" in shown.data and b"customer portal ref" not in shown.data
     assert env.sandbox_state()["counts"]["requests"] == 1
 
 

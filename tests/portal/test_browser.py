@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Iterator
 from datetime import timedelta
@@ -10,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from tests.portal.a11y import contrast
 from tests.portal.conftest import NOW, PASSWORD, seed
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -120,3 +122,8 @@ def test_keyboard_focus_is_visible(page: Any, live_server: tuple[str, Any]) -> N
     page.keyboard.press("Tab")
     outline = page.evaluate("getComputedStyle(document.activeElement).outlineStyle")
     assert outline not in ("none", ""), outline
+    colour = page.evaluate("getComputedStyle(document.activeElement).outlineColor")
+    ring = tuple(float(c) for c in re.findall(r"[\d.]+", colour)[:3])
+    # WCAG 1.4.11: the ring against the white cards and the grey page behind them.
+    for background in ((255, 255, 255), (244, 245, 247)):
+        assert contrast(ring, background) >= 3, (colour, background, contrast(ring, background))
