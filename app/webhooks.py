@@ -16,6 +16,7 @@ from app.context import runtime_of
 from app.errors import json_error
 from sync.jobs import request_inbox_drain
 from sync.jsm.events import CommentEvent, IssueEvent, NotAWebhook, normalise
+from sync.logs import request_id
 from sync.models import InboundEvent, InboxState
 
 log = logging.getLogger(__name__)
@@ -70,7 +71,7 @@ def receive():  # type: ignore[no-untyped-def]
     row = {"delivery_id": delivery_id[:128], "webhook_event": event.kind if ignored else parsed["webhookEvent"],
            "issue_key": issue_key, "project_key": project_key, "event_timestamp": parsed.get("timestamp"),
            "payload": body.decode("utf-8"), "state": InboxState.IGNORED if ignored else InboxState.PENDING,
-           "reason": ignored}
+           "reason": ignored, "request_id": request_id.get()}
     try:
         # A Core INSERT … RETURNING, not an ORM add/flush: the ORM unit of work was about a third of
         # this endpoint's time (bench/ingest.py), and there is nothing here for it to track.

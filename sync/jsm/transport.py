@@ -22,6 +22,7 @@ from atlassian import Jira, ServiceDesk
 
 from sync.jsm.errors import JsmTransientError, from_exception, from_response
 from sync.jsm.throttle import Throttle
+from sync.telemetry import JSM_RESPONSES
 
 log = logging.getLogger(__name__)
 
@@ -73,12 +74,15 @@ class Transport:
             self.throttle.acquire()
             with self._lock:
                 self.calls[kind] += 1
+            started = time.monotonic()
             try:
                 response = client.request(method, path, params=params, json=json, files=files,
                                           headers=headers or client.default_headers, advanced_mode=True)
             except requests.RequestException as exc:
+                _record(kind, method, path, "error", started)
                 error = from_exception(exc, what, self.site_url, self.timeout[1])
             else:
+                _record(kind, method, path, str(response.status_code), started)
                 if response.status_code < 400 or response.status_code in ok_statuses:
                     return response
                 error = from_response(response, what, self.deployment)
@@ -115,6 +119,14 @@ class Transport:
         """HTTP requests sent so far."""
         with self._lock:
             return sum(self.calls.values())
+
+
+def _record(kind: str, method: str, path: str, status: str, started: float) -> None:
+    # One line per HTTP call, under the request id of the work that made it (sync.logs); the path only:
+    # parameters may carry customer text.
+    JSM_RESPONSES.labels(kind=kind, status=status).inc()
+    log.info("JSM %s %s -> %s in %.0f ms", method, path, status, (time.monotonic() - started) * 1000,
+             extra={"jsm_kind": kind, "jsm_status": status})
 
 
 def _json(response: requests.Response) -> Any:
