@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from collections import Counter
 from datetime import datetime, timedelta
+from itertools import pairwise
 
 import pytest
 from rq import Queue
@@ -60,7 +61,7 @@ def test_three_schedulers_one_reconcile_per_tick_before_and_after_the_leader_die
     after = [t for t in ticks if t >= took_over_at + step]
     assert len(before) >= 3 and len(after) >= 3, (before, after)
     for run in (before, after):  # no tick skipped while a leader held the lease
-        assert all(b - a == step for a, b in zip(run, run[1:], strict=False)), run
+        assert all(b - a == step for a, b in pairwise(run)), run
     # Across the handover: the first tick after the kill ran (late, once) unless the old leader had done
     # it; nothing older than the catch-up window ran twice, and the gap is bounded by the lease.
     handover = [t for t in ticks if killed_at - step < t < took_over_at + step]
