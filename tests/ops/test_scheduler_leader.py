@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from itertools import pairwise
 
 import pytest
-from rq import Queue
+from rq.cron import get_cron_job_ids
 from rq.job import Job
 
 from sync.scheduler import CATCH_UP_SECONDS, LEASE_SECONDS, POLL_SECONDS, current_leader
@@ -19,8 +19,8 @@ TICK = 2  # seconds: reconcile every two seconds (croniter's sixth field is seco
 
 
 def _reconcile_ticks(redis_client) -> list[datetime]:  # type: ignore[no-untyped-def]
-    queue = Queue("maintenance", connection=redis_client)
-    jobs = Job.fetch_many(queue.get_job_ids(), connection=redis_client)
+    # RQ's history of the jobs each cron job spawned: still there if something consumed the queue.
+    jobs = Job.fetch_many(get_cron_job_ids("sync.jobs.reconcile_incremental", redis_client), connection=redis_client)
     return sorted(datetime.fromisoformat(job.meta["cron_tick"].replace("Z", "+00:00")) for job in jobs
                   if job is not None and job.func_name == "sync.jobs.reconcile_incremental")
 

@@ -51,11 +51,12 @@ def test_a_killed_child_is_restarted_and_the_install_keeps_serving(tmp_path, dat
         assert wait_until(lambda: _healthy(port), 60), log.read_text()[-3000:]
         supervisor = psutil.Process(run.pid)
         for word in ("gunicorn", " worker"):
-            victim = wait_until(lambda w=word: _child(supervisor, w), 20)
+            # `serve` becomes gunicorn only once it has imported the app: seconds on a loaded machine.
+            victim = wait_until(lambda w=word: _child(supervisor, w), 90)
             assert victim is not None, f"no {word.strip()} child: {[c.cmdline() for c in supervisor.children()]}"
             os.killpg(victim.pid, signal.SIGKILL)
             replacement = wait_until(lambda w=word, v=victim: (c := _child(supervisor, w)) and c.pid != v.pid and c,
-                                     20)
+                                     90)
             assert replacement, f"{word.strip()} was not restarted"
             assert wait_until(lambda: _healthy(port), 30), "the install stopped serving"
         text = log.read_text()

@@ -13,6 +13,7 @@ from sqlalchemy.engine import make_url
 from app.cli import main
 from sync.models import Comment, Ticket
 from sync.runtime import Runtime
+from tests.conftest import _empty_tables as empty_tables
 
 TOOLS = ("pg_dump", "pg_restore")
 
@@ -36,6 +37,7 @@ def test_a_restored_backup_plus_one_reconcile_is_whole_again(make_env, postgres_
     missing = [tool for tool in TOOLS if shutil.which(tool) is None]
     if missing:
         pytest.skip(f"{', '.join(missing)} not installed (Debian: apt-get install postgresql-client)")
+    empty_tables(postgres_url)  # the run's PostgreSQL database is shared by its tests
     env = make_env(postgres_url)
     keys = [env.raise_request() for _ in range(3)]
     assert env.client.post(f"/api/v1/tickets/{keys[0]}/comments", json={"body": "before the backup"},
