@@ -21,6 +21,7 @@ from app.context import RUNTIME_KEY
 from app.i18n import init_i18n
 from app.portal import account, init_portal, invite, list_page, notifications, signin, summary, ticket
 from app.portal import actions as portal_actions
+from app.requestlog import init_request_log
 from app.security import csrf, init_security
 from sync.runtime import Runtime
 from sync.settings import Settings, load_settings
@@ -69,6 +70,7 @@ def create_app(settings: Settings | None = None, test_config: dict[str, Any] | N
     app.extensions[RUNTIME_KEY] = runtime
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
+    init_request_log(app)
     init_i18n(app, settings)
     init_security(app)
     for blueprint, csrf_exempt in BLUEPRINTS:

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from flask import Blueprint, Response, current_app, jsonify
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST
 from sqlalchemy import text
 
 from app.context import runtime_of
-from app.metrics import refresh_gauges
+from app.metrics import exposition
 
 bp = Blueprint("health", __name__)
 
@@ -41,8 +41,7 @@ def readyz():  # type: ignore[no-untyped-def]
 @bp.get("/metrics")
 def metrics() -> Response:
     """Prometheus text exposition."""
-    refresh_gauges(runtime_of(current_app))
-    return Response(generate_latest(), mimetype=CONTENT_TYPE_LATEST)
+    return Response(exposition(runtime_of(current_app)), mimetype=CONTENT_TYPE_LATEST)
 
 
 @bp.get("/favicon.ico")

@@ -16,6 +16,7 @@ from app.errors import json_error
 from app.services.inbox_commit import committer_for
 from sync.jobs import request_inbox_drain
 from sync.jsm.events import CommentEvent, IssueEvent, NotAWebhook, normalise
+from sync.logs import request_id
 from sync.models import InboxState
 from sync.runtime import Runtime
 
@@ -76,7 +77,7 @@ def receive():  # type: ignore[no-untyped-def]
     row = {"delivery_id": delivery_id[:128], "webhook_event": event.kind if ignored else parsed["webhookEvent"],
            "issue_key": issue_key, "project_key": project_key, "event_timestamp": parsed.get("timestamp"),
            "payload": body.decode("utf-8"), "state": InboxState.IGNORED if ignored else InboxState.PENDING,
-           "reason": ignored}
+           "reason": ignored, "request_id": request_id.get()}
     try:
         # Durable before the answer, the commit shared with concurrent deliveries (app.services.inbox_commit).
         event_id = committer_for(runtime.engine, on_commit=lambda rows: _request_drain(runtime, rows)).record(row)

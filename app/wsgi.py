@@ -1,5 +1,9 @@
 """WSGI entry point for gunicorn: `app.wsgi:application` (configuration from $COMPANION_CONFIG/env)."""
 
 from app import create_app
+from sync.logs import configure_logging
+from sync.settings import load_settings
 
-application = create_app()
+_settings = load_settings()
+configure_logging(_settings, "web")
+application = create_app(_settings)

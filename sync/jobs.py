@@ -8,6 +8,7 @@ No other module imports these functions to run them; they call the enqueue helpe
 
 from __future__ import annotations
 
+import contextvars
 import json
 import logging
 import time
@@ -22,6 +23,7 @@ from sync.inbound import attachments, reconcile, retention
 from sync.inbound.drain import BATCH_SIZE, apply_inbox_rows, ready_rows
 from sync.inbound.health import publish_jsm_calls
 from sync.jsm.gateway import gateway_for
+from sync.logs import request_id
 from sync.models import InboundEvent, InboxState, MailState, NotificationEvent, OutgoingMail
 from sync.notify import delivery, fanout
 from sync.notify.compose import compose
@@ -43,6 +45,12 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 _REDIS_DOWN = (redis.RedisError, OSError)
+
+
+def _trace() -> dict[str, str]:
+    """Job meta carrying the current request id, so the worker logs the job under it."""
+    rid = request_id.get()
+    return {"request_id": rid} if rid else {}
 
 
 def _redis_or_none(runtime: Runtime) -> redis.Redis | None:
@@ -68,7 +76,8 @@ def request_inbox_drain(connection: redis.Redis) -> bool:
     """Make sure a drain job will run after this point; False when Redis is unavailable."""
     try:
         if connection.set(DRAIN_PENDING_KEY, "1", nx=True, ex=300):
-            queue("inbound", connection).enqueue(drain_inbox, job_timeout=600, result_ttl=60, failure_ttl=86_400)
+            queue("inbound", connection).enqueue(drain_inbox, job_timeout=600, result_ttl=60, failure_ttl=86_400,
+                                              meta=_trace())
         return True
     except _REDIS_DOWN as exc:
         log.warning("Redis unavailable, inbox drain left to the sweeper: %s", exc)
@@ -97,6 +106,9 @@ def drain_inbox(runtime: Runtime, limit: int = BATCH_SIZE) -> dict[str, int]:
                     deferred.append(row.id)
                 else:
                     _count(counts, row.state)
+                # Under the id of the webhook request that recorded the row, not of this job.
+                log.info("inbox %s (%s %s): %s", row.id, row.webhook_event, row.issue_key, row.state,
+                         extra={"request_id": row.request_id or request_id.get(), "inbox_event": row.id})
             attachment_changes = attachments.changes_in_rows(
                 r.payload for r in rows if r.state == InboxState.APPLIED)
             touched = sorted({r.issue_key for r in rows if r.state == InboxState.APPLIED and r.issue_key})
@@ -145,7 +157,7 @@ def request_attachment_refreshes(connection: redis.Redis, changes: dict[str, lis
     for key, ids in changes.items():
         try:
             queue("maintenance", connection).enqueue(refresh_attachments, key, ids, job_timeout=120, result_ttl=60,
-                                                     failure_ttl=86_400)
+                                                     failure_ttl=86_400, meta=_trace())
             sent += 1
         except _REDIS_DOWN as exc:
             log.warning("Redis unavailable, attachments of %s left to reconcile: %s", key, exc)
@@ -197,7 +209,7 @@ def request_push(connection: redis.Redis, action_id: int | None = None, force: b
     try:
         if connection.set(PUSH_PENDING_KEY, "1", nx=True, ex=300) or force:
             queue("outbound", connection).enqueue(drain_outbox, job_timeout=JOB_TIMEOUT, result_ttl=60,
-                                                  failure_ttl=86_400)
+                                                  failure_ttl=86_400, meta=_trace())
         return True
     except _REDIS_DOWN as exc:
         log.warning("Redis unavailable, outbox action %s left to the sweeper: %s", action_id, exc)
@@ -217,7 +229,8 @@ def drain_outbox(runtime: Runtime) -> dict[str, int]:
             return counts
         for action_id in ids:
             seen.add(action_id)  # one try per drain: a transient failure waits for its next_attempt_at
-            _count(counts, push(runtime, action_id, gateway))
+            # In a copy of the context: each push logs under its own action's request id (sync.logs).
+            _count(counts, contextvars.copy_context().run(push, runtime, action_id, gateway))
         request_notifications(runtime.redis)  # a confirmed action may have changed what customers see
     request_push(runtime.redis, force=True)  # time is up with work left: continue in a fresh job
     return counts

@@ -267,6 +267,8 @@ class InboundEvent(Base):
     applied_at: Mapped[datetime | None]
     # A deferred row (its ticket not mirrored yet) waits until then before its next try.
     retry_at: Mapped[datetime | None]
+    # The id the web request logged under (sync.logs): the same id marks the jobs and JSM calls it causes.
+    request_id: Mapped[str | None] = mapped_column(String(64))
 
     __table_args__ = (Index("ix_inbound_state_id", "state", "id"),)
 
@@ -294,6 +296,8 @@ class OutboxAction(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     next_attempt_at: Mapped[datetime | None]
+    # The id of the web request that accepted the action (sync.logs); its push logs under it.
+    request_id: Mapped[str | None] = mapped_column(String(64))
 
     __table_args__ = (
         Index("ix_outbox_state_next", "state", "next_attempt_at"),

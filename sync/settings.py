@@ -174,6 +174,11 @@ class MappingsSettings(_Section):
     file: Path | None = None
 
 
+class LogSettings(_Section):
+    # text: the classic one-line format; json: one object per line for a log pipeline (sync.logs).
+    format: Literal["text", "json"] = "text"
+
+
 class _YamlSource(PydanticBaseSettingsSource):
     """Feeds the already-parsed YAML document to pydantic-settings below the environment."""
 
@@ -209,6 +214,7 @@ class Settings(BaseSettings):
     mappings: MappingsSettings = Field(default_factory=MappingsSettings)
     mail: MailSettings = Field(default_factory=MailSettings)
     notifications: NotificationsSettings = Field(default_factory=NotificationsSettings)
+    log: LogSettings = Field(default_factory=LogSettings)
 
     @classmethod
     def settings_customise_sources(cls, settings_cls: type[BaseSettings], init_settings: PydanticBaseSettingsSource,

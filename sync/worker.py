@@ -8,17 +8,30 @@ dotted paths are mapped to today's in LEGACY_PATHS (keep an entry for at least o
 
 from __future__ import annotations
 
+import logging
+import os
+import signal
+import time
 from collections.abc import Iterable
 from typing import Any
 
 import redis
 from rq import SimpleWorker, Worker
+from rq.exceptions import StopRequested
 from rq.job import Job
 from rq.utils import import_attribute
 from rq.worker import BaseWorker
+from sqlalchemy import text
 
+from sync import telemetry
+from sync.logs import bound_request_id
 from sync.queues import queue
 from sync.runtime import Runtime
+from sync.telemetry import JOB_SECONDS, JOBS
+
+log = logging.getLogger(__name__)
+# Redis or the database gone while the worker runs: wait for them, doubling up to this, then go on.
+MAX_BACKOFF_SECONDS = 30.0
 
 # Dotted paths of job functions in earlier releases → where they live now.
 LEGACY_PATHS = {
@@ -54,7 +67,15 @@ class _HandsRuntime(BaseWorker):
     def perform_job(self, job: Job, *args: Any, **kwargs: Any) -> bool:
         if isinstance(job, RuntimeJob):
             job.runtime = self.runtime
-        return super().perform_job(job, *args, **kwargs)
+        if self.pid is not None and os.getpid() != self.pid:
+            telemetry.horse_of = self.pid  # a forked work-horse: one metrics file per worker, not per job
+        name = (job.func_name or "unknown").rsplit(".", 1)[-1]
+        started = time.monotonic()
+        with bound_request_id(job.meta.get("request_id")):
+            ok = bool(super().perform_job(job, *args, **kwargs))
+        JOBS.labels(job=name, outcome="ok" if ok else "failed").inc()
+        JOB_SECONDS.labels(job=name).observe(time.monotonic() - started)
+        return ok
 
 
 class RuntimeWorker(_HandsRuntime, Worker):
@@ -73,3 +94,57 @@ def make_worker(runtime: Runtime, queue_names: Iterable[str], *, inline: bool = 
     worker = cls([queue(name, connection) for name in queue_names], connection=connection, job_class=RuntimeJob)
     worker.runtime = runtime
     return worker
+
+
+def unreachable(runtime: Runtime) -> str | None:
+    """Why this process cannot work now (Redis or the database does not answer), or None."""
+    masked = runtime.settings.masked()
+    try:
+        runtime.redis.ping()
+    except Exception as exc:  # redis errors, OSError, or an embedded server that cannot start
+        return f"Redis at {masked.get('redis_url') or 'the embedded server'} does not answer ({exc})"
+    try:
+        with runtime.engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+    except Exception as exc:  # any driver error: the message names the database, never its password
+        return f"the database at {masked['database_url']} does not answer ({type(exc).__name__}: " \
+               f"{str(exc).splitlines()[0][:200]})"
+    return None
+
+
+def run_worker(runtime: Runtime, queue_names: Iterable[str], *, burst: bool = False) -> int:
+    """Work until SIGTERM (or, with `burst`, until the queues are empty), outliving Redis/database outages.
+
+    RQ's loop returns when Redis times out or an unexpected error escapes it; then this waits, with
+    backoff, until both answer again and starts a fresh worker. SIGTERM during the wait stops at once.
+    """
+    names = list(queue_names)
+    delay = 1.0
+    stop = {"requested": False}
+
+    def request_stop(_signum: int, _frame: object) -> None:
+        stop["requested"] = True
+
+    while True:
+        worker = make_worker(runtime, names)
+        try:
+            worker.work(burst=burst, with_scheduler=False, logging_level="INFO")
+        except (redis.RedisError, OSError) as exc:  # e.g. its teardown could not reach Redis either
+            log.warning("the worker loop stopped: %s", exc)
+        if burst or worker._stop_requested:
+            return 0
+        time.sleep(1.0)  # never spin on a loop that stops at once
+        signal.signal(signal.SIGTERM, request_stop)  # RQ's handlers stay installed after work() returns
+        signal.signal(signal.SIGINT, request_stop)
+        while not stop["requested"] and (problem := unreachable(runtime)) is not None:
+            log.warning("worker waits %.0f s: %s", delay, problem)
+            try:
+                time.sleep(delay)
+            except StopRequested:
+                return 0
+            delay = min(delay * 2, MAX_BACKOFF_SECONDS)
+        if stop["requested"]:
+            return 0
+        runtime.close()  # a fresh pool after the outage
+        log.info("Redis and the database answer again; the worker goes on")
+        delay = 1.0

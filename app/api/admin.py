@@ -13,6 +13,7 @@ from sync.inbound.health import snapshot
 from sync.jobs import request_push
 from sync.models import OutboxAction, OutboxState
 from sync.outbound.outbox import OutboxConflict, retry
+from sync.scheduler import scheduler_status
 
 bp = Blueprint("admin_api", __name__, url_prefix="/api/v1/admin")
 MAX_FAILED = 200
@@ -26,7 +27,12 @@ def sync_health():  # type: ignore[no-untyped-def]
         limit = max(0, min(int(request.args.get("failed", 20)), MAX_FAILED))
     except ValueError:
         limit = 20
-    return jsonify(snapshot(runtime_of(current_app), failed_limit=limit))
+    runtime = runtime_of(current_app)
+    try:
+        connection = runtime.redis
+    except Exception:  # an embedded Redis that cannot start: the leader is unknown, the rest still shows
+        connection = None
+    return jsonify({**snapshot(runtime, failed_limit=limit), "scheduler": scheduler_status(connection)})
 
 
 @bp.get("/outbox")

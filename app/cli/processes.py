@@ -4,27 +4,27 @@ from __future__ import annotations
 
 import logging
 import os
-import signal
-import subprocess
 import sys
 import time
 import urllib.error
 import urllib.request
 from pathlib import Path
 
-from rq.cron import CronScheduler
-
 from app import create_app
 from app.cli.demo import announce, create_demo_accounts
-from sync.db import upgrade
+from app.cli.supervisor import Supervisor
 
 # sync.jobs imports every job's modules: each job runs in a forked work-horse, which then inherits
 # them instead of paying about a second of imports (the JSM client, SQLAlchemy models) per job.
+from sync import telemetry
+from sync.db import upgrade
 from sync.jobs import register_cron, request_first_sync
+from sync.logs import configure_logging
 from sync.redis_conn import connect, ensure_embedded_redis, stop_embedded_redis
 from sync.runtime import Runtime
+from sync.scheduler import LeadingCronScheduler
 from sync.settings import Settings, load_settings
-from sync.worker import make_worker
+from sync.worker import run_worker, unreachable
 
 log = logging.getLogger("companion")
 
@@ -33,18 +33,28 @@ def _port(port: int | None) -> int:
     return port or int(os.environ.get("PORT", "5000"))
 
 
+# gunicorn lets in-flight requests finish this long after SIGTERM; `run` waits a little longer for it.
+GRACEFUL_SECONDS = 30
+# An RQ worker's warm shutdown finishes the job in hand; longer jobs are killed and their work resumes
+# from the database (outbox leases, inbox rows), so nothing is lost, only redone.
+WORKER_DRAIN_SECONDS = 60
+
+
 def serve(settings: Settings, config: str | None, host: str, port: int | None, workers: int = 2) -> int:
     """Serve the web app with gunicorn (threads for I/O-bound requests), else Werkzeug."""
     port = _port(port)
     _export_config(config)
+    telemetry.prepare(settings, clean=False)
     try:
         import gunicorn  # noqa: F401
     except ImportError:  # e.g. Windows: gunicorn does not run there
+        configure_logging(settings, "web")
         create_app(settings).run(host=host, port=port, threaded=True)
         return 0
+    # No gunicorn access log: the app logs each request itself, with its request id (app.requestlog).
     argv = [sys.executable, "-m", "gunicorn", "--bind", f"{host}:{port}", "--workers", str(workers),
-            "--threads", "8", "--timeout", "60", "--graceful-timeout", "10", "--access-logfile", "-",
-            "app.wsgi:application"]
+            "--threads", "8", "--timeout", "60", "--graceful-timeout", str(GRACEFUL_SECONDS),
+            "--config", "python:app.gunicorn_conf", "app.wsgi:application"]
     os.execv(sys.executable, argv)
     return 0  # not reached
 
@@ -55,32 +65,38 @@ def _export_config(config: str | None) -> None:
         os.environ["COMPANION_CONFIG"] = str(Path(config).resolve())
 
 
+def _with_metrics_dir(settings: Settings) -> None:
+    """Re-execute this command once with PROMETHEUS_MULTIPROC_DIR set (see sync.telemetry)."""
+    if not telemetry.enabled():
+        telemetry.prepare(settings, clean=False)
+        os.execv(sys.executable, [sys.executable, "-m", "app", *sys.argv[1:]])
+
+
 def work(settings: Settings, queue_names: list[str], burst: bool = False) -> int:
     """Run one RQ worker; each job runs in a forked work-horse, so a crash loses only that attempt."""
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    _with_metrics_dir(settings)
+    configure_logging(settings, "worker")
     runtime = Runtime(settings)
+    problem = unreachable(runtime)
+    if problem:
+        print(f"companion worker: cannot start: {problem}", file=sys.stderr)
+        return 2
     # Parse the active mapping once here too: forked work-horses inherit the cached object instead of
     # parsing YAML per job. Close the pool so no connection crosses the fork.
     runtime.mapping  # noqa: B018
     runtime.close()
-    worker = make_worker(runtime, queue_names)  # hands every job this runtime
-    worker.work(burst=burst, with_scheduler=False, logging_level="INFO")
-    return 0
+    return run_worker(runtime, queue_names, burst=burst)
 
 
 def schedule(settings: Settings) -> int:
-    """Run RQ's cron scheduler: the sweeper every 30 s and reconciliation on `sync.reconcile_cron`."""
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    """Run the cron scheduler; of all that run, the one holding the Redis lease enqueues (sync.scheduler)."""
+    _with_metrics_dir(settings)
+    configure_logging(settings, "scheduler")
     runtime = Runtime(settings)
-    cron = CronScheduler(connection=runtime.redis)
+    cron = LeadingCronScheduler(connection=runtime.redis)
     register_cron(cron, settings)
     cron.start()
     return 0
-
-
-def _child(args: list[str], config: str | None, env: dict[str, str]) -> subprocess.Popen[bytes]:
-    base = [sys.executable, "-m", "app"] + (["--config", config] if config else [])
-    return subprocess.Popen(base + args, env=env)
 
 
 def _wait_http(url: str, timeout: float) -> bool:
@@ -100,9 +116,10 @@ def _wait_http(url: str, timeout: float) -> bool:
 
 
 def run_all(settings: Settings, config: str | None, host: str, port: int | None) -> int:
-    """Migrate, then start and supervise web + worker + scheduler (+ stand-in JSM); stop all on Ctrl-C."""
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    """Migrate, then start and supervise web + worker + scheduler (+ stand-in JSM) until SIGTERM/Ctrl-C."""
+    configure_logging(settings, "supervisor")
     port = _port(port)
+    telemetry.prepare(settings, clean=True)  # a fresh start: no counters of processes from a previous run
     env = dict(os.environ)
     started_redis = False
     if not settings.redis_url:
@@ -110,53 +127,32 @@ def run_all(settings: Settings, config: str | None, host: str, port: int | None)
         env["COMPANION_REDIS_URL"] = url
         log.info("embedded Redis at %s", url)
     upgrade(settings.effective_database_url)
-    children: list[tuple[str, subprocess.Popen[bytes]]] = []
+    supervisor = Supervisor(config, env)
+    supervisor.install_signal_handlers()
+    # Stopped in this order: the web stops taking work first, the stand-in JSM last.
+    supervisor.add("web", ["serve", "--host", host, "--port", str(port)], GRACEFUL_SECONDS + 5)
+    supervisor.add("scheduler", ["scheduler"], 10)
+    supervisor.add("worker", ["worker"], WORKER_DRAIN_SECONDS)
     if settings.jira.is_sandbox:
         webhook_url = f"http://127.0.0.1:{port}/webhooks/jira"
         sandbox_args = ["sandbox", "--port", str(settings.jira.sandbox_port), "--seed", "demo",
                         "--deployment", settings.jira.deployment, "--webhook-url", webhook_url]
         if settings.jira.webhook_secret:
             sandbox_args += ["--webhook-secret", settings.jira.webhook_secret.get_secret_value()]
-        children.append(("sandbox", _child(sandbox_args, config, env)))
-    children.append(("web", _child(["serve", "--host", host, "--port", str(port)], config, env)))
-    children.append(("worker", _child(["worker"], config, env)))
-    children.append(("scheduler", _child(["scheduler"], config, env)))
-
-    stopping = False
-
-    def _stop(signum: int, _frame: object) -> None:
-        nonlocal stopping
-        stopping = True
-
-    signal.signal(signal.SIGINT, _stop)
-    signal.signal(signal.SIGTERM, _stop)
-    exit_code = 0
+        supervisor.add("sandbox", sandbox_args, 5)
     try:
         if _wait_http(f"http://127.0.0.1:{port}/healthz", 60):
             log.info("JSM Companion is up: http://%s:%s/  (Ctrl-C stops everything)", host, port)
             if settings.jira.is_sandbox:
                 _demo_accounts(config, host, port)
                 _first_sync(config, env)
-        while not stopping:
-            for name, child in children:
-                if child.poll() is not None:
-                    log.error("%s exited with code %s; stopping the others", name, child.returncode)
-                    stopping, exit_code = True, 1
-            time.sleep(0.5)
+        supervisor.supervise()
     finally:
-        for _name, child in reversed(children):
-            if child.poll() is None:
-                child.send_signal(signal.SIGTERM)
-        deadline = time.monotonic() + 15
-        for _name, child in children:
-            try:
-                child.wait(max(0.1, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                child.kill()
+        supervisor.stop()
         if started_redis:
             stop_embedded_redis(settings.data_dir)
         log.info("stopped")
-    return exit_code
+    return 0
 
 
 def _demo_accounts(config: str | None, host: str, port: int) -> None:

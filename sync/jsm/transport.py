@@ -23,6 +23,7 @@ from atlassian import Jira, ServiceDesk
 
 from sync.jsm.errors import JsmTransientError, from_exception, from_response
 from sync.jsm.throttle import Throttle
+from sync.telemetry import JSM_RESPONSES
 
 log = logging.getLogger(__name__)
 
@@ -78,14 +79,17 @@ class Transport:
             self.throttle.acquire(write_to_issue=issue)
             with self._lock:
                 self.calls[kind] += 1
+            started = time.monotonic()
             try:
                 response = client.request(method, path, params=params, json=json, files=files,
                                           headers=headers or client.default_headers, advanced_mode=True)
             except requests.RequestException as exc:
+                _record(kind, method, path, "error", started)
                 error = from_exception(exc, what, self.site_url, self.timeout[1])
             else:
                 if response.headers.get("X-RateLimit-NearLimit", "").lower() == "true":
                     self.throttle.near_limit()
+                _record(kind, method, path, str(response.status_code), started)
                 if response.status_code < 400 or response.status_code in ok_statuses:
                     return response
                 error = from_response(response, what, self.deployment)
@@ -130,6 +134,12 @@ def _issue_in(path: str) -> str | None:
     """The issue a write addresses (`.../request/SUP-1/comment`, `.../issue/SUP-1/transitions`), for its bucket."""
     match = _ISSUE_IN_PATH.search(path)
     return match.group(1) if match else None
+def _record(kind: str, method: str, path: str, status: str, started: float) -> None:
+    # One line per HTTP call, under the request id of the work that made it (sync.logs); the path only:
+    # parameters may carry customer text.
+    JSM_RESPONSES.labels(kind=kind, status=status).inc()
+    log.info("JSM %s %s -> %s in %.0f ms", method, path, status, (time.monotonic() - started) * 1000,
+             extra={"jsm_kind": kind, "jsm_status": status})
 
 
 def _json(response: requests.Response) -> Any:

@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from sync.logs import request_id
 from sync.models import OUTBOX_IN_FLIGHT, Comment, OutboxAction, OutboxState, Ticket, User, utcnow
 
 log = logging.getLogger(__name__)
@@ -76,7 +77,8 @@ def submit(session: Session, kind: str, user: User, payload: dict[str, Any], tic
     if text.strip() and kind != "rate":
         body["jsm_body"] = portal_body(user, text)
     action = OutboxAction(uuid=action_uuid, kind=kind, user_id=user.id, ticket_id=ticket.id if ticket else None,
-                          payload=body, state=OutboxState.PENDING, attempts=0, next_attempt_at=None)
+                          payload=body, state=OutboxState.PENDING, attempts=0, next_attempt_at=None,
+                          request_id=request_id.get())
     session.add(action)
     session.flush()
     comment = None

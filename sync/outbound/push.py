@@ -23,6 +23,7 @@ from sqlalchemy import select
 from sync.inbound.upsert import apply_issue
 from sync.jsm.errors import JsmPermanentError, JsmTransientError
 from sync.jsm.gateway import gateway_for
+from sync.logs import request_id
 from sync.models import Comment, OutboxAction, OutboxState, Ticket, User, utcnow
 from sync.notify.facts import Actor
 from sync.outbound.handlers import HANDLERS, Context, Outcome
@@ -73,6 +74,8 @@ def _claim(runtime: Runtime, action_id: int, actor: str | None) -> Context | Non
         if action is None or action.state != OutboxState.PENDING \
                 or (action.next_attempt_at and action.next_attempt_at > now):
             return None
+        if action.request_id:  # this push logs under the id of the request that accepted it
+            request_id.set(action.request_id)
         action.state, action.attempts, action.updated_at = OutboxState.SENDING, action.attempts + 1, now
         action.payload = {**action.payload, "jsm_actor": actor}  # a new dict: JSON columns track assignment
         user = session.get(User, action.user_id) if action.user_id else None
@@ -179,5 +182,7 @@ def push(runtime: Runtime, action_id: int, gw: JsmGateway | None = None,
             _fail(runtime, ctx, "error", str(exc), str(exc))
             return OutboxState.FAILED
         _finish(runtime, ctx, outcome)
+        log.info("outbox %s (%s) confirmed by JSM", action_id, ctx.kind,
+                 extra={"outbox_action": action_id, "ticket": ctx.ticket_key})
         return OutboxState.DONE
     return OutboxState.PENDING

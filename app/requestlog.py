@@ -1,0 +1,44 @@
+"""Every web request: a request id (made, or a caller's `X-Request-Id`), one log line, one counted response."""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from flask import Flask, Response, g, request
+
+from sync.logs import new_request_id, request_id
+from sync.telemetry import HTTP_RESPONSES
+
+log = logging.getLogger("companion.http")
+# Probes and scrapes are logged at DEBUG: every few seconds each, they would drown the lines that matter.
+_QUIET = frozenset({"/healthz", "/readyz", "/metrics", "/favicon.ico"})
+
+
+def init_request_log(app: Flask) -> None:
+    """Bind a request id around each request, answer it in `X-Request-Id`, and log the response."""
+
+    @app.before_request
+    def bind_request_id() -> None:
+        g.request_started = time.monotonic()
+        g.request_id_token = request_id.set(new_request_id(request.headers.get("X-Request-Id")))
+
+    @app.after_request
+    def log_response(response: Response) -> Response:
+        rid = request_id.get()
+        if rid:
+            response.headers["X-Request-Id"] = rid
+        HTTP_RESPONSES.labels(endpoint=request.blueprint or "other", status=f"{response.status_code // 100}xx").inc()
+        elapsed_ms = round((time.monotonic() - g.get("request_started", time.monotonic())) * 1000, 1)
+        # The path only: a query string may hold a token (?token= on Data Center webhooks).
+        log.log(logging.DEBUG if request.path in _QUIET else logging.INFO, "%s %s -> %s in %.1f ms",
+                request.method, request.path, response.status_code, elapsed_ms,
+                extra={"http_method": request.method, "http_path": request.path,
+                       "http_status": response.status_code, "duration_ms": elapsed_ms})
+        return response
+
+    @app.teardown_request
+    def unbind_request_id(_error: BaseException | None) -> None:
+        token = g.pop("request_id_token", None)
+        if token is not None:
+            request_id.reset(token)
