@@ -18,6 +18,7 @@ from app.context import RUNTIME_KEY
 from app.i18n import init_i18n
 from app.portal import account, init_portal, list_page, signin, summary, ticket
 from app.portal import actions as portal_actions
+from app.redaction import install_redaction
 from app.security import csrf, init_security
 from sync.runtime import Runtime
 from sync.settings import Settings, load_settings
@@ -49,6 +50,7 @@ def create_app(settings: Settings | None = None, test_config: dict[str, Any] | N
     """Build the web application for one install (its settings decide database, Redis and JSM)."""
     settings = settings or load_settings()
     runtime = Runtime(settings)
+    settings.webhook_secrets  # noqa: B018 (in sandbox mode, generated at start rather than on a delivery)
     app = Flask(__name__)
     app.config.update(
         SECRET_KEY=settings.effective_secret_key,
@@ -60,6 +62,7 @@ def create_app(settings: Settings | None = None, test_config: dict[str, Any] | N
         app.config.update(test_config)
     app.extensions[RUNTIME_KEY] = runtime
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    install_redaction()
 
     init_i18n(app, settings)
     init_security(app)

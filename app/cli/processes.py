@@ -16,6 +16,9 @@ from rq.cron import CronScheduler
 
 from app import create_app
 from app.cli.demo import announce, create_demo_accounts
+from app.redaction import install_redaction
+from app.webhooks import announce_webhook_policy
+from sandbox.cli import SECRET_ENV as SANDBOX_SECRET_ENV
 from sync.db import upgrade
 
 # sync.jobs imports every job's modules: each job runs in a forked work-horse, which then inherits
@@ -37,6 +40,7 @@ def serve(settings: Settings, config: str | None, host: str, port: int | None, w
     """Serve the web app with gunicorn (threads for I/O-bound requests), else Werkzeug."""
     port = _port(port)
     _export_config(config)
+    announce_webhook_policy(settings)
     try:
         import gunicorn  # noqa: F401
     except ImportError:  # e.g. Windows: gunicorn does not run there
@@ -44,7 +48,8 @@ def serve(settings: Settings, config: str | None, host: str, port: int | None, w
         return 0
     argv = [sys.executable, "-m", "gunicorn", "--bind", f"{host}:{port}", "--workers", str(workers),
             "--threads", "8", "--timeout", "60", "--graceful-timeout", "10", "--access-logfile", "-",
-            "app.wsgi:application"]
+            # Access lines name the URL: this logger redacts ?token= and share/one-time link tokens.
+            "--logger-class", "app.cli.access_log.RedactingLogger", "app.wsgi:application"]
     os.execv(sys.executable, argv)
     return 0  # not reached
 
@@ -58,6 +63,7 @@ def _export_config(config: str | None) -> None:
 def work(settings: Settings, queue_names: list[str], burst: bool = False) -> int:
     """Run one RQ worker; each job runs in a forked work-horse, so a crash loses only that attempt."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    install_redaction()
     runtime = Runtime(settings)
     # Parse the active mapping once here too: forked work-horses inherit the cached object instead of
     # parsing YAML per job. Close the pool so no connection crosses the fork.
@@ -71,6 +77,7 @@ def work(settings: Settings, queue_names: list[str], burst: bool = False) -> int
 def schedule(settings: Settings) -> int:
     """Run RQ's cron scheduler: the sweeper every 30 s and reconciliation on `sync.reconcile_cron`."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    install_redaction()
     runtime = Runtime(settings)
     cron = CronScheduler(connection=runtime.redis)
     register_cron(cron, settings)
@@ -99,9 +106,22 @@ def _wait_http(url: str, timeout: float) -> bool:
     return False
 
 
+def sandbox_command(settings: Settings, port: int, env: dict[str, str]) -> tuple[list[str], dict[str, str]]:
+    """The stand-in JSM's `companion` arguments and environment: it signs with the install's secret."""
+    webhook_url = f"http://127.0.0.1:{port}/webhooks/jira"
+    args = ["sandbox", "--port", str(settings.jira.sandbox_port), "--seed", "demo",
+            "--deployment", settings.jira.deployment, "--webhook-url", webhook_url]
+    # The secret goes by environment, not argv: any local user can read another process's argv (ps).
+    child_env = dict(env)
+    if settings.webhook_secrets:
+        child_env[SANDBOX_SECRET_ENV] = settings.webhook_secrets[0]
+    return args, child_env
+
+
 def run_all(settings: Settings, config: str | None, host: str, port: int | None) -> int:
     """Migrate, then start and supervise web + worker + scheduler (+ stand-in JSM); stop all on Ctrl-C."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    install_redaction()
     port = _port(port)
     env = dict(os.environ)
     started_redis = False
@@ -112,12 +132,8 @@ def run_all(settings: Settings, config: str | None, host: str, port: int | None)
     upgrade(settings.effective_database_url)
     children: list[tuple[str, subprocess.Popen[bytes]]] = []
     if settings.jira.is_sandbox:
-        webhook_url = f"http://127.0.0.1:{port}/webhooks/jira"
-        sandbox_args = ["sandbox", "--port", str(settings.jira.sandbox_port), "--seed", "demo",
-                        "--deployment", settings.jira.deployment, "--webhook-url", webhook_url]
-        if settings.jira.webhook_secret:
-            sandbox_args += ["--webhook-secret", settings.jira.webhook_secret.get_secret_value()]
-        children.append(("sandbox", _child(sandbox_args, config, env)))
+        sandbox_args, sandbox_env = sandbox_command(settings, port, env)
+        children.append(("sandbox", _child(sandbox_args, config, sandbox_env)))
     children.append(("web", _child(["serve", "--host", host, "--port", str(port)], config, env)))
     children.append(("worker", _child(["worker"], config, env)))
     children.append(("scheduler", _child(["scheduler"], config, env)))

@@ -45,7 +45,18 @@ def edit_issue(key: str):
                 raise ApiError(400, "", errors={"priority": "Specify a valid priority."}) from None
             if prio.id != req.priority_id:
                 sb.state.set_priority(req, prio, me)
-        unknown = set(fields) - {"priority"}
+        if catalog.CF_ORGANIZATIONS in fields:
+            # As on a real site: a list of organisation ids (numbers, strings or {"id"}); [] or null un-shares.
+            refs = fields[catalog.CF_ORGANIZATIONS] or []
+            if not isinstance(refs, list):
+                raise ApiError(400, "", errors={catalog.CF_ORGANIZATIONS: "Expected a list of organisation ids."})
+            ids = [str(r.get("id") if isinstance(r, dict) else r) for r in refs]
+            missing = [i for i in ids if i not in sb.state.orgs]
+            if missing:
+                raise ApiError(400, "", errors={catalog.CF_ORGANIZATIONS: f"Organization {missing[0]} does not exist."})
+            if ids != req.org_ids:
+                sb.state.set_organisations(req, ids, me)
+        unknown = set(fields) - {"priority", catalog.CF_ORGANIZATIONS}
         if unknown:
             raise ApiError(400, "", errors={f: "Field cannot be set in the stand-in JSM." for f in unknown})
     return Response(status=204)

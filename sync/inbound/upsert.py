@@ -7,6 +7,7 @@ snapshot older than what the store holds (`fields.updated`, comment `updated`) c
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, cast
 
 from sqlalchemy import or_, select
@@ -21,6 +22,19 @@ from sync.naming import slugify
 
 if TYPE_CHECKING:
     from sync.inbound.batch import BatchCache
+
+
+# How far ahead of our clock an event's `updated` may be (clock skew between JSM and us). A snapshot
+# dated later is stored as dated now, its arrival: order safety compares with the stored date, so a
+# forged or wildly skewed far-future time would otherwise make every later real event and every
+# reconcile "older" and freeze the ticket.
+MAX_FUTURE_SKEW = timedelta(minutes=5)
+
+
+def _bounded(moment: datetime) -> datetime:
+    """`moment`, or now when it lies more than MAX_FUTURE_SKEW in the future."""
+    now = utcnow()
+    return now if moment > now + MAX_FUTURE_SKEW else moment
 
 
 class Deferred(Exception):
@@ -98,7 +112,7 @@ def apply_issue(session: Session, issue: IssueSnapshot, mapping: Mapping, *, cha
     # A batch locked its tickets already; several events of one ticket then change the same object
     # in order (order safety below compares with what the earlier ones wrote) and it is written once.
     ticket = batch.tickets.get(issue.jira_id) if batch is not None else _locked_ticket(session, issue.jira_id)
-    updated = issue.updated or issue.created or utcnow()
+    updated = _bounded(issue.updated or issue.created or utcnow())
     if ticket is None:
         ticket = Ticket(jira_id=issue.jira_id, key=issue.key, created_at=issue.created or updated,
                         jira_updated_at=updated, participant_account_ids=[])
@@ -143,10 +157,12 @@ def apply_issue(session: Session, issue: IssueSnapshot, mapping: Mapping, *, cha
     ticket.deleted = deleted
     ticket.last_synced_at = utcnow()
     _project(ticket, issue, mapping)
-    if ticket.organization_id is None or issue.organisations:
+    # Tenancy follows JSM: an Organizations field present but empty (un-shared) falls back to the
+    # reporter's organisation, or to none, so the old organisation stops seeing the request at once.
+    if ticket.organization_id is None or issue.organisations or issue.organisations_known:
         org_id = _organisation_id(session, issue.organisations, ticket.reporter_account_id, ticket.reporter_email,
                                   batch)
-        if org_id is not None:
+        if org_id is not None or issue.organisations_known:
             ticket.organization_id = org_id
     if batch is None:
         session.flush()  # alone, as before: callers (reconcile, outbound) may read it back at once
@@ -218,7 +234,7 @@ def apply_comment(session: Session, issue_jira_id: str, comment: CommentSnapshot
         row = batch.comments.get(comment.jira_id)
     else:
         row = session.scalars(select(Comment).where(Comment.jira_id == comment.jira_id).with_for_update()).first()
-    updated = comment.updated or comment.created or utcnow()
+    updated = _bounded(comment.updated or comment.created or utcnow())
     if row is None and not deleted and _pending_link(session, ticket, comment, batch):
         # No echo: our own portal comment arrived before the push recorded JSM's id;
         # the pending local comment is linked instead of duplicated.

@@ -63,6 +63,7 @@ class JsmGateway(JsmActions):
         self.last_search = SearchStats()
         self._me: Account | None = None
         self._fields: tuple[str, ...] | None = None
+        self._organisation_fields: frozenset[str] | None = None
 
     @classmethod
     def from_settings(cls, settings: Settings, redis: redis.Redis | None = None,
@@ -210,10 +211,18 @@ class JsmGateway(JsmActions):
         """BASE_FIELDS plus this site's Customer Request Type and Organizations custom field ids."""
         if self._fields is None:
             raw = self.t.get_json(f"{API}/field", kind="fields", what="listing fields")
-            extra = [str(f["id"]) for f in raw or [] if isinstance(f, dict)
-                     and str((f.get("schema") or {}).get("custom") or "").endswith(_SD_FIELD_TYPES)]
-            self._fields = BASE_FIELDS + tuple(sorted(extra))
+            custom = {str(f["id"]): str((f.get("schema") or {}).get("custom") or "")
+                      for f in raw or [] if isinstance(f, dict) and "id" in f}
+            self._fields = BASE_FIELDS + tuple(sorted(i for i, kind in custom.items()
+                                                      if kind.endswith(_SD_FIELD_TYPES)))
+            self._organisation_fields = frozenset(
+                i for i, kind in custom.items() if kind.endswith(":sd-customer-organizations"))
         return self._fields
+
+    def organisations_field_ids(self) -> frozenset[str]:
+        """This site's Organizations custom field id(s), from the same field listing as issue_fields."""
+        self.issue_fields()
+        return self._organisation_fields or frozenset()
 
     def get_issue(self, key_or_id: str) -> IssueSnapshot | None:
         """One issue, or None when JSM says it does not exist (or is not visible)."""
@@ -224,7 +233,7 @@ class JsmGateway(JsmActions):
             if exc.status == 404:
                 return None
             raise
-        return parse.search_hit(raw).issue
+        return parse.search_hit(raw, self.organisations_field_ids()).issue
 
     def request_organisations(self, issue_key: str) -> tuple[Organisation, ...]:
         """The JSM organisations a request is shared with."""
@@ -257,6 +266,7 @@ class JsmGateway(JsmActions):
     def search_pages(self, jql: str, page_size: int = 100) -> Iterator[SearchPage]:
         """Pages of a JQL search: Cloud `search/jql` by nextPageToken, DC `search` by startAt/total."""
         fields = ",".join(self.issue_fields())
+        org_fields = self.organisations_field_ids()
         self.last_search = stats = SearchStats()
         token: str | None = None
         start = 0
@@ -280,7 +290,7 @@ class JsmGateway(JsmActions):
             stats.pages += 1
             stats.issues += len(issues)
             stats.total = total
-            yield SearchPage(tuple(parse.search_hit(i) for i in issues), stats.pages, total, is_last)
+            yield SearchPage(tuple(parse.search_hit(i, org_fields) for i in issues), stats.pages, total, is_last)
             if is_last:
                 return
 
