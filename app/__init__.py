@@ -6,6 +6,7 @@ import logging
 from typing import Any
 
 from flask import Blueprint, Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from app import health, webhooks
 from app.admin import mapping as admin_mapping_page
@@ -19,7 +20,7 @@ from app.i18n import init_i18n
 from app.portal import account, init_portal, list_page, signin, summary, ticket
 from app.portal import actions as portal_actions
 from app.redaction import install_redaction
-from app.security import csrf, init_security
+from app.security import csrf, guard_cookie_writes, init_security
 from sync.runtime import Runtime
 from sync.settings import Settings, load_settings
 
@@ -60,6 +61,10 @@ def create_app(settings: Settings | None = None, test_config: dict[str, Any] | N
     )
     if test_config:
         app.config.update(test_config)
+    if settings.proxy.trusted_hops:
+        # Client address, scheme and host from the proxies' X-Forwarded-* headers (login limits, Secure, HSTS).
+        hops = settings.proxy.trusted_hops
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
     app.extensions[RUNTIME_KEY] = runtime
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     install_redaction()
@@ -70,5 +75,6 @@ def create_app(settings: Settings | None = None, test_config: dict[str, Any] | N
         app.register_blueprint(blueprint)
         if csrf_exempt:
             csrf.exempt(blueprint)
+    guard_cookie_writes(app, frozenset(bp.name for bp, exempt in BLUEPRINTS if exempt and bp is not webhooks.bp))
     init_portal(app, runtime)
     return app

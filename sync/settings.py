@@ -144,6 +144,16 @@ class MappingsSettings(_Section):
     file: Path | None = None
 
 
+class MetricsSettings(_Section):
+    # Bearer token GET /metrics requires; unset: only loopback clients may read it.
+    token: SecretStr | None = None
+
+
+class ProxySettings(_Section):
+    # Reverse proxies in front that set X-Forwarded-For/-Proto/-Host (0: trust none of those headers).
+    trusted_hops: int = Field(default=0, ge=0, le=10)
+
+
 class _YamlSource(PydanticBaseSettingsSource):
     """Feeds the already-parsed YAML document to pydantic-settings below the environment."""
 
@@ -177,6 +187,8 @@ class Settings(BaseSettings):
     sync: SyncSettings = Field(default_factory=SyncSettings)
     portal: PortalSettings = Field(default_factory=PortalSettings)
     mappings: MappingsSettings = Field(default_factory=MappingsSettings)
+    metrics: MetricsSettings = Field(default_factory=MetricsSettings)
+    proxy: ProxySettings = Field(default_factory=ProxySettings)
 
     @classmethod
     def settings_customise_sources(cls, settings_cls: type[BaseSettings], init_settings: PydanticBaseSettingsSource,

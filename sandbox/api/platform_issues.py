@@ -3,7 +3,9 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, jsonify, request
+import io
+
+from flask import Blueprint, Response, jsonify, request, send_file
 
 from sandbox import catalog
 from sandbox.api.plumbing import ApiError, arg_int, caller, can_view, json_body, platform_blueprint, sandbox, v3
@@ -152,5 +154,7 @@ def attachment_content(attachment_id: str, _filename: str = ""):
     """The file's bytes (Cloud answers with a redirect to its media store; the stand-in serves them)."""
     with sandbox().state.lock:
         _, a = _attachment_for_agent(attachment_id)
-        return Response(a.content, mimetype=a.mime_type,
-                        headers={"Content-Disposition": f'attachment; filename="{a.filename}"'})
+        # send_file writes an RFC 6266 header (ASCII fallback + filename*), as Jira does for any name.
+        name = "".join(ch for ch in a.filename if ch.isprintable()) or "attachment"
+        return send_file(io.BytesIO(a.content), mimetype=a.mime_type, as_attachment=True, download_name=name,
+                         conditional=False, etag=False)

@@ -54,6 +54,12 @@ _SD_FIELD_TYPES = (":sd-customerrequesttype", ":sd-customer-organizations")
 UNKNOWN_ZONE_MARGIN = timedelta(hours=14)
 
 
+def _url_name(filename: str) -> str:
+    # Data Center finds the file by its id; the name segment is cosmetic, and control characters in
+    # it (a CR/LF or NUL some clients allow in names) make servers and proxies refuse the URL.
+    return "".join(ch for ch in filename if ch.isprintable()) or "attachment"
+
+
 class JsmGateway(JsmActions):
     """One JSM site: typed reads and actions, paged, throttled, with bounded retries and call counts."""
 
@@ -185,7 +191,7 @@ class JsmGateway(JsmActions):
         `/secure/attachment/{id}/{filename}`. Not retried: the caller is a browser download.
         """
         path = (f"{API}/attachment/content/{quote(jira_id, safe='')}" if self.cloud
-                else f"secure/attachment/{quote(jira_id, safe='')}/{quote(filename, safe='')}")
+                else f"secure/attachment/{quote(jira_id, safe='')}/{quote(_url_name(filename), safe='')}")
         what = f"downloading attachment {jira_id}"
         t = self.t
         t.throttle.acquire()
