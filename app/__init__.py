@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 from typing import Any
 
 from flask import Blueprint, Flask
@@ -58,6 +59,9 @@ def create_app(settings: Settings | None = None, test_config: dict[str, Any] | N
         MAX_CONTENT_LENGTH=MAX_BODY_BYTES,
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
+        # Set here, not by setdefault: Flask defines both keys (31 days, "session") before any default.
+        SESSION_COOKIE_NAME="companion_session",
+        PERMANENT_SESSION_LIFETIME=timedelta(days=7),
     )
     if test_config:
         app.config.update(test_config)
