@@ -4,6 +4,7 @@ Imports nothing of the project and does no I/O beyond reading the YAML it is giv
 `default.yaml`).
 """
 
+from mappings.calendar import WorkingCalendar
 from mappings.checks import MappingError
 from mappings.mapping import Mapping, default_yaml, load_default, load_file, load_yaml
 from mappings.model import (
@@ -15,6 +16,7 @@ from mappings.model import (
     PriorityResolution,
     StatusResolution,
 )
+from mappings.policies import PolicyBook, PolicyRule, SlaGoal
 from mappings.schema import BUCKETS, CUSTOMER_ACTIONS, REQUIRED_LOCALES, TRANSITION_ACTIONS
 
 __all__ = [
@@ -29,8 +31,12 @@ __all__ = [
     "CustomerStatus",
     "Mapping",
     "MappingError",
+    "PolicyBook",
+    "PolicyRule",
     "PriorityResolution",
+    "SlaGoal",
     "StatusResolution",
+    "WorkingCalendar",
     "default_yaml",
     "load_default",
     "load_file",

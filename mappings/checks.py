@@ -9,6 +9,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from mappings.normalize import norm_name
+from mappings.policy_checks import policy_errors
 from mappings.schema import (
     BUCKETS,
     CUSTOMER_ACTIONS,
@@ -196,6 +197,7 @@ def semantic_errors(doc: MappingDocument) -> list[str]:
     _check_rules(doc, out)
     _check_categories(doc, out)
     _check_transitions(doc, out)
+    out.extend(policy_errors(doc))
     return out
 
 

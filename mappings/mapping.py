@@ -22,6 +22,7 @@ from mappings.model import (
     StatusResolution,
     pairs,
 )
+from mappings.policies import PolicyBook
 from mappings.resolver import PriorityResolver, StatusResolver
 from mappings.schema import MappingDocument
 
@@ -61,6 +62,7 @@ class Mapping:
         self._priority_resolver = PriorityResolver(doc, self._priorities)
         self._categories = CategoryIndex(doc)
         self._transitions = TransitionTable(doc)
+        self._policies = PolicyBook(doc)
 
     # --- construction and export -------------------------------------------------------------
     @classmethod
@@ -90,6 +92,11 @@ class Mapping:
 
     def __repr__(self) -> str:
         return f"<Mapping statuses={list(self._statuses)} priorities={list(self._priorities)}>"
+
+    @property
+    def policies(self) -> PolicyBook:
+        """The working calendar, the automatic rules and the SLA wording of this mapping."""
+        return self._policies
 
     # --- vocabulary --------------------------------------------------------------------------
     @property

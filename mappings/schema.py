@@ -12,7 +12,11 @@ from pydantic import BaseModel, ConfigDict, Field
 # The customer actions a status may allow; the portal shows a button per allowed action.
 CUSTOMER_ACTIONS: tuple[str, ...] = ("comment", "attach", "resolve", "cancel", "reopen", "rate")
 # The actions performed through a JSM transition ("respond" moves "Waiting for customer" back).
-TRANSITION_ACTIONS: tuple[str, ...] = ("resolve", "cancel", "reopen", "respond")
+TRANSITION_ACTIONS: tuple[str, ...] = ("resolve", "cancel", "reopen", "respond", "close")
+# What an automatic rule may do: remind the customer, or one of the transition actions above.
+POLICY_ACTIONS: tuple[str, ...] = ("remind", "resolve", "close", "cancel")
+# The kinds of SLA a customer is shown (DESIGN.md ticket "sla"); JSM's own goal names stay internal.
+SLA_KINDS: tuple[str, ...] = ("first_response", "resolution", "other")
 BUCKETS: tuple[str, ...] = ("open", "resolved", "closed")
 # Every label and description must exist in these locales; other locales are optional extras.
 REQUIRED_LOCALES: tuple[str, ...] = ("en", "ru")
@@ -86,6 +90,42 @@ class TransitionsDef(_Strict):
     projects: dict[str, dict[str, list[str]]] = Field(default_factory=dict)
 
 
+class CalendarDef(_Strict):
+    """When support works (DESIGN.md "Working calendar and automatic rules")."""
+
+    timezone: str = "UTC"
+    days: list[str] = Field(default_factory=lambda: ["mon", "tue", "wed", "thu", "fri"])
+    hours: list[str] = Field(default_factory=lambda: ["00:00", "24:00"])
+    # A country code of the `holidays` library ("RU"), optionally with a subdivision ("US-CA").
+    holidays: str | None = None
+
+
+class PolicyDef(_Strict):
+    """An automatic rule: after this much working time in customer status `when`, do `do`."""
+
+    name: str
+    when: str
+    after_working_hours: float
+    do: str
+    enabled: bool = False
+    # Optional wording of the comment sent with the action, per locale ({hours} is replaced).
+    comment: Texts | None = None
+
+
+class SlaLabelDef(_Strict):
+    """What customers read for one JSM SLA (matched by its name, case-insensitive)."""
+
+    kind: str = "other"
+    labels: Texts | None = None
+
+
+class SlaDef(_Strict):
+    """Which projects have SLAs (omitted: ask JSM and remember those without) and their customer labels."""
+
+    projects: list[str] | None = None
+    goals: dict[str, SlaLabelDef] = Field(default_factory=dict)
+
+
 def _default_fallbacks() -> dict[str, str]:
     # DESIGN.md: new→open, indeterminate→in_progress, done→resolved; undefined/unknown→open.
     return {"new": "open", "indeterminate": "in_progress", "done": "resolved", "default": "open"}
@@ -103,3 +143,6 @@ class MappingDocument(_Strict):
     priority_fallback: str = "medium"
     categories: list[CategoryDef] = Field(default_factory=list)
     transitions: TransitionsDef = Field(default_factory=TransitionsDef)
+    calendar: CalendarDef | None = None
+    policies: list[PolicyDef] = Field(default_factory=list)
+    sla: SlaDef = Field(default_factory=SlaDef)

@@ -6,7 +6,7 @@ import base64
 
 from flask import Blueprint, Response, jsonify, request
 
-from sandbox import catalog
+from sandbox import catalog, sla
 from sandbox.api.plumbing import ApiError, sandbox
 from sandbox.records import Account, Request
 from sandbox.state import NotAllowed
@@ -152,6 +152,17 @@ def reset():
         raise ApiError(400, str(exc)) from None
     sb.__dict__.pop("search_cache", None)
     return jsonify({"seed": seed, "seconds": round(took, 3), "requests": len(sb.state.requests)})
+
+
+@bp.post("/clock")
+def clock():
+    """Move the stand-in's clock forward: `{"offset_hours": N}` (N ≥ 0), for SLA and automatic-rule tests."""
+    hours = _body().get("offset_hours")
+    if isinstance(hours, bool) or not isinstance(hours, int | float) or not 0 <= hours <= 24 * 3660:
+        raise ApiError(400, "offset_hours must be a number of hours from 0 to 87840 (the clock only moves forward)")
+    sb = sandbox()
+    now = sb.state.move_clock(float(hours))
+    return jsonify({"now": sla.now_iso(now), "epoch_ms": now, "offset_hours": sb.state.offset_ms / 3_600_000})
 
 
 @bp.get("/state")

@@ -3,23 +3,13 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 
-from sandbox import catalog
+from sandbox import catalog, sla
 from sandbox.json_shapes import Shapes, date_dto
 from sandbox.records import Account, Attachment, Comment, Organization, Request
 
 REQUEST_EXPANDS = ["participant", "status", "sla", "requestType", "serviceDesk", "attachment", "action", "comment"]
-HOUR_MS = 3_600_000
-# SLA goals per priority id (hours): first response and resolution.
-FIRST_RESPONSE_GOAL_H = {"1": 1, "2": 2, "3": 4, "4": 8, "5": 16}
-RESOLUTION_GOAL_H = {"1": 4, "2": 8, "3": 24, "4": 48, "5": 96}
-
-
-def duration(ms: int) -> dict:
-    """`DurationDTO`."""
-    sign = "-" if ms < 0 else ""
-    minutes = abs(ms) // 60_000
-    return {"millis": ms, "friendly": f"{sign}{minutes // 60}h {minutes % 60}m"}
 
 
 class SdRenderer:
@@ -28,6 +18,8 @@ class SdRenderer:
     def __init__(self, shapes: Shapes) -> None:
         self.s = shapes
         self.api = f"{shapes.base}/rest/servicedeskapi"
+        # The stand-in's clock (moved by `/_sandbox/clock`); the site wires in its state's.
+        self.now_ms: Callable[[], int] = lambda: int(time.time() * 1000)
 
     def service_desk(self, d: catalog.ServiceDesk) -> dict:
         """`ServiceDeskDTO`."""
@@ -124,31 +116,8 @@ class SdRenderer:
                 "_links": {"self": f"{self.api}/organization/{o.id}"}}
 
     def sla(self, req: Request, now_ms: int | None = None) -> list[dict]:
-        """`SlaInformationDTO`s: time to first response and time to resolution (wall-clock goals)."""
-        now = now_ms or int(time.time() * 1000)
-        done = catalog.STATUS_BY_ID[req.status_id].category is catalog.CATEGORY_DONE
-        waiting = catalog.STATUS_BY_ID[req.status_id].name == "Waiting for Customer"
-        metrics = (("1", "Time to first response", FIRST_RESPONSE_GOAL_H, req.first_response_ms or
-                    (req.resolved_ms if done else None)),
-                   ("2", "Time to resolution", RESOLUTION_GOAL_H, req.resolved_ms if done else None))
-        out = []
-        for mid, name, goals, stop in metrics:
-            goal = goals[req.priority_id] * HOUR_MS
-            start, breach = req.created_ms, req.created_ms + goal
-            info: dict = {"id": mid, "name": name, "_links": {"self": f"{self.api}/request/{req.id}/sla/{mid}"},
-                          "completedCycles": []}
-            if stop is not None:
-                info["completedCycles"].append({
-                    "startTime": date_dto(start), "stopTime": date_dto(stop), "breachTime": date_dto(breach),
-                    "breached": stop > breach, "goalDuration": duration(goal),
-                    "elapsedTime": duration(stop - start), "remainingTime": duration(breach - stop)})
-            else:
-                info["ongoingCycle"] = {
-                    "startTime": date_dto(start), "breachTime": date_dto(breach), "breached": now > breach,
-                    "paused": waiting, "withinCalendarHours": True, "goalDuration": duration(goal),
-                    "elapsedTime": duration(now - start), "remainingTime": duration(breach - now)}
-            out.append(info)
-        return out
+        """`SlaInformationDTO`s on the stand-in's working calendar (`sandbox.sla`); none on the free desk."""
+        return sla.metrics(req, now_ms if now_ms is not None else self.now_ms(), self.api)
 
     def request(self, req: Request, viewer: Account, expand: list[str] = ()) -> dict:
         """`CustomerRequestDTO` with the requested expansions."""

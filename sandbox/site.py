@@ -36,6 +36,7 @@ class Sandbox:
         self.issues = IssueBuilder(self.shapes, self.state.orgs)
         self.events = EventBuilder(self.issues)
         self.sd = SdRenderer(self.shapes)
+        self.sd.now_ms = self.state.now_ms
 
     def reseed(self, seed: str) -> float:
         """Reset the state from a seed (no webhooks); returns the seconds it took."""

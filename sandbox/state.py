@@ -72,13 +72,24 @@ class SandboxState:
             self.admin: Account | None = None
             self.agent: Account | None = None
             self.seed_name = "empty"
+            self.offset_ms = 0
 
     # -- helpers -----------------------------------------------------------------------------------
     def clock(self) -> int:
         """Epoch ms, strictly increasing across calls so every change has its own `updated`."""
         with self.lock:
-            self._last_ms = max(int(time.time() * 1000), self._last_ms + 1)
+            self._last_ms = max(self.now_ms(), self._last_ms + 1)
             return self._last_ms
+
+    def now_ms(self) -> int:
+        """The stand-in's time: the real time plus the offset `/_sandbox/clock` added (SLA tests)."""
+        return int(time.time() * 1000) + self.offset_ms
+
+    def move_clock(self, hours: float) -> int:
+        """Move the clock forward by `hours`; returns the new time (epoch ms)."""
+        with self.lock:
+            self.offset_ms += int(hours * 3_600_000)
+            return self.now_ms()
 
     def add_account(self, account: Account) -> Account:
         """Register an account (id and e-mail must be unique)."""

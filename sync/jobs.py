@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import time
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import redis
@@ -24,6 +25,8 @@ from sync.jsm.gateway import gateway_for
 from sync.models import InboundEvent, InboxState
 from sync.outbound.outbox import JOB_TIMEOUT, LEASE_SECONDS, due_actions
 from sync.outbound.push import push
+from sync.policies import run as policies_run
+from sync.policies import sla
 from sync.projection import discovery, reproject
 from sync.queues import queue
 from sync.redis_conn import get_bytes
@@ -94,8 +97,11 @@ def drain_inbox(runtime: Runtime, limit: int = BATCH_SIZE) -> dict[str, int]:
                     _count(counts, row.state)
             attachment_changes = attachments.changes_in_rows(
                 r.payload for r in rows if r.state == InboxState.APPLIED)
+            touched = sorted({r.issue_key for r in rows if r.state == InboxState.APPLIED and r.issue_key})
         if attachment_changes:  # after the commit: a refresh calls JSM, never inside this transaction
             request_attachment_refreshes(runtime.redis, attachment_changes)
+        if touched:
+            request_sla_refresh(runtime.redis, touched)
         seen += len(rows)
         if len(rows) == limit:
             continue
@@ -146,6 +152,28 @@ def request_attachment_refreshes(connection: redis.Redis, changes: dict[str, lis
 def refresh_attachments(runtime: Runtime, issue_key: str, field_ids: list[str] | None = None) -> dict[str, object]:
     """Mirror a ticket's customer-visible attachments after a webhook showed a change."""
     return attachments.refresh(runtime, issue_key, field_ids)
+
+
+# ------------------------------------------------------------------ SLAs (queue "maintenance")
+def request_sla_refresh(connection: redis.Redis, keys: list[str]) -> bool:
+    """One `maintenance` job for the tickets a drain batch touched; it asks JSM only for those whose
+    status, priority or first response changed (`sync.policies.sla`), so a storm of comments costs nothing."""
+    try:
+        queue("maintenance", connection).enqueue(refresh_slas, keys, job_timeout=300, result_ttl=60,
+                                                 failure_ttl=86_400)
+        return True
+    except _REDIS_DOWN as exc:
+        log.warning("Redis unavailable, SLAs of %d ticket(s) left to reconcile: %s", len(keys), exc)
+        return False
+
+
+def refresh_slas(runtime: Runtime, keys: list[str] | None = None, project: str | None = None) -> dict[str, int]:
+    """Mirror the JSM SLAs of the given tickets (or a project's) that may have changed."""
+    gateway = gateway_for(runtime)
+    try:
+        return {"jsm_calls": sla.refresh(runtime, gateway, keys, project)}
+    finally:
+        publish_jsm_calls(_redis_or_none(runtime), gateway)
 
 
 # ------------------------------------------------------------------ outbox (queue "outbound")
@@ -210,6 +238,21 @@ def register_cron(cron: CronScheduler, settings: Settings) -> None:
                   job_timeout=3600)
     cron.register(discover_vocabulary, queue_name="maintenance", cron="17 * * * *", job_timeout=600)
     cron.register(prune_inbox, queue_name="maintenance", cron="42 3 * * *", job_timeout=1800)
+    cron.register(run_policies, queue_name="maintenance", interval=POLICIES_INTERVAL_SECONDS, job_timeout=600)
+
+
+# Rules count working hours: a few minutes late is invisible to a customer, and each run reads every
+# ticket in a status some enabled rule watches.
+POLICIES_INTERVAL_SECONDS = 300
+
+
+def run_policies(runtime: Runtime, now: str | None = None) -> dict[str, int]:
+    """Cron: perform the automatic rules due now (or at ISO `now`), then ask for the outbox push."""
+    at = datetime.fromisoformat(now.replace("Z", "+00:00")) if now else datetime.now(UTC)
+    result = policies_run.run(runtime, at)
+    if result.outbox_actions:
+        request_push(runtime.redis)
+    return {"due": len(result.firings), "done": len(result.acted), "outbox": result.outbox_actions}
 
 
 def sweep(runtime: Runtime) -> dict[str, int]:
@@ -236,7 +279,10 @@ def reconcile_full(runtime: Runtime, project: str | None = None) -> dict[str, in
 def _reconcile(runtime: Runtime, *, full: bool, project: str | None) -> dict[str, int]:
     gateway = gateway_for(runtime)
     try:
-        return reconcile.reconcile(runtime, full=full, project=project, gateway=gateway).as_dict()
+        result = reconcile.reconcile(runtime, full=full, project=project, gateway=gateway).as_dict()
+        # After the pages are applied: SLAs of the tickets whose status, priority or first response changed.
+        result["sla_calls"] = sla.refresh(runtime, gateway, project=project.strip().upper() if project else None)
+        return result
     finally:
         publish_jsm_calls(_redis_or_none(runtime), gateway)
 

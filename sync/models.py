@@ -313,3 +313,36 @@ class SyncState(Base):
     name: Mapped[str] = mapped_column(String(128), primary_key=True)
     value: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+# ------------------------------------------------------------------ automatic rules and SLAs
+class PolicyEvent(Base):
+    """An automatic rule that fired for a ticket: at most once per rule, ticket and clock start (`anchor`)."""
+
+    __tablename__ = "policy_events"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    rule: Mapped[str] = mapped_column(String(64))
+    action: Mapped[str] = mapped_column(String(16))
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"), index=True)
+    # The status-history entry the clock started from and the customer reply that restarted it, if any.
+    anchor: Mapped[str] = mapped_column(String(64))
+    clock_started_at: Mapped[datetime]
+    fired_at: Mapped[datetime] = mapped_column(default=utcnow)
+    outbox_action_id: Mapped[int | None] = mapped_column(ForeignKey("outbox_actions.id"))
+    # The customer's language the comment (or reminder) was written in.
+    locale: Mapped[str] = mapped_column(String(8), default="en")
+
+    __table_args__ = (UniqueConstraint("rule", "ticket_id", "anchor", name="uq_policy_once"),
+                      Index("ix_policy_events_fired", "fired_at"))
+
+
+class TicketSla(Base):
+    """The mirror of a request's JSM SLAs, with what they were fetched for (to know when to ask again)."""
+
+    __tablename__ = "ticket_slas"
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"), primary_key=True)
+    # Parsed metrics (sync.policies.sla.metric_to_json), JSM's order.
+    metrics: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    # The ticket's status, priority and first-response state at fetch time: SLAs change only with those.
+    signature: Mapped[str] = mapped_column(String(128))
+    fetched_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -44,10 +44,12 @@ def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A Redis URL for this run: $REDIS_URL with a test db number, else an embedded server."""
     configured = os.environ.get("REDIS_URL")
     if configured:
-        url = make_url_with_db(configured, TEST_REDIS_DB)
+        db, release = _claim_redis_db(configured)
+        url = make_url_with_db(configured, db)
         redis.Redis.from_url(url).flushdb()
         yield url
         redis.Redis.from_url(url).flushdb()
+        release()
         return
     from sync.redis_conn import ensure_embedded_redis, stop_embedded_redis
 
@@ -55,6 +57,24 @@ def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     url, _ = ensure_embedded_redis(data_dir)
     yield url
     stop_embedded_redis(data_dir)
+
+
+def _claim_redis_db(url: str) -> tuple[int, Callable[[], None]]:
+    """A database number no other test run on this server is using (tests flush theirs before each test).
+
+    Claims are keys in database 0 (never flushed by tests), so two suites run at once on one machine
+    get different databases instead of emptying each other's queues.
+    """
+    registry = redis.Redis.from_url(make_url_with_db(url, 0))
+    run = uuid.uuid4().hex
+    for db in [TEST_REDIS_DB, *(n for n in range(1, 16) if n != TEST_REDIS_DB)]:
+        key = f"companion:test-db:{db}"
+        if registry.set(key, run, nx=True, ex=3600):
+            def release(key: str = key) -> None:
+                if registry.get(key) == run.encode():
+                    registry.delete(key)
+            return db, release
+    pytest.exit("every Redis database 1-15 is claimed by another test run (keys companion:test-db:* in db 0)")
 
 
 def make_url_with_db(url: str, db: int) -> str:

@@ -8,6 +8,7 @@ import sys
 from collections.abc import Callable, Sequence
 
 from app.cli.mappings import run_mappings_command
+from app.cli.policies import run_policies_command
 from app.cli.processes import run_all, schedule, serve, work
 from app.cli.reconcile import run_reconcile
 from app.services.accounts import AccountError, add_org, add_user
@@ -99,6 +100,11 @@ def cmd_reconcile(args: argparse.Namespace) -> int:
     return run_reconcile(_settings(args), full=args.full, project=args.project)
 
 
+def cmd_policies_run(args: argparse.Namespace) -> int:
+    """Evaluate (and unless --dry-run, perform) the automatic rules of the mapping."""
+    return run_policies_command(_settings(args), now=args.now, dry_run=args.dry_run, as_json=args.json)
+
+
 def cmd_sandbox(args: argparse.Namespace, extra: list[str]) -> int:
     """Run the stand-in JSM (all options are the sandbox's own)."""
     return sandbox_main(extra)
@@ -154,6 +160,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("action", choices=["validate", "export", "import"])
     p.add_argument("file", help="YAML file ('-' for standard output with export)")
     p.add_argument("--comment", default="", help="import: a note stored with the new version")
+    policies = sub.add_parser("policies", help="automatic rules").add_subparsers(dest="policies_command",
+                                                                                 required=True)
+    p = policies.add_parser("run", help="perform the automatic rules due now (KEY RULE ACTION per line)")
+    p.set_defaults(func=cmd_policies_run)
+    p.add_argument("--now", help="evaluate as of this ISO 8601 time (default: now)")
+    p.add_argument("--dry-run", action="store_true", help="print what is due without doing it")
+    p.add_argument("--json", action="store_true", help="one JSON object per line")
     sub.add_parser("sandbox", help="run the stand-in JSM (see 'companion sandbox --help')", add_help=False)
     return parser
 

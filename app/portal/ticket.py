@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session, joinedload
 
 from app.context import current_user, locale_code, login_required, runtime_of
 from app.errors import json_error
+from app.portal.sla_block import support_block
 from app.services.download_names import disposition_names
 from app.services.rendering import wiki_to_html
 from app.services.scope import visible_ticket
@@ -130,7 +131,8 @@ def ticket_page(key: str) -> Any:
             abort(404)
         data = _page_data(db, ticket, user)
         version = data.pop("version")
-    return render_template("ticket.html", user=user, ticket=data, version=version)
+    return render_template("ticket.html", user=user, ticket=data, version=version,
+                           support=support_block(runtime_of(current_app).mapping, data))
 
 
 @bp.get("/tickets/<key>/attachments/<jira_id>")

@@ -8,7 +8,7 @@ from typing import Any
 
 from app.services.rendering import wiki_to_html
 from app.services.scope import visible_ticket
-from app.services.serializers import action_json, comment_json, ticket_sync
+from app.services.serializers import SyncBlock, action_json, comment_json, ticket_sync
 from sync.jobs import request_push
 from sync.models import OutboxState, Role, User
 from sync.outbound.catalog import find_desk, request_type_fields, request_types, validate_create
@@ -164,6 +164,7 @@ def accept_create(runtime: Runtime, user: User, data: dict[str, Any], files: lis
         action_id, duplicate = done.action.id, done.duplicate
     if not duplicate:
         request_push(runtime.redis, action_id)
-    return {"action": action, "sync": {"state": "pending" if action["state"] != OutboxState.FAILED else "failed",
+    state = SyncBlock.FAILED if action["state"] == OutboxState.FAILED else SyncBlock.PENDING
+    return {"action": action, "sync": {"state": state,
                                        "last_synced": None, "error": action["error"],
                                        "pending": [{"id": action_id, "action": "create", "state": action["state"]}]}}

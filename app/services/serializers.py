@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, object_session
 
+from app.services.sla import ticket_slas
 from mappings import Mapping
 from sync.models import OUTBOX_IN_FLIGHT, Comment, OutboxAction, OutboxState, Role, StatusHistory, Ticket, User
 from sync.outbound.messages import customer_message
@@ -54,7 +56,8 @@ def _labels(mapping: Mapping, ticket: Ticket, locale: str,
 def ticket_json(ticket: Ticket, mapping: Mapping, viewer: User, locale: str = "en",
                 sync_state: str = "synced", sync_error: str | None = None,
                 sync_block: dict[str, Any] | None = None,
-                memo: dict[tuple[str, str], Any] | None = None) -> dict[str, Any]:
+                memo: dict[tuple[str, str], Any] | None = None,
+                sla: list[dict[str, Any]] | None = None) -> dict[str, Any]:
     """One ticket as the API shows it to `viewer`; `memo` caches labels across the tickets of one answer."""
     (label, description, actions), priority_label = _labels(mapping, ticket, locale, memo)
     data: dict[str, Any] = {
@@ -80,6 +83,9 @@ def ticket_json(ticket: Ticket, mapping: Mapping, viewer: User, locale: str = "e
     elif sync_state == "synced" and object_session(ticket) is not None:
         # The sync block comes from the ticket's outbox (pending / failed customer actions).
         data["sync"] = ticket_sync(object_session(ticket), ticket, locale)
+    session = object_session(ticket)
+    data["sla"] = sla if sla is not None or session is None else ticket_slas(session, [ticket], mapping,
+                                                                              locale)[ticket.id]
     if viewer.role == Role.ADMIN:
         data["jira"] = {"status": ticket.jira_status_name, "status_id": ticket.jira_status_id,
                         "status_category": ticket.jira_status_category, "priority": ticket.jira_priority_name,
@@ -93,13 +99,15 @@ def tickets_json(tickets: list[Ticket], mapping: Mapping, viewer: User, locale: 
     if session is None:
         return [ticket_json(t, mapping, viewer, locale) for t in tickets]
     blocks = ticket_syncs(session, tickets, locale)
+    slas = ticket_slas(session, tickets, mapping, locale)
     memo: dict[tuple[str, str], Any] = {}
-    return [ticket_json(t, mapping, viewer, locale, sync_block=blocks[t.id], memo=memo) for t in tickets]
+    return [ticket_json(t, mapping, viewer, locale, sync_block=blocks[t.id], memo=memo, sla=slas[t.id])
+            for t in tickets]
 
 
 def comment_json(comment: Comment, body_html: str, locale: str = "en") -> dict[str, Any]:
     """One public comment; a customer's comment not yet in JSM carries its outbox state."""
-    sync: dict[str, Any] = {"state": "synced" if comment.jira_id else "pending"}
+    sync: dict[str, Any] = {"state": SyncBlock.SYNCED if comment.jira_id else SyncBlock.PENDING}
     if comment.jira_id is None and comment.outbox_action_id is not None and object_session(comment) is not None:
         sync = comment_sync(object_session(comment), comment, locale)
     return {"id": comment.jira_id, "author": comment.author_name, "from_support": comment.from_support,
@@ -123,18 +131,31 @@ def action_json(action: OutboxAction, locale: str = "en", admin: bool = False) -
     return data
 
 
+class SyncBlock(StrEnum):
+    """The API's `sync.state`: in step with JSM, an action still owed to it, or the last one refused."""
+
+    SYNCED = "synced"
+    PENDING = "pending"
+    FAILED = "failed"
+
+
+def _sync_block(ticket: Ticket, pending: list[OutboxAction], latest: OutboxAction | None,
+                locale: str) -> dict[str, Any]:
+    state, error = SyncBlock.SYNCED, None
+    if pending:
+        state = SyncBlock.PENDING
+    elif latest is not None and latest.state == OutboxState.FAILED:
+        state, error = SyncBlock.FAILED, customer_message(latest.error, locale)
+    return {"state": state, "last_synced": iso(ticket.last_synced_at), "error": error,
+            "pending": [{"id": a.id, "action": a.kind, "state": a.state} for a in pending]}
+
+
 def ticket_sync(session: Session, ticket: Ticket, locale: str = "en") -> dict[str, Any]:
     """The ticket's `sync` block from its outbox: pending while an action is owed, failed if the last one failed."""
     recent = list(session.scalars(select(OutboxAction).where(OutboxAction.ticket_id == ticket.id)
                                   .order_by(OutboxAction.id.desc()).limit(20)))
-    pending = [a for a in recent if a.state in OUTBOX_IN_FLIGHT]
-    state, error = "synced", None
-    if pending:
-        state = "pending"
-    elif recent and recent[0].state == OutboxState.FAILED:
-        state, error = "failed", customer_message(recent[0].error, locale)
-    return {"state": state, "last_synced": iso(ticket.last_synced_at), "error": error,
-            "pending": [{"id": a.id, "action": a.kind, "state": a.state} for a in reversed(pending)]}
+    pending = [a for a in reversed(recent) if a.state in OUTBOX_IN_FLIGHT]
+    return _sync_block(ticket, pending, recent[0] if recent else None, locale)
 
 
 def ticket_syncs(session: Session, tickets: list[Ticket], locale: str = "en") -> dict[int, dict[str, Any]]:
@@ -150,25 +171,15 @@ def ticket_syncs(session: Session, tickets: list[Ticket], locale: str = "en") ->
     latest_ids = select(func.max(OutboxAction.id)).where(OutboxAction.ticket_id.in_(ids)) \
         .group_by(OutboxAction.ticket_id)
     latest = {a.ticket_id: a for a in session.scalars(select(OutboxAction).where(OutboxAction.id.in_(latest_ids)))}
-    blocks: dict[int, dict[str, Any]] = {}
-    for ticket in tickets:
-        pending = in_flight.get(ticket.id, [])
-        state, error = "synced", None
-        if pending:
-            state = "pending"
-        elif ticket.id in latest and latest[ticket.id].state == OutboxState.FAILED:
-            state, error = "failed", customer_message(latest[ticket.id].error, locale)
-        blocks[ticket.id] = {"state": state, "last_synced": iso(ticket.last_synced_at), "error": error,
-                             "pending": [{"id": a.id, "action": a.kind, "state": a.state} for a in pending]}
-    return blocks
+    return {t.id: _sync_block(t, in_flight.get(t.id, []), latest.get(t.id), locale) for t in tickets}
 
 
 def comment_sync(session: Session, comment: Comment, locale: str = "en") -> dict[str, Any]:
     """A comment's `sync` block: synced once JSM gave it an id, else its action's state."""
     if comment.jira_id or comment.outbox_action_id is None:
-        return {"state": "synced" if comment.jira_id else "pending"}
+        return {"state": SyncBlock.SYNCED if comment.jira_id else SyncBlock.PENDING}
     action = session.get(OutboxAction, comment.outbox_action_id)
     if action is None:
-        return {"state": "pending"}
-    state = {OutboxState.DONE: "synced"}.get(action.state, action.state)
+        return {"state": SyncBlock.PENDING}
+    state = {OutboxState.DONE: SyncBlock.SYNCED}.get(action.state, action.state)
     return {"state": state, "error": customer_message(action.error, locale) if state == OutboxState.FAILED else None}

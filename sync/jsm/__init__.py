@@ -1,0 +1,1 @@
+"""The one JSM gateway: transport, throttle, parsing, typed values, errors and webhook normalisation."""

@@ -34,6 +34,7 @@ from sync.jsm.values import (
     SearchStats,
     ServerInfo,
     ServiceDesk,
+    SlaMetric,
 )
 
 if TYPE_CHECKING:
@@ -183,6 +184,11 @@ class JsmGateway(JsmActions):
             f"{SD}/request/{issue_key}/attachment", kind="sd.attachments",
             what=f"listing attachments of {issue_key}", limit=100))
         return [a for a in found if a is not None]
+
+    def request_sla(self, issue_key: str) -> list[SlaMetric]:
+        """The SLAs of a request (agents only; an empty list where the desk has none)."""
+        return [parse.sla_metric(v) for v in self._sd_pages(
+            f"{SD}/request/{issue_key}/sla", kind="sd.sla", what=f"reading the SLAs of {issue_key}")]
 
     def attachment_content(self, jira_id: str, filename: str, max_bytes: int) -> Iterator[bytes]:
         """The bytes of one attachment, streamed in chunks; raises JsmPermanentError past `max_bytes`.

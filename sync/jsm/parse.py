@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 from typing import Any
 
 from sync.jsm.events import CommentSnapshot, comment_snapshot, issue_snapshot, parse_time, person
@@ -15,6 +16,8 @@ from sync.jsm.values import (
     RequestTypeFields,
     SearchHit,
     ServiceDesk,
+    SlaCycle,
+    SlaMetric,
     Transition,
 )
 
@@ -149,3 +152,30 @@ def created_request(raw: dict[str, Any]) -> CreatedRequest:
 
 def transition(raw: dict[str, Any]) -> Transition:
     return Transition(id=str(raw["id"]), name=str(raw.get("name") or ""))
+
+
+def _instant(date_dto: Any) -> datetime | None:
+    millis = _epoch(date_dto)
+    return None if millis is None else datetime.fromtimestamp(millis / 1000, UTC)
+
+
+def _millis(duration_dto: Any) -> int | None:
+    millis = _dict(duration_dto).get("millis")
+    return millis if isinstance(millis, int) else None
+
+
+def sla_cycle(raw: Any) -> SlaCycle:
+    """`completedCycles[]` / `ongoingCycle` of an `SlaInformationDTO` (a paused cycle has no breach time)."""
+    c = _dict(raw)
+    return SlaCycle(start=_instant(c.get("startTime")), stop=_instant(c.get("stopTime")),
+                    breach=_instant(c.get("breachTime")), breached=c.get("breached") is True,
+                    paused=c.get("paused") is True, goal_ms=_millis(c.get("goalDuration")),
+                    elapsed_ms=_millis(c.get("elapsedTime")), remaining_ms=_millis(c.get("remainingTime")))
+
+
+def sla_metric(raw: dict[str, Any]) -> SlaMetric:
+    """`SlaInformationDTO` (`GET /rest/servicedeskapi/request/{key}/sla`)."""
+    ongoing = raw.get("ongoingCycle")
+    return SlaMetric(id=_s(raw.get("id")), name=str(raw.get("name") or ""),
+                     completed=tuple(sla_cycle(c) for c in raw.get("completedCycles") or [] if isinstance(c, dict)),
+                     ongoing=sla_cycle(ongoing) if isinstance(ongoing, dict) else None)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from sync.jsm.events import CommentSnapshot, IssueSnapshot, Person
 
@@ -150,3 +151,27 @@ class SearchStats:
 __all__ = ["Account", "CommentSnapshot", "CreatedRequest", "IssueSnapshot", "OrganisationRef", "Person",
            "RequestType", "RequestTypeField", "RequestTypeFields", "SearchHit", "SearchPage", "SearchStats",
            "ServerInfo", "ServiceDesk", "TemporaryAttachment", "Transition"]
+
+
+@dataclass(frozen=True)
+class SlaCycle:
+    """One cycle of a JSM SLA (`completedCycles[]` or `ongoingCycle`); durations in milliseconds."""
+
+    start: datetime | None
+    stop: datetime | None
+    breach: datetime | None
+    breached: bool
+    paused: bool
+    goal_ms: int | None
+    elapsed_ms: int | None
+    remaining_ms: int | None
+
+
+@dataclass(frozen=True)
+class SlaMetric:
+    """One SLA of a request (`SlaInformationDTO`): its name, finished cycles and the running one."""
+
+    id: str | None
+    name: str
+    completed: tuple[SlaCycle, ...]
+    ongoing: SlaCycle | None

@@ -190,6 +190,8 @@ def comment(ctx: Context, gw: JsmGateway, runtime: Runtime) -> Outcome:
 def _goal_reached(kind: str, runtime: Runtime, issue: IssueSnapshot) -> bool:
     status = runtime.mapping.resolve_status(issue.status_id, issue.status_name, issue.status_category,
                                             project_key=issue.project_key, request_type_id=issue.request_type_id)
+    if kind == "close":
+        return status.bucket == "closed"
     return status.bucket == "open" if kind == "reopen" else status.bucket != "open"
 
 
@@ -241,4 +243,5 @@ def rate(ctx: Context, gw: JsmGateway, runtime: Runtime) -> Outcome:
 
 
 HANDLERS = {"create": create, "comment": comment, "resolve": transition, "cancel": transition,
-            "reopen": transition, "rate": rate}
+            "reopen": transition, "rate": rate,
+            "close": transition}

@@ -21,8 +21,8 @@ from sync.models import OUTBOX_IN_FLIGHT, Comment, OutboxAction, OutboxState, Ti
 
 log = logging.getLogger(__name__)
 
-KINDS = ("create", "comment", "resolve", "cancel", "reopen", "rate")
-TRANSITION_KINDS = ("resolve", "cancel", "reopen")
+KINDS = ("create", "comment", "resolve", "cancel", "reopen", "rate", "close")
+TRANSITION_KINDS = ("resolve", "cancel", "reopen", "close")
 IN_FLIGHT = OUTBOX_IN_FLIGHT
 # A push job is killed by RQ after JOB_TIMEOUT; a row still "sending" after LEASE has no live worker
 # (LEASE > JOB_TIMEOUT), so the sweeper may hand it to another one without risking a parallel send.
@@ -89,6 +89,36 @@ def submit(session: Session, kind: str, user: User, payload: dict[str, Any], tic
         session.add(comment)
         session.flush()
     return Submitted(action, comment)
+
+
+def submit_automatic(session: Session, kind: str, ticket: Ticket, comment: str, idempotency_key: str,
+                     author: str = "Support") -> Submitted:
+    """Record an action of an automatic rule (no user: support's own), with its explaining comment.
+
+    The comment is sent as written (no portal attribution) and shown at once as support's, pending.
+    The same key is the same action: a repeated call answers with the first one.
+    """
+    if kind not in TRANSITION_KINDS:
+        raise ValueError(f"automatic rules only change statuses, not {kind!r}")
+    action_uuid = str(uuid_module.uuid5(uuid_module.NAMESPACE_URL, f"jsmc:auto:{idempotency_key}"))
+    existing = session.scalars(select(OutboxAction).where(OutboxAction.uuid == action_uuid)).first()
+    if existing is not None:
+        local = session.scalars(select(Comment).where(Comment.outbox_action_id == existing.id)).first()
+        return Submitted(existing, local, duplicate=True)
+    if in_flight(session, ticket.id, TRANSITION_KINDS):
+        raise OutboxConflict("another status change of this request is still being sent to support")
+    action = OutboxAction(uuid=action_uuid, kind=kind, user_id=None, ticket_id=ticket.id,
+                          payload={"jsm_body": comment.strip(), "automatic": idempotency_key},
+                          state=OutboxState.PENDING, attempts=0, next_attempt_at=None)
+    session.add(action)
+    session.flush()
+    now = utcnow()
+    local = Comment(ticket_id=ticket.id, jira_id=None, author_name=author, author_account_id=None,
+                    from_support=True, public=True, body=comment.strip(), created_at=now, updated_at=now,
+                    outbox_action_id=action.id)
+    session.add(local)
+    session.flush()
+    return Submitted(action, local)
 
 
 def in_flight(session: Session, ticket_id: int, kinds: tuple[str, ...] = KINDS) -> list[OutboxAction]:

@@ -8,7 +8,7 @@ from pathlib import Path
 import mappings
 
 PROJECT_PACKAGES = {"app", "sync", "sandbox", "migrations", "bench", "tests"}
-ALLOWED_THIRD_PARTY = {"pydantic", "yaml"}
+ALLOWED_THIRD_PARTY = {"pydantic", "yaml", "holidays"}
 
 
 def _imports(path: Path) -> set[str]:

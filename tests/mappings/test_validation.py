@@ -62,7 +62,7 @@ CASES = [
     (_set(["priorities", "high", "rank"], "first"), "priorities.high.rank: "),
     (_set(["categories", 6, "subtypes", 1, "key"], "metric_billing"), "categories[6].subtypes[1].key: duplicate"),
     (_drop(["categories", 0, "labels", "ru"]), "categories[0].labels.ru: missing"),
-    (_set(["transitions", "default", "close"], ["Close"]), "transitions.default.close: unknown action"),
+    (_set(["transitions", "default", "archive"], ["Archive"]), "transitions.default.archive: unknown action"),
     (_set(["transitions", "projects"], {"SUP": {"resolve": [""]}}), "transitions.projects.SUP.resolve[0]: empty"),
     (_set(["status_rules", 0, "notes"], {"en": "only English"}), "status_rules[0].notes.ru: missing"),
     (_drop(["statuses"]), "statuses: missing"),

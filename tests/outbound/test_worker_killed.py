@@ -45,14 +45,24 @@ def _hold_writes(env) -> threading.Event:  # type: ignore[no-untyped-def]
 
 
 def _kill_after(env, worker: subprocess.Popen, done) -> None:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + 30
-    while not done(env.sandbox_state()) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert done(env.sandbox_state()), "the worker never reached JSM"
+    # Generous: a worker process starts, imports everything and forks its work-horse first, which on a
+    # loaded two-core machine can take many seconds.
+    deadline = time.monotonic() + 90
+    try:
+        while not done(env.sandbox_state()) and time.monotonic() < deadline and worker.poll() is None:
+            time.sleep(0.05)
+        assert worker.poll() is None, f"the worker exited (code {worker.returncode}) before reaching JSM"
+        assert done(env.sandbox_state()), "the worker never reached JSM"
+    finally:
+        _kill(worker)
+
+
+def _kill(worker: subprocess.Popen) -> None:  # type: ignore[type-arg]
     # RQ's work-horse runs in its own process group (os.setpgrp), so kill both groups: a dead host or
     # an OOM kill takes the horse too; killing only the worker would leave the horse sending.
     horses = _children(worker.pid)
-    os.killpg(worker.pid, signal.SIGKILL)
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(worker.pid, signal.SIGKILL)
     for pid in horses:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(pid, signal.SIGKILL)

@@ -56,7 +56,7 @@ def test_request_lifecycle(sd, cloud, tmp_path):
     temp_id = sd.attach_temporary_file("HELP", str(path))
     result = sd.add_attachment(key, temp_id, comment="attached")
     assert result["attachments"]["values"][0]["filename"] == "invoice.txt"
-    assert [m["name"] for m in sd.get_sla(key)] == ["Time to first response", "Time to resolution"]
+    assert sd.get_sla(key) == []  # the free-support desk (HELP) has no SLA; tests/policies cover the paid one
 
 
 def test_people(sd):
