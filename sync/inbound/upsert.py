@@ -24,17 +24,16 @@ if TYPE_CHECKING:
     from sync.inbound.batch import BatchCache
 
 
-# How far ahead of our clock an event's `updated` may be (clock skew between JSM and us). A snapshot
-# dated later is stored as dated now, its arrival: order safety compares with the stored date, so a
-# forged or wildly skewed far-future time would otherwise make every later real event and every
-# reconcile "older" and freeze the ticket.
+# How far ahead of our clock a stored `updated` may be and still be trusted by order safety. A stored
+# time further ahead (a forged or wildly skewed event) does not make later events "older": otherwise
+# one such event would make every real event and every reconcile lose to it and freeze the ticket.
+# The incoming time itself is kept as JSM sent it (the stand-in's clock may be moved on purpose).
 MAX_FUTURE_SKEW = timedelta(minutes=5)
 
 
-def _bounded(moment: datetime) -> datetime:
-    """`moment`, or now when it lies more than MAX_FUTURE_SKEW in the future."""
-    now = utcnow()
-    return now if moment > now + MAX_FUTURE_SKEW else moment
+def _trusted(stored: datetime) -> bool:
+    """Whether a stored time may win order safety (it is not implausibly far in the future)."""
+    return stored <= utcnow() + MAX_FUTURE_SKEW
 
 
 class Deferred(Exception):
@@ -112,7 +111,7 @@ def apply_issue(session: Session, issue: IssueSnapshot, mapping: Mapping, *, cha
     # A batch locked its tickets already; several events of one ticket then change the same object
     # in order (order safety below compares with what the earlier ones wrote) and it is written once.
     ticket = batch.tickets.get(issue.jira_id) if batch is not None else _locked_ticket(session, issue.jira_id)
-    updated = _bounded(issue.updated or issue.created or utcnow())
+    updated = issue.updated or issue.created or utcnow()
     if ticket is None:
         ticket = Ticket(jira_id=issue.jira_id, key=issue.key, created_at=issue.created or updated,
                         jira_updated_at=updated, participant_account_ids=[])
@@ -128,7 +127,7 @@ def apply_issue(session: Session, issue: IssueSnapshot, mapping: Mapping, *, cha
             return ApplyResult(changed, "deleted")
         if ticket.deleted:
             return ApplyResult(False, "ticket was deleted in JSM")
-        if ticket.jira_updated_at > updated:
+        if ticket.jira_updated_at > updated and _trusted(ticket.jira_updated_at):
             # The ticket stays as it is, but a late status change still belongs in its history.
             if batch is not None:
                 batch.settle(session)  # the history query below must see what the batch holds back
@@ -234,7 +233,7 @@ def apply_comment(session: Session, issue_jira_id: str, comment: CommentSnapshot
         row = batch.comments.get(comment.jira_id)
     else:
         row = session.scalars(select(Comment).where(Comment.jira_id == comment.jira_id).with_for_update()).first()
-    updated = _bounded(comment.updated or comment.created or utcnow())
+    updated = comment.updated or comment.created or utcnow()
     if row is None and not deleted and _pending_link(session, ticket, comment, batch):
         # No echo: our own portal comment arrived before the push recorded JSM's id;
         # the pending local comment is linked instead of duplicated.
@@ -259,7 +258,7 @@ def apply_comment(session: Session, issue_jira_id: str, comment: CommentSnapshot
         return ApplyResult(changed, "deleted")
     elif row.deleted:
         return ApplyResult(False, "comment was deleted")
-    elif row.updated_at > updated:
+    elif row.updated_at > updated and _trusted(row.updated_at):
         return ApplyResult(False, "older than the stored comment")
     row.author_name = comment.author.name if comment.author else None
     row.author_account_id = comment.author.account_id if comment.author else None

@@ -131,12 +131,15 @@ def test_two_secrets_are_active_during_rotation(tmp_path: Path, database_url: st
 def test_a_future_dated_event_cannot_freeze_a_ticket(app, client, runtime) -> None:  # type: ignore[no-untyped-def]
     post_webhook(client, issue_payload(summary="forged", updated="2999-01-01T00:00:00.000+0000"), delivery_id="f")
     assert drain(runtime) == {"applied": 1}
-    with runtime.sessions() as db:
-        stored = db.scalars(select(Ticket)).one().jira_updated_at
-    assert stored.year < 2999  # clamped to its arrival
-    # The real change, made after the forgery arrived, still applies.
-    real_time = (utcnow() + timedelta(seconds=1)).strftime("%Y-%m-%dT%H:%M:%S.000+0000")
+    # The real change, dated now (long before the forged time), still applies: a stored time far in
+    # the future does not win order safety.
+    real_time = (utcnow() - timedelta(seconds=1)).strftime("%Y-%m-%dT%H:%M:%S.000+0000")
     post_webhook(client, issue_payload(summary="real", updated=real_time), delivery_id="r")
     assert drain(runtime) == {"applied": 1}
+    with runtime.sessions() as db:
+        assert db.scalars(select(Ticket)).one().summary == "real"
+    # And order safety holds again from there: an older event changes nothing.
+    post_webhook(client, issue_payload(summary="stale", updated="2026-01-01T00:00:00.000+0000"), delivery_id="s")
+    drain(runtime)
     with runtime.sessions() as db:
         assert db.scalars(select(Ticket)).one().summary == "real"
