@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 from typing import Any
 
 from flask import Blueprint, Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from app import health, webhooks
 from app.admin import accounts as admin_accounts_pages
@@ -21,8 +23,9 @@ from app.context import RUNTIME_KEY
 from app.i18n import init_i18n
 from app.portal import account, init_portal, invite, list_page, notifications, signin, summary, ticket
 from app.portal import actions as portal_actions
+from app.redaction import install_redaction
 from app.requestlog import init_request_log
-from app.security import csrf, init_security
+from app.security import csrf, guard_cookie_writes, init_security
 from sync.runtime import Runtime
 from sync.settings import Settings, load_settings
 
@@ -58,17 +61,26 @@ def create_app(settings: Settings | None = None, test_config: dict[str, Any] | N
     """Build the web application for one install (its settings decide database, Redis and JSM)."""
     settings = settings or load_settings()
     runtime = Runtime(settings)
+    settings.webhook_secrets  # noqa: B018 (in sandbox mode, generated at start rather than on a delivery)
     app = Flask(__name__)
     app.config.update(
         SECRET_KEY=settings.effective_secret_key,
         MAX_CONTENT_LENGTH=MAX_BODY_BYTES,
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
+        # Set here, not by setdefault: Flask defines both keys (31 days, "session") before any default.
+        SESSION_COOKIE_NAME="companion_session",
+        PERMANENT_SESSION_LIFETIME=timedelta(days=7),
     )
     if test_config:
         app.config.update(test_config)
+    if settings.proxy.trusted_hops:
+        # Client address, scheme and host from the proxies' X-Forwarded-* headers (login limits, Secure, HSTS).
+        hops = settings.proxy.trusted_hops
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
     app.extensions[RUNTIME_KEY] = runtime
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    install_redaction()
 
     init_request_log(app)
     init_i18n(app, settings)
@@ -77,5 +89,6 @@ def create_app(settings: Settings | None = None, test_config: dict[str, Any] | N
         app.register_blueprint(blueprint)
         if csrf_exempt:
             csrf.exempt(blueprint)
+    guard_cookie_writes(app, frozenset(bp.name for bp, exempt in BLUEPRINTS if exempt and bp is not webhooks.bp))
     init_portal(app, runtime)
     return app

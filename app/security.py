@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
-from flask import Flask, Response, request
+from flask import Flask, Response, request, session
 from flask_wtf.csrf import CSRFProtect
 
+from app.context import current_user
+from app.errors import json_error
+
 csrf = CSRFProtect()
+_SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+# A header a cross-site form cannot set (and a cross-site script cannot without a CORS preflight).
+CSRF_HEADER = "X-Requested-With"
+# The API endpoints a user who must change their password may still call with their session cookie.
+_API_ALLOWED_WHILE_FORCED: frozenset[str] = frozenset({"openapi.openapi_json"})
 
 _HEADERS = {
     "X-Content-Type-Options": "nosniff",
@@ -28,3 +36,27 @@ def init_security(app: Flask) -> None:
         if request.is_secure:
             response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
         return response
+
+
+def guard_cookie_writes(app: Flask, exempt_blueprints: frozenset[str]) -> None:
+    """Cookie-authenticated calls into CSRF-exempt blueprints: writes need JSON or X-Requested-With,
+    and a user who must change their password reaches none of them until they have.
+
+    Bearer-token calls carry no ambient credential, so neither rule applies to them; webhooks are
+    signed and carry no cookie either.
+    """
+
+    @app.before_request
+    def _cookie_guard() -> Response | None:
+        if request.blueprint not in exempt_blueprints or "Authorization" in request.headers:
+            return None
+        if not session.get("user_id"):
+            return None
+        if request.method not in _SAFE_METHODS and not request.is_json and CSRF_HEADER not in request.headers:
+            # A same-site <form> can POST with the cookie (SameSite=Lax allows it) but only as a form.
+            return json_error(403, f"a request authenticated by the session cookie must send JSON "
+                                   f"(Content-Type: application/json) or the {CSRF_HEADER} header")
+        user = current_user()
+        if user is not None and user.must_change_password and request.endpoint not in _API_ALLOWED_WHILE_FORCED:
+            return json_error(403, "change your password first (/account/password)")
+        return None

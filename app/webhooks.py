@@ -19,20 +19,38 @@ from sync.jsm.events import CommentEvent, IssueEvent, NotAWebhook, normalise
 from sync.logs import request_id
 from sync.models import InboxState
 from sync.runtime import Runtime
+from sync.settings import Settings
 
 log = logging.getLogger(__name__)
 bp = Blueprint("webhooks", __name__)
 
 
-def _signature_ok(secret: str, body: bytes) -> bool:
+def _signature_ok(secrets: tuple[str, ...], body: bytes) -> bool:
+    """Whether the delivery is signed (or, for Data Center, carries ?token=) with one of the secrets."""
     header = request.headers.get("X-Hub-Signature", "")
     method, _, signature = header.partition("=")
     if signature and method.lower() == "sha256":
-        expected = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
-        return hmac.compare_digest(expected, signature.strip().lower())
-    # Data Center webhooks that cannot sign may carry the secret as ?token=.
+        given = signature.strip().lower().encode("ascii", "replace")
+        # Every secret is compared (no early exit), so timing tells nothing about which one matched.
+        matches = [hmac.compare_digest(hmac.new(s.encode(), body, hashlib.sha256).hexdigest().encode(), given)
+                   for s in secrets]
+        return any(matches)
+    # Data Center webhooks that cannot sign may carry the secret as ?token= (redacted from the logs).
     token = request.args.get("token")
-    return token is not None and hmac.compare_digest(token.encode(), secret.encode())
+    if token is None:
+        return False
+    return any([hmac.compare_digest(token.encode(), s.encode()) for s in secrets])
+
+
+def announce_webhook_policy(settings: Settings) -> None:
+    """Say loudly at start-up when deliveries are accepted unsigned, and which projects are mirrored."""
+    if not settings.webhook_secrets:
+        log.warning("UNSIGNED WEBHOOKS ACCEPTED: jira.allow_unsigned_webhooks is true and no jira.webhook_secret "
+                    "is set, so anyone who can reach /webhooks/jira can change what customers see")
+    if settings.jira.projects:
+        log.info("mirroring projects %s (jira.projects)", ", ".join(settings.jira.projects))
+    else:
+        log.warning("jira.projects is empty: mirroring EVERY service desk project the JSM account can see")
 
 
 def _request_drain(runtime: Runtime, rows: list[dict[str, object]]) -> None:
@@ -50,8 +68,10 @@ def receive():  # type: ignore[no-untyped-def]
         body = request.get_data(cache=False)
     except RequestEntityTooLarge:
         return json_error(413, "body over 1 MiB; Jira webhooks are smaller than that")
-    secret = jira.webhook_secret.get_secret_value() if jira.webhook_secret else None
-    if secret and not _signature_ok(secret, body):
+    secrets = runtime.settings.webhook_secrets
+    # Fail closed: with no secret, only an explicit jira.allow_unsigned_webhooks lets a delivery in.
+    unsigned_allowed = not secrets and jira.allow_unsigned_webhooks
+    if not unsigned_allowed and not _signature_ok(secrets, body):
         return json_error(401, "bad or missing X-Hub-Signature (expected sha256=<hex HMAC-SHA256 of the body>)")
     try:
         parsed = json.loads(body)

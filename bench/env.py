@@ -18,7 +18,7 @@ import requests
 
 ROOT = Path(__file__).resolve().parents[1]
 BENCH_REDIS_DB = 14  # its own database number on a shared Redis server (flushed by the benchmarks)
-SECRET = "bench-secret"
+SECRET = "bench-secret-0123456789"
 
 
 @dataclass

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 
 from werkzeug.serving import make_server
 
 from sandbox.app import create_app
+
+SECRET_ENV = "SANDBOX_WEBHOOK_SECRET"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -19,7 +22,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", default="demo", help="demo | empty | bench:N")
     p.add_argument("--deployment", choices=("cloud", "datacenter"), default="cloud")
     p.add_argument("--webhook-url", default=None)
-    p.add_argument("--webhook-secret", default=None)
+    # Prefer the environment variable: argv is readable by every local user (ps).
+    p.add_argument("--webhook-secret", default=os.environ.get(SECRET_ENV) or None,
+                   help=f"HMAC secret to sign webhooks with (default: ${SECRET_ENV})")
     p.add_argument("--email", default="admin@sandbox.local")
     p.add_argument("--token", default="sandbox-token")
     return p

@@ -213,6 +213,19 @@ class SandboxState:
             items = [ChangeItem("priority", "priority", old.id, old.name, prio.id, prio.name)]
             self._emit(Change("jira:issue_updated", req, actor, now, items, self._changelog(), "issue_updated"))
 
+    def set_organisations(self, req: Request, org_ids: list[str], actor: Account) -> None:
+        """Share the request with exactly these organisations (none: un-shared); sends `jira:issue_updated`."""
+        with self.lock:
+            now = self.clock()
+            old = list(req.org_ids)
+            req.org_ids, req.updated_ms = list(org_ids), now
+            names = {o: self.orgs[o].name for o in set(old) | set(org_ids) if o in self.orgs}
+            items = [ChangeItem("Organizations", catalog.CF_ORGANIZATIONS, ", ".join(old) or None,
+                                ", ".join(names[o] for o in old if o in names) or None,
+                                ", ".join(org_ids) or None,
+                                ", ".join(names[o] for o in org_ids if o in names) or None)]
+            self._emit(Change("jira:issue_updated", req, actor, now, items, self._changelog(), "issue_updated"))
+
     def add_comment(self, req: Request, body: str, public: bool, actor: Account,
                     properties: dict[str, object] | None = None) -> Comment:
         """Add a comment; sends `comment_created` and `jira:issue_updated` (issue_commented)."""

@@ -31,6 +31,8 @@ SANDBOX = "sandbox"
 # The parsed YAML file of the load in progress; below the environment, above the defaults.
 _yaml_document: ContextVar[dict[str, Any] | None] = ContextVar("companion_yaml_document", default=None)
 ENV_PREFIX = "COMPANION_"
+# An HMAC key shorter than this is guessable offline from one signed delivery; 16 bytes is 128 bits.
+MIN_WEBHOOK_SECRET_BYTES = 16
 
 
 class ConfigError(Exception):
@@ -67,12 +69,26 @@ class JiraSettings(_Section):
     api_token: SecretStr | None = None
     projects: Annotated[list[str], NoDecode] = Field(default_factory=list)
     webhook_secret: SecretStr | None = None
+    # The secret being rotated out: deliveries signed with either are accepted until it is removed.
+    webhook_secret_previous: SecretStr | None = None
     allow_unsigned_webhooks: bool = False
     rate: RateSettings = Field(default_factory=RateSettings)
     # Not in DESIGN.md's list: where `companion run` starts the stand-in JSM when base_url is "sandbox".
     sandbox_port: int = Field(default=8081, ge=1, le=65535)
 
     _split_projects = field_validator("projects", mode="before")(_split_list)
+
+    @field_validator("webhook_secret", "webhook_secret_previous")
+    @classmethod
+    def _secret_strength(cls, value: SecretStr | None) -> SecretStr | None:
+        # An empty value (e.g. an unset templated `COMPANION_JIRA_WEBHOOK_SECRET=`) means "no secret":
+        # the model validator then refuses to start unless unsigned webhooks are allowed explicitly.
+        if value is None or not value.get_secret_value().strip():
+            return None
+        if len(value.get_secret_value().encode()) < MIN_WEBHOOK_SECRET_BYTES:
+            raise ValueError(f"must be at least {MIN_WEBHOOK_SECRET_BYTES} bytes (generate one with "
+                             "`python -c 'import secrets; print(secrets.token_urlsafe(32))'`)")
+        return value
 
     @field_validator("base_url")
     @classmethod
@@ -179,6 +195,16 @@ class LogSettings(_Section):
     format: Literal["text", "json"] = "text"
 
 
+class MetricsSettings(_Section):
+    # Bearer token GET /metrics requires; unset: only loopback clients may read it.
+    token: SecretStr | None = None
+
+
+class ProxySettings(_Section):
+    # Reverse proxies in front that set X-Forwarded-For/-Proto/-Host (0: trust none of those headers).
+    trusted_hops: int = Field(default=0, ge=0, le=10)
+
+
 class _YamlSource(PydanticBaseSettingsSource):
     """Feeds the already-parsed YAML document to pydantic-settings below the environment."""
 
@@ -215,6 +241,8 @@ class Settings(BaseSettings):
     mail: MailSettings = Field(default_factory=MailSettings)
     notifications: NotificationsSettings = Field(default_factory=NotificationsSettings)
     log: LogSettings = Field(default_factory=LogSettings)
+    metrics: MetricsSettings = Field(default_factory=MetricsSettings)
+    proxy: ProxySettings = Field(default_factory=ProxySettings)
 
     @classmethod
     def settings_customise_sources(cls, settings_cls: type[BaseSettings], init_settings: PydanticBaseSettingsSource,
@@ -234,15 +262,17 @@ class Settings(BaseSettings):
     @model_validator(mode="after")
     def _site_credentials(self) -> Settings:
         jira = self.jira
+        if jira.webhook_secret_previous is not None and jira.webhook_secret is None:
+            raise ValueError("jira.webhook_secret_previous: only valid beside jira.webhook_secret (the new one)")
         if jira.is_sandbox:
-            return self
+            return self  # the stand-in signs with a secret generated under data_dir (webhook_secrets)
         if jira.api_token is None:
             raise ValueError("jira.api_token: required when jira.base_url is a real site")
         if jira.deployment == "cloud" and not jira.email:
             raise ValueError("jira.email: required for a Cloud site (Basic auth is email + API token)")
         if jira.webhook_secret is None and not jira.allow_unsigned_webhooks:
-            raise ValueError("jira.webhook_secret: required for a real site unless "
-                             "jira.allow_unsigned_webhooks is true")
+            raise ValueError("jira.webhook_secret: required for a real site (missing or empty; at least "
+                             f"{MIN_WEBHOOK_SECRET_BYTES} bytes) unless jira.allow_unsigned_webhooks is true")
         return self
 
     @property
@@ -260,12 +290,22 @@ class Settings(BaseSettings):
         """The Flask secret key; generated once into data_dir so every process of the install agrees."""
         if self.secret_key is not None:
             return self.secret_key.get_secret_value()
-        path = self.data_dir / "secret_key"
-        if not path.exists():
-            self.data_dir.mkdir(parents=True, exist_ok=True)
-            path.write_text(secrets.token_urlsafe(48))
-            path.chmod(0o600)
-        return path.read_text().strip()
+        return generated_secret(self.data_dir, "secret_key")
+
+    @cached_property
+    def webhook_secrets(self) -> tuple[str, ...]:
+        """The secrets a webhook may be signed with, newest first; empty only when unsigned is allowed.
+
+        In sandbox mode without a configured secret, one is generated under data_dir: every process of
+        the install and the stand-in JSM it starts then sign and verify with the same one.
+        """
+        jira = self.jira
+        if jira.webhook_secret is not None:
+            previous = jira.webhook_secret_previous
+            return (jira.webhook_secret.get_secret_value(),) + ((previous.get_secret_value(),) if previous else ())
+        if jira.allow_unsigned_webhooks:
+            return ()
+        return (generated_secret(self.data_dir, "webhook_secret"),)
 
     def masked(self) -> dict[str, Any]:
         """The effective configuration as plain data, with secrets masked."""
@@ -274,6 +314,26 @@ class Settings(BaseSettings):
         if data.get("redis_url"):
             data["redis_url"] = _mask_url_password(data["redis_url"])
         return data
+
+
+def private_dir(path: Path) -> Path:
+    """Create `path` (and parents) readable by the owner only; an existing directory keeps its mode."""
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    return path
+
+
+def generated_secret(data_dir: Path, name: str) -> str:
+    """A random secret kept in data_dir/name (mode 0600), created once for every process of the install."""
+    path = private_dir(data_dir) / name
+    try:
+        # O_EXCL: of two processes starting at once, one creates the file and the other reads it.
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        pass
+    else:
+        with os.fdopen(fd, "w") as file:
+            file.write(secrets.token_urlsafe(48))
+    return path.read_text().strip()
 
 
 def _mask_url_password(url: str) -> str:

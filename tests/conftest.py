@@ -147,11 +147,22 @@ def database_url(sqlite_url: str) -> str:
 
 
 # --------------------------------------------------------------------------- settings and app
+# Every test install verifies webhooks (as production must); tests/helpers.post_webhook signs with it.
+TEST_WEBHOOK_SECRET = "test-webhook-secret-0123456789"
+
+
 def make_settings(tmp_path: Path, database_url: str, redis_url: str, **overrides: Any) -> Settings:
-    """Settings for a test install; keyword overrides take nested dicts (jira={...})."""
+    """Settings for a test install; keyword overrides take nested dicts (jira={...}).
+
+    The webhook secret is TEST_WEBHOOK_SECRET unless the test sets its own or allows unsigned webhooks.
+    """
     values: dict[str, Any] = {"data_dir": tmp_path, "database_url": database_url, "redis_url": redis_url,
                               "secret_key": "test-secret-key"}
     values.update(overrides)
+    jira = dict(values.get("jira") or {})
+    if not jira.get("allow_unsigned_webhooks"):
+        jira.setdefault("webhook_secret", TEST_WEBHOOK_SECRET)
+    values["jira"] = jira
     return Settings(**values)
 
 

@@ -9,6 +9,7 @@ from typing import Any
 
 from app.services.accounts import create_org, create_user, issue_token
 from sync.runtime import Runtime
+from tests.conftest import TEST_WEBHOOK_SECRET
 
 
 def make_account(runtime: Runtime, email: str, role: str = "customer", org: str | None = "acme",
@@ -35,9 +36,10 @@ def sign(body: bytes, secret: str) -> str:
     return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
 
 
-def post_webhook(client: Any, payload: Any, *, secret: str | None = None, delivery_id: str | None = None,
-                 raw: bytes | None = None, headers: dict[str, str] | None = None) -> Any:
-    """POST a webhook body as Jira would (signed when a secret is given)."""
+def post_webhook(client: Any, payload: Any, *, secret: str | None = TEST_WEBHOOK_SECRET,
+                 delivery_id: str | None = None, raw: bytes | None = None,
+                 headers: dict[str, str] | None = None) -> Any:
+    """POST a webhook body as Jira would: signed with the test install's secret, or `secret`, or unsigned (None)."""
     body = raw if raw is not None else json.dumps(payload).encode()
     all_headers = {"Content-Type": "application/json"}
     if secret:

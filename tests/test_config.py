@@ -88,7 +88,7 @@ def test_missing_file_is_a_clear_error(tmp_path: Path) -> None:
 
 def test_check_config_masks_secrets_and_fails_cleanly(tmp_path: Path) -> None:
     good = write(tmp_path, "jira:\n  base_url: https://acme.atlassian.net\n  email: a@acme.test\n"
-                           "  api_token: SUPERSECRET\n  webhook_secret: HOOKSECRET\n"
+                           "  api_token: SUPERSECRET\n  webhook_secret: HOOKSECRET-0123456789\n"
                            "database_url: postgresql+psycopg://app:DBPASS@db/companion\n")
     done = subprocess.run([sys.executable, "-m", "app", "--config", str(good), "check-config"],
                           capture_output=True, text=True, cwd=REPO, timeout=60)

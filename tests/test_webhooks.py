@@ -12,7 +12,7 @@ from sync.models import InboundEvent, Ticket
 from tests.conftest import make_settings, shared_jsm_dir
 from tests.helpers import bearer, drain, issue_payload, make_account, post_webhook
 
-SECRET = "s3cret-hook"
+SECRET = "s3cret-hook-of-16-bytes-or-more"
 
 
 @pytest.fixture

@@ -13,6 +13,9 @@ from pathlib import Path
 from app import create_app
 from app.cli.demo import announce, create_demo_accounts
 from app.cli.supervisor import Supervisor
+from app.redaction import install_redaction
+from app.webhooks import announce_webhook_policy
+from sandbox.cli import SECRET_ENV as SANDBOX_SECRET_ENV
 
 # sync.jobs imports every job's modules: each job runs in a forked work-horse, which then inherits
 # them instead of paying about a second of imports (the JSM client, SQLAlchemy models) per job.
@@ -45,6 +48,7 @@ def serve(settings: Settings, config: str | None, host: str, port: int | None, w
     port = _port(port)
     _export_config(config)
     telemetry.prepare(settings, clean=False)
+    announce_webhook_policy(settings)
     try:
         import gunicorn  # noqa: F401
     except ImportError:  # e.g. Windows: gunicorn does not run there
@@ -54,6 +58,8 @@ def serve(settings: Settings, config: str | None, host: str, port: int | None, w
     # No gunicorn access log: the app logs each request itself, with its request id (app.requestlog).
     argv = [sys.executable, "-m", "gunicorn", "--bind", f"{host}:{port}", "--workers", str(workers),
             "--threads", "8", "--timeout", "60", "--graceful-timeout", str(GRACEFUL_SECONDS),
+            # Access lines name the URL: this logger redacts ?token= and share/one-time link tokens.
+            "--logger-class", "app.cli.access_log.RedactingLogger",
             "--config", "python:app.gunicorn_conf", "app.wsgi:application"]
     os.execv(sys.executable, argv)
     return 0  # not reached
@@ -76,6 +82,7 @@ def work(settings: Settings, queue_names: list[str], burst: bool = False) -> int
     """Run one RQ worker; each job runs in a forked work-horse, so a crash loses only that attempt."""
     _with_metrics_dir(settings)
     configure_logging(settings, "worker")
+    install_redaction()
     runtime = Runtime(settings)
     problem = unreachable(runtime)
     if problem:
@@ -92,6 +99,7 @@ def schedule(settings: Settings) -> int:
     """Run the cron scheduler; of all that run, the one holding the Redis lease enqueues (sync.scheduler)."""
     _with_metrics_dir(settings)
     configure_logging(settings, "scheduler")
+    install_redaction()
     runtime = Runtime(settings)
     cron = LeadingCronScheduler(connection=runtime.redis)
     register_cron(cron, settings)
@@ -115,9 +123,22 @@ def _wait_http(url: str, timeout: float) -> bool:
     return False
 
 
+def sandbox_command(settings: Settings, port: int, env: dict[str, str]) -> tuple[list[str], dict[str, str]]:
+    """The stand-in JSM's `companion` arguments and environment: it signs with the install's secret."""
+    webhook_url = f"http://127.0.0.1:{port}/webhooks/jira"
+    args = ["sandbox", "--port", str(settings.jira.sandbox_port), "--seed", "demo",
+            "--deployment", settings.jira.deployment, "--webhook-url", webhook_url]
+    # The secret goes by environment, not argv: any local user can read another process's argv (ps).
+    child_env = dict(env)
+    if settings.webhook_secrets:
+        child_env[SANDBOX_SECRET_ENV] = settings.webhook_secrets[0]
+    return args, child_env
+
+
 def run_all(settings: Settings, config: str | None, host: str, port: int | None) -> int:
     """Migrate, then start and supervise web + worker + scheduler (+ stand-in JSM) until SIGTERM/Ctrl-C."""
     configure_logging(settings, "supervisor")
+    install_redaction()
     port = _port(port)
     telemetry.prepare(settings, clean=True)  # a fresh start: no counters of processes from a previous run
     env = dict(os.environ)
@@ -134,11 +155,10 @@ def run_all(settings: Settings, config: str | None, host: str, port: int | None)
     supervisor.add("scheduler", ["scheduler"], 10)
     supervisor.add("worker", ["worker"], WORKER_DRAIN_SECONDS)
     if settings.jira.is_sandbox:
-        webhook_url = f"http://127.0.0.1:{port}/webhooks/jira"
-        sandbox_args = ["sandbox", "--port", str(settings.jira.sandbox_port), "--seed", "demo",
-                        "--deployment", settings.jira.deployment, "--webhook-url", webhook_url]
-        if settings.jira.webhook_secret:
-            sandbox_args += ["--webhook-secret", settings.jira.webhook_secret.get_secret_value()]
+        sandbox_args, sandbox_env = sandbox_command(settings, port, env)
+        # The stand-in signs with the install's secret, handed over by environment (never argv).
+        if SANDBOX_SECRET_ENV in sandbox_env:
+            supervisor.env[SANDBOX_SECRET_ENV] = sandbox_env[SANDBOX_SECRET_ENV]
         supervisor.add("sandbox", sandbox_args, 5)
     try:
         if _wait_http(f"http://127.0.0.1:{port}/healthz", 60):

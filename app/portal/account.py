@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from sqlalchemy import select
 
@@ -59,11 +59,15 @@ def change_password() -> Any:
 @login_required
 def tokens() -> Any:
     """The user's API tokens (never the tokens themselves, only names and dates)."""
-    user = current_user()
+    return _tokens_page(current_user())
+
+
+def _tokens_page(user: User, new_token: str | None = None) -> str:
+    # A new token is rendered into this one response only: the session cookie is readable by
+    # whoever holds it, so a secret must never travel in it.
     with runtime_of(current_app).sessions() as db:
         rows = db.scalars(select(ApiToken).where(ApiToken.user_id == user.id)
                           .order_by(ApiToken.revoked_at.is_not(None), ApiToken.created_at.desc())).all()
-    new_token = session.pop("new_api_token", None)
     return render_template("tokens.html", user=user, tokens=rows, new_token=new_token)
 
 
@@ -79,8 +83,8 @@ def create_token() -> Any:
         if len(active) >= MAX_TOKENS:
             flash(_("You already have %(n)d active tokens; revoke one first.", n=MAX_TOKENS), "error")
             return redirect(url_for("portal_account.tokens"))
-        session["new_api_token"] = issue_token(db, db.get(User, user.id), name)
-    return redirect(url_for("portal_account.tokens"))
+        new_token = issue_token(db, db.get(User, user.id), name)
+    return _tokens_page(user, new_token)
 
 
 @bp.post("/tokens/<int:token_id>/revoke")

@@ -6,7 +6,7 @@ import secrets
 from datetime import UTC, datetime
 from typing import Any
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import get_translations
 from flask_babel import gettext as _
 from sqlalchemy import select
@@ -44,7 +44,11 @@ def _share_org(db: Any, user: User) -> Organization | None:
 @login_required
 def summary_page() -> Any:
     """Dashboard of the signed-in user's scope."""
-    user = current_user()
+    return _summary_response(current_user())
+
+
+def _summary_response(user: User, new_link: str | None = None) -> Any:
+    # A new share link is rendered into this one response only, never kept in the session cookie.
     runtime = runtime_of(current_app)
     try:
         scope = summary_scope(user, request.args.get("scope"))
@@ -61,7 +65,6 @@ def summary_page() -> Any:
             # Loaded with the user a moment ago (User.organization is joined); no second SELECT.
             share_org = user.organization if user.organization is not None else db.get(Organization,
                                                                                          user.organization_id)
-    new_link = session.pop("new_share_link", None)
     return _render(data, user=user, scope=scope, scopes=scopes_for(user), shared=False, orgs=orgs,
                    share_org=share_org, can_share=has(user, Permission.SHARE_SUMMARY), new_link=new_link)
 
@@ -79,9 +82,8 @@ def create_share() -> Any:
             abort(404)
         org.share_token_hash = hash_token(token)
         name = org.name
-    session["new_share_link"] = url_for("portal_summary.shared_summary", token=token, _external=True)
     flash(_("A new read-only link for %(org)s was created. Any older link no longer works.", org=name), "ok")
-    return redirect(url_for("portal_summary.summary_page"))
+    return _summary_response(user, url_for("portal_summary.shared_summary", token=token, _external=True))
 
 
 @bp.post("/summary/share/revoke")

@@ -23,6 +23,7 @@ from app.context import current_user, locale_code, login_required, runtime_of
 from app.errors import json_error
 from app.portal.sla_block import support_block
 from app.portal.ticket_live import failed_comment_ids, given_rating, recent_actions, ticket_version
+from app.services.download_names import disposition_names
 from app.services.rendering import customer_description, renderer_for
 from app.services.scope import visible_ticket
 from app.services.serializers import comment_json, ticket_json
@@ -138,7 +139,7 @@ def download_attachment(key: str, jira_id: str) -> Any:
         abort(404 if getattr(exc, "status", None) == 404 else 502)
     # Always a download, never rendered here: HTML or SVG from a file would run in the portal's origin.
     response = Response(stream_with_context(chunks), mimetype="application/octet-stream")
-    response.headers.set("Content-Disposition", "attachment", filename=filename)
+    response.headers.set("Content-Disposition", "attachment", **disposition_names(filename))
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
     response.headers["Cache-Control"] = "private, no-store"

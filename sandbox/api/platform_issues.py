@@ -3,7 +3,9 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, jsonify, request
+import io
+
+from flask import Blueprint, Response, jsonify, request, send_file
 
 from sandbox import catalog
 from sandbox.api.plumbing import ApiError, arg_int, caller, can_view, json_body, platform_blueprint, sandbox, v3
@@ -45,7 +47,18 @@ def edit_issue(key: str):
                 raise ApiError(400, "", errors={"priority": "Specify a valid priority."}) from None
             if prio.id != req.priority_id:
                 sb.state.set_priority(req, prio, me)
-        unknown = set(fields) - {"priority"}
+        if catalog.CF_ORGANIZATIONS in fields:
+            # As on a real site: a list of organisation ids (numbers, strings or {"id"}); [] or null un-shares.
+            refs = fields[catalog.CF_ORGANIZATIONS] or []
+            if not isinstance(refs, list):
+                raise ApiError(400, "", errors={catalog.CF_ORGANIZATIONS: "Expected a list of organisation ids."})
+            ids = [str(r.get("id") if isinstance(r, dict) else r) for r in refs]
+            missing = [i for i in ids if i not in sb.state.orgs]
+            if missing:
+                raise ApiError(400, "", errors={catalog.CF_ORGANIZATIONS: f"Organization {missing[0]} does not exist."})
+            if ids != req.org_ids:
+                sb.state.set_organisations(req, ids, me)
+        unknown = set(fields) - {"priority", catalog.CF_ORGANIZATIONS}
         if unknown:
             raise ApiError(400, "", errors={f: "Field cannot be set in the stand-in JSM." for f in unknown})
     return Response(status=204)
@@ -141,5 +154,7 @@ def attachment_content(attachment_id: str, _filename: str = ""):
     """The file's bytes (Cloud answers with a redirect to its media store; the stand-in serves them)."""
     with sandbox().state.lock:
         _, a = _attachment_for_agent(attachment_id)
-        return Response(a.content, mimetype=a.mime_type,
-                        headers={"Content-Disposition": f'attachment; filename="{a.filename}"'})
+        # send_file writes an RFC 6266 header (ASCII fallback + filename*), as Jira does for any name.
+        name = "".join(ch for ch in a.filename if ch.isprintable()) or "attachment"
+        return send_file(io.BytesIO(a.content), mimetype=a.mime_type, as_attachment=True, download_name=name,
+                         conditional=False, etag=False)

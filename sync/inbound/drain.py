@@ -17,6 +17,7 @@ from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
 from sync.inbound.batch import BatchCache
+from sync.inbound.site_fields import organisations_fields
 from sync.inbound.upsert import ApplyResult, Deferred, apply_comment_event, apply_issue_event
 from sync.inbound.visibility import with_comment_visibility
 from sync.jsm.events import CommentEvent, Event, IssueEvent, NotAWebhook, normalise
@@ -36,8 +37,9 @@ BATCH_SIZE = 200
 MAX_DEFERRALS = 5
 
 
-def _parse(row: InboundEvent) -> Event:
-    return normalise(json.loads(row.payload))
+def _parse(row: InboundEvent, session: Session) -> Event:
+    # The recorded Organizations field ids: an empty one then un-shares the request (site_fields.py).
+    return normalise(json.loads(row.payload), organisations_fields(session))
 
 
 def _apply_event(session: Session, event: Event, mapping: Mapping, batch: BatchCache | None) -> ApplyResult | None:
@@ -77,7 +79,7 @@ def _apply_one(row: InboundEvent, session: Session, runtime: Runtime, mapping: M
     try:
         # Data Center comment events carry no `jsdPublic`: ask JSM (Deferred if it cannot answer now).
         known = batch.comments.__contains__ if batch is not None else None
-        event = with_comment_visibility(_parse(row), runtime, session=session, known=known)
+        event = with_comment_visibility(_parse(row, session), runtime, session=session, known=known)
         rolled_back = True  # until the savepoint below is released
         with session.begin_nested():
             result = _apply_event(session, event, mapping, batch)
@@ -106,7 +108,7 @@ def _apply_together(session: Session, rows: list[InboundEvent], runtime: Runtime
     parsed: list[tuple[InboundEvent, Event]] = []
     for row in rows:
         try:
-            parsed.append((row, _parse(row)))
+            parsed.append((row, _parse(row, session)))
         except (NotAWebhook, ValueError, KeyError, TypeError) as exc:
             row.state, row.reason = InboxState.FAILED, f"{type(exc).__name__}: {exc}"
     batch = BatchCache.load(session, [event for _, event in parsed])
@@ -144,7 +146,7 @@ def apply_inbox_rows(session: Session, rows: list[InboundEvent], runtime: Runtim
     for row in rows:
         for retry_conflict in (True, False):
             if batch is None:
-                batch = BatchCache.load(session, _events(rows))
+                batch = BatchCache.load(session, _events(rows, session))
             outcome = _apply_one(row, session, runtime, mapping, batch, retry_conflict=retry_conflict)
             if outcome != "ok":
                 batch = None  # its savepoint rolled back: objects it created left the session, reload
@@ -152,11 +154,11 @@ def apply_inbox_rows(session: Session, rows: list[InboundEvent], runtime: Runtim
                 break
 
 
-def _events(rows: list[InboundEvent]) -> list[Event]:
+def _events(rows: list[InboundEvent], session: Session) -> list[Event]:
     events = []
     for row in rows:
         with contextlib.suppress(NotAWebhook, ValueError, KeyError, TypeError):
-            events.append(_parse(row))
+            events.append(_parse(row, session))
     return events
 
 

@@ -20,11 +20,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from sync.inbound import attachments
+from sync.inbound.site_fields import remember_organisations_fields
 from sync.inbound.upsert import apply_comment, apply_issue
 from sync.jsm.events import CommentSnapshot, IssueSnapshot
 from sync.jsm.gateway import JsmGateway, gateway_for
 from sync.jsm.values import SearchHit, SearchPage
-from sync.models import Comment, SyncState, Ticket, utcnow
+from sync.models import Comment, Organization, SyncState, Ticket, utcnow
 
 if TYPE_CHECKING:
     from sync.runtime import Runtime
@@ -152,8 +153,9 @@ def _apply_page(runtime: Runtime, gw: JsmGateway, project: str, page: SearchPage
                 result: ReconcileResult, seen: set[str]) -> None:
     ids = [h.issue.jira_id for h in page.hits]
     with runtime.sessions() as session:
-        stored = {jid: (upd, dele) for jid, upd, dele in session.execute(
-            select(Ticket.jira_id, Ticket.jira_updated_at, Ticket.deleted).where(Ticket.jira_id.in_(ids)))}
+        stored = {jid: (upd, dele, jira_org) for jid, upd, dele, jira_org in session.execute(
+            select(Ticket.jira_id, Ticket.jira_updated_at, Ticket.deleted, Organization.jira_org_id)
+            .outerjoin(Organization, Organization.id == Ticket.organization_id).where(Ticket.jira_id.in_(ids)))}
         known: dict[str, tuple[datetime, bool]] = {}
         by_ticket: dict[str, set[str]] = {}
         for tid, cid, upd, public in session.execute(
@@ -175,7 +177,8 @@ def _apply_page(runtime: Runtime, gw: JsmGateway, project: str, page: SearchPage
             issue = hit.issue
             seen.add(issue.jira_id)
             before = stored.get(issue.jira_id)
-            if before is not None and not before[1] and before[0] == issue.updated:
+            if before is not None and not before[1] and before[0] == issue.updated \
+                    and not _unshared(issue, before[2]):
                 result.unchanged += 1
             elif apply_issue(session, issue, mapping).reason in ("created", "updated"):
                 result.changed += 1
@@ -201,6 +204,16 @@ def _apply_page(runtime: Runtime, gw: JsmGateway, project: str, page: SearchPage
         newest = max((_ms(h.issue.updated) for h in page.hits), default=0)
         if newest:
             _advance(session, project, newest, full)
+
+
+def _unshared(issue: IssueSnapshot, stored_jira_org: str | None) -> bool:
+    """Whether the ticket is held by a JSM organisation the request is no longer shared with.
+
+    Such a ticket is applied again even when its `updated` has not moved, so reconciliation repairs
+    tenancy an earlier version (or a missed webhook) left behind.
+    """
+    return (issue.organisations_known and stored_jira_org is not None
+            and stored_jira_org not in {o.jira_id for o in issue.organisations})
 
 
 def _detect_deletions(runtime: Runtime, gw: JsmGateway, project: str, seen: set[str],
@@ -235,6 +248,8 @@ def reconcile(runtime: Runtime, *, full: bool, project: str | None = None, progr
     result = ReconcileResult()
     overlap = timedelta(seconds=runtime.settings.sync.reconcile_overlap_seconds)
     try:
+        with runtime.sessions() as session, session.begin():
+            remember_organisations_fields(session, gw.organisations_field_ids())
         for key in _projects(runtime, gw, project):
             lock = ProjectLock(_redis(runtime), key)
             if not lock.acquire():

@@ -7,6 +7,7 @@ snapshot older than what the store holds (`fields.updated`, comment `updated`) c
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, cast
 
 from sqlalchemy import or_, select
@@ -22,6 +23,18 @@ from sync.notify.facts import NOBODY, Actor, record_status_change, record_suppor
 
 if TYPE_CHECKING:
     from sync.inbound.batch import BatchCache
+
+
+# How far ahead of our clock a stored `updated` may be and still be trusted by order safety. A stored
+# time further ahead (a forged or wildly skewed event) does not make later events "older": otherwise
+# one such event would make every real event and every reconcile lose to it and freeze the ticket.
+# The incoming time itself is kept as JSM sent it (the stand-in's clock may be moved on purpose).
+MAX_FUTURE_SKEW = timedelta(minutes=5)
+
+
+def _trusted(stored: datetime) -> bool:
+    """Whether a stored time may win order safety (it is not implausibly far in the future)."""
+    return stored <= utcnow() + MAX_FUTURE_SKEW
 
 
 class Deferred(Exception):
@@ -129,7 +142,7 @@ def apply_issue(session: Session, issue: IssueSnapshot, mapping: Mapping, *, cha
             return ApplyResult(changed, "deleted")
         if ticket.deleted:
             return ApplyResult(False, "ticket was deleted in JSM")
-        if ticket.jira_updated_at > updated:
+        if ticket.jira_updated_at > updated and _trusted(ticket.jira_updated_at):
             # The ticket stays as it is, but a late status change still belongs in its history.
             if batch is not None:
                 batch.settle(session)  # the history query below must see what the batch holds back
@@ -151,10 +164,12 @@ def apply_issue(session: Session, issue: IssueSnapshot, mapping: Mapping, *, cha
         values.update(request_type_id=issue.request_type_id, request_type_name=issue.request_type_name)
     _assign(ticket, values, every=is_new)
     _project(ticket, issue, mapping)
-    if ticket.organization_id is None or issue.organisations:
+    # Tenancy follows JSM: an Organizations field present but empty (un-shared) falls back to the
+    # reporter's organisation, or to none, so the old organisation stops seeing the request at once.
+    if ticket.organization_id is None or issue.organisations or issue.organisations_known:
         org_id = _organisation_id(session, issue.organisations, ticket.reporter_account_id, ticket.reporter_email,
                                   batch)
-        if org_id is not None:
+        if org_id is not None or issue.organisations_known:
             ticket.organization_id = org_id
     if batch is None:
         session.flush()  # alone, as before: callers (reconcile, outbound) may read it back at once
@@ -256,7 +271,7 @@ def apply_comment(session: Session, issue_jira_id: str, comment: CommentSnapshot
         return ApplyResult(changed, "deleted")
     elif row.deleted:
         return ApplyResult(False, "comment was deleted")
-    elif row.updated_at > updated:
+    elif row.updated_at > updated and _trusted(row.updated_at):
         return ApplyResult(False, "older than the stored comment")
     row.author_name = comment.author.name if comment.author else None
     row.author_account_id = comment.author.account_id if comment.author else None

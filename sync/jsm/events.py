@@ -57,6 +57,9 @@ class IssueSnapshot:
     reporter: Person | None
     assignee: Person | None
     organisations: tuple[Organisation, ...] = ()
+    # True when the payload carried the Organizations field, so an empty `organisations` means "shared
+    # with none" (un-shared in JSM) rather than "not said".
+    organisations_known: bool = False
     participants: tuple[str, ...] = ()
 
 
@@ -148,17 +151,22 @@ def person(raw: Any) -> Person | None:
                   email=_str(raw.get("emailAddress")))
 
 
-def _organisations(fields: dict[str, Any]) -> tuple[Organisation, ...]:
-    # JSM's Organizations field is a custom field whose id varies per site; its value is a list of
-    # {id, name, _links}. Recognise it by shape rather than by id.
+def _organisations(fields: dict[str, Any], field_ids: frozenset[str]) -> tuple[tuple[Organisation, ...], bool]:
+    """The organisations of the request, and whether the Organizations field was in the payload at all.
+
+    JSM's Organizations field is a custom field whose id varies per site; its value is a list of
+    {id, name, _links}. A non-empty one is recognised by shape; an empty one (`[]` or `null`) only by
+    the site's field id (`field_ids`, from JSM's field list), as nothing else tells it apart.
+    """
     found: list[Organisation] = []
+    known = any(name in fields for name in field_ids)
     for name, value in fields.items():
         if not name.startswith("customfield_") or not isinstance(value, list):
             continue
         for item in value:
             if isinstance(item, dict) and "_links" in item and "id" in item and "name" in item:
                 found.append(Organisation(jira_id=str(item["id"]), name=str(item["name"])))
-    return tuple(found)
+    return tuple(found), known or bool(found)
 
 
 def _request_type(fields: dict[str, Any]) -> tuple[str | None, str | None]:
@@ -170,8 +178,11 @@ def _request_type(fields: dict[str, Any]) -> tuple[str | None, str | None]:
     return None, None
 
 
-def issue_snapshot(raw: Any) -> IssueSnapshot:
-    """An issue object (webhook `issue` or REST v2 issue) as an IssueSnapshot."""
+def issue_snapshot(raw: Any, organisations_fields: frozenset[str] = frozenset()) -> IssueSnapshot:
+    """An issue object (webhook `issue` or REST v2 issue) as an IssueSnapshot.
+
+    `organisations_fields`: the site's Organizations field ids, when known (see `_organisations`).
+    """
     if not isinstance(raw, dict):
         raise NotAWebhook("`issue` must be an object")
     key, jira_id = raw.get("key"), raw.get("id")
@@ -183,6 +194,7 @@ def issue_snapshot(raw: Any) -> IssueSnapshot:
     priority = _obj(fields.get("priority"))
     request_type_id, request_type_name = _request_type(fields)
     description = fields.get("description")
+    organisations, organisations_known = _organisations(fields, organisations_fields)
     return IssueSnapshot(
         jira_id=str(jira_id),
         key=key,
@@ -202,7 +214,8 @@ def issue_snapshot(raw: Any) -> IssueSnapshot:
         resolved=parse_time(fields.get("resolutiondate")),
         reporter=person(fields.get("reporter")),
         assignee=person(fields.get("assignee")),
-        organisations=_organisations(fields),
+        organisations=organisations,
+        organisations_known=organisations_known,
         # "Request participants" is a user-list custom field that cannot be told apart from other
         # user lists by shape; participants come from the servicedeskapi instead.
         participants=(),
@@ -236,7 +249,7 @@ def _status_changes(changelog: dict[str, Any]) -> tuple[StatusChange, ...]:
     )
 
 
-def normalise(body: Any) -> Event:
+def normalise(body: Any, organisations_fields: frozenset[str] = frozenset()) -> Event:
     """Turn a parsed webhook body into an Event; raise NotAWebhook with a clear reason otherwise."""
     if not isinstance(body, dict):
         raise NotAWebhook("the body must be a JSON object")
@@ -251,7 +264,8 @@ def normalise(body: Any) -> Event:
     if kind in ISSUE_EVENTS:
         changelog = _obj(body.get("changelog"))
         comment = comment_snapshot(body["comment"]) if isinstance(body.get("comment"), dict) else None
-        return IssueEvent(kind=ISSUE_EVENTS[kind], issue=issue_snapshot(body.get("issue")), actor=actor,
+        return IssueEvent(kind=ISSUE_EVENTS[kind], issue=issue_snapshot(body.get("issue"), organisations_fields),
+                          actor=actor,
                           timestamp_ms=timestamp, changelog_id=_str(changelog.get("id")),
                           status_changes=_status_changes(changelog), comment=comment)
     if kind in COMMENT_EVENTS:

@@ -55,6 +55,12 @@ _SD_FIELD_TYPES = (":sd-customerrequesttype", ":sd-customer-organizations")
 UNKNOWN_ZONE_MARGIN = timedelta(hours=14)
 
 
+def _url_name(filename: str) -> str:
+    # Data Center finds the file by its id; the name segment is cosmetic, and control characters in
+    # it (a CR/LF or NUL some clients allow in names) make servers and proxies refuse the URL.
+    return "".join(ch for ch in filename if ch.isprintable()) or "attachment"
+
+
 class JsmGateway(JsmActions):
     """One JSM site: typed reads and actions, paged, throttled, with bounded retries and call counts."""
 
@@ -64,6 +70,7 @@ class JsmGateway(JsmActions):
         self.last_search = SearchStats()
         self._me: Account | None = None
         self._fields: tuple[str, ...] | None = None
+        self._organisation_fields: frozenset[str] | None = None
 
     @classmethod
     def from_settings(cls, settings: Settings, redis: redis.Redis | None = None,
@@ -190,7 +197,7 @@ class JsmGateway(JsmActions):
         `/secure/attachment/{id}/{filename}`. Not retried: the caller is a browser download.
         """
         path = (f"{API}/attachment/content/{quote(jira_id, safe='')}" if self.cloud
-                else f"secure/attachment/{quote(jira_id, safe='')}/{quote(filename, safe='')}")
+                else f"secure/attachment/{quote(jira_id, safe='')}/{quote(_url_name(filename), safe='')}")
         what = f"downloading attachment {jira_id}"
         t = self.t
         t.throttle.acquire()
@@ -216,10 +223,18 @@ class JsmGateway(JsmActions):
         """BASE_FIELDS plus this site's Customer Request Type and Organizations custom field ids."""
         if self._fields is None:
             raw = self.t.get_json(f"{API}/field", kind="fields", what="listing fields")
-            extra = [str(f["id"]) for f in raw or [] if isinstance(f, dict)
-                     and str((f.get("schema") or {}).get("custom") or "").endswith(_SD_FIELD_TYPES)]
-            self._fields = BASE_FIELDS + tuple(sorted(extra))
+            custom = {str(f["id"]): str((f.get("schema") or {}).get("custom") or "")
+                      for f in raw or [] if isinstance(f, dict) and "id" in f}
+            self._fields = BASE_FIELDS + tuple(sorted(i for i, kind in custom.items()
+                                                      if kind.endswith(_SD_FIELD_TYPES)))
+            self._organisation_fields = frozenset(
+                i for i, kind in custom.items() if kind.endswith(":sd-customer-organizations"))
         return self._fields
+
+    def organisations_field_ids(self) -> frozenset[str]:
+        """This site's Organizations custom field id(s), from the same field listing as issue_fields."""
+        self.issue_fields()
+        return self._organisation_fields or frozenset()
 
     def get_issue(self, key_or_id: str) -> IssueSnapshot | None:
         """One issue, or None when JSM says it does not exist (or is not visible)."""
@@ -230,7 +245,7 @@ class JsmGateway(JsmActions):
             if exc.status == 404:
                 return None
             raise
-        return parse.search_hit(raw).issue
+        return parse.search_hit(raw, self.organisations_field_ids()).issue
 
     def request_organisations(self, issue_key: str) -> tuple[Organisation, ...]:
         """The JSM organisations a request is shared with."""
@@ -263,6 +278,7 @@ class JsmGateway(JsmActions):
     def search_pages(self, jql: str, page_size: int = 100) -> Iterator[SearchPage]:
         """Pages of a JQL search: Cloud `search/jql` by nextPageToken, DC `search` by startAt/total."""
         fields = ",".join(self.issue_fields())
+        org_fields = self.organisations_field_ids()
         self.last_search = stats = SearchStats()
         token: str | None = None
         start = 0
@@ -286,7 +302,7 @@ class JsmGateway(JsmActions):
             stats.pages += 1
             stats.issues += len(issues)
             stats.total = total
-            yield SearchPage(tuple(parse.search_hit(i) for i in issues), stats.pages, total, is_last)
+            yield SearchPage(tuple(parse.search_hit(i, org_fields) for i in issues), stats.pages, total, is_last)
             if is_last:
                 return
 

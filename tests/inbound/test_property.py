@@ -24,7 +24,7 @@ from sync.models import Comment, Ticket
 from sync.worker import make_worker
 from tests.conftest import _empty_tables, make_settings
 
-SECRET = "property-secret"
+SECRET = "property-secret-0123456789"
 STATUSES = ["Waiting for Support", "Waiting for Customer", "In Progress", "Escalated", "On Hold", "Resolved",
             "Canceled", "Closed"]
 PRIORITIES = ["Highest", "High", "Medium", "Low", "Lowest"]

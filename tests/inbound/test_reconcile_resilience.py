@@ -40,7 +40,7 @@ def site(tmp_path: Path, any_database_url: str, redis_url: str, redis_client):  
     with running_sandbox(seed=f"bench:{N}") as jsm:
         settings = make_settings(tmp_path, any_database_url, redis_url, jira={
             "base_url": jsm.url, "email": jsm.email, "api_token": jsm.token, "projects": ["SUP", "HELP"],
-            "webhook_secret": "unused"})
+            "webhook_secret": "unused-but-long-enough"})
         runtime = Runtime(settings)
         yield jsm, runtime
         runtime.close()

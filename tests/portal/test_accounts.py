@@ -75,8 +75,8 @@ def test_forced_password_change_on_first_sign_in(client, seeded, runtime):
 
 def test_api_tokens_shown_once_work_and_revoke(client, seeded):
     sign_in(client, "viewer@acme.test")
-    client.post("/account/tokens", data={"name": "monitoring"})
-    page = client.get("/account/tokens").get_data(as_text=True)
+    # Shown in the answer to the POST itself (never kept in the session cookie for a later page).
+    page = client.post("/account/tokens", data={"name": "monitoring"}).get_data(as_text=True)
     token = page.split('id="token-value" class="mono" readonly value="')[1].split('"')[0]
     assert token.startswith("jsmc_") and "monitoring" in page
     assert token not in client.get("/account/tokens").get_data(as_text=True)  # shown once

@@ -127,3 +127,21 @@ def test_webhook_with_attachment_change_enqueues_a_refresh(runtime, site, mirror
     # The maintenance job itself: asks servicedeskapi and keeps only what it lists.
     result = attachments.refresh(runtime, mirrored["key"], ["7"], gateway=_gateway(runtime))
     assert result["state"] == "refreshed" and result["listed"] == 1
+
+
+@pytest.mark.parametrize("name", ["Отчёт за май.pdf", "line\r\nbreak\x00.txt"])
+def test_any_file_name_downloads_with_an_rfc_6266_disposition(client, runtime, site, mirrored, name: str) -> None:
+    """Cyrillic names (the product's second language) and control characters in a name download."""
+    added = _control(site, f"/requests/{mirrored['key']}/attachment", {"filename": name, "content": "x"})["id"]
+    reconcile(runtime, full=False, project="SUP", gateway=_gateway(runtime))
+    _own(runtime, mirrored["key"], "acme", "alice@acme.test")  # reconcile took the request's tenancy from JSM
+    sign_in(client, "alice@acme.test")
+    resp = client.get(f"/tickets/{mirrored['key']}/attachments/{added}")
+    assert resp.status_code == 200 and resp.data == b"x"
+    header = resp.headers["Content-Disposition"]
+    header.encode("latin-1")  # what a real server must send (a non-Latin-1 header is dropped)
+    assert "\r" not in header and "\n" not in header and "\x00" not in header
+    if name.startswith("Отчёт"):
+        assert "filename*=UTF-8''%D0%9E%D1%82%D1%87%D1%91%D1%82%20%D0%B7%D0%B0%20%D0%BC%D0%B0%D0%B9.pdf" in header
+    else:
+        assert 'filename=linebreak.txt' in header

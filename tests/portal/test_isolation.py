@@ -106,8 +106,8 @@ def test_share_and_token_management_stay_inside_own_account(client, seeded, runt
 
 def test_shared_summary_counts_one_organisation_and_hides_subjects(client, seeded):
     sign_in(client, "viewer@acme.test")
-    client.post("/summary/share")
-    link = client.get("/summary").get_data(as_text=True).split('id="share-link" class="mono" readonly value="')[1]
+    page = client.post("/summary/share").get_data(as_text=True)
+    link = page.split('id="share-link" class="mono" readonly value="')[1]
     token_path = link.split('"')[0].split("localhost")[1]
     client.post("/logout")
     shared = client.get(token_path)
