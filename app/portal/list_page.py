@@ -25,7 +25,6 @@ from sqlalchemy.orm import Session, defer, joinedload
 from app.context import current_user, locale_code, login_required, runtime_of, user_zone
 from app.errors import json_error
 from app.portal.formatting import datetime_formatter
-from app.portal.sla_block import support_hours
 from app.portal.list_query import (
     COLUMNS,
     DEFAULT_COLUMNS,
@@ -37,6 +36,7 @@ from app.portal.list_query import (
     parse_spec,
     stats_query,
 )
+from app.portal.sla_block import support_hours
 from app.services.scope import ScopeError, scopes_for
 from app.services.serializers import ticket_json, tickets_json
 from sync.models import Ticket, User
