@@ -24,7 +24,7 @@ FORGOT_IP_LIMIT = "20 per hour"
 _ALLOWED_WHILE_FORCED = {"portal_account.change_password", "portal.logout", "static", "portal.login",
                          "portal_invite.accept", "portal_invite.reset", "portal_invite.forgot"}
 _PORTAL_BLUEPRINTS = {"portal", "portal_list", "portal_ticket", "portal_summary", "portal_account",
-                      "portal_actions", "portal_invite", "admin_pages", "admin_accounts"}
+                      "portal_actions", "portal_invite", "admin_pages", "admin_accounts", "admin_mail"}
 
 
 def login_key() -> str:
