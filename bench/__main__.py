@@ -70,6 +70,13 @@ def table(results: dict[str, Any]) -> str:
         for deployment, kinds in r["per_inbound_event"].items():
             worst = max((v["calls_per_event"] for v in kinds.values()), default=0)
             rows.append((f"JSM calls per event ({deployment})", f"max {worst}", "minimum 0", ""))
+        if "sla" in r:
+            w, c = r["sla"]["per_webhook_events"], r["sla"]["per_full_reconcile"]
+            rows.append(("SLA calls per 1,000 webhook events", str(w["sla_calls_per_1000_events"]),
+                         f"minimum {w['minimum_per_1000_events']}", "naive 1000"))
+            rows.append((f"SLA calls per full reconcile ({c['tickets']} tickets)",
+                         f"{c['first']['sla_calls']} then {c['unchanged_again']['sla_calls']}",
+                         f"minimum {c['first']['minimum_calls']} then 0", f"naive {c['tickets']}"))
     r = results.get("reproject", {})
     if "publish_s" in r:
         rows.append((f"re-projection of {r['tickets']} tickets ({r['database']})", f"{r['publish_s']} s",

@@ -1,4 +1,5 @@
-"""(d) JSM economy: JSM calls per inbound event by kind (Cloud and DC), and per full reconcile vs the minimum."""
+"""(d) JSM economy: JSM calls per inbound event by kind (Cloud and DC), and per full reconcile vs the minimum;
+SLA calls per 1,000 webhook events and per full reconcile (`bench.sla_economy`)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from collections import Counter
 import requests
 from sqlalchemy import select
 
+from bench import sla_economy
 from bench.env import SECRET, BenchEnv
 from sandbox.testing import running_sandbox
 
@@ -87,4 +89,7 @@ def run(env: BenchEnv, quick: bool = False) -> dict:
     # already stored would not be asked about (which is right in production, wrong for this count).
     with bench_env() as fresh:
         per_inbound["datacenter"] = per_event(fresh, "datacenter")
-    return {"per_inbound_event": per_inbound, "full_reconcile": per_reconcile(env, 250 if quick else 1000)}
+    full = per_reconcile(env, 250 if quick else 1000)
+    with bench_env() as fresh:  # SLAs: their own store again (a filled mirror would ask nothing)
+        slas = sla_economy.run(fresh, quick=quick)
+    return {"per_inbound_event": per_inbound, "full_reconcile": full, "sla": slas}

@@ -13,7 +13,9 @@ from app.services.serializers import iso
 from mappings import Mapping, MappingError, load_yaml
 from sync import mapping_store
 from sync.jobs import reproject_progress, request_reproject
+from sync.models import utcnow
 from sync.permissions import is_admin
+from sync.policies.forecast import forecast
 from sync.projection import reproject
 from sync.projection.unmapped import unmapped_report
 
@@ -71,14 +73,17 @@ def progress():  # type: ignore[no-untyped-def]
 @bp.post("/preview")
 @admin_required
 def preview():  # type: ignore[no-untyped-def]
-    """How many tickets would change customer status under a proposed mapping, from what to what."""
+    """How many tickets would change customer status under a proposed mapping, from what to what, and
+    what its automatic rules would do: requests closed (or reminded) at once and more within the week."""
     runtime = runtime_of(current_app)
     try:
         proposal = _proposal()
     except MappingError as exc:
         return json_error(400, "invalid mapping", messages=exc.messages)
     with runtime.sessions() as session:
-        return jsonify(reproject.preview(session, proposal).as_dict())
+        data = reproject.preview(session, proposal).as_dict()
+        data["policies"] = forecast(session, proposal, utcnow(), runtime.settings.portal.default_locale).as_dict()
+        return jsonify(data)
 
 
 @bp.get("/versions")

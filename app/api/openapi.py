@@ -128,7 +128,8 @@ PATHS: dict[str, Any] = {
                                                               "schema": {"type": "string"}}])},
     "/api/v1/request-types": {"get": _op("Service desks and request types (with fields when ?fields=1)",
                                          {"200": _json({"type": "object"}), **_ERRORS})},
-    "/api/v1/summary": {"get": _op("Roll-up of the caller's scope: headline, counts, medians, 90-day history",
+    "/api/v1/summary": {"get": _op("Roll-up of the caller's scope: headline, counts, medians, 90-day history, "
+                                   "SLA results by month",
                                    {"200": _json({"type": "object"}), **_ERRORS})},
     "/api/v1/mapping": {
         "get": _op("The active mapping (admins also get the unmapped report)", {"200": _json({"type": "object"}),
@@ -137,7 +138,8 @@ PATHS: dict[str, Any] = {
                    {"202": _json({"type": "object"}), **_ERRORS},
                    requestBody=_body({"type": "object", "properties": {"document": _ref("MappingDocument"),
                                                                        "comment": {"type": "string"}}}))},
-    "/api/v1/mapping/preview": {"post": _op("Admin: how many tickets a proposed mapping would move",
+    "/api/v1/mapping/preview": {"post": _op("Admin: how many tickets a proposed mapping would move, "
+                                            "and what its rules would close now and this week",
                                             {"200": _json({"type": "object"}), **_ERRORS},
                                             requestBody=_body({"type": "object", "properties": {
                                                 "document": _ref("MappingDocument")}}))},

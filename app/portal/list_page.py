@@ -36,6 +36,7 @@ from app.portal.list_query import (
     parse_spec,
     stats_query,
 )
+from app.portal.sla_block import support_hours
 from app.services.scope import ScopeError, scopes_for
 from app.services.serializers import ticket_json, tickets_json
 from sync.models import Ticket, User
@@ -118,7 +119,7 @@ def list_page(user: User) -> Any:
     response = current_app.make_response(render_template(
         "list.html", user=user, spec=spec, groups=groups, total=total, pages=pages, columns=columns,
         all_columns=COLUMNS, scopes=scopes_for(user), mapping=runtime.mapping, locale=locale, types=types,
-        version=version))
+        version=version, support=support_hours(runtime.mapping)))
     if request.args.get("cols_set"):
         # Dots, not commas: a comma would make werkzeug quote the cookie value.
         response.set_cookie(COLUMNS_COOKIE, ".".join(columns), max_age=365 * 86400, samesite="Lax",

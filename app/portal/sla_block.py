@@ -1,4 +1,5 @@
-"""The request page's SLA and support-hours block: wording of the `"sla"` view and the calendar.
+"""The request page's SLA and support-hours block (support hours also head the list): wording of the
+`"sla"` view and the calendar.
 
 Times of SLA targets are written in the calendar's zone ("by Tue 14:00 (Moscow time)"), because that is
 the clock support's promise is kept in; support hours are shown in both the calendar's zone and the reader's.
@@ -65,9 +66,18 @@ def support_block(mapping: Mapping, ticket: dict[str, Any]) -> dict[str, Any]:
     created = _parse(ticket.get("created"))
     lines = [{"name": item["name"], "text": _line(item, created, cal, locale), "breached": item.get("breached"),
               "paused": item.get("paused"), "met": bool(item.get("met_at"))} for item in ticket.get("sla") or []]
+    return {"sla_lines": lines, "support": support_hours(mapping)}
+
+
+def support_hours(mapping: Mapping) -> dict[str, Any] | None:
+    """Display data for the `_support_hours.html` partial (request page and list): days, hours in the
+    calendar's zone and the reader's, open now or not; None when support works around the clock."""
+    locale = locale_code()
+    cal = mapping.policies.calendar
+    if cal.always:
+        return None
     reader = user_zone()
     days = [format_datetime(datetime(2024, 1, 1 + d), "EEE", locale=locale) for d in cal.days]  # 2024-01-01: Mon
-    return {"sla_lines": lines, "support": None if cal.always else {
-        "days": ", ".join(days), "hours": _hours_text(cal, cal.zone, locale), "zone": _zone_label(cal, locale),
-        "reader_hours": _hours_text(cal, reader, locale), "reader_zone": getattr(reader, "key", "UTC"),
-        "same_zone": getattr(reader, "key", "UTC") == cal.timezone, "open_now": cal.is_open(datetime.now(UTC))}}
+    return {"days": ", ".join(days), "hours": _hours_text(cal, cal.zone, locale), "zone": _zone_label(cal, locale),
+            "reader_hours": _hours_text(cal, reader, locale), "reader_zone": getattr(reader, "key", "UTC"),
+            "same_zone": getattr(reader, "key", "UTC") == cal.timezone, "open_now": cal.is_open(datetime.now(UTC))}

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from app.services.scope import ScopeError, scopes_for
 from app.services.serializers import iso
+from app.services.summary_sla import sla_results
 from mappings import Mapping
 from sync.models import StatusHistory, Ticket, User, UTCDateTime
 
@@ -170,5 +171,6 @@ def build_summary(db: Session, scope_query: Select[tuple[Ticket]], mapping: Mapp
         "medians": {"first_response_seconds": _median(first), "resolution_seconds": _median(solve),
                     "window_days": HISTORY_DAYS, "sample": {"first_response": len(first), "resolution": len(solve)}},
         "history": history,
+        "sla": sla_results(db, scope, mapping, zone, now, [(r[0], r[1]) for r in recent_rows if r[1]]),
         "last_synced": iso(counts["last_synced"]), "generated": iso(now),
     }

@@ -56,14 +56,19 @@
   document.getElementById("preview-button").addEventListener("click", async () => {
     const data = await send(form.dataset.previewUrl, "POST", { document: proposal(await currentDocument()) });
     if (!data) return;
+    const p = data.policies || {};
+    const fill = (template, now, week) => escapeHtml(template.replace("{now}", now).replace("{week}", week));
+    const rules = `<p id="policy-forecast">${fill(form.dataset.policyForecast, p.closes_now, p.closes_this_week)}` +
+      (p.reminds_now || p.reminds_this_week
+        ? ` ${fill(form.dataset.policyReminders, p.reminds_now, p.reminds_this_week)}` : "") + "</p>";
     if (!data.status_changes && !data.priority_changes.length) {
-      show(escapeHtml(form.dataset.noChange || "No ticket would change."), false);
+      show(escapeHtml(form.dataset.noChange || "No ticket would change.") + rules, false);
       return;
     }
     const rows = data.moves.map((m) => `<li>${escapeHtml(m.from)} → ${escapeHtml(m.to)}: ${m.count}` +
       ` (${m.sample.map(escapeHtml).join(", ")})</li>`).join("");
     const prio = data.priority_changes.map((m) => `<li>${escapeHtml(m.from)} → ${escapeHtml(m.to)}: ${m.count}</li>`).join("");
-    show(`<strong>${data.status_changes} / ${data.tickets}</strong><ul>${rows}${prio}</ul>`, false);
+    show(`<strong>${data.status_changes} / ${data.tickets}</strong><ul>${rows}${prio}</ul>${rules}`, false);
   });
 
   document.getElementById("publish-button").addEventListener("click", async () => {

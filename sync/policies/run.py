@@ -3,7 +3,9 @@
 Exactly once: the `PolicyEvent` row (unique per rule, ticket and clock start) and the outbox action it
 causes commit together. A run killed before the commit leaves nothing (the next run does it); after the
 commit, the next run finds the event and does nothing, and the outbox pushes the action (the sweeper
-re-enqueues it if this process died before asking for a push). Several runs at once are safe: the unique
+re-enqueues it if this process died before asking for a push). A reminder is no JSM action: its
+notification fact (`sync.notify.enqueue_reminder`) commits with the event, and the notification drain
+mails it. Several runs at once are safe: the unique
 constraint lets one of them record each firing.
 """
 
@@ -18,6 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from sync.models import PolicyEvent, Ticket
+from sync.notify import enqueue_reminder
 from sync.outbound.outbox import OutboxConflict, submit_automatic
 from sync.policies.evaluate import Firing, evaluate
 
@@ -69,6 +72,12 @@ def _act(runtime: Runtime, firing: Firing, now: datetime) -> str:
                 key = f"{firing.rule}:{firing.ticket_id}:{firing.start.anchor}"
                 submitted = submit_automatic(session, firing.action, ticket, rule.comment(firing.locale), key)
                 event.outbox_action_id = submitted.action.id
+            else:
+                # Each recipient reads the reminder in their own language; the firing's locale (the
+                # reporter's) is always among them, so the customer's text is never a fallback.
+                locales = {"en", "ru", firing.locale}
+                enqueue_reminder(session, ticket, firing.rule,
+                                 message={loc: rule.comment(loc) for loc in sorted(locales)})
             session.add(event)
     except IntegrityError:
         return "skipped: already done"  # another run recorded it first

@@ -10,9 +10,10 @@ import yaml
 
 from mappings import default_yaml
 from sync.mapping_store import publish_version
+from tests.notify.conftest import smtp
 from tests.outbound.conftest import Env, env, make_env
 
-__all__ = ["Env", "enable_rules", "env", "make_env", "move_sandbox_clock_to", "sandbox_now"]
+__all__ = ["Env", "enable_rules", "env", "make_env", "move_sandbox_clock_to", "sandbox_now", "smtp"]
 
 
 def enable_rules(runtime: Any) -> None:

@@ -6,11 +6,23 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from app.cli.policies import run_policies_command
-from sync.models import Comment, OutboxAction, PolicyEvent, StatusHistory, Ticket
+from sync.models import (
+    Comment,
+    MailState,
+    NotificationEvent,
+    NotificationKind,
+    OutboxAction,
+    OutgoingMail,
+    PolicyEvent,
+    StatusHistory,
+    Ticket,
+    User,
+)
 from sync.policies.run import due, run
+from tests.notify.conftest import mail_env, notify
 from tests.policies.conftest import enable_rules, move_sandbox_clock_to
 
 MINUTE = timedelta(minutes=1)
@@ -42,7 +54,18 @@ def _waiting(env) -> str:  # type: ignore[no-untyped-def]
     return key
 
 
-def test_remind_then_await_closure_then_close(env, capsys) -> None:  # type: ignore[no-untyped-def]
+def _reminder_mails(env, inbox) -> list[str]:  # type: ignore[no-untyped-def]
+    """Drain the notifications (as the worker does) and return the reminder texts the SMTP server got."""
+    notify(env, later=True)
+    return [m.get_body(("plain",)).get_content() for m in inbox.to("customer1@example.com")
+            if "Поддержка ждёт вашего ответа" in m.get_body(("plain",)).get_content()]
+
+
+def test_remind_then_await_closure_then_close(make_env, database_url, smtp, capsys) -> None:  # type: ignore[no-untyped-def]
+    inbox, controller = smtp
+    env = mail_env(make_env, database_url, controller)
+    with env.runtime.sessions() as db, db.begin():  # the reminder comes in the customer's language
+        db.execute(update(User).where(User.email == "customer1@example.com").values(locale="ru"))
     enable_rules(env.runtime)
     cal = env.runtime.mapping.policies.calendar
     key = _waiting(env)
@@ -54,6 +77,19 @@ def test_remind_then_await_closure_then_close(env, capsys) -> None:  # type: ign
     assert _lines(env, t32 + MINUTE) == [f"{key} nudge remind"]
     assert _run(env, t32 + MINUTE) == [f"{key} nudge remind"]
     assert _run(env, t32 + 2 * MINUTE) == []  # once
+    # The reminder is recorded once in the notification outbox and delivered once over real SMTP.
+    with env.runtime.sessions() as db:
+        reminders = list(db.scalars(select(NotificationEvent).where(
+            NotificationEvent.kind == NotificationKind.REMINDER)))
+        assert [r.details["rule"] for r in reminders] == ["nudge"]
+        assert "прошло 32 рабочих часов" in reminders[0].details["message"]["ru"]
+    texts = _reminder_mails(env, inbox)
+    assert len(texts) == 1 and "прошло 32 рабочих часов" in texts[0], [m["Subject"] for m in inbox.messages]
+    assert _reminder_mails(env, inbox) == texts  # a second drain sends nothing more
+    with env.runtime.sessions() as db:
+        assert db.scalar(select(func.count()).select_from(OutgoingMail).where(
+            OutgoingMail.state == MailState.SENT, OutgoingMail.user_id == db.scalar(
+                select(User.id).where(User.email == "customer1@example.com")))) >= 1
 
     # The dry run through the command line lists exactly what the real run then does.
     at = (t40 + MINUTE).isoformat()
@@ -63,7 +99,8 @@ def test_remind_then_await_closure_then_close(env, capsys) -> None:  # type: ign
     assert _run(env, t40 + MINUTE) == listed
     state = env.sandbox_state()["requests"][key]
     assert state["status"] == "Resolved"
-    assert any("after 40 working hours without an answer" in c["body"] for c in state["public_comments"])
+    # In the customer's language, as the reminder was.
+    assert any("автоматически: 40 рабочих часов без ответа" in c["body"] for c in state["public_comments"])
     assert env.ticket(key).customer_status == "resolved"
     assert _run(env, t40 + 2 * MINUTE) == []
 
@@ -73,14 +110,14 @@ def test_remind_then_await_closure_then_close(env, capsys) -> None:  # type: ign
     assert _run(env, t80 + MINUTE) == [f"{key} auto-close close"]
     state = env.sandbox_state()["requests"][key]
     assert state["status"] == "Closed"
-    assert any(c["body"].startswith("Closed automatically after 40 working hours") for c in state["public_comments"])
+    assert any(c["body"].startswith("Закрыто автоматически: 40 рабочих часов") for c in state["public_comments"])
     with env.runtime.sessions() as db:
         # Each JSM action once, each an ordinary echo: the comment is linked, not duplicated.
         assert db.scalar(select(func.count()).select_from(OutboxAction)) == 2
         assert [e.rule for e in db.scalars(select(PolicyEvent).order_by(PolicyEvent.id))] == \
             ["nudge", "await-closure", "auto-close"]
         bodies = [c.body for c in db.scalars(select(Comment).where(Comment.ticket_id == env.ticket(key).id))]
-        assert sum("automatically" in b for b in bodies) == 2
+        assert sum("автоматически" in b for b in bodies) == 2
         assert all(c.jira_id for c in db.scalars(select(Comment)))
     assert env.ticket(key).customer_status == "closed"
 
