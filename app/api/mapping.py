@@ -94,11 +94,13 @@ def versions():  # type: ignore[no-untyped-def]
 def rollback():  # type: ignore[no-untyped-def]
     """Publish an earlier version again (as a new version) and re-project."""
     runtime = runtime_of(current_app)
-    body = request.get_json(silent=True) or {}
-    if not isinstance(body.get("version"), int):
+    body = request.get_json(silent=True)
+    version_number = body.get("version") if isinstance(body, dict) else None
+    # bool is an int in Python; versions are positive and fit the database's integer column.
+    if isinstance(version_number, bool) or not isinstance(version_number, int) or not 1 <= version_number < 2**31:
         return json_error(400, 'body must be {"version": <number>}')
     try:
-        version = mapping_store.rollback(runtime, body["version"], author=current_user().email)
+        version = mapping_store.rollback(runtime, version_number, author=current_user().email)
     except LookupError as exc:
         return json_error(404, str(exc))
     request_reproject(runtime, version)
