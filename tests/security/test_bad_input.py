@@ -83,3 +83,14 @@ def test_api_search_for_percent_or_underscore_is_literal_as_in_the_portal(env) -
     assert env.client.get("/api/v1/tickets?q=SUP", headers=env.headers()).json["total"] == 1
     for wildcard in ("%25", "_"):
         assert env.client.get(f"/api/v1/tickets?q={wildcard}", headers=env.headers()).json["total"] == 0, wildcard
+
+
+def test_csv_cell_starting_with_a_line_feed_is_defused(env) -> None:  # type: ignore[no-untyped-def]
+    import csv
+    import io
+
+    env.raise_request(summary="\n=HYPERLINK(\"http://evil.example\")")
+    _sign_in(env)
+    rows = list(csv.reader(io.StringIO(env.client.get("/export.csv").data.decode("utf-8-sig"))))
+    cells = [cell for row in rows[1:] for cell in row if "HYPERLINK" in cell]
+    assert cells and all(cell.startswith("'") for cell in cells), rows
