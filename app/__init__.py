@@ -19,9 +19,9 @@ from app.api import mapping as api_mapping
 from app.api import me as api_me
 from app.api import openapi as api_openapi
 from app.api import tickets as api_tickets
-from app.jsoninput import StrictJSONProvider
 from app.context import RUNTIME_KEY
 from app.i18n import init_i18n
+from app.jsoninput import StrictJSONProvider
 from app.portal import account, init_portal, invite, list_page, notifications, signin, summary, ticket
 from app.portal import actions as portal_actions
 from app.redaction import install_redaction

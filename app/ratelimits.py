@@ -47,8 +47,9 @@ def apply_rate_limits(app: Flask, limiter: Limiter) -> None:
         app.view_functions[endpoint] = limiter.exempt(app.view_functions[endpoint])
     api_limit = limiter.shared_limit(API_LIMIT, scope="api", key_func=caller_key)
     # Counted only when a presented token is refused, per client address: guessing tokens is slow.
-    failure_limit = limiter.shared_limit(BEARER_FAILURE_LIMIT, scope="bearer-failures", key_func=get_remote_address,
-                                         exempt_when=_no_bearer, deduct_when=lambda response: response.status_code == 401)
+    failure_limit = limiter.shared_limit(BEARER_FAILURE_LIMIT, scope="bearer-failures",
+                                         key_func=get_remote_address, exempt_when=_no_bearer,
+                                         deduct_when=lambda response: response.status_code == 401)
     live_limit = limiter.shared_limit(LIVE_POLL_LIMIT, scope="live", key_func=caller_key)
     export_limit = limiter.shared_limit(EXPORT_LIMIT, scope="export", key_func=caller_key)
     for endpoint, view in list(app.view_functions.items()):

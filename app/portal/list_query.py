@@ -115,7 +115,8 @@ def conditions(spec: ListSpec, zone: tzinfo) -> list[Any]:
         where.append(Ticket.bucket.in_(spec.buckets))
     if spec.q:
         needle = f"%{escape_like(spec.q)}%"
-        where.append(or_(Ticket.summary.ilike(needle, escape=LIKE_ESCAPE), Ticket.key.ilike(needle, escape=LIKE_ESCAPE)))
+        where.append(or_(Ticket.summary.ilike(needle, escape=LIKE_ESCAPE),
+                         Ticket.key.ilike(needle, escape=LIKE_ESCAPE)))
     bounds = {"created": Ticket.created_at, "updated": Ticket.jira_updated_at}
     for name, day in spec.dates.items():
         column = bounds[name.split("_")[0]]

@@ -27,7 +27,8 @@ def test_repeated_bad_bearer_tokens_are_refused_with_429(client, runtime) -> Non
 
 def test_live_polls_and_exports_are_limited_with_headers(client, runtime) -> None:  # type: ignore[no-untyped-def]
     make_account(runtime, "alice@acme.test")
-    assert client.post("/login", data={"email": "alice@acme.test", "password": "correct horse battery"}).status_code == 302
+    signed_in = client.post("/login", data={"email": "alice@acme.test", "password": "correct horse battery"})
+    assert signed_in.status_code == 302
     for path, limit in (("/live/list", "120"), ("/export.csv", "20")):
         response = client.get(path)
         assert response.status_code == 200, (path, response.status_code)
