@@ -77,7 +77,7 @@ def receive():  # type: ignore[no-untyped-def]
         # UTF-8 only (RFC 8259 §8.1): json.loads would guess UTF-16 too, which the inbox cannot keep.
         text = body.decode("utf-8")
     except UnicodeDecodeError as exc:
-        return json_error(400, f"body is not UTF-8: {exc}")
+        return json_error(400, f"body is not JSON (it must be UTF-8): {exc}")
     try:
         parsed = json.loads(text)
     except ValueError as exc:
