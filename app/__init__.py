@@ -22,6 +22,7 @@ from app.api import openapi as api_openapi
 from app.api import tickets as api_tickets
 from app.context import RUNTIME_KEY
 from app.i18n import init_i18n
+from app.jsoninput import StrictJSONProvider
 from app.portal import account, init_portal, invite, list_page, notifications, signin, summary, ticket
 from app.portal import actions as portal_actions
 from app.redaction import install_redaction
@@ -65,6 +66,7 @@ def create_app(settings: Settings | None = None, test_config: dict[str, Any] | N
     runtime = Runtime(settings)
     settings.webhook_secrets  # noqa: B018 (in sandbox mode, generated at start rather than on a delivery)
     app = Flask(__name__)
+    app.json = StrictJSONProvider(app)
     app.config.update(
         SECRET_KEY=settings.effective_secret_key,
         MAX_CONTENT_LENGTH=MAX_BODY_BYTES,

@@ -74,9 +74,16 @@ def receive():  # type: ignore[no-untyped-def]
     if not unsigned_allowed and not _signature_ok(secrets, body):
         return json_error(401, "bad or missing X-Hub-Signature (expected sha256=<hex HMAC-SHA256 of the body>)")
     try:
-        parsed = json.loads(body)
-    except (ValueError, UnicodeDecodeError) as exc:
+        # UTF-8 only (RFC 8259 §8.1): json.loads would guess UTF-16 too, which the inbox cannot keep.
+        text = body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return json_error(400, f"body is not JSON (it must be UTF-8): {exc}")
+    try:
+        parsed = json.loads(text)
+    except ValueError as exc:
         return json_error(400, f"body is not JSON: {exc}")
+    except RecursionError:
+        return json_error(400, "body is not JSON: nested too deeply")
     try:
         event = normalise(parsed)
     except NotAWebhook as exc:
@@ -96,7 +103,7 @@ def receive():  # type: ignore[no-untyped-def]
         ignored = f"project {project_key} is not mirrored (jira.projects)"
     row = {"delivery_id": delivery_id[:128], "webhook_event": event.kind if ignored else parsed["webhookEvent"],
            "issue_key": issue_key, "project_key": project_key, "event_timestamp": parsed.get("timestamp"),
-           "payload": body.decode("utf-8"), "state": InboxState.IGNORED if ignored else InboxState.PENDING,
+           "payload": text, "state": InboxState.IGNORED if ignored else InboxState.PENDING,
            "reason": ignored, "request_id": request_id.get()}
     try:
         # Durable before the answer, the commit shared with concurrent deliveries (app.services.inbox_commit).

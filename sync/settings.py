@@ -7,11 +7,13 @@ The file is `--config`, else `$COMPANION_CONFIG`, else `./config.yaml` if presen
 from __future__ import annotations
 
 import os
+import re
 import secrets
 from contextvars import ContextVar
 from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from urllib.parse import parse_qsl, urlencode
 
 import yaml
 from croniter import croniter
@@ -310,10 +312,9 @@ class Settings(BaseSettings):
     def masked(self) -> dict[str, Any]:
         """The effective configuration as plain data, with secrets masked."""
         data = self.model_dump(mode="json")
-        data["database_url"] = _mask_url_password(self.effective_database_url)
-        if data.get("redis_url"):
-            data["redis_url"] = _mask_url_password(data["redis_url"])
-        return data
+        data["database_url"] = self.effective_database_url
+        masked: dict[str, Any] = _mask_urls(data)
+        return masked
 
 
 def private_dir(path: Path) -> Path:
@@ -336,13 +337,32 @@ def generated_secret(data_dir: Path, name: str) -> str:
     return path.read_text().strip()
 
 
+_SECRET_QUERY_NAME = re.compile(r"pass|secret|token|key|auth", re.IGNORECASE)
+
+
 def _mask_url_password(url: str) -> str:
-    # postgresql://user:secret@host/db → postgresql://user:***@host/db
+    # postgresql://user:secret@host/db?password=x → postgresql://user:***@host/db?password=***
     scheme, sep, rest = url.partition("://")
     if "@" in rest and ":" in rest.split("@", 1)[0]:
         creds, host = rest.split("@", 1)
-        return f"{scheme}{sep}{creds.split(':', 1)[0]}:***@{host}"
-    return url
+        rest = f"{creds.split(':', 1)[0]}:***@{host}"
+    base, qmark, query = rest.partition("?")
+    if query:
+        pairs = [(name, "***" if _SECRET_QUERY_NAME.search(name) else value)
+                 for name, value in parse_qsl(query, keep_blank_values=True)]
+        rest = base + qmark + urlencode(pairs, safe="*")
+    return f"{scheme}{sep}{rest}"
+
+
+def _mask_urls(value: Any) -> Any:
+    """Every URL in plain configuration data with its password and secret query parameters masked."""
+    if isinstance(value, dict):
+        return {key: _mask_urls(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_mask_urls(item) for item in value]
+    if isinstance(value, str) and "://" in value:
+        return _mask_url_password(value)
+    return value
 
 
 def find_config_file(explicit: str | os.PathLike[str] | None = None) -> Path | None:

@@ -16,6 +16,7 @@ from app.auth import api_auth_required
 from app.context import current_user, locale_code, runtime_of
 from app.errors import json_error
 from app.services.actions import ActionError, accept_create, accept_ticket_action
+from app.services.scope import can_create
 from app.services.serializers import action_json
 from sync.models import OutboxAction
 from sync.outbound.catalog import find_desk, request_type_fields, request_types, service_desks
@@ -110,7 +111,11 @@ def get_action(action_uuid: str):  # type: ignore[no-untyped-def]
 def list_request_types():  # type: ignore[no-untyped-def]
     """Service desks and their request types (from JSM, cached); `?service_desk=` narrows, `?fields=1` adds forms."""
     runtime = runtime_of(current_app)
-    refresh = request.args.get("refresh") == "1" and is_admin(current_user())
+    user = current_user()
+    refresh = request.args.get("refresh") == "1" and is_admin(user)
+    if not can_create(user):
+        # Desks are where one opens requests: a view-only role has none to use.
+        return jsonify(items=[])
     try:
         desks = service_desks(runtime, refresh=refresh)
         wanted = request.args.get("service_desk")

@@ -35,14 +35,29 @@ def _proposal() -> Mapping:
     return Mapping.from_dict(document)
 
 
+# What a customer may read of the mapping: the vocabulary they see, never the Jira side (internal
+# status and priority names, fallbacks, transitions, automatic rules, request-type matching).
+CUSTOMER_KEYS = ("version", "statuses", "priorities", "categories", "calendar")
+CATEGORY_KEYS = ("key", "labels", "descriptions")
+
+
+def customer_view(document: dict[str, Any]) -> dict[str, Any]:
+    """The mapping document without anything that names or matches Jira's own configuration."""
+    view = {key: document[key] for key in CUSTOMER_KEYS if key in document}
+    view["categories"] = [{key: c[key] for key in CATEGORY_KEYS if key in c} for c in view.get("categories", [])]
+    return view
+
+
 @bp.get("")
 @api_auth_required
 def get_mapping():  # type: ignore[no-untyped-def]
-    """The active mapping (everyone signed in may read the customer vocabulary)."""
+    """The active mapping: the whole document for admins, the customer vocabulary for everyone else."""
     runtime = runtime_of(current_app)
+    admin = is_admin(current_user())
+    document = runtime.mapping.to_dict()
     data: dict[str, Any] = {"version": mapping_store.active_version(runtime),
-                            "document": runtime.mapping.to_dict()}
-    if is_admin(current_user()):
+                            "document": document if admin else customer_view(document)}
+    if admin:
         data["unmapped"] = unmapped_report(runtime)
     return jsonify(data)
 
@@ -99,11 +114,13 @@ def versions():  # type: ignore[no-untyped-def]
 def rollback():  # type: ignore[no-untyped-def]
     """Publish an earlier version again (as a new version) and re-project."""
     runtime = runtime_of(current_app)
-    body = request.get_json(silent=True) or {}
-    if not isinstance(body.get("version"), int):
+    body = request.get_json(silent=True)
+    version_number = body.get("version") if isinstance(body, dict) else None
+    # bool is an int in Python; versions are positive and fit the database's integer column.
+    if isinstance(version_number, bool) or not isinstance(version_number, int) or not 1 <= version_number < 2**31:
         return json_error(400, 'body must be {"version": <number>}')
     try:
-        version = mapping_store.rollback(runtime, body["version"], author=current_user().email)
+        version = mapping_store.rollback(runtime, version_number, author=current_user().email)
     except LookupError as exc:
         return json_error(404, str(exc))
     request_reproject(runtime, version)

@@ -9,6 +9,7 @@ from sqlalchemy import func, or_, select
 from app.auth import api_auth_required
 from app.context import current_user, locale_code, runtime_of, user_zone
 from app.errors import json_error
+from app.services.like import LIKE_ESCAPE, escape_like
 from app.services.rendering import renderer_for
 from app.services.scope import ScopeError, visible_ticket, visible_tickets
 from app.services.serializers import comment_json, history_json, ticket_json, tickets_json
@@ -42,8 +43,10 @@ def _filtered_tickets(user, args):  # type: ignore[no-untyped-def]
     if args.get("bucket"):
         query = query.where(Ticket.bucket.in_(args.get("bucket").split(",")))
     if args.get("q"):
-        needle = f"%{args.get('q').strip()}%"
-        query = query.where(or_(Ticket.summary.ilike(needle), Ticket.key.ilike(needle)))
+        # Literal text, as the portal's search: `%` and `_` are not wildcards.
+        needle = f"%{escape_like(args.get('q').strip()[:200])}%"
+        query = query.where(or_(Ticket.summary.ilike(needle, escape=LIKE_ESCAPE),
+                                Ticket.key.ilike(needle, escape=LIKE_ESCAPE)))
     return query
 
 

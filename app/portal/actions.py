@@ -44,7 +44,8 @@ def ticket_action(key: str, kind: str) -> Any:
                                for f in request.files.getlist("files") if f and f.filename]
     if kind == "rate":
         raw = request.form.get("score", "")
-        data["score"] = int(raw) if raw.isdigit() else raw
+        # isdigit() is also true for "²" and "٣", which int() refuses: only ASCII digits are a score.
+        data["score"] = int(raw) if raw.isascii() and raw.isdigit() and len(raw) < 4 else raw
     try:
         accept_ticket_action(runtime_of(current_app), user, key, kind, data, locale=locale_code(),
                              idempotency_key=request.form.get("submission") or None)

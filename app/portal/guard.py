@@ -12,6 +12,7 @@ from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 
 from app.context import current_user
+from app.ratelimits import HEADER_NAMES, apply_rate_limits
 from sync.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -62,9 +63,10 @@ def init_guard(app: Flask, runtime: Runtime) -> None:
     # outage the limiter falls back to per-process counting instead of locking everybody out.
     uri = app.config.get("RATELIMIT_STORAGE_URI", "redis://")
     options = {"connection_pool": runtime.redis.connection_pool} if uri == "redis://" else {}
-    limiter = Limiter(get_remote_address, app=app, strategy="fixed-window", headers_enabled=False,
-                      storage_uri=uri, storage_options=options,
+    limiter = Limiter(get_remote_address, app=app, strategy="fixed-window", headers_enabled=True,
+                      header_name_mapping=HEADER_NAMES, storage_uri=uri, storage_options=options,
                       in_memory_fallback_enabled=True, key_prefix="companion")
+    apply_rate_limits(app, limiter)
     app.view_functions["portal.login"] = limiter.limit(
         LOGIN_LIMIT, key_func=login_key, methods=["POST"], error_message=_limit_message)(
         limiter.limit(LOGIN_IP_LIMIT, methods=["POST"])(app.view_functions["portal.login"]))

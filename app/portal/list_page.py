@@ -128,9 +128,10 @@ def list_page(user: User) -> Any:
 
 
 def _safe_cell(value: Any) -> str:
-    # Spreadsheets execute cells starting with = + - @ (CSV injection); a leading quote defuses them.
+    # Spreadsheets execute cells starting with = + - @ (CSV injection), also after a tab or line break
+    # some of them skip; a leading quote defuses them.
     text = "" if value is None else str(value)
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r", "\n") else text
 
 
 @bp.get("/export.csv")

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import Select, and_, case, func, or_
 from werkzeug.datastructures import MultiDict
 
+from app.services.like import LIKE_ESCAPE, escape_like
 from app.services.scope import ScopeError, scopes_for, visible_tickets
 from mappings import Mapping
 from sync.models import Ticket, User
@@ -59,6 +60,9 @@ def _many(args: MultiDict[str, str], name: str) -> list[str]:
     return values[:50]
 
 
+EARLIEST_DAY, LATEST_DAY = date(1900, 1, 1), date(9000, 12, 31)
+
+
 def parse_spec(user: User, args: MultiDict[str, str]) -> ListSpec:
     """Read the list arguments; the default scope is the widest the user has below 'group'."""
     scopes = scopes_for(user)
@@ -75,6 +79,9 @@ def parse_spec(user: User, args: MultiDict[str, str]) -> ListSpec:
                 spec.dates[name] = date.fromisoformat(raw)
             except ValueError:
                 raise BadFilter(f"{name} must be a date YYYY-MM-DD, got {raw!r}") from None
+            # A day's bounds move by the reader's zone (and `_to` by a day): stay clear of year 1 and 9999.
+            if not EARLIEST_DAY <= spec.dates[name] <= LATEST_DAY:
+                raise BadFilter(f"{name} must be between {EARLIEST_DAY} and {LATEST_DAY}, got {raw!r}")
     sort = args.get("sort") or "updated"
     spec.sort = sort if sort in COLUMNS else "updated"
     spec.descending = args.get("dir", "desc" if spec.sort in ("updated", "created", "resolved") else "asc") != "asc"
@@ -88,10 +95,6 @@ def parse_spec(user: User, args: MultiDict[str, str]) -> ListSpec:
 def _day_start(day: date, zone: tzinfo) -> datetime:
     # Filter dates are days of the reader's calendar, so their bounds move with the time zone.
     return datetime.combine(day, time.min, tzinfo=zone).astimezone(UTC)
-
-
-def _escape_like(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 def type_of() -> Any:
@@ -111,8 +114,9 @@ def conditions(spec: ListSpec, zone: tzinfo) -> list[Any]:
     if spec.buckets:
         where.append(Ticket.bucket.in_(spec.buckets))
     if spec.q:
-        needle = f"%{_escape_like(spec.q)}%"
-        where.append(or_(Ticket.summary.ilike(needle, escape="\\"), Ticket.key.ilike(needle, escape="\\")))
+        needle = f"%{escape_like(spec.q)}%"
+        where.append(or_(Ticket.summary.ilike(needle, escape=LIKE_ESCAPE),
+                         Ticket.key.ilike(needle, escape=LIKE_ESCAPE)))
     bounds = {"created": Ticket.created_at, "updated": Ticket.jira_updated_at}
     for name, day in spec.dates.items():
         column = bounds[name.split("_")[0]]

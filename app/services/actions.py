@@ -108,8 +108,9 @@ def _files(items: Any) -> list[dict[str, str]]:
         raise ActionError(400, f"'attachments' must be a list of at most {MAX_FILES} files", "attachments")
     out = []
     for item in items:
-        if not isinstance(item, dict) or not isinstance(item.get("name"), str) or not item.get("content_base64"):
-            raise ActionError(400, "each attachment needs 'name' and 'content_base64'", "attachments")
+        if not isinstance(item, dict) or not isinstance(item.get("name"), str) \
+                or not isinstance(item.get("content_base64"), str) or not item["content_base64"]:
+            raise ActionError(400, "each attachment needs 'name' and 'content_base64' (strings)", "attachments")
         try:
             base64.b64decode(item["content_base64"], validate=True)
         except ValueError:

@@ -116,6 +116,9 @@ class OtherEvent:
 Event = IssueEvent | CommentEvent | OtherEvent
 
 
+MAX_EPOCH_MS = 253_402_300_799_999  # 9999-12-31T23:59:59.999Z
+
+
 def parse_time(value: Any) -> datetime | None:
     """Jira's `2019-02-15T19:15:40.477-0800` (or epoch ms) as an aware UTC datetime; None if absent."""
     if value is None or value == "":
@@ -129,9 +132,10 @@ def parse_time(value: Any) -> datetime | None:
         raise NotAWebhook(f"expected a timestamp string, got {type(value).__name__}")
     try:
         parsed = datetime.fromisoformat(value)
-    except ValueError:
-        raise NotAWebhook(f"not a timestamp: {value!r}") from None
-    return (parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).astimezone(UTC)
+        # 9999-12-31T23:59-12:00 is past the last instant a datetime holds once moved to UTC.
+        return (parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)).astimezone(UTC)
+    except (ValueError, OverflowError):
+        raise NotAWebhook(f"not a timestamp (or out of range): {value!r}") from None
 
 
 def _str(value: Any) -> str | None:
@@ -260,6 +264,9 @@ def normalise(body: Any, organisations_fields: frozenset[str] = frozenset()) -> 
     # bool is an int in Python; `true` is not a time.
     if timestamp is not None and (isinstance(timestamp, bool) or not isinstance(timestamp, int)):
         raise NotAWebhook("`timestamp` must be epoch milliseconds")
+    # The inbox keeps it in a 64-bit column; a real delivery is between 1970 and year 9999.
+    if timestamp is not None and not 0 <= timestamp <= MAX_EPOCH_MS:
+        raise NotAWebhook(f"`timestamp` out of range (0 to {MAX_EPOCH_MS} epoch milliseconds)")
     actor = person(body.get("user"))
     if kind in ISSUE_EVENTS:
         changelog = _obj(body.get("changelog"))
