@@ -39,6 +39,10 @@ class StatusDef(_Strict):
     labels: Texts
     descriptions: Texts
     actions: list[str] = Field(default_factory=list)
+    # Wording for readers other than the requester (a colleague, an org viewer, a share link), where the
+    # requester's own wording ("waiting for your reply") would address the wrong person.
+    others_labels: Texts | None = None
+    others_descriptions: Texts | None = None
 
 
 class PriorityDef(_Strict):

@@ -56,7 +56,7 @@ def _summary_response(user: User, new_link: str | None = None) -> Any:
         return redirect(url_for("portal_summary.summary_page"))
     with runtime.sessions() as db:
         data = build_summary(db, visible_tickets(user, scope), runtime.mapping, locale_code(), user_zone(user),
-                             translations=get_translations())
+                             translations=get_translations(), reader=user)
         orgs: list[Organization] = []
         share_org = None
         if is_admin(user):

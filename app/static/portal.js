@@ -22,6 +22,32 @@
     region.textContent = text;
   }
 
+  // List rows (data-row="KEY") by key, with their text, to see which ones a live refresh changed.
+  function rowTexts(root) {
+    var texts = {};
+    Array.prototype.forEach.call(root.querySelectorAll("tr[data-row]"), function (row) {
+      texts[row.getAttribute("data-row")] = row.textContent;
+    });
+    return texts;
+  }
+
+  // A row that is new or changed since the last refresh gets a visible "Updated" mark (not colour alone).
+  function markChanged(before) {
+    if (!Object.keys(before).length) { return; }
+    var word = document.documentElement.lang === "ru" ? "Обновлено" : "Updated";
+    Array.prototype.forEach.call(document.querySelectorAll("tr[data-row]"), function (row) {
+      if (before[row.getAttribute("data-row")] === row.textContent) { return; }
+      row.classList.add("live-changed");
+      var cell = row.querySelector("td");
+      if (cell && !cell.querySelector(".live-mark")) {
+        var mark = document.createElement("span");
+        mark.className = "live-mark";
+        mark.textContent = word;
+        cell.appendChild(mark);
+      }
+    });
+  }
+
   // Poll a tiny version endpoint (ETag / If-None-Match -> 304 while nothing changed); when the version moves,
   // fetch this same page and swap in the fresh sections, so rendering and escaping stay on the server.
   function watch(box) {
@@ -37,12 +63,14 @@
         .then(function (html) {
           if (!html) { return; }
           var doc = new DOMParser().parseFromString(html, "text/html");
+          var before = rowTexts(document);
           selectors.forEach(function (sel) {
             var fresh = doc.querySelector(sel.trim());
             var old = document.querySelector(sel.trim());
             if (fresh && old && !old.contains(document.activeElement)) { old.replaceWith(fresh); }
           });
           box.setAttribute("data-version", version);
+          markChanged(before);
           announce(document.documentElement.lang === "ru" ? "Обновлено" : "Updated");
         });
     }

@@ -83,6 +83,8 @@ def test_customer_journey(page: Any, live_server: tuple[str, Any]) -> None:
     assert "Europe/Moscow" in page.locator("footer").inner_text()
     page.screenshot(path=str(ARTIFACTS / "list.png"), full_page=True)
 
+    assert "Waiting for the requester" in page.locator("tr[data-row='SUP-1']").inner_text()
+    assert page.locator(".needs-action").count() == 0  # nothing of the viewer's own waits for them
     page.get_by_role("search").get_by_label("Status").select_option("resolved")
     page.get_by_role("button", name="Apply").click()
     page.wait_for_url("**status=resolved**")
@@ -91,7 +93,9 @@ def test_customer_journey(page: Any, live_server: tuple[str, Any]) -> None:
     page.get_by_role("link", name="Reset").click()
     page.get_by_role("link", name="Printer is on fire").click()
     page.wait_for_url("**/tickets/SUP-1")
-    assert "Waiting for your reply" in page.locator("#ticket-status").text_content()
+    # The viewer is Alice's colleague: the request waits for Alice, not for the reader.
+    assert "Waiting for the requester" in page.locator("#ticket-status").text_content()
+    assert "from you" not in page.locator("main").inner_text()
     assert page.locator("#ticket-comments script").count() == 0
     page.screenshot(path=str(ARTIFACTS / "request.png"), full_page=True)
 
@@ -113,6 +117,24 @@ def test_customer_journey(page: Any, live_server: tuple[str, Any]) -> None:
     page.screenshot(path=str(ARTIFACTS / "list-phone.png"), full_page=True)
     width = page.evaluate("document.documentElement.scrollWidth")
     assert width <= 390, f"the phone layout scrolls sideways ({width}px)"
+
+
+def test_live_list_marks_the_rows_it_changed(page: Any, live_server: tuple[str, Any]) -> None:
+    base, runtime = live_server
+    page.goto(base + "/login")
+    page.get_by_label("Email").fill("alice@acme.test")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(base + "/")
+    assert "1 request waits for your reply" in page.locator(".needs-action").inner_text()
+    assert "Waiting for your reply" in page.locator("tr[data-row='SUP-1']").inner_text()
+    page.wait_for_function("document.querySelector('script[src*=\"portal\"]') !== null")
+    _add_public_comment(runtime, "Moving on.")
+    row = page.locator("tr[data-row='SUP-1']")
+    row.locator(".live-mark").wait_for()
+    assert "Updated" in row.inner_text() and "In progress" in row.inner_text()
+    assert page.locator("tr[data-row='SUP-2'] .live-mark").count() == 0  # unchanged rows stay unmarked
+    page.screenshot(path=str(ARTIFACTS / "list-live-mark.png"), full_page=True)
 
 
 def test_keyboard_focus_is_visible(page: Any, live_server: tuple[str, Any]) -> None:
