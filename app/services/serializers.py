@@ -89,6 +89,7 @@ def ticket_json(ticket: Ticket, mapping: Mapping, viewer: User, locale: str = "e
     elif sync_state == "synced" and object_session(ticket) is not None:
         # The sync block comes from the ticket's outbox (pending / failed customer actions).
         data["sync"] = ticket_sync(object_session(ticket), ticket, locale)
+    _replied_at_once(data, mapping, ticket, locale)
     session = object_session(ticket)
     data["sla"] = sla if sla is not None or session is None else ticket_slas(session, [ticket], mapping,
                                                                               locale)[ticket.id]
@@ -97,6 +98,21 @@ def ticket_json(ticket: Ticket, mapping: Mapping, viewer: User, locale: str = "e
                         "status_category": ticket.jira_status_category, "priority": ticket.jira_priority_name,
                         "updated": iso(ticket.jira_updated_at)}
     return data
+
+
+def _replied_at_once(data: dict[str, Any], mapping: Mapping, ticket: Ticket, locale: str) -> None:
+    # A customer's reply still owed to JSM moves the meaning at once (optimistic); once delivered, JSM's
+    # own status (moved by the "respond" transition the comment handler performs) is shown again.
+    pending = data["sync"].get("pending") or []
+    if not any(p["action"] == "comment" for p in pending):
+        return
+    try:
+        replied = mapping.status(ticket.customer_status).replied(locale)
+    except KeyError:
+        return
+    if replied is not None:
+        data["status_label"], data["status_description"] = replied
+        data["status_optimistic"] = True
 
 
 def tickets_json(tickets: list[Ticket], mapping: Mapping, viewer: User, locale: str = "en") -> list[dict[str, Any]]:
