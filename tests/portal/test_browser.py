@@ -83,7 +83,7 @@ def test_customer_journey(page: Any, live_server: tuple[str, Any]) -> None:
     assert "Europe/Moscow" in page.locator("footer").inner_text()
     page.screenshot(path=str(ARTIFACTS / "list.png"), full_page=True)
 
-    assert "Waiting for the requester" in page.locator("tr[data-row='SUP-1']").inner_text()
+    assert "Waiting for the requester" in page.locator("tr[data-row='SUP-1']").text_content()
     assert page.locator(".needs-action").count() == 0  # nothing of the viewer's own waits for them
     page.get_by_role("search").get_by_label("Status").select_option("resolved")
     page.get_by_role("button", name="Apply").click()
@@ -127,12 +127,12 @@ def test_live_list_marks_the_rows_it_changed(page: Any, live_server: tuple[str, 
     page.get_by_role("button", name="Sign in").click()
     page.wait_for_url(base + "/")
     assert "1 request waits for your reply" in page.locator(".needs-action").inner_text()
-    assert "Waiting for your reply" in page.locator("tr[data-row='SUP-1']").inner_text()
+    assert "Waiting for your reply" in page.locator("tr[data-row='SUP-1']").text_content()
     page.wait_for_function("document.querySelector('script[src*=\"portal\"]') !== null")
     _add_public_comment(runtime, "Moving on.")
     row = page.locator("tr[data-row='SUP-1']")
     row.locator(".live-mark").wait_for()
-    assert "Updated" in row.inner_text() and "In progress" in row.inner_text()
+    assert "Updated" in row.text_content() and "In progress" in row.text_content()
     assert page.locator("tr[data-row='SUP-2'] .live-mark").count() == 0  # unchanged rows stay unmarked
     page.screenshot(path=str(ARTIFACTS / "list-live-mark.png"), full_page=True)
 
