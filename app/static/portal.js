@@ -48,6 +48,21 @@
     });
   }
 
+  // A "Copy" button (data-copy="#input") puts the input's text on the clipboard and says so.
+  function copyButton(button) {
+    button.addEventListener("click", function () {
+      var input = document.querySelector(button.getAttribute("data-copy"));
+      if (!input) { return; }
+      var done = function () { announce(button.getAttribute("data-copied") || "Copied"); button.textContent = button.getAttribute("data-copied") || "Copied"; };
+      if (navigator.clipboard && window.isSecureContext) {
+        navigator.clipboard.writeText(input.value).then(done, function () { input.select(); });
+      } else {
+        input.select();
+        if (document.execCommand("copy")) { done(); }
+      }
+    });
+  }
+
   // Poll a tiny version endpoint (ETag / If-None-Match -> 304 while nothing changed); when the version moves,
   // fetch this same page and swap in the fresh sections, so rendering and escaping stay on the server.
   function watch(box) {
@@ -142,6 +157,7 @@
     Array.prototype.forEach.call(document.querySelectorAll("form[data-autosubmit]"), autosubmit);
     Array.prototype.forEach.call(document.querySelectorAll("input[type=file][data-max-files]"), limitFiles);
     Array.prototype.forEach.call(document.querySelectorAll("[data-live-url]"), watch);
+    Array.prototype.forEach.call(document.querySelectorAll("button[data-copy]"), copyButton);
     Array.prototype.forEach.call(document.querySelectorAll("input[readonly]"), function (input) {
       input.addEventListener("focus", function () { input.select(); });
     });

@@ -137,6 +137,25 @@ def test_live_list_marks_the_rows_it_changed(page: Any, live_server: tuple[str, 
     page.screenshot(path=str(ARTIFACTS / "list-live-mark.png"), full_page=True)
 
 
+def test_share_link_copy_button(page: Any, live_server: tuple[str, Any]) -> None:
+    base, _ = live_server
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=base)
+    page.goto(base + "/login")
+    page.get_by_label("Email").fill("viewer@acme.test")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(base + "/")
+    page.get_by_role("link", name="Summary").first.click()
+    page.get_by_label("Works for (days)").fill("7")
+    page.get_by_role("button", name="Create a new link").click()
+    link = page.locator("#share-link").input_value()
+    page.get_by_role("button", name="Copy link").click()
+    page.get_by_role("button", name="Copied").wait_for()
+    assert page.evaluate("navigator.clipboard.readText()") == link
+    page.goto(link)
+    assert page.title().startswith("Support summary: Acme")
+
+
 def test_keyboard_focus_is_visible(page: Any, live_server: tuple[str, Any]) -> None:
     base, _ = live_server
     page.goto(base + "/login")

@@ -56,3 +56,51 @@ def test_summary_headline_and_share_page_address_the_right_person(client, seeded
     shared = client.get("/s/" + link.rsplit("/s/", 1)[1]).get_data(as_text=True)
     assert "1 request waits for the requester" in shared and "your reply" not in shared
     assert "Waiting for your reply" not in shared
+
+
+def _new_link(client, **form) -> str:  # type: ignore[no-untyped-def]
+    page = client.post("/summary/share", data=form).get_data(as_text=True)
+    link = page.split('id="share-link" class="mono" readonly value="')[1].split('"')[0]
+    return "/s/" + link.rsplit("/s/", 1)[1]
+
+
+def test_share_links_expire_and_name_the_organisation(client, seeded, runtime):
+    from datetime import UTC, datetime, timedelta
+
+    from sync.models import Organization
+
+    sign_in(client, "viewer@acme.test")
+    form = client.get("/summary").get_data(as_text=True)
+    assert 'name="days" type="number"' in form and 'max="90" value="30"' in form  # config defaults
+    path = _new_link(client)
+    page = client.get("/summary").get_data(as_text=True)
+    assert "The current link works until" in page
+    with runtime.sessions() as db:
+        expires = db.query(Organization).filter_by(slug="acme").one().share_expires_at
+    assert timedelta(days=29, hours=23) < expires - datetime.now(UTC) <= timedelta(days=30)
+    shared = client.get(path).get_data(as_text=True)
+    assert "<title>Support summary: Acme" in shared  # the organisation in the public page's title
+    # The chosen lifetime is kept within the configured maximum; bad values are refused, nothing changes.
+    for bad in ("91", "0", "soon", "-3"):
+        refused = client.post("/summary/share", data={"days": bad})
+        assert refused.status_code == 200 and "whole number of days from 1 to 90" in refused.get_data(as_text=True)
+    assert client.get(path).status_code == 200, "a refused form leaves the working link alone"
+    short = _new_link(client, days="1")
+    assert client.get(path).status_code == 404  # replaced
+    with runtime.sessions() as db, db.begin():
+        db.query(Organization).filter_by(slug="acme").update(
+            {"share_expires_at": datetime.now(UTC) - timedelta(seconds=1)})
+    assert client.get(short).status_code == 404  # expired
+
+
+def test_share_link_limits_come_from_the_configuration(tmp_path, database_url, redis_url):
+    import pytest
+    from pydantic import ValidationError
+
+    from tests.conftest import make_settings
+
+    settings = make_settings(tmp_path, database_url, redis_url, portal={"share_link_days": 7,
+                                                                        "share_link_max_days": 14})
+    assert (settings.portal.share_link_days, settings.portal.share_link_max_days) == (7, 14)
+    with pytest.raises(ValidationError, match="more than share_link_max_days"):
+        make_settings(tmp_path, database_url, redis_url, portal={"share_link_days": 30, "share_link_max_days": 14})
