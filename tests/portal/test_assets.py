@@ -1,0 +1,37 @@
+"""Pages are compressed; static files have fingerprinted URLs cached for a year."""
+
+from __future__ import annotations
+
+import gzip
+import re
+
+from tests.portal.conftest import sign_in
+
+
+def test_pages_are_compressed_for_browsers_that_ask(client, seeded):
+    sign_in(client, "viewer@acme.test")
+    plain = client.get("/")
+    assert "Content-Encoding" not in plain.headers
+    packed = client.get("/", headers={"Accept-Encoding": "gzip"})
+    assert packed.headers["Content-Encoding"] == "gzip" and "Accept-Encoding" in packed.headers["Vary"]
+    body = gzip.decompress(packed.get_data())
+    assert body == plain.get_data() and len(packed.get_data()) < len(body) / 2
+    assert client.get("/", headers={"Accept-Encoding": "br"}).headers["Content-Encoding"] == "br"
+    # Streamed exports stay streamed (and uncompressed).
+    assert "Content-Encoding" not in client.get("/export.csv", headers={"Accept-Encoding": "gzip"}).headers
+
+
+def test_static_urls_carry_the_content_hash_and_are_cached_long(client, seeded):
+    page = client.get("/login").get_data(as_text=True)
+    [script] = re.findall(r'src="(/static/portal\.js\?v=[0-9a-f]{12})"', page)
+    [sheet] = re.findall(r'href="(/static/portal\.css\?v=[0-9a-f]{12})"', page)
+
+    def cache_of(url: str) -> str:
+        answer = client.get(url)
+        assert answer.status_code == 200
+        answer.close()  # a static answer holds its file open until closed
+        return answer.headers["Cache-Control"]
+
+    assert cache_of(script) == cache_of(sheet) == "public, max-age=31536000, immutable"
+    assert cache_of("/static/portal.js") == "no-cache"
+    assert cache_of("/static/portal.js?v=000000000000") == "no-cache"
