@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from tests.portal.a11y import contrast
+from tests.portal.a11y import assert_accessible, contrast, enable_axe
 from tests.portal.conftest import NOW, PASSWORD, seed
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -168,3 +168,61 @@ def test_keyboard_focus_is_visible(page: Any, live_server: tuple[str, Any]) -> N
     # WCAG 1.4.11: the ring against the white cards and the grey page behind them.
     for background in ((255, 255, 255), (244, 245, 247)):
         assert contrast(ring, background) >= 3, (colour, background, contrast(ring, background))
+
+
+def _sign_in(page: Any, base: str, email: str) -> None:
+    page.goto(base + "/login")
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(base + "/**")
+
+
+PAGES = {"viewer@acme.test": ["/", "/summary", "/account/tokens", "/account/password", "/account/notifications"],
+         "admin@example.test": ["/admin/", "/admin/audit", "/admin/mapping", "/summary"]}
+
+
+@pytest.mark.parametrize("lang", ["en", "ru"])
+def test_pages_are_accessible_and_fit_a_phone(page: Any, live_server: tuple[str, Any], lang: str) -> None:
+    base, _ = live_server
+    enable_axe(page.context)
+    for email, paths in PAGES.items():
+        _sign_in(page, base, email)
+        for path in paths:
+            for width in (1280, 390):
+                page.set_viewport_size({"width": width, "height": 844})
+                page.goto(f"{base}{path}{'&' if '?' in path else '?'}lang={lang}")
+                assert page.locator("main").count() == 1, path
+                assert_accessible(page, f"{path} ({lang}, {width}px)")
+                scroll = page.evaluate("document.documentElement.scrollWidth")
+                if not path.startswith("/admin"):  # the admin pages are desktop work (see README)
+                    wide = page.evaluate(f"""() => [...document.querySelectorAll('body *')]
+                        .filter(e => e.getBoundingClientRect().right > {width}).slice(-4)
+                        .map(e => e.tagName + '.' + e.className + ':' + Math.round(e.getBoundingClientRect().right))""")
+                    assert scroll <= width, f"{path} ({lang}) scrolls sideways: {scroll}px in {width}px: {wide}"
+            page.screenshot(path=str(ARTIFACTS / f"page{path.replace('/', '-').rstrip('-') or '-list'}-{lang}-phone.png"),
+                            full_page=True)
+        page.context.clear_cookies()
+
+
+def test_escape_closes_menus_and_sort_headers_come_soon(page: Any, live_server: tuple[str, Any]) -> None:
+    base, _ = live_server
+    _sign_in(page, base, "viewer@acme.test")
+    columns = page.locator("details.columns")
+    columns.locator("summary").click()
+    assert columns.get_attribute("open") is not None
+    page.keyboard.press("Escape")
+    assert columns.get_attribute("open") is None
+    assert page.evaluate("document.activeElement.tagName") == "SUMMARY"  # focus goes back to the menu's button
+    # From the top of the page to the first sort header: the second Tab stop is "Skip to the list".
+    page.goto(base + "/")
+    page.keyboard.press("Tab")
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.textContent") == "Skip to the list"
+    page.keyboard.press("Enter")
+    stops = 0
+    for stops in range(1, 60):
+        page.keyboard.press("Tab")
+        if page.evaluate("!!document.activeElement.closest('th')"):
+            break
+    assert stops + 3 <= 6, f"{stops + 3} key presses before the sort headers"
