@@ -20,6 +20,7 @@ from app.api import mapping as api_mapping
 from app.api import me as api_me
 from app.api import openapi as api_openapi
 from app.api import tickets as api_tickets
+from app.assets import init_assets
 from app.context import RUNTIME_KEY
 from app.i18n import init_i18n
 from app.jsoninput import StrictJSONProvider
@@ -89,6 +90,7 @@ def create_app(settings: Settings | None = None, test_config: dict[str, Any] | N
     init_request_log(app)
     init_i18n(app, settings)
     init_security(app)
+    init_assets(app)
     for blueprint, csrf_exempt in BLUEPRINTS:
         app.register_blueprint(blueprint)
         if csrf_exempt:

@@ -88,6 +88,9 @@ def _check_statuses(doc: MappingDocument, out: list[str]) -> None:
             out.append(f"{p}.colour: '{st.colour}' is not a #rgb or #rrggbb colour")
         _texts(f"{p}.labels", st.labels, out)
         _texts(f"{p}.descriptions", st.descriptions, out)
+        for name in ("others_labels", "others_descriptions", "replied_labels", "replied_descriptions"):
+            if getattr(st, name) is not None:
+                _texts(f"{p}.{name}", getattr(st, name), out)
         seen: set[str] = set()
         for i, action in enumerate(st.actions):
             ap = f"{p}.actions[{i}]"

@@ -51,7 +51,9 @@ class Mapping:
     def __init__(self, doc: MappingDocument) -> None:
         self._doc = doc
         self._statuses = {
-            k: CustomerStatus(k, s.bucket, s.colour, tuple(s.actions), pairs(s.labels), pairs(s.descriptions))
+            k: CustomerStatus(k, s.bucket, s.colour, tuple(s.actions), pairs(s.labels), pairs(s.descriptions),
+                                pairs(s.others_labels), pairs(s.others_descriptions), pairs(s.replied_labels),
+                                pairs(s.replied_descriptions))
             for k, s in doc.statuses.items()
         }
         self._priorities = {

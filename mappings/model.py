@@ -26,14 +26,26 @@ class CustomerStatus:
     actions: tuple[str, ...]
     labels: TextPairs
     descriptions: TextPairs
+    others_labels: TextPairs = ()
+    others_descriptions: TextPairs = ()
+    replied_labels: TextPairs = ()
+    replied_descriptions: TextPairs = ()
 
-    def label(self, locale: str | None = "en") -> str:
-        """Label in `locale`, falling back to English."""
-        return pick_locale(dict(self.labels), locale)
+    def label(self, locale: str | None = "en", *, requester: bool = True) -> str:
+        """Label in `locale`, falling back to English; `requester=False` picks the wording for everyone else."""
+        texts = self.labels if requester or not self.others_labels else self.others_labels
+        return pick_locale(dict(texts), locale)
 
-    def description(self, locale: str | None = "en") -> str:
-        """Description in `locale`, falling back to English."""
-        return pick_locale(dict(self.descriptions), locale)
+    def description(self, locale: str | None = "en", *, requester: bool = True) -> str:
+        """Description in `locale`, falling back to English; `requester=False` as for `label`."""
+        texts = self.descriptions if requester or not self.others_descriptions else self.others_descriptions
+        return pick_locale(dict(texts), locale)
+
+    def replied(self, locale: str | None = "en") -> tuple[str, str] | None:
+        """(label, description) while a customer's reply to this status is on its way, if the mapping has one."""
+        if not self.replied_labels:
+            return None
+        return pick_locale(dict(self.replied_labels), locale), pick_locale(dict(self.replied_descriptions), locale)
 
     def allows(self, action: str) -> bool:
         """Whether a customer may perform `action` (comment, attach, resolve, cancel, reopen, rate)."""

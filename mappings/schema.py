@@ -39,6 +39,14 @@ class StatusDef(_Strict):
     labels: Texts
     descriptions: Texts
     actions: list[str] = Field(default_factory=list)
+    # Wording for readers other than the requester (a colleague, an org viewer, a share link), where the
+    # requester's own wording ("waiting for your reply") would address the wrong person.
+    others_labels: Texts | None = None
+    others_descriptions: Texts | None = None
+    # Shown at once while a customer's reply is on its way to JSM (the reply answers this status); JSM's
+    # next status confirms it. Without it the status reads as before until JSM moves it.
+    replied_labels: Texts | None = None
+    replied_descriptions: Texts | None = None
 
 
 class PriorityDef(_Strict):

@@ -9,7 +9,10 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.sql.functions import GenericFunction
+from sqlalchemy.types import Text
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 
@@ -32,12 +35,42 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.execute("PRAGMA busy_timeout=30000")
             cursor.close()
+            # SQLite's lower() and LIKE fold ASCII only ("Выгрузку" would not find "выгрузку"); Python's
+            # str.lower is Unicode lower-casing like PostgreSQL's lower() in a UTF-8 database.
+            dbapi_conn.create_function("companion_fold", 1, _fold, deterministic=True)
 
         return engine
     kwargs.setdefault("pool_pre_ping", True)
     kwargs.setdefault("pool_size", 10)
     kwargs.setdefault("max_overflow", 20)
     return create_engine(url, **kwargs)
+
+
+def _fold(value: Any) -> Any:
+    return value.lower() if isinstance(value, str) else value
+
+
+class unicode_fold(GenericFunction[str]):
+    """Lower-cased text for case-insensitive search in every database: `lower()` on PostgreSQL (Unicode-aware
+    in a UTF-8 database), the registered `companion_fold` (Python's str.lower) on SQLite."""
+
+    type = Text()
+    inherit_cache = True
+
+
+@compiles(unicode_fold)
+def _fold_default(element: Any, compiler: Any, **kw: Any) -> str:
+    return f"lower({compiler.process(element.clauses, **kw)})"
+
+
+@compiles(unicode_fold, "sqlite")
+def _fold_sqlite(element: Any, compiler: Any, **kw: Any) -> str:
+    return f"companion_fold({compiler.process(element.clauses, **kw)})"
+
+
+def fold_text(text: str) -> str:
+    """`text` lower-cased the way `unicode_fold` lower-cases a column (the search needle's side)."""
+    return text.lower()
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:

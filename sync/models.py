@@ -97,6 +97,8 @@ class Organization(Base):
     name: Mapped[str] = mapped_column(String(255))
     jira_org_id: Mapped[str | None] = mapped_column(String(64), unique=True)
     share_token_hash: Mapped[str | None] = mapped_column(String(128), unique=True)
+    # When the share link stops working; None for links made before links expired.
+    share_expires_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

@@ -57,6 +57,13 @@ def reported_by(user: User) -> ColumnElement[bool]:
     return or_(*conditions)
 
 
+def raised(user: User, ticket: Ticket) -> bool:
+    """Whether `user` raised `ticket`: `reported_by` for one loaded ticket (the requester's own wording)."""
+    if user.email and ticket.reporter_email == user.email:
+        return True
+    return bool(user.jira_account_id) and ticket.reporter_account_id == user.jira_account_id
+
+
 def _in_groups(user: User) -> ColumnElement[bool]:
     """Reporters who share a group with the user (inside the user's organisation)."""
     group_ids = [group.id for group in user.groups or ()]

@@ -156,6 +156,9 @@ class PortalSettings(_Section):
         return value.rstrip("/") if value else None
     # What each service desk is for, by project key and locale, shown where a customer chooses a desk.
     desk_notes: dict[str, dict[Literal["en", "ru"], str]] = Field(default_factory=dict)
+    # Read-only summary links expire: the lifetime offered first and the longest one may choose, in days.
+    share_link_days: int = Field(default=30, ge=1)
+    share_link_max_days: int = Field(default=90, ge=1, le=3660)
 
     _split_locales = field_validator("locales", mode="before")(_split_list)
 
@@ -163,6 +166,9 @@ class PortalSettings(_Section):
     def _default_in_locales(self) -> PortalSettings:
         if self.default_locale not in self.locales:
             raise ValueError(f"default_locale {self.default_locale!r} is not one of locales {self.locales}")
+        if self.share_link_days > self.share_link_max_days:
+            raise ValueError(f"share_link_days ({self.share_link_days}) is more than share_link_max_days "
+                             f"({self.share_link_max_days})")
         return self
 
 

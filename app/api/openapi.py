@@ -69,6 +69,8 @@ SCHEMAS: dict[str, Any] = {
                    "request_type": {"type": ["string", "null"]}, "organization": {"type": ["string", "null"]},
                    "status": {"type": "string"}, "status_label": {"type": "string"},
                    "status_description": {"type": "string"}, "bucket": {"enum": ["open", "resolved", "closed"]},
+                   # Present (true) while a customer's reply is on its way and the label says so.
+                   "status_optimistic": {"type": "boolean"},
                    "priority": {"type": "string"}, "priority_label": {"type": "string"},
                    "created": {"type": ["string", "null"], "format": "date-time"},
                    "updated": {"type": ["string", "null"], "format": "date-time"},

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, jsonify, request, url_for
 from flask_babel import get_translations
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, select
 
 from app.auth import api_auth_required
 from app.context import current_user, locale_code, runtime_of, user_zone
 from app.errors import json_error
-from app.services.like import LIKE_ESCAPE, escape_like
 from app.services.rendering import renderer_for
 from app.services.scope import ScopeError, visible_ticket, visible_tickets
+from app.services.search import matches_text
 from app.services.serializers import comment_json, history_json, ticket_json, tickets_json
 from app.services.summary import build_summary, summary_scope
 from sync.models import Comment, StatusHistory, Ticket
@@ -43,10 +43,7 @@ def _filtered_tickets(user, args):  # type: ignore[no-untyped-def]
     if args.get("bucket"):
         query = query.where(Ticket.bucket.in_(args.get("bucket").split(",")))
     if args.get("q"):
-        # Literal text, as the portal's search: `%` and `_` are not wildcards.
-        needle = f"%{escape_like(args.get('q').strip()[:200])}%"
-        query = query.where(or_(Ticket.summary.ilike(needle, escape=LIKE_ESCAPE),
-                                Ticket.key.ilike(needle, escape=LIKE_ESCAPE)))
+        query = query.where(matches_text(args.get("q").strip()[:200]))
     return query
 
 
@@ -108,6 +105,6 @@ def summary():  # type: ignore[no-untyped-def]
         return json_error(400, str(exc))
     with runtime.sessions() as db:
         data = build_summary(db, visible_tickets(user, scope), runtime.mapping, locale_code(), user_zone(user),
-                             translations=get_translations())
+                             translations=get_translations(), reader=user)
     data["scope"] = scope
     return jsonify(data)

@@ -6,6 +6,7 @@ import csv
 import hashlib
 import io
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from typing import Any
 
 from flask import (
@@ -20,6 +21,7 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
+from sqlalchemy import func
 from sqlalchemy.orm import Session, defer, joinedload
 
 from app.context import current_user, locale_code, login_required, runtime_of, user_zone
@@ -34,10 +36,12 @@ from app.portal.list_query import (
     filtered,
     ordered,
     parse_spec,
+    people_query,
     stats_query,
 )
 from app.portal.sla_block import support_hours
-from app.services.scope import ScopeError, scopes_for
+from app.services.download_names import disposition_names
+from app.services.scope import ScopeError, scopes_for, visible_tickets
 from app.services.serializers import ticket_json, tickets_json
 from sync.models import Ticket, User
 
@@ -94,6 +98,15 @@ def list_version(user: User, spec: ListSpec) -> str:
         return list_stats(db, user, spec)[2]
 
 
+def awaiting_you(db: Session, user: User) -> int:
+    """How many of the reader's own open requests wait for their reply (the "needs your action" banner)."""
+    if "mine" not in scopes_for(user):
+        return 0
+    query = visible_tickets(user, "mine").where(Ticket.customer_status == "awaiting_customer",
+                                                Ticket.bucket == "open")
+    return int(db.scalar(query.with_only_columns(func.count()).order_by(None)) or 0)
+
+
 def list_page(user: User) -> Any:
     """Render the list with the reader's scope, filters, sort, columns and page."""
     runtime = runtime_of(current_app)
@@ -110,6 +123,9 @@ def list_page(user: User) -> Any:
         rows = db.scalars(ordered(query, spec, runtime.mapping).options(*LIST_LOAD).limit(PER_PAGE)
                           .offset((spec.page - 1) * PER_PAGE)).all() if total else []
         tickets = _rows(list(rows), user, locale)
+        waiting_for_you = awaiting_you(db, user)
+        people = {name: list(db.scalars(people_query(user, spec, column)))
+                  for name, column in (("reporters", Ticket.reporter_name), ("assignees", Ticket.assignee_name))}
     groups: list[tuple[str, list[dict[str, Any]]]] = []
     for ticket in tickets:
         if not groups or groups[-1][0] != ticket["bucket"]:
@@ -119,7 +135,8 @@ def list_page(user: User) -> Any:
     response = current_app.make_response(render_template(
         "list.html", user=user, spec=spec, groups=groups, total=total, pages=pages, columns=columns,
         all_columns=COLUMNS, scopes=scopes_for(user), mapping=runtime.mapping, locale=locale, types=types,
-        version=version, support=support_hours(runtime.mapping)))
+        version=version, support=support_hours(runtime.mapping), waiting_for_you=waiting_for_you,
+        people=people))
     if request.args.get("cols_set"):
         # Dots, not commas: a comma would make werkzeug quote the cookie value.
         response.set_cookie(COLUMNS_COOKIE, ".".join(columns), max_age=365 * 86400, samesite="Lax",
@@ -134,10 +151,32 @@ def _safe_cell(value: Any) -> str:
     return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r", "\n") else text
 
 
+# Excel reads a CSV in the system's list separator: ";" where the decimal mark is a comma (Russian), "," in
+# English. A `sep=` line would also work but makes Excel ignore the BOM, so the separator follows the language.
+CSV_SEPARATORS = {"ru": ";"}
+# ISO 8601 in the reader's zone without the offset: Excel and LibreOffice read it as a date-time in any locale.
+CSV_TIME = "yyyy-MM-dd HH:mm"
+
+
+def csv_file_name(user: User, spec: ListSpec, day: str) -> str:
+    """`requests-<scope>[-<organisation>]-<date>.csv`: which list it is and when it was taken."""
+    parts = ["requests", spec.scope]
+    if spec.scope != "mine" and user.organization is not None:
+        parts.append(user.organization.slug)
+    return "-".join([*parts, day]) + ".csv"
+
+
+def _csv_cells(data: dict[str, Any], fmt: Any) -> dict[str, Any]:
+    return {"key": data["key"], "summary": data["summary"], "type": data["request_type"],
+            "status": data["status_label"], "priority": data["priority_label"],
+            "reporter": data["reporter"]["name"], "assignee": data["assignee"], "created": fmt(data["created"]),
+            "updated": fmt(data["updated"]), "resolved": fmt(data["resolved"])}
+
+
 @bp.get("/export.csv")
 @login_required
 def export_csv() -> Any:
-    """The filtered list as CSV: customer-facing columns only, streamed, same scope helper."""
+    """The filtered list as CSV for spreadsheets: the chosen columns, BOM, the language's separator, ISO times."""
     user = current_user()
     runtime = runtime_of(current_app)
     try:
@@ -146,24 +185,28 @@ def export_csv() -> Any:
         return Response(str(exc), status=400, mimetype="text/plain")
     query = ordered(filtered(user, spec, user_zone(user)), spec, runtime.mapping).options(*LIST_LOAD)
     locale = locale_code()
-    header = [_("Key"), _("Subject"), _("Type"), _("Status"), _("Priority"), _("Reporter"), _("Assignee"),
-              _("Created"), _("Updated"), _("Resolved")]
+    columns = chosen_columns()
+    titles = {"key": _("Key"), "summary": _("Subject"), "type": _("Type"), "status": _("Status"),
+              "priority": _("Priority"), "reporter": _("Reporter"), "assignee": _("Assignee"),
+              "created": _("Created"), "updated": _("Updated"), "resolved": _("Resolved")}
+    separator = CSV_SEPARATORS.get(locale, ",")
+    day = datetime.now(UTC).astimezone(user_zone(user)).date().isoformat()
+    name = csv_file_name(user, spec, day)
 
     def generate() -> Iterator[str]:
         buffer = io.StringIO()
-        writer = csv.writer(buffer)
-        writer.writerow(header)
-        fmt = datetime_formatter()
+        buffer.write("\ufeff")  # the BOM: without it Excel reads UTF-8 as the local code page
+        writer = csv.writer(buffer, delimiter=separator)
+        writer.writerow([titles[c] for c in columns])
+        fmt = datetime_formatter(CSV_TIME)
         memo: dict[tuple[str, str], Any] = {}
         with runtime.sessions() as db:
             for ticket in db.scalars(query.execution_options(yield_per=500)):
                 # The CSV has no sync column: skip the outbox lookup per row.
                 data = ticket_json(ticket, runtime.mapping, user, locale, sync_block={}, memo=memo)
                 data["assignee"] = ticket.assignee_name
-                writer.writerow([_safe_cell(v) for v in (
-                    data["key"], data["summary"], data["request_type"], data["status_label"],
-                    data["priority_label"], data["reporter"]["name"], data["assignee"],
-                    fmt(data["created"]), fmt(data["updated"]), fmt(data["resolved"]))])
+                cells = _csv_cells(data, fmt)
+                writer.writerow([_safe_cell(cells[c]) for c in columns])
                 if buffer.tell() > 32_768:
                     yield buffer.getvalue()
                     buffer.seek(0)
@@ -171,7 +214,7 @@ def export_csv() -> Any:
         yield buffer.getvalue()
 
     response = Response(stream_with_context(generate()), mimetype="text/csv")
-    response.headers["Content-Disposition"] = 'attachment; filename="requests.csv"'
+    response.headers.set("Content-Disposition", "attachment", **disposition_names(name))
     response.headers["Cache-Control"] = "no-store"
     return response
 

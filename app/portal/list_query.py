@@ -6,11 +6,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import Any
 
-from sqlalchemy import Select, and_, case, func, or_
+from sqlalchemy import Select, and_, case, func
 from werkzeug.datastructures import MultiDict
 
-from app.services.like import LIKE_ESCAPE, escape_like
 from app.services.scope import ScopeError, scopes_for, visible_tickets
+from app.services.search import matches_text
 from mappings import Mapping
 from sync.models import Ticket, User
 
@@ -20,8 +20,10 @@ COLUMNS = ("key", "summary", "type", "status", "priority", "reporter", "assignee
 DEFAULT_COLUMNS = ("key", "summary", "status", "priority", "updated")
 BUCKETS = ("open", "resolved", "closed")
 # Filters that travel in the URL; the CSV export and the live-update poll reuse the same set.
-FILTER_KEYS = ("scope", "status", "priority", "type", "bucket", "q", "created_from", "created_to",
-               "updated_from", "updated_to", "sort", "dir")
+FILTER_KEYS = ("scope", "status", "priority", "type", "bucket", "reporter", "assignee", "q", "created_from",
+               "created_to", "updated_from", "updated_to", "sort", "dir")
+# The reporter and assignee filters offer the names found in the scope, up to this many each.
+PEOPLE_CHOICES = 200
 
 
 class BadFilter(ValueError):
@@ -37,6 +39,8 @@ class ListSpec:
     priorities: list[str] = field(default_factory=list)
     types: list[str] = field(default_factory=list)
     buckets: list[str] = field(default_factory=list)
+    reporters: list[str] = field(default_factory=list)
+    assignees: list[str] = field(default_factory=list)
     q: str = ""
     dates: dict[str, date] = field(default_factory=dict)
     sort: str = "updated"
@@ -46,17 +50,20 @@ class ListSpec:
     def query_args(self, **changes: Any) -> dict[str, Any]:
         """The URL arguments that reproduce this list (with `changes`), for links and forms."""
         args: dict[str, Any] = {"scope": self.scope, "status": self.statuses, "priority": self.priorities,
-                                "type": self.types, "bucket": self.buckets, "q": self.q or None,
+                                "type": self.types, "bucket": self.buckets, "reporter": self.reporters,
+                                "assignee": self.assignees, "q": self.q or None,
                                 "sort": self.sort, "dir": "desc" if self.descending else "asc"}
         args.update({name: value.isoformat() for name, value in self.dates.items()})
         args.update(changes)
         return {k: v for k, v in args.items() if v not in (None, "", [])}
 
 
-def _many(args: MultiDict[str, str], name: str) -> list[str]:
+def _many(args: MultiDict[str, str], name: str, split: bool = True) -> list[str]:
+    # Keys may come comma-joined (links, the API); names may hold commas, so they come one per argument.
     values: list[str] = []
     for raw in args.getlist(name):
-        values.extend(part.strip() for part in raw.split(",") if part.strip())
+        parts = raw.split(",") if split else [raw]
+        values.extend(part.strip()[:255] for part in parts if part.strip())
     return values[:50]
 
 
@@ -71,6 +78,7 @@ def parse_spec(user: User, args: MultiDict[str, str]) -> ListSpec:
         raise ScopeError(f"scope {scope!r} is not available")
     spec = ListSpec(scope=scope, statuses=_many(args, "status"), priorities=_many(args, "priority"),
                     types=_many(args, "type"), buckets=[b for b in _many(args, "bucket") if b in BUCKETS],
+                    reporters=_many(args, "reporter", split=False), assignees=_many(args, "assignee", split=False),
                     q=(args.get("q") or "").strip()[:200])
     for name in ("created_from", "created_to", "updated_from", "updated_to"):
         raw = (args.get(name) or "").strip()
@@ -113,10 +121,12 @@ def conditions(spec: ListSpec, zone: tzinfo) -> list[Any]:
         where.append(type_of().in_(spec.types))
     if spec.buckets:
         where.append(Ticket.bucket.in_(spec.buckets))
+    if spec.reporters:
+        where.append(Ticket.reporter_name.in_(spec.reporters))
+    if spec.assignees:
+        where.append(Ticket.assignee_name.in_(spec.assignees))
     if spec.q:
-        needle = f"%{escape_like(spec.q)}%"
-        where.append(or_(Ticket.summary.ilike(needle, escape=LIKE_ESCAPE),
-                         Ticket.key.ilike(needle, escape=LIKE_ESCAPE)))
+        where.append(matches_text(spec.q))
     bounds = {"created": Ticket.created_at, "updated": Ticket.jira_updated_at}
     for name, day in spec.dates.items():
         column = bounds[name.split("_")[0]]
@@ -130,6 +140,12 @@ def conditions(spec: ListSpec, zone: tzinfo) -> list[Any]:
 def filtered(user: User, spec: ListSpec, zone: tzinfo) -> Select[tuple[Ticket]]:
     """The scope helper's query narrowed by the filters (no order, no page)."""
     return visible_tickets(user, spec.scope).where(*conditions(spec, zone))
+
+
+def people_query(user: User, spec: ListSpec, column: Any) -> Select[Any]:
+    """The distinct names in `column` (reporter or assignee) among the scope's tickets, for a filter's choices."""
+    return (visible_tickets(user, spec.scope).order_by(None).with_only_columns(column).where(column.is_not(None))
+            .distinct().order_by(column).limit(PEOPLE_CHOICES))
 
 
 def _rank(column: Any, keys: list[str]) -> Any:

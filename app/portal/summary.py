@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import secrets
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
@@ -56,17 +56,19 @@ def _summary_response(user: User, new_link: str | None = None) -> Any:
         return redirect(url_for("portal_summary.summary_page"))
     with runtime.sessions() as db:
         data = build_summary(db, visible_tickets(user, scope), runtime.mapping, locale_code(), user_zone(user),
-                             translations=get_translations())
+                             translations=get_translations(), reader=user)
         orgs: list[Organization] = []
         share_org = None
         if is_admin(user):
             orgs = list(db.scalars(select(Organization).order_by(Organization.name)))
         elif has(user, Permission.SHARE_SUMMARY) and user.organization_id:
-            # Loaded with the user a moment ago (User.organization is joined); no second SELECT.
-            share_org = user.organization if user.organization is not None else db.get(Organization,
-                                                                                         user.organization_id)
+            # Loaded with the user a moment ago (User.organization is joined); read again after a change.
+            share_org = (user.organization if user.organization is not None and new_link is None
+                         else db.get(Organization, user.organization_id))
+    portal = runtime.settings.portal
     return _render(data, user=user, scope=scope, scopes=scopes_for(user), shared=False, orgs=orgs,
-                   share_org=share_org, can_share=has(user, Permission.SHARE_SUMMARY), new_link=new_link)
+                   share_org=share_org, can_share=has(user, Permission.SHARE_SUMMARY), new_link=new_link,
+                   share_days=portal.share_link_days, share_max_days=portal.share_link_max_days)
 
 
 @bp.post("/summary/share")
@@ -75,12 +77,19 @@ def create_share() -> Any:
     user = current_user()
     if user is None:
         abort(404)
+    portal = runtime_of(current_app).settings.portal
+    raw_days = (request.form.get("days") or str(portal.share_link_days)).strip()
+    if not raw_days.isdigit() or not 1 <= int(raw_days) <= portal.share_link_max_days:
+        flash(_("The link's lifetime must be a whole number of days from 1 to %(max)d.",
+                max=portal.share_link_max_days), "error")
+        return _summary_response(user)
     token = secrets.token_urlsafe(32)
     with runtime_of(current_app).sessions() as db, db.begin():
         org = _share_org(db, user)
         if org is None:
             abort(404)
         org.share_token_hash = hash_token(token)
+        org.share_expires_at = datetime.now(UTC) + timedelta(days=int(raw_days))
         name = org.name
     flash(_("A new read-only link for %(org)s was created. Any older link no longer works.", org=name), "ok")
     return _summary_response(user, url_for("portal_summary.shared_summary", token=token, _external=True))
@@ -97,6 +106,7 @@ def revoke_share() -> Any:
         if org is None:
             abort(404)
         org.share_token_hash = None
+        org.share_expires_at = None
         name = org.name
     flash(_("The read-only link for %(org)s was revoked.", org=name), "ok")
     return redirect(url_for("portal_summary.summary_page"))
@@ -110,8 +120,8 @@ def shared_summary(token: str) -> Any:
     runtime = runtime_of(current_app)
     with runtime.sessions() as db:
         org = db.scalars(select(Organization).where(Organization.share_token_hash == hash_token(token))).first()
-        if org is None:
-            abort(404)
+        if org is None or (org.share_expires_at is not None and org.share_expires_at <= datetime.now(UTC)):
+            abort(404)  # an expired link is as unknown as a wrong one: nothing tells what it once showed
         # A transient reader of that organisation, so the one scope helper still decides what is counted.
         reader = User(email="", role=Role.ORG_VIEWER, organization_id=org.id)
         data = build_summary(db, visible_tickets(reader, "org"), runtime.mapping, locale_code(), user_zone(None),
@@ -119,7 +129,7 @@ def shared_summary(token: str) -> Any:
         org_name = org.name
     response = current_app.make_response(_render(data, user=None, scope="org", scopes=(), shared=True,
                                                  org_name=org_name, orgs=[], share_org=None, can_share=False,
-                                                 new_link=None))
+                                                 new_link=None, share_days=0, share_max_days=0))
     response.headers["Referrer-Policy"] = "no-referrer"
     response.headers["X-Robots-Tag"] = "noindex, nofollow"
     response.headers["Cache-Control"] = "no-store"

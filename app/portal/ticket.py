@@ -31,6 +31,7 @@ from sync.jsm.errors import JsmError
 from sync.jsm.gateway import gateway_for
 from sync.models import Attachment, Comment, StatusHistory, Ticket, User
 from sync.outbound.messages import customer_message
+from sync.scope import raised
 
 bp = Blueprint("portal_ticket", __name__)
 # Downloads above this size are refused rather than relayed (the portal is not a file server).
@@ -51,9 +52,9 @@ def _public_comments(ticket_id: int) -> Any:
                                   Comment.deleted.is_(False)).order_by(Comment.created_at, Comment.id))
 
 
-def _label(mapping: Any, key: str, locale: str) -> str:
+def _label(mapping: Any, key: str, locale: str, requester: bool) -> str:
     try:
-        return mapping.status(key).label(locale)
+        return mapping.status(key).label(locale, requester=requester)
     except KeyError:
         return key
 
@@ -87,7 +88,8 @@ def _page_data(db: Session, ticket: Ticket, user: User) -> dict[str, Any]:
     for entry in history:
         if timeline and timeline[-1]["status"] == entry.customer_status:
             continue
-        timeline.append({"status": entry.customer_status, "label": _label(mapping, entry.customer_status, locale),
+        timeline.append({"status": entry.customer_status, "label": _label(mapping, entry.customer_status, locale,
+                                                                         raised(user, ticket)),
                          "at": entry.at})
     data["timeline"] = timeline
     # Only rows servicedeskapi listed for customers are ever stored (sync.inbound.attachments).

@@ -14,6 +14,7 @@ from mappings import Mapping
 from sync.models import OUTBOX_IN_FLIGHT, Comment, OutboxAction, OutboxState, StatusHistory, Ticket, User
 from sync.outbound.messages import customer_message
 from sync.permissions import is_admin
+from sync.scope import raised
 
 CUSTOMER_ACTIONS_ON_TICKET = ("comment", "attach", "resolve", "cancel", "reopen", "rate")
 
@@ -25,12 +26,13 @@ def iso(value: datetime | None) -> str | None:
     return value.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
-def _status_parts(mapping: Mapping, key: str, locale: str) -> tuple[str, str, tuple[str, ...]]:
+def _status_parts(mapping: Mapping, key: str, locale: str,
+                  requester: bool = True) -> tuple[str, str, tuple[str, ...]]:
     try:
         status = mapping.status(key)
     except KeyError:  # a status removed from a newer mapping: show the key until re-projection
         return key, "", ()
-    return status.label(locale), status.description(locale), status.actions
+    return status.label(locale, requester=requester), status.description(locale, requester=requester), status.actions
 
 
 def _priority_label(mapping: Mapping, key: str, locale: str) -> str:
@@ -40,15 +42,16 @@ def _priority_label(mapping: Mapping, key: str, locale: str) -> str:
         return key
 
 
-def _labels(mapping: Mapping, ticket: Ticket, locale: str,
+def _labels(mapping: Mapping, ticket: Ticket, locale: str, requester: bool,
             memo: dict[tuple[str, str], Any] | None) -> tuple[tuple[str, str, tuple[str, ...]], str]:
     # A page or an export repeats a handful of statuses and priorities; label(locale) is not free.
     if memo is None:
-        return (_status_parts(mapping, ticket.customer_status, locale),
+        return (_status_parts(mapping, ticket.customer_status, locale, requester),
                 _priority_label(mapping, ticket.customer_priority, locale))
-    status_key, priority_key = ("s", ticket.customer_status), ("p", ticket.customer_priority)
+    status_key = ("s" if requester else "o", ticket.customer_status)
+    priority_key = ("p", ticket.customer_priority)
     if status_key not in memo:
-        memo[status_key] = _status_parts(mapping, ticket.customer_status, locale)
+        memo[status_key] = _status_parts(mapping, ticket.customer_status, locale, requester)
     if priority_key not in memo:
         memo[priority_key] = _priority_label(mapping, ticket.customer_priority, locale)
     return memo[status_key], memo[priority_key]
@@ -60,7 +63,9 @@ def ticket_json(ticket: Ticket, mapping: Mapping, viewer: User, locale: str = "e
                 memo: dict[tuple[str, str], Any] | None = None,
                 sla: list[dict[str, Any]] | None = None) -> dict[str, Any]:
     """One ticket as the API shows it to `viewer`; `memo` caches labels across the tickets of one answer."""
-    (label, description, actions), priority_label = _labels(mapping, ticket, locale, memo)
+    # The requester reads "waiting for your reply"; a colleague or viewer reads "waiting for the requester".
+    requester = raised(viewer, ticket)
+    (label, description, actions), priority_label = _labels(mapping, ticket, locale, requester, memo)
     data: dict[str, Any] = {
         "key": ticket.key,
         "summary": ticket.summary,
@@ -84,6 +89,7 @@ def ticket_json(ticket: Ticket, mapping: Mapping, viewer: User, locale: str = "e
     elif sync_state == "synced" and object_session(ticket) is not None:
         # The sync block comes from the ticket's outbox (pending / failed customer actions).
         data["sync"] = ticket_sync(object_session(ticket), ticket, locale)
+    _replied_at_once(data, mapping, ticket, locale)
     session = object_session(ticket)
     data["sla"] = sla if sla is not None or session is None else ticket_slas(session, [ticket], mapping,
                                                                               locale)[ticket.id]
@@ -92,6 +98,21 @@ def ticket_json(ticket: Ticket, mapping: Mapping, viewer: User, locale: str = "e
                         "status_category": ticket.jira_status_category, "priority": ticket.jira_priority_name,
                         "updated": iso(ticket.jira_updated_at)}
     return data
+
+
+def _replied_at_once(data: dict[str, Any], mapping: Mapping, ticket: Ticket, locale: str) -> None:
+    # A customer's reply still owed to JSM moves the meaning at once (optimistic); once delivered, JSM's
+    # own status (moved by the "respond" transition the comment handler performs) is shown again.
+    pending = data["sync"].get("pending") or []
+    if not any(p["action"] == "comment" for p in pending):
+        return
+    try:
+        replied = mapping.status(ticket.customer_status).replied(locale)
+    except KeyError:
+        return
+    if replied is not None:
+        data["status_label"], data["status_description"] = replied
+        data["status_optimistic"] = True
 
 
 def tickets_json(tickets: list[Ticket], mapping: Mapping, viewer: User, locale: str = "en") -> list[dict[str, Any]]:

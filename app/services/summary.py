@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime, timedelta, tzinfo
 from gettext import NullTranslations
 from typing import Any, Protocol
 
-from sqlalchemy import Select, case, func, or_, type_coerce
+from sqlalchemy import Select, case, false, func, or_, type_coerce
 from sqlalchemy.orm import Session
 
 from app.services.scope import ScopeError, scopes_for
@@ -16,8 +16,11 @@ from app.services.serializers import iso
 from app.services.summary_sla import sla_results
 from mappings import Mapping
 from sync.models import StatusHistory, Ticket, User, UTCDateTime
+from sync.scope import reported_by
 
 HISTORY_DAYS = 90
+# Headline items that make the summary ask for attention.
+ATTENTION = ("awaiting_customer", "awaiting_requester", "high_priority")
 RECENT_LIMIT = 10
 
 
@@ -38,16 +41,21 @@ def summary_scope(user: User, wanted: str | None) -> str:
     return scope
 
 
-def _label(getter: Any, key: str, locale: str) -> str:
+def _label(getter: Any, key: str, locale: str, requester: bool = False) -> str:
     try:
-        return getter(key).label(locale)
+        return getter(key).label(locale, requester=requester)
     except KeyError:
         return key
 
 
 def headline(status_counts: dict[str, int], open_high: int, open_total: int,
-             translations: Translations | None = None) -> tuple[str, list[dict[str, Any]]]:
-    """Status-page style roll-up, worst first: what waits for the customer, then urgent, then the rest."""
+             translations: Translations | None = None,
+             own_waiting: int | None = None) -> tuple[str, list[dict[str, Any]]]:
+    """Status-page style roll-up, worst first: what waits for the customer, then urgent, then the rest.
+
+    `own_waiting` is how many of the waiting requests the reader raised: only those "wait for your reply";
+    the others (and all of them for an anonymous reader, `None`) "wait for the requester".
+    """
     catalogue = translations or NullTranslations()
 
     def ngettext(singular: str, plural: str, num: int) -> str:
@@ -55,10 +63,15 @@ def headline(status_counts: dict[str, int], open_high: int, open_total: int,
 
     items: list[dict[str, Any]] = []
     waiting = status_counts.get("awaiting_customer", 0)
-    if waiting:
-        items.append({"kind": "awaiting_customer", "count": waiting,
+    own = min(own_waiting or 0, waiting)
+    if own:
+        items.append({"kind": "awaiting_customer", "count": own,
                       "text": ngettext("%(num)d request waits for your reply",
-                                       "%(num)d requests wait for your reply", waiting)})
+                                       "%(num)d requests wait for your reply", own)})
+    if waiting - own:
+        items.append({"kind": "awaiting_requester", "count": waiting - own,
+                      "text": ngettext("%(num)d request waits for the requester",
+                                       "%(num)d requests wait for the requester", waiting - own)})
     if open_high:
         items.append({"kind": "high_priority", "count": open_high,
                       "text": ngettext("%(num)d high-priority request open",
@@ -133,23 +146,32 @@ def _daily_history(base: int, created: list[datetime], done: list[datetime], zon
 
 def build_summary(db: Session, scope_query: Select[tuple[Ticket]], mapping: Mapping, locale: str,
                   zone: tzinfo, *, now: datetime | None = None, with_subjects: bool = True,
-                  translations: Translations | None = None) -> dict[str, Any]:
-    """Everything /summary and GET /api/v1/summary show, for the tickets of `scope_query` (the scope helper)."""
+                  translations: Translations | None = None, reader: User | None = None) -> dict[str, Any]:
+    """Everything /summary and GET /api/v1/summary show, for the tickets of `scope_query` (the scope helper).
+
+    `reader` is who reads it (None for a share link): it decides "your reply" against "the requester".
+    """
     now = now or datetime.now(UTC)
     # Every statement keeps the scope helper's WHERE (not `id IN (subquery)`, which cost a semi-join).
     scope = scope_query.order_by(None)
     first_day = now.astimezone(zone).date() - timedelta(days=HISTORY_DAYS - 1)
     start = datetime(first_day.year, first_day.month, first_day.day, tzinfo=zone).astimezone(UTC)
     counts = _counts(db, scope, start)
+    own_waiting = None
+    if reader is not None and counts["open_by_status"].get("awaiting_customer"):
+        own_waiting = db.scalar(scope.with_only_columns(func.count()).where(
+            reported_by(reader), Ticket.customer_status == "awaiting_customer", Ticket.bucket == "open"))
     text, items = headline(counts["open_by_status"], counts["open_high"], counts["bucket"].get("open", 0),
-                           translations)
+                           translations, own_waiting)
     recent = []
-    for entry, key, summary in db.execute(
-            scope.with_only_columns(StatusHistory, Ticket.key, Ticket.summary).select_from(Ticket)
+    mine = reported_by(reader) if reader is not None else false()
+    for entry, key, summary, own in db.execute(
+            scope.with_only_columns(StatusHistory, Ticket.key, Ticket.summary, mine).select_from(Ticket)
             .join(StatusHistory, StatusHistory.ticket_id == Ticket.id)
             .order_by(StatusHistory.at.desc(), StatusHistory.id.desc()).limit(RECENT_LIMIT)):
         recent.append({"key": key, "summary": summary if with_subjects else None, "status": entry.customer_status,
-                       "status_label": _label(mapping.status, entry.customer_status, locale), "at": iso(entry.at)})
+                       "status_label": _label(mapping.status, entry.customer_status, locale, bool(own)),
+                       "at": iso(entry.at)})
     # One read serves the medians (created in the last 90 days) and the daily history (opened or
     # closed since the first day shown). Both need only recent tickets.
     window = now - timedelta(days=HISTORY_DAYS)
@@ -163,9 +185,9 @@ def build_summary(db: Session, scope_query: Select[tuple[Ticket]], mapping: Mapp
                              [r[3] for r in rows if r[3] is not None and r[3] >= start], zone, first_day)
     return {
         "headline": text, "headline_items": items,
-        "level": "attention" if any(i["kind"] in ("awaiting_customer", "high_priority") for i in items) else "ok",
+        "level": "attention" if any(i["kind"] in ATTENTION for i in items) else "ok",
         "counts": {"status": counts["status"], "priority": counts["priority"], "bucket": counts["bucket"]},
-        "labels": {"status": {s.key: s.label(locale) for s in mapping.statuses},
+        "labels": {"status": {s.key: s.label(locale, requester=False) for s in mapping.statuses},
                    "priority": {p.key: p.label(locale) for p in mapping.priorities}},
         "recent": recent,
         "medians": {"first_response_seconds": _median(first), "resolution_seconds": _median(solve),

@@ -22,6 +22,47 @@
     region.textContent = text;
   }
 
+  // List rows (data-row="KEY") by key, with their text, to see which ones a live refresh changed.
+  function rowTexts(root) {
+    var texts = {};
+    Array.prototype.forEach.call(root.querySelectorAll("tr[data-row]"), function (row) {
+      texts[row.getAttribute("data-row")] = row.textContent;
+    });
+    return texts;
+  }
+
+  // A row that is new or changed since the last refresh gets a visible "Updated" mark (not colour alone).
+  function markChanged(before) {
+    if (!Object.keys(before).length) { return; }
+    var word = document.documentElement.lang === "ru" ? "Обновлено" : "Updated";
+    Array.prototype.forEach.call(document.querySelectorAll("tr[data-row]"), function (row) {
+      if (before[row.getAttribute("data-row")] === row.textContent) { return; }
+      row.classList.add("live-changed");
+      var cell = row.querySelector("td");
+      if (cell && !cell.querySelector(".live-mark")) {
+        var mark = document.createElement("span");
+        mark.className = "live-mark";
+        mark.textContent = word;
+        cell.appendChild(mark);
+      }
+    });
+  }
+
+  // A "Copy" button (data-copy="#input") puts the input's text on the clipboard and says so.
+  function copyButton(button) {
+    button.addEventListener("click", function () {
+      var input = document.querySelector(button.getAttribute("data-copy"));
+      if (!input) { return; }
+      var done = function () { announce(button.getAttribute("data-copied") || "Copied"); button.textContent = button.getAttribute("data-copied") || "Copied"; };
+      if (navigator.clipboard && window.isSecureContext) {
+        navigator.clipboard.writeText(input.value).then(done, function () { input.select(); });
+      } else {
+        input.select();
+        if (document.execCommand("copy")) { done(); }
+      }
+    });
+  }
+
   // Poll a tiny version endpoint (ETag / If-None-Match -> 304 while nothing changed); when the version moves,
   // fetch this same page and swap in the fresh sections, so rendering and escaping stay on the server.
   function watch(box) {
@@ -37,12 +78,14 @@
         .then(function (html) {
           if (!html) { return; }
           var doc = new DOMParser().parseFromString(html, "text/html");
+          var before = rowTexts(document);
           selectors.forEach(function (sel) {
             var fresh = doc.querySelector(sel.trim());
             var old = document.querySelector(sel.trim());
             if (fresh && old && !old.contains(document.activeElement)) { old.replaceWith(fresh); }
           });
           box.setAttribute("data-version", version);
+          markChanged(before);
           announce(document.documentElement.lang === "ru" ? "Обновлено" : "Updated");
         });
     }
@@ -114,6 +157,7 @@
     Array.prototype.forEach.call(document.querySelectorAll("form[data-autosubmit]"), autosubmit);
     Array.prototype.forEach.call(document.querySelectorAll("input[type=file][data-max-files]"), limitFiles);
     Array.prototype.forEach.call(document.querySelectorAll("[data-live-url]"), watch);
+    Array.prototype.forEach.call(document.querySelectorAll("button[data-copy]"), copyButton);
     Array.prototype.forEach.call(document.querySelectorAll("input[readonly]"), function (input) {
       input.addEventListener("focus", function () { input.select(); });
     });

@@ -174,17 +174,33 @@ def _comment_with_files(ctx: Context, gw: JsmGateway, runtime: Runtime) -> Outco
     return Outcome(response=f"attached {len(files)} file(s){said}{note}", comment_id=comment_id)
 
 
+def _respond(ctx: Context, gw: JsmGateway, runtime: Runtime, done: Outcome) -> Outcome:
+    """A customer's reply hands a request waiting for them back to support, as JSM's "Respond" does.
+
+    Offered only while the request waits for the customer, so a retry after it ran finds none and skips it.
+    """
+    key = _ticket_key(ctx)
+    available = [{"id": t.id, "name": t.name} for t in gw.customer_transitions(key)]
+    respond = runtime.mapping.pick_transition("respond", available, ctx.project_key)
+    if respond is None:
+        return done
+    gw.perform_transition(key, respond["id"])
+    return Outcome(response=f"{done.response}; transition '{respond['name']}' ({respond['id']})",
+                   issue=gw.get_issue(key), comment_id=done.comment_id)
+
+
 def comment(ctx: Context, gw: JsmGateway, runtime: Runtime) -> Outcome:
     """Add the customer's public comment (with its files, if any), unless an earlier push already did."""
     if ctx.payload.get("files"):
-        return _comment_with_files(ctx, gw, runtime)
+        return _respond(ctx, gw, runtime, _comment_with_files(ctx, gw, runtime))
     body = ctx.payload["jsm_body"]
     if ctx.attempts > 1:
         found = _find_comment(ctx, gw, runtime, body)
         if found:
-            return Outcome(response=f"comment {found} (found after a retry)", comment_id=found)
+            done = Outcome(response=f"comment {found} (found after a retry)", comment_id=found)
+            return _respond(ctx, gw, runtime, done)
     created = gw.add_comment(_ticket_key(ctx), body, public=True)
-    return Outcome(response=f"comment {created.jira_id}", comment_id=created.jira_id)
+    return _respond(ctx, gw, runtime, Outcome(response=f"comment {created.jira_id}", comment_id=created.jira_id))
 
 
 def _goal_reached(kind: str, runtime: Runtime, issue: IssueSnapshot) -> bool:

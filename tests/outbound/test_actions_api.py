@@ -180,3 +180,28 @@ def test_comment_and_resolve_on_any_database(make_env, any_database_url) -> None
     assert state["counts"]["comments"] == 1 and state["requests"][key]["status"] == "Resolved"
     ticket = env.client.get(f"/api/v1/tickets/{key}", headers=env.headers()).json
     assert ticket["status"] == "resolved" and [c["sync"]["state"] for c in ticket["comments"]] == ["synced"]
+
+
+def test_reply_to_a_waiting_request_moves_its_meaning_at_once_and_jsm_confirms(env) -> None:  # type: ignore[no-untyped-def]
+    key = env.raise_request()
+    env.sandbox_post(f"/_sandbox/requests/{key}/transition", {"status": "Waiting for Customer"})
+    env.sync_in()
+    before = env.client.get(f"/api/v1/tickets/{key}", headers=env.headers()).json
+    assert before["status"] == "awaiting_customer" and before["status_label"] == "Waiting for your reply"
+    assert env.client.post(f"/api/v1/tickets/{key}/comments", json={"body": "Version 4.2"},
+                           headers=env.headers()).status_code == 202
+    # Optimistic: the reply is not in JSM yet, but the request no longer reads as waiting for the customer.
+    sent = env.client.get(f"/api/v1/tickets/{key}", headers=env.headers()).json
+    assert sent["status_label"] == "Reply sent to support" and sent["status_optimistic"] is True
+    assert sent["status"] == "awaiting_customer", "the stored status stays JSM's until JSM confirms"
+    env.push_all()
+    # Confirmed by JSM: the comment handler performed the customer's "Respond to support" transition.
+    assert _jsm(env, key)["status"] == "Waiting for Support"
+    after = env.client.get(f"/api/v1/tickets/{key}", headers=env.headers()).json
+    assert after["status"] == "open" and "status_optimistic" not in after
+    assert env.sandbox_state()["counts"]["comments"] == 1
+    # A reply to a request not waiting for the customer moves nothing.
+    assert env.client.post(f"/api/v1/tickets/{key}/comments", json={"body": "And 4.3"},
+                           headers=env.headers()).status_code == 202
+    env.push_all()
+    assert _jsm(env, key)["status"] == "Waiting for Support"

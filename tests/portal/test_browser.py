@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from tests.portal.a11y import contrast
+from tests.portal.a11y import assert_accessible, contrast, enable_axe
 from tests.portal.conftest import NOW, PASSWORD, seed
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -83,6 +83,8 @@ def test_customer_journey(page: Any, live_server: tuple[str, Any]) -> None:
     assert "Europe/Moscow" in page.locator("footer").inner_text()
     page.screenshot(path=str(ARTIFACTS / "list.png"), full_page=True)
 
+    assert "Waiting for the requester" in page.locator("tr[data-row='SUP-1']").text_content()
+    assert page.locator(".needs-action").count() == 0  # nothing of the viewer's own waits for them
     page.get_by_role("search").get_by_label("Status").select_option("resolved")
     page.get_by_role("button", name="Apply").click()
     page.wait_for_url("**status=resolved**")
@@ -91,7 +93,9 @@ def test_customer_journey(page: Any, live_server: tuple[str, Any]) -> None:
     page.get_by_role("link", name="Reset").click()
     page.get_by_role("link", name="Printer is on fire").click()
     page.wait_for_url("**/tickets/SUP-1")
-    assert "Waiting for your reply" in page.locator("#ticket-status").text_content()
+    # The viewer is Alice's colleague: the request waits for Alice, not for the reader.
+    assert "Waiting for the requester" in page.locator("#ticket-status").text_content()
+    assert "from you" not in page.locator("main").inner_text()
     assert page.locator("#ticket-comments script").count() == 0
     page.screenshot(path=str(ARTIFACTS / "request.png"), full_page=True)
 
@@ -115,6 +119,43 @@ def test_customer_journey(page: Any, live_server: tuple[str, Any]) -> None:
     assert width <= 390, f"the phone layout scrolls sideways ({width}px)"
 
 
+def test_live_list_marks_the_rows_it_changed(page: Any, live_server: tuple[str, Any]) -> None:
+    base, runtime = live_server
+    page.goto(base + "/login")
+    page.get_by_label("Email").fill("alice@acme.test")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(base + "/")
+    assert "1 request waits for your reply" in page.locator(".needs-action").inner_text()
+    assert "Waiting for your reply" in page.locator("tr[data-row='SUP-1']").text_content()
+    page.wait_for_function("document.querySelector('script[src*=\"portal\"]') !== null")
+    _add_public_comment(runtime, "Moving on.")
+    row = page.locator("tr[data-row='SUP-1']")
+    row.locator(".live-mark").wait_for()
+    assert "Updated" in row.text_content() and "In progress" in row.text_content()
+    assert page.locator("tr[data-row='SUP-2'] .live-mark").count() == 0  # unchanged rows stay unmarked
+    page.screenshot(path=str(ARTIFACTS / "list-live-mark.png"), full_page=True)
+
+
+def test_share_link_copy_button(page: Any, live_server: tuple[str, Any]) -> None:
+    base, _ = live_server
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=base)
+    page.goto(base + "/login")
+    page.get_by_label("Email").fill("viewer@acme.test")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(base + "/")
+    page.get_by_role("link", name="Summary").first.click()
+    page.get_by_label("Works for (days)").fill("7")
+    page.get_by_role("button", name="Create a new link").click()
+    link = page.locator("#share-link").input_value()
+    page.get_by_role("button", name="Copy link").click()
+    page.get_by_role("button", name="Copied").wait_for()
+    assert page.evaluate("navigator.clipboard.readText()") == link
+    page.goto(link)
+    assert page.title().startswith("Support summary: Acme")
+
+
 def test_keyboard_focus_is_visible(page: Any, live_server: tuple[str, Any]) -> None:
     base, _ = live_server
     page.goto(base + "/login")
@@ -127,3 +168,60 @@ def test_keyboard_focus_is_visible(page: Any, live_server: tuple[str, Any]) -> N
     # WCAG 1.4.11: the ring against the white cards and the grey page behind them.
     for background in ((255, 255, 255), (244, 245, 247)):
         assert contrast(ring, background) >= 3, (colour, background, contrast(ring, background))
+
+
+def _sign_in(page: Any, base: str, email: str) -> None:
+    page.goto(base + "/login")
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(base + "/**")
+
+
+PAGES = {"viewer@acme.test": ["/", "/summary", "/account/tokens", "/account/password", "/account/notifications"],
+         "admin@example.test": ["/admin/", "/admin/audit", "/admin/mapping", "/summary"]}
+
+
+@pytest.mark.parametrize("lang", ["en", "ru"])
+def test_pages_are_accessible_and_fit_a_phone(page: Any, live_server: tuple[str, Any], lang: str) -> None:
+    base, _ = live_server
+    enable_axe(page.context)
+    for email, paths in PAGES.items():
+        _sign_in(page, base, email)
+        for path in paths:
+            for width in (1280, 390):
+                page.set_viewport_size({"width": width, "height": 844})
+                page.goto(f"{base}{path}{'&' if '?' in path else '?'}lang={lang}")
+                assert page.locator("main").count() == 1, path
+                assert_accessible(page, f"{path} ({lang}, {width}px)")
+                scroll = page.evaluate("document.documentElement.scrollWidth")
+                if not path.startswith("/admin"):  # the admin pages are desktop work (see README)
+                    wide = page.evaluate(f"""() => [...document.querySelectorAll('body *')]
+                        .filter(e => e.getBoundingClientRect().right > {width}).slice(-4)
+                        .map(e => e.tagName + '.' + e.className + ':' + Math.round(e.getBoundingClientRect().right))""")
+                    assert scroll <= width, f"{path} ({lang}) scrolls sideways: {scroll}px in {width}px: {wide}"
+            name = path.replace("/", "-").rstrip("-") or "-list"
+            page.screenshot(path=str(ARTIFACTS / f"page{name}-{lang}-phone.png"), full_page=True)
+        page.context.clear_cookies()
+
+
+def test_escape_closes_menus_and_sort_headers_come_soon(page: Any, live_server: tuple[str, Any]) -> None:
+    base, _ = live_server
+    _sign_in(page, base, "viewer@acme.test")
+    columns = page.locator("details.columns")
+    columns.locator("summary").click()
+    assert columns.get_attribute("open") is not None
+    page.keyboard.press("Escape")
+    assert columns.get_attribute("open") is None
+    assert page.evaluate("document.activeElement.tagName") == "SUMMARY"  # focus goes back to the menu's button
+    # From the top of the page to the first sort header: the second Tab stop is "Skip to the list".
+    page.goto(base + "/")
+    page.keyboard.press("Tab")
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.textContent") == "Skip to the list"
+    page.keyboard.press("Enter")
+    stops = 0
+    while stops < 60 and not page.evaluate("!!document.activeElement.closest('th')"):
+        page.keyboard.press("Tab")
+        stops += 1
+    assert stops + 3 <= 6, f"{stops + 3} key presses before the sort headers"

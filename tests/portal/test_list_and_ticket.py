@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
 from datetime import timedelta
 
 from sync.models import Organization, Ticket
@@ -63,22 +61,8 @@ def test_pagination_and_grouping(client, seeded, runtime):
     assert first.index(b"scope=\"rowgroup\">Open requests") < first.index(b"scope=\"rowgroup\">Resolved requests")
 
 
-def test_csv_export_uses_the_same_filters_and_defuses_formulas(client, seeded, runtime):
-    with runtime.sessions() as db, db.begin():
-        db.query(Ticket).filter_by(key="SUP-2").update({"summary": "=HYPERLINK(\"http://x\")"})
-    sign_in(client, "viewer@acme.test")
-    response = client.get("/export.csv?bucket=resolved,closed")
-    assert response.mimetype == "text/csv" and "attachment" in response.headers["Content-Disposition"]
-    rows = list(csv.reader(io.StringIO(response.get_data(as_text=True))))
-    assert rows[0][:3] == ["Key", "Subject", "Type"]
-    assert [r[0] for r in rows[1:]] == ["SUP-2", "SUP-3"]
-    assert rows[1][1].startswith("'=")
-    assert "In Progress" not in response.get_data(as_text=True)  # no Jira-side status names
-    assert "Ключ" in client.get("/export.csv?lang=ru").get_data(as_text=True)
-
-
 def test_request_page_shows_what_the_customer_needs(client, seeded):
-    sign_in(client, "viewer@acme.test")
+    sign_in(client, "alice@acme.test")
     html = client.get("/tickets/SUP-1").get_data(as_text=True)
     for text in ("Printer is on fire", "Waiting for your reply", "see the latest comment", "Bob Agent",
                  "Alice", "Incident", "Please send <strong>logs</strong>", 'id="ticket-timeline"',
