@@ -151,8 +151,12 @@ class Install:
         self.start(name)
 
     def stop_all(self) -> None:
-        for process in self.procs.values():
-            stop(process)
+        # All at once: each one drains (SIGTERM) on its own time, so waiting in turn would add up.
+        stoppers = [threading.Thread(target=stop, args=(p,)) for p in self.procs.values()]
+        for thread in stoppers:
+            thread.start()
+        for thread in stoppers:
+            thread.join(30)
 
     def web_urls(self) -> list[str]:
         return [f"http://127.0.0.1:{port}" for port in self.web_ports]

@@ -16,7 +16,7 @@ from tests.ops.soak import run_soak
 def test_short_soak_loses_and_doubles_nothing(tmp_path) -> None:  # type: ignore[no-untyped-def]
     if not os.environ.get("TEST_DATABASE_URL"):
         pytest.skip(NO_PG_REASON + ": the soak kills PostgreSQL backends")
-    report = run_soak(operations=40, requests_n=6, chaos_every=3.0, seed=7, work_dir=tmp_path)
+    report = run_soak(operations=30, requests_n=5, chaos_every=2.5, seed=7, work_dir=tmp_path)
     shown = json.dumps(report, indent=2)
     assert report["lost"] == [] and report["doubled"] == [], shown
     assert report["mismatches"] == 0, shown
