@@ -313,10 +313,11 @@ def mismatches(runtime: Runtime, jsm: dict[str, Any]) -> list[str]:
             shown = {c.jira_id: c.body for c in db.scalars(select(Comment).where(
                 Comment.ticket_id == ticket.id, Comment.public.is_(True), Comment.deleted.is_(False)))}
             expected = {c["id"]: c["body"] for c in want["public_comments"]}
-            if set(shown) != set(expected) or not all(_same_comment(shown[i], expected[i]) for i in shown):
+            other = [(shown[i], expected[i]) for i in set(shown) & set(expected)
+                     if not _same_comment(shown[i], expected[i])]
+            if set(shown) != set(expected) or other:
                 found.append(f"{key}: public comments differ: missing {sorted(set(expected) - set(shown))}, "
-                             f"extra {sorted(set(shown) - set(expected))}, other body "
-                             f"{[(shown[i], expected[i]) for i in set(shown) & set(expected) if not _same_comment(shown[i], expected[i])][:2]}")
+                             f"extra {sorted(set(shown) - set(expected))}, other bodies {other[:2]}")
         found += [f"{key}: a ticket JSM never had" for key in set(tickets) - set(jsm["requests"])]
     return found
 
