@@ -316,7 +316,8 @@ def mismatches(runtime: Runtime, jsm: dict[str, Any]) -> list[str]:
             other = [(shown[i], expected[i]) for i in set(shown) & set(expected)
                      if not _same_comment(shown[i], expected[i])]
             if set(shown) != set(expected) or other:
-                found.append(f"{key}: public comments differ: missing {sorted(set(expected) - set(shown))}, "
+                found.append(f"{key}: public comments differ: missing "
+                             f"{[(i, expected[i][:80]) for i in sorted(set(expected) - set(shown))]}, "
                              f"extra {sorted(set(shown) - set(expected))}, other bodies {other[:2]}")
         found += [f"{key}: a ticket JSM never had" for key in set(tickets) - set(jsm["requests"])]
     return found
