@@ -50,6 +50,8 @@ from sync.settings import Settings
 from tests.ops.procs import kill, process_env, start, stop, wait_until
 
 SECRET = "soak-webhook-secret-0123456789"
+# Long: the log redactor masks the secret key wherever it appears, and a short word would mask log text.
+SECRET_KEY = "soak-secret-key-0123456789abcdef"
 DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 CUSTOMER = "customer1@example.com"
 ATTRIBUTION = " (via the customer portal):\n\n"  # what `sync.outbound.outbox.portal_body` puts before the text
@@ -378,7 +380,7 @@ def run_soak(operations: int = 120, requests_n: int = 12, chaos_every: float = 4
         with fresh_postgres() as (db_url, admin, db_name), running_sandbox(seed="empty") as sb:
             web_ports = [free_port(), free_port()]
             sb.set_webhook(f"http://127.0.0.1:{web_ports[0]}/webhooks/jira", SECRET)
-            settings = Settings(data_dir=work, database_url=db_url, redis_url=redis_server.url, secret_key="soak",
+            settings = Settings(data_dir=work, database_url=db_url, redis_url=redis_server.url, secret_key=SECRET_KEY,
                                 jira={"base_url": sb.url, "email": sb.email, "api_token": sb.token,
                                       "webhook_secret": SECRET})
             token = _link_customer(settings, sb)
@@ -387,7 +389,7 @@ def run_soak(operations: int = 120, requests_n: int = 12, chaos_every: float = 4
                 for n in range(requests_n)]
             env = process_env(settings, COMPANION_JIRA_BASE_URL=sb.url, COMPANION_JIRA_EMAIL=sb.email,
                               COMPANION_JIRA_API_TOKEN=sb.token, COMPANION_JIRA_WEBHOOK_SECRET=SECRET,
-                              COMPANION_SECRET_KEY="soak", COMPANION_SYNC_RECONCILE_CRON="* * * * * */20")
+                              COMPANION_SECRET_KEY=SECRET_KEY, COMPANION_SYNC_RECONCILE_CRON="* * * * * */20")
             install = Install(env, work / "logs", web_ports, sb)
             report = _drive(install, sb, settings, redis_server, admin, db_name, keys, token, tally, rng,
                             operations, chaos_every, settle_timeout)
