@@ -11,6 +11,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from app import health, webhooks
 from app.admin import accounts as admin_accounts_pages
+from app.admin import mail as admin_mail_page
 from app.admin import mapping as admin_mapping_page
 from app.api import actions as api_actions
 from app.api import admin as api_admin
@@ -54,6 +55,7 @@ BLUEPRINTS: tuple[tuple[Blueprint, bool], ...] = (
     (notifications.bp, False),
     (admin_mapping_page.bp, False),
     (admin_accounts_pages.bp, False),
+    (admin_mail_page.bp, False),
 )
 
 
