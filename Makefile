@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEV_STAMP := $(VENV)/.installed-dev
 
-.PHONY: run test bench lint fmt clean
+.PHONY: run test bench soak lint fmt clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -33,6 +33,10 @@ test: $(DEV_STAMP) $(AXE)
 
 bench: $(DEV_STAMP)
 	$(BIN)/python -m bench
+
+# The chaos scenario (README "Chaos soak"): PostgreSQL from TEST_DATABASE_URL, else 127.0.0.1:5432/test.
+soak: $(DEV_STAMP)
+	$(BIN)/python -m tests.ops.soak $(SOAK_ARGS)
 
 lint: $(DEV_STAMP)
 	$(BIN)/ruff check .
