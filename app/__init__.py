@@ -12,6 +12,9 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from app import health, webhooks
 from app.admin import accounts as admin_accounts_pages
 from app.admin import mapping as admin_mapping_page
+from app.admin import operations as admin_operations_pages
+from app.admin import user_detail as admin_user_page
+from app.admin import view_as
 from app.api import actions as api_actions
 from app.api import admin as api_admin
 from app.api import admin_accounts as api_admin_accounts
@@ -54,6 +57,9 @@ BLUEPRINTS: tuple[tuple[Blueprint, bool], ...] = (
     (notifications.bp, False),
     (admin_mapping_page.bp, False),
     (admin_accounts_pages.bp, False),
+    (admin_operations_pages.bp, False),
+    (admin_user_page.bp, False),
+    (view_as.bp, False),
 )
 
 
