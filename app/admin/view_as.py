@@ -59,8 +59,8 @@ def start(user_id: int) -> Any:
 
 @bp.post("/view-as/stop")
 def stop() -> Any:
+    admin_user = viewing_admin()  # read before the flag goes: it names who was viewing
     viewed_id = session.pop(VIEW_AS_KEY, None)
-    admin_user = viewing_admin()
     if admin_user is not None and viewed_id is not None:
         with runtime_of(current_app).sessions() as db, db.begin():
             viewed = db.get(User, viewed_id)
