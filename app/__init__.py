@@ -26,6 +26,7 @@ from app.context import RUNTIME_KEY
 from app.i18n import init_i18n
 from app.portal import account, init_portal, invite, list_page, notifications, signin, summary, ticket
 from app.portal import actions as portal_actions
+from app.portal import settings as portal_settings
 from app.redaction import install_redaction
 from app.requestlog import init_request_log
 from app.security import csrf, guard_cookie_writes, init_security
@@ -59,6 +60,7 @@ BLUEPRINTS: tuple[tuple[Blueprint, bool], ...] = (
     (admin_accounts_pages.bp, False),
     (admin_operations_pages.bp, False),
     (admin_user_page.bp, False),
+    (portal_settings.bp, False),
     (view_as.bp, False),
 )
 
