@@ -20,11 +20,12 @@ from sync.permissions import is_admin
 
 bp = Blueprint("view_as", __name__)
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
+ALWAYS_ALLOWED = ("view_as.stop", "portal.logout")  # ending the view, or the whole session, is never a write
 
 
 @bp.before_app_request
 def _read_only() -> Any:
-    if request.method in SAFE_METHODS or request.endpoint == "view_as.stop" or not session.get(VIEW_AS_KEY):
+    if request.method in SAFE_METHODS or request.endpoint in ALWAYS_ALLOWED or not session.get(VIEW_AS_KEY):
         return None
     if viewing_admin() is None:
         return None

@@ -152,3 +152,6 @@ def test_view_as_is_read_only_bannered_audited_and_ended_by_a_button(client: Any
     assert 'id="view-as-banner"' not in client.get("/").get_data(as_text=True)
     assert client.get("/admin/users").status_code == 200
     assert _audited(runtime, "view_as.stop")
+    client.post(f"/admin/users/{alice}/view-as")
+    assert client.post("/logout").status_code == 302  # signing out is never refused
+    assert 'id="view-as-banner"' not in client.get("/login").get_data(as_text=True)
