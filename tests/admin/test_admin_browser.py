@@ -70,10 +70,6 @@ def _sign_in(page: Any, base: str, email: str, password: str = PASSWORD) -> None
     page.wait_for_url(f"{base}/")
 
 
-def _keys(page: Any) -> list[str]:
-    return sorted(page.locator("table.tickets .key, table.tickets a[href*='/requests/']").all_inner_texts())
-
-
 def test_a_new_admin_creates_an_organisation_invites_and_deactivates(live: tuple[str, Any], browser: Any) -> None:
     base, runtime = live
     admin = _page(browser)
@@ -164,7 +160,7 @@ PAGES = ["/admin/organizations", "/admin/users", "/admin/groups", "/admin/roles"
 
 
 def test_screenshots_of_every_admin_page_in_both_languages(live: tuple[str, Any], browser: Any) -> None:
-    base, runtime = live
+    base, _runtime = live
     SHOTS.mkdir(parents=True, exist_ok=True)
     page = _page(browser)
     _sign_in(page, base, "admin@example.test")
