@@ -120,6 +120,7 @@ def test_org_admin_invites_a_colleague_and_sees_nothing_outside(live: tuple[str,
     with runtime.sessions() as db, db.begin():
         db.scalars(select(User).where(User.email == "viewer@acme.test")).one().role = "org_admin"  # type: ignore[assignment]
         gina = db.scalars(select(User.id).where(User.email == "gina@globex.test")).one()
+        alice = db.scalars(select(User.id).where(User.email == "alice@acme.test")).one()
         glx = db.scalars(select(Ticket.key).where(Ticket.key == "GLX-1")).one()
     boss = _page(browser)
     _sign_in(boss, base, "viewer@acme.test")
@@ -129,8 +130,10 @@ def test_org_admin_invites_a_colleague_and_sees_nothing_outside(live: tuple[str,
     boss.fill("#email", "colleague@acme.test")
     boss.click("#invite button.primary")
     assert "/invite/" in boss.inner_text("#invitation")
-    for path in (f"/admin/users/{gina}/edit", "/admin/organizations", f"/requests/{glx}"):
+    for path in (f"/admin/users/{gina}/edit", "/admin/organizations", f"/tickets/{glx}"):
         assert boss.goto(f"{base}{path}").status == 404
+    for path in (f"/admin/users/{alice}/edit", "/tickets/SUP-1"):  # their own organisation's: open
+        assert boss.goto(f"{base}{path}").status == 200
     boss.goto(f"{base}/")
     assert "Globex secret project" not in boss.inner_text("main")
 
