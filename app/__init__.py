@@ -11,6 +11,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from app import health, webhooks
 from app.admin import accounts as admin_accounts_pages
+from app.admin import mail as admin_mail_page
 from app.admin import mapping as admin_mapping_page
 from app.admin import operations as admin_operations_pages
 from app.admin import user_detail as admin_user_page
@@ -62,6 +63,7 @@ BLUEPRINTS: tuple[tuple[Blueprint, bool], ...] = (
     (admin_user_page.bp, False),
     (portal_settings.bp, False),
     (view_as.bp, False),
+    (admin_mail_page.bp, False),
 )
 
 

@@ -18,10 +18,10 @@ RESULTS = ROOT / "bench" / "results"
 
 
 def _ours(name: str, quick: bool) -> dict:
-    from bench import apply, economy, freshness, ingest, reproject
+    from bench import apply, economy, freshness, ingest, notify_bench, reproject
 
     module = {"ingest": ingest, "apply": apply, "freshness": freshness, "economy": economy,
-              "reproject": reproject}[name]
+              "reproject": reproject, "notify": notify_bench}[name]
     with bench_env() as env:  # a fresh database and Redis db for each, so none sees another's rows
         return module.run(env, quick=quick)
 
@@ -56,6 +56,12 @@ def table(results: dict[str, Any]) -> str:
     if "p50_ms" in r:
         rows.append((f"freshness p50/p95 ms @{r['target_rate']}/s", f"{r['p50_ms']}/{r['p95_ms']}",
                      f"achieved {r['achieved_rate']}/s", f"{r['samples']} samples"))
+    r = results.get("notify", {})
+    if "throughput" in r:
+        t, d = r["throughput"], r["webhook_to_smtp"]
+        rows.append(("e-mails/s through local SMTP", f"{t['mails_per_s']}", f"{t['sent']}/{t['mails']} sent", ""))
+        rows.append(("webhook → SMTP accepted p50/p95 ms", f"{d['p50_ms']}/{d['p95_ms']}", "coalescing 0",
+                     f"{d['mails_seen']}/{d['webhooks']} mails"))
     r = results.get("economy", {})
     if "full_reconcile" in r:
         f = r["full_reconcile"]
@@ -71,7 +77,7 @@ def table(results: dict[str, Any]) -> str:
         rows.append(("mapping preview", f"{r['preview_s']} s", f"{r['preview_changes']} changes", ""))
     for name, other in results.get("others", {}).items():
         rows.append((f"{name} bench script", other.get("status", "?"), f"{other.get('seconds', '')} s", ""))
-    for name in ("ingest", "apply", "freshness", "economy", "reproject"):
+    for name in ("ingest", "apply", "freshness", "notify", "economy", "reproject"):
         if results.get(name, {}).get("status") == "error":
             rows.append((name, "ERROR", results[name]["error"][:60], ""))
     widths = [max(len(row[i]) for row in rows) if rows else 0 for i in range(4)]
@@ -81,10 +87,11 @@ def table(results: dict[str, Any]) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench")
     parser.add_argument("--quick", action="store_true", help="smaller, shorter runs")
-    parser.add_argument("--only", nargs="*", choices=["ingest", "apply", "freshness", "economy", "reproject", "others"])
+    parser.add_argument("--only", nargs="*", choices=["ingest", "apply", "freshness", "notify", "economy", "reproject",
+                                                         "others"])
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
-    wanted = args.only or ["ingest", "apply", "freshness", "economy", "reproject", "others"]
+    wanted = args.only or ["ingest", "apply", "freshness", "notify", "economy", "reproject", "others"]
     results: dict[str, Any] = {"started_at": datetime.now(UTC).isoformat(), "quick": args.quick,
                                "machine": {"python": platform.python_version(), "cpus": __import__("os").cpu_count()}}
     for name in wanted:

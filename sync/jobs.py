@@ -25,7 +25,7 @@ from sync.inbound.health import publish_jsm_calls
 from sync.jsm.gateway import gateway_for
 from sync.logs import request_id
 from sync.models import InboundEvent, InboxState, MailState, NotificationEvent, OutgoingMail
-from sync.notify import delivery, fanout
+from sync.notify import delivery, digest, fanout
 from sync.notify.compose import compose
 from sync.outbound.outbox import JOB_TIMEOUT, LEASE_SECONDS, due_actions
 from sync.outbound.push import push
@@ -308,6 +308,23 @@ def register_cron(cron: CronScheduler, settings: Settings) -> None:
     cron.register(discover_vocabulary, queue_name="maintenance", cron="17 * * * *", job_timeout=600)
     cron.register(prune_inbox, queue_name="maintenance", cron="42 3 * * *", job_timeout=1800)
     cron.register(run_policies, queue_name="maintenance", interval=POLICIES_INTERVAL_SECONDS, job_timeout=600)
+    # Hourly: each user's digest hour comes in their own zone; a missed tick is caught up by the next one.
+    cron.register(send_digests, queue_name="maintenance", cron="2 * * * *", job_timeout=1800)
+
+
+def send_digests(runtime: Runtime, now: str | None = None) -> dict[str, int]:
+    """Cron: store the daily digests due now (or at ISO `now`), then ask for the notification drain to send them."""
+    at = datetime.fromisoformat(now.replace("Z", "+00:00")) if now else datetime.now(UTC)
+    counts = {"digests": 0}
+    with runtime.sessions() as session:
+        users = digest.due_users(session, runtime.settings, at)
+    for user_id in users:
+        with runtime.sessions() as session, session.begin():
+            if digest.compose_digest(session, runtime.settings, runtime.mapping, user_id, at) is not None:
+                counts["digests"] += 1
+    if counts["digests"]:
+        request_notifications(runtime.redis, force=True)
+    return counts
 
 
 # Rules count working hours: a few minutes late is invisible to a customer, and each run reads every

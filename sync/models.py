@@ -472,11 +472,6 @@ class EmailMode(StrEnum):
     OFF = "off"
 
 
-class TokenPurpose(StrEnum):
-    INVITATION = "invitation"
-    PASSWORD_RESET = "password_reset"
-
-
 class NotificationEvent(Base):
     """What changed, recorded in the transaction of the change itself; fanned out to recipients later."""
 
@@ -550,16 +545,3 @@ class NotificationPreference(Base):
     # The local date (YYYY-MM-DD) of the last daily digest, so a digest goes out once a day.
     last_digest_on: Mapped[str | None] = mapped_column(String(10))
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
-
-
-class AccountToken(Base):
-    """A single-use link (invitation, password reset); only its SHA-256 is stored."""
-
-    __tablename__ = "account_tokens"
-    id: Mapped[int] = mapped_column(primary_key=True)
-    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
-    purpose: Mapped[TokenPurpose] = mapped_column(_by_value(TokenPurpose))
-    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
-    expires_at: Mapped[datetime]
-    used_at: Mapped[datetime | None]
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)

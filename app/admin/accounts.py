@@ -13,7 +13,8 @@ from flask_babel import gettext as _
 from app.context import current_user, login_required, runtime_of
 from app.services import admin
 from app.services.audit import entries_for
-from app.services.invitations import make_link_token
+from app.services.invitations import send_link
+from sync.jobs import request_notifications
 from sync.models import ROLES
 from sync.permissions import PERMISSIONS, can_manage_users, is_admin
 
@@ -90,10 +91,11 @@ def users() -> Any:
 
         def change(db: Any) -> str:
             invited = admin.invite(db, user, data)
-            token = make_link_token(current_app.config["SECRET_KEY"], invited, "invite")
-            return url_for("portal_invite.accept", token=token, _external=True)
+            return send_link(db, runtime_of(current_app).settings, invited, "invite")[0]
 
         invitation = _apply(change, _("Invitation created."), "")
+        if isinstance(invitation, str):
+            request_notifications(runtime_of(current_app).redis)
         if invitation is None:
             return redirect(url_for("admin_accounts.users"))
     with runtime_of(current_app).sessions() as db:

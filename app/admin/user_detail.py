@@ -71,13 +71,13 @@ def reset_link(user_id: int) -> Any:
     actor = _guard()
     try:
         with runtime_of(current_app).sessions() as db, db.begin():
-            token = admin_tokens.reset_link_token(db, actor, user_id, current_app.config["SECRET_KEY"])
+            link = admin_tokens.reset_link_token(db, actor, user_id, runtime_of(current_app).settings)
     except admin.AdminError as exc:
         if exc.status == 404:
             abort(404)
         flash(_("Not sent: %(reason)s", reason=exc.message), "error")
         return redirect(url_for("admin_user.show", user_id=user_id))
-    return _render(actor, user_id, url_for("portal_invite.reset", token=token, _external=True))
+    return _render(actor, user_id, link)
 
 
 @bp.post("/<int:user_id>/tokens/<int:token_id>/revoke")

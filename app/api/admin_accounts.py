@@ -9,14 +9,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from flask import Blueprint, current_app, jsonify, request, url_for
+from flask import Blueprint, current_app, jsonify, request
 
 from app.auth import api_auth_required
 from app.context import current_user, runtime_of
 from app.errors import json_error
 from app.services import admin
 from app.services.audit import entries_for, entry_json
-from app.services.invitations import make_link_token
+from app.services.invitations import send_link
+from sync.jobs import request_notifications
 from sync.permissions import can_manage_users
 
 bp = Blueprint("admin_accounts_api", __name__, url_prefix="/api/v1/admin")
@@ -37,11 +38,6 @@ def _run(change: Callable[[Any], Any], status: int = 200) -> Any:
     except admin.AdminError as exc:
         extra = {"field": exc.field} if exc.field else {}
         return json_error(exc.status, exc.message, **extra)
-
-
-def invitation_url(user: Any) -> str:
-    token = make_link_token(current_app.config["SECRET_KEY"], user, "invite")
-    return url_for("portal_invite.accept", token=token, _external=True)
 
 
 @bp.get("/organizations")
@@ -76,13 +72,19 @@ def list_users():  # type: ignore[no-untyped-def]
 @bp.post("/users")
 @api_auth_required
 def invite_user():  # type: ignore[no-untyped-def]
-    """Invite a user `{"email","name"?,"role"?,"organization"?,"groups"?,"roles"?}`; answers the invitation link."""
+    """Invite a user `{"email","name"?,"role"?,"organization"?,"groups"?,"roles"?}`: the invitation mail goes
+    out through the notification outbox (once); the answer carries the same link."""
+    runtime = runtime_of(current_app)
 
     def change(db: Any) -> dict[str, Any]:
         user = admin.invite(db, current_user(), _body())
-        return {**admin.user_json(user), "invitation_url": invitation_url(user)}
+        url, _mail = send_link(db, runtime.settings, user, "invite")
+        return {**admin.user_json(user), "invitation_url": url}
 
-    return _run(change, 201)
+    answer = _run(change, 201)
+    if isinstance(answer, tuple):  # invited (an error is a bare response)
+        request_notifications(runtime.redis)
+    return answer
 
 
 @bp.patch("/users/<int:user_id>")

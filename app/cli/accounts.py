@@ -6,7 +6,6 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from collections.abc import Callable
 
@@ -15,8 +14,10 @@ from sqlalchemy import select
 from app.services import admin
 from app.services.accounts import account_session, end_sessions, find_org
 from app.services.audit import record
-from app.services.invitations import make_link_token
+from app.services.invitations import send_link
+from sync.jobs import request_notifications
 from sync.models import ROLES, User
+from sync.redis_conn import connect
 from sync.settings import Settings, load_settings
 
 # The command line acts with full rights: it runs with the install's own configuration and database.
@@ -69,7 +70,7 @@ def cmd_users_disable(args: argparse.Namespace) -> int:
 
 
 def cmd_users_invite(args: argparse.Namespace) -> int:
-    """Invite a user and print the invitation link (valid 7 days, single use)."""
+    """Invite a user: the invitation mail goes out through the notification outbox; the link is printed too."""
     settings = _settings(args)
     with account_session(settings) as db, db.begin():
         org = find_org(db, args.org) if args.org else None
@@ -82,10 +83,15 @@ def cmd_users_invite(args: argparse.Namespace) -> int:
         except admin.AdminError as exc:
             print(f"error: {exc.message}", file=sys.stderr)
             return 1
-        token = make_link_token(settings.effective_secret_key, user, "invite")
-    base = f"http://127.0.0.1:{os.environ.get('PORT', '5000')}"
-    print(f"user {args.email} invited; invitation link (valid 7 days):")
-    print(f"{base}/invite/{token}")
+        link, _mail = send_link(db, settings, user, "invite")
+    connection = connect(settings)
+    try:
+        if not request_notifications(connection):
+            print("Redis unavailable: the sweeper will send the invitation mail once it is back", file=sys.stderr)
+    finally:
+        connection.close()
+    print(f"user {args.email} invited; invitation mail queued; its link (valid 7 days, single use):")
+    print(link)
     return 0
 
 

@@ -8,6 +8,7 @@ import sys
 from collections.abc import Callable, Sequence
 
 from app.cli.accounts import register as register_account_commands
+from app.cli.mail import register as register_mail_commands
 from app.cli.mappings import run_mappings_command
 from app.cli.policies import run_policies_command
 from app.cli.processes import run_all, schedule, serve, work
@@ -169,6 +170,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--now", help="evaluate as of this ISO 8601 time (default: now)")
     p.add_argument("--dry-run", action="store_true", help="print what is due without doing it")
     p.add_argument("--json", action="store_true", help="one JSON object per line")
+    register_mail_commands(sub)
     sub.add_parser("sandbox", help="run the stand-in JSM (see 'companion sandbox --help')", add_help=False)
     return parser
 

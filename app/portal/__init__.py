@@ -14,6 +14,9 @@ from sync.runtime import Runtime
 
 
 def _too_many(error: Any) -> Any:
+    if request.endpoint == "portal_invite.forgot":
+        flash(_("Too many requests for a new password. Wait a while and try again."), "error")
+        return render_template("forgot.html", user=None), 429
     if request.endpoint != "portal.login":
         return error
     flash(_("Too many sign-in attempts. Wait a minute and try again."), "error")

@@ -17,16 +17,29 @@ from sync.runtime import Runtime
 log = logging.getLogger(__name__)
 LOGIN_LIMIT = "10 per minute"
 LOGIN_IP_LIMIT = "60 per minute"
+# Reset mails: a few per address and client, so nobody floods a mailbox or probes addresses by timing.
+FORGOT_LIMIT = "3 per 15 minutes"
+FORGOT_IP_LIMIT = "20 per hour"
 # Pages a user who must change their password may still reach.
-_ALLOWED_WHILE_FORCED = {"portal_account.change_password", "portal.logout", "static", "portal.login"}
+_ALLOWED_WHILE_FORCED = {"portal_account.change_password", "portal.logout", "static", "portal.login",
+                         "portal_invite.accept", "portal_invite.reset", "portal_invite.forgot"}
 _PORTAL_BLUEPRINTS = {"portal", "portal_list", "portal_ticket", "portal_summary", "portal_account",
-                      "portal_actions", "portal_invite", "admin_pages", "admin_accounts"}
+                      "portal_actions", "portal_invite", "admin_pages", "admin_accounts", "admin_mail"}
 
 
 def login_key() -> str:
     """Per client address and e-mail, so one attacker cannot lock a victim out from elsewhere."""
     email = (request.form.get("email") or "").strip().lower()[:255]
     return f"login:{get_remote_address()}:{email}"
+
+
+def forgot_key() -> str:
+    email = (request.form.get("email") or "").strip().lower()[:255]
+    return f"forgot:{get_remote_address()}:{email}"
+
+
+def _forgot_limit_message() -> str:
+    return _("Too many requests for a new password. Wait a while and try again.")
 
 
 def _limit_message() -> str:
@@ -55,6 +68,10 @@ def init_guard(app: Flask, runtime: Runtime) -> None:
     app.view_functions["portal.login"] = limiter.limit(
         LOGIN_LIMIT, key_func=login_key, methods=["POST"], error_message=_limit_message)(
         limiter.limit(LOGIN_IP_LIMIT, methods=["POST"])(app.view_functions["portal.login"]))
+    app.view_functions["portal_invite.forgot"] = limiter.limit(
+        FORGOT_LIMIT, key_func=forgot_key, methods=["POST"], error_message=_forgot_limit_message)(
+        limiter.limit(FORGOT_IP_LIMIT, methods=["POST"], error_message=_forgot_limit_message)(
+            app.view_functions["portal_invite.forgot"]))
 
     @app.before_request
     def _force_password_change() -> Response | None:

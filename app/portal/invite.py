@@ -8,8 +8,9 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from flask_babel import gettext as _
 
 from app.context import log_in, runtime_of
-from app.services.accounts import hash_password
-from app.services.invitations import user_for_link
+from app.services.accounts import end_sessions, hash_password
+from app.services.invitations import Purpose, request_reset, user_for_link
+from sync.jobs import request_notifications
 
 bp = Blueprint("portal_invite", __name__)
 MIN_PASSWORD = 10
@@ -25,7 +26,7 @@ def _problem(new: str, again: str) -> str | None:
     return None
 
 
-def _accept(token: str, purpose: str) -> Any:
+def _accept(token: str, purpose: Purpose) -> Any:
     with runtime_of(current_app).sessions() as db, db.begin():
         user = user_for_link(db, current_app.config["SECRET_KEY"], token, purpose)
         if user is None:
@@ -38,6 +39,7 @@ def _accept(token: str, purpose: str) -> Any:
             return render_template("invite.html", user=None, invited=user, purpose=purpose), 400
         user.password_hash = hash_password(request.form["new_password"])
         user.must_change_password = False
+        end_sessions(db, user)  # whoever else was signed in (or held an API token) is out
         db.flush()
         log_in(user)
     flash(_("Your password was set. Welcome!"), "ok")
@@ -52,5 +54,20 @@ def accept(token: str) -> Any:
 
 @bp.route("/password/reset/<token>", methods=["GET", "POST"])
 def reset(token: str) -> Any:
-    """Set a new password through a reset link an admin sent (single use, 1 hour)."""
+    """Set a new password through a reset link (single use, 1 hour)."""
     return _accept(token, "reset")
+
+
+@bp.route("/password/forgot", methods=["GET", "POST"])
+def forgot() -> Any:
+    """Ask for a reset link; the answer is the same whether or not the address has an account."""
+    if request.method == "POST":
+        runtime = runtime_of(current_app)
+        with runtime.sessions() as db, db.begin():
+            mail = request_reset(db, runtime.settings, request.form.get("email") or "")
+        if mail is not None:
+            request_notifications(runtime.redis)
+        flash(_("If an account uses this address, a link to choose a new password is on its way. "
+                "It works once, for 1 hour."), "ok")
+        return redirect(url_for("portal.login"))
+    return render_template("forgot.html", user=None)

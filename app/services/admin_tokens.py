@@ -9,9 +9,10 @@ from sqlalchemy.orm import Session
 
 from app.services.admin import AdminError, managed_user
 from app.services.audit import record
-from app.services.invitations import make_link_token
+from app.services.invitations import send_link
 from app.services.serializers import iso
 from sync.models import ApiToken, User, utcnow
+from sync.settings import Settings
 
 
 def token_json(token: ApiToken) -> dict[str, Any]:
@@ -38,10 +39,11 @@ def revoke_token(db: Session, actor: User, user_id: int, token_id: int) -> ApiTo
     return token
 
 
-def reset_link_token(db: Session, actor: User, user_id: int, secret: str) -> str:
-    """A single-use reset token (1 hour) for a user the actor manages; the request is audited."""
+def reset_link_token(db: Session, actor: User, user_id: int, settings: Settings) -> str:
+    """Mail a single-use reset link (1 hour) to a user the actor manages; returns it too; audited."""
     user = managed_user(db, actor, user_id)
     if not user.active:
         raise AdminError(400, "'active': reactivate the user before sending a reset link", "active")
     record(db, actor, "user.reset_link", f"user {user.email}", user.organization_id, {})
-    return make_link_token(secret, user, "reset")
+    url, _mail = send_link(db, settings, user, "reset")
+    return url
