@@ -13,6 +13,9 @@ from app import health, webhooks
 from app.admin import accounts as admin_accounts_pages
 from app.admin import mail as admin_mail_page
 from app.admin import mapping as admin_mapping_page
+from app.admin import operations as admin_operations_pages
+from app.admin import user_detail as admin_user_page
+from app.admin import view_as
 from app.api import actions as api_actions
 from app.api import admin as api_admin
 from app.api import admin_accounts as api_admin_accounts
@@ -26,6 +29,7 @@ from app.i18n import init_i18n
 from app.jsoninput import StrictJSONProvider
 from app.portal import account, init_portal, invite, list_page, notifications, signin, summary, ticket
 from app.portal import actions as portal_actions
+from app.portal import settings as portal_settings
 from app.redaction import install_redaction
 from app.requestlog import init_request_log
 from app.security import csrf, guard_cookie_writes, init_security
@@ -57,6 +61,10 @@ BLUEPRINTS: tuple[tuple[Blueprint, bool], ...] = (
     (notifications.bp, False),
     (admin_mapping_page.bp, False),
     (admin_accounts_pages.bp, False),
+    (admin_operations_pages.bp, False),
+    (admin_user_page.bp, False),
+    (portal_settings.bp, False),
+    (view_as.bp, False),
     (admin_mail_page.bp, False),
 )
 

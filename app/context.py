@@ -14,9 +14,11 @@ from flask_babel import get_locale
 
 from app.services.accounts import auth_epoch, user_for_token
 from sync.models import User
+from sync.permissions import is_admin
 from sync.runtime import Runtime
 
 RUNTIME_KEY = "companion"
+VIEW_AS_KEY = "view_as"  # the session key naming the user an admin views the portal as
 TZ_COOKIE = "tz"  # set by portal.js from Intl.DateTimeFormat(); the user's saved zone wins over it
 
 
@@ -40,8 +42,26 @@ def current_user() -> User | None:
             user = db.get(User, session["user_id"])
             if user is not None and (not user.active or session.get("auth_epoch") != auth_epoch(user)):
                 user = None
+            if user is not None and session.get(VIEW_AS_KEY):
+                user = _viewed_by(db, user)
     g.user = user
     return user
+
+
+def _viewed_by(db: Any, admin: User) -> User | None:
+    """'View as': an admin's session shows the portal as the chosen active user; anyone else's flag is void."""
+    viewed = db.get(User, session.get(VIEW_AS_KEY))
+    if not is_admin(admin) or viewed is None or not viewed.active:
+        session.pop(VIEW_AS_KEY, None)
+        return admin
+    g.viewing_admin = admin
+    return viewed
+
+
+def viewing_admin() -> User | None:
+    """The admin behind a 'view as' request (the request is then read-only), else None."""
+    current_user()
+    return g.get("viewing_admin")
 
 
 def log_in(user: User) -> None:

@@ -7,13 +7,14 @@ from pathlib import Path
 from flask import Flask, request, session
 from flask_babel import Babel, get_locale
 
+from app.context import current_user
 from sync.settings import Settings
 
 TRANSLATIONS_DIR = Path(__file__).resolve().parent / "translations"
 
 
 def init_i18n(app: Flask, settings: Settings) -> None:
-    """Install Babel with a locale selector: ?lang=, then the session, then Accept-Language."""
+    """Install Babel with a locale selector: ?lang=, then the session, the account's language, Accept-Language."""
     locales = list(settings.portal.locales)
     default = settings.portal.default_locale
 
@@ -24,6 +25,9 @@ def init_i18n(app: Flask, settings: Settings) -> None:
             return wanted
         if session.get("lang") in locales:
             return session["lang"]
+        saved = getattr(current_user(), "locale", None) if "user_id" in session else None
+        if saved in locales:
+            return str(saved)
         return request.accept_languages.best_match(locales) or default
 
     app.config["BABEL_TRANSLATION_DIRECTORIES"] = str(TRANSLATIONS_DIR)

@@ -6,13 +6,14 @@ from flask import Blueprint, current_app, jsonify, request
 from sqlalchemy import select
 
 from app.auth import admin_required
-from app.context import locale_code, runtime_of
+from app.context import current_user, locale_code, runtime_of
 from app.errors import json_error
+from app.services.admin import AdminError
+from app.services.operations import retry_action, retry_event
 from app.services.serializers import action_json
 from sync.inbound.health import snapshot
-from sync.jobs import request_push
+from sync.jobs import request_inbox_drain, request_push
 from sync.models import OutboxAction, OutboxState
-from sync.outbound.outbox import OutboxConflict, retry
 from sync.scheduler import scheduler_status
 
 bp = Blueprint("admin_api", __name__, url_prefix="/api/v1/admin")
@@ -49,15 +50,28 @@ def admin_outbox():  # type: ignore[no-untyped-def]
 @bp.post("/outbox/<int:action_id>/retry")
 @admin_required
 def admin_retry(action_id: int):  # type: ignore[no-untyped-def]
-    """Send a failed action again (it looks JSM up first, so nothing is done twice)."""
+    """Send a failed action again (it looks JSM up first, so nothing is done twice); audited."""
     runtime = runtime_of(current_app)
     try:
         with runtime.sessions() as db, db.begin():
-            action = retry(db, action_id)
-            if action is None:
-                return json_error(404, f"no outbox action {action_id}")
+            action = retry_action(db, current_user(), action_id)
             data = action_json(action, locale_code(), admin=True)
-    except OutboxConflict as exc:
-        return json_error(409, str(exc))
+    except AdminError as exc:
+        return json_error(exc.status, exc.message)
     request_push(runtime.redis, action_id)
+    return jsonify(data), 202
+
+
+@bp.post("/sync/events/<int:event_id>/retry")
+@admin_required
+def admin_retry_event(event_id: int):  # type: ignore[no-untyped-def]
+    """Apply a failed webhook delivery again at the next drain; audited."""
+    runtime = runtime_of(current_app)
+    try:
+        with runtime.sessions() as db, db.begin():
+            event = retry_event(db, current_user(), event_id)
+            data = {"id": event.id, "delivery_id": event.delivery_id, "state": str(event.state)}
+    except AdminError as exc:
+        return json_error(exc.status, exc.message)
+    request_inbox_drain(runtime.redis)
     return jsonify(data), 202

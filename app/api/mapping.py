@@ -9,6 +9,7 @@ from flask import Blueprint, current_app, jsonify, request
 from app.auth import admin_required, api_auth_required
 from app.context import current_user, runtime_of
 from app.errors import json_error
+from app.services.audit import record_apart
 from app.services.serializers import iso
 from mappings import Mapping, MappingError, load_yaml
 from sync import mapping_store
@@ -74,6 +75,8 @@ def put_mapping():  # type: ignore[no-untyped-def]
     comment = (request.get_json(silent=True) or {}).get("comment", "") if request.is_json else ""
     version = mapping_store.publish_version(runtime, proposal.to_yaml(), author=current_user().email,
                                             comment=str(comment or ""))
+    record_apart(runtime, current_user(), "mapping.publish", f"mapping version {version}",
+                 {"comment": str(comment or "")})
     job_id = request_reproject(runtime, version)
     return jsonify(version=version, job=job_id, progress_url="/api/v1/mapping/progress"), 202
 
@@ -123,5 +126,7 @@ def rollback():  # type: ignore[no-untyped-def]
         version = mapping_store.rollback(runtime, version_number, author=current_user().email)
     except LookupError as exc:
         return json_error(404, str(exc))
+    record_apart(runtime, current_user(), "mapping.rollback", f"mapping version {version}",
+                 {"restored": body["version"]})
     request_reproject(runtime, version)
     return jsonify(version=version), 202

@@ -152,13 +152,16 @@ PATHS: dict[str, Any] = {
             "version": {"type": "integer"}}}))},
     "/api/v1/mapping/progress": {"get": _op("Admin: progress of the latest re-projection",
                                             {"200": _json({"type": "object"}), **_ERRORS})},
-    "/api/v1/admin/sync": {"get": _op("Admin: sync health (lag, backlog, failed events, JSM calls)",
+    "/api/v1/admin/sync": {"get": _op("Admin: sync health (lag, backlog, failed events, JSM calls, last JSM 401/403)",
                                       {"200": _json({"type": "object"}), **_ERRORS})},
     "/api/v1/admin/outbox": {"get": _op("Admin: customer actions and their state",
                                         {"200": _json({"type": "object"}), **_ERRORS})},
-    "/api/v1/admin/outbox/{action_id}/retry": {"post": _op("Admin: retry a failed action", {
+    "/api/v1/admin/outbox/{action_id}/retry": {"post": _op("Admin: retry a failed action (audited)", {
         "202": _json({"type": "object"}), **_ERRORS}, parameters=[{"name": "action_id", "in": "path",
                                                                   "required": True, "schema": {"type": "integer"}}])},
+    "/api/v1/admin/sync/events/{event_id}/retry": {"post": _op(
+        "Admin: apply a failed webhook delivery again at the next drain (audited); 409 when it is not failed",
+        {"202": _json({"type": "object"}), **_ERRORS}, parameters=[_int_path("event_id")])},
     "/api/v1/admin/organizations": {
         "get": _op("Admin: organisations with member and request counts", {"200": _json({"type": "object"}),
                                                                             **_ERRORS}),

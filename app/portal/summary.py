@@ -15,6 +15,7 @@ from app.context import current_user, locale_code, login_required, runtime_of, u
 from app.portal.formatting import as_datetime, fmt_day
 from app.portal.summary_svg import history_svg
 from app.services.accounts import hash_token
+from app.services.audit import record
 from app.services.scope import ScopeError, scopes_for, visible_tickets
 from app.services.summary import build_summary, summary_scope
 from sync.models import Organization, Role, User
@@ -91,6 +92,7 @@ def create_share() -> Any:
         org.share_token_hash = hash_token(token)
         org.share_expires_at = datetime.now(UTC) + timedelta(days=int(raw_days))
         name = org.name
+        record(db, user, "share_link.create", f"organization {org.slug}", org.id, {})
     flash(_("A new read-only link for %(org)s was created. Any older link no longer works.", org=name), "ok")
     return _summary_response(user, url_for("portal_summary.shared_summary", token=token, _external=True))
 
@@ -108,6 +110,7 @@ def revoke_share() -> Any:
         org.share_token_hash = None
         org.share_expires_at = None
         name = org.name
+        record(db, user, "share_link.revoke", f"organization {org.slug}", org.id, {})
     flash(_("The read-only link for %(org)s was revoked.", org=name), "ok")
     return redirect(url_for("portal_summary.summary_page"))
 

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 import redis
 from sqlalchemy import func, select
 
+from sync.jsm.auth_answers import last_auth_failure
 from sync.models import InboundEvent, InboxState, SyncState, Ticket, utcnow
 from sync.redis_conn import sync_reply
 
@@ -107,7 +108,13 @@ def snapshot(runtime: Runtime, failed_limit: int = 20) -> dict[str, Any]:
                       "oldest_pending_age_seconds": round((now - oldest_pending).total_seconds(), 3)
                       if oldest_pending else None},
             "failed_events": failed_json, "jsm_calls": jsm_call_totals(_redis(runtime)),
-            "reconcile_watermarks": watermarks}
+            "reconcile_watermarks": watermarks, "jsm_auth_failure": _auth_json(last_auth_failure(_redis(runtime)))}
+
+
+def _auth_json(failure: dict[str, Any] | None) -> dict[str, Any] | None:
+    if failure is None:
+        return None
+    return {**failure, "at": _iso(datetime.fromtimestamp(failure["at"], UTC))}
 
 
 def _redis(runtime: Runtime) -> redis.Redis | None:

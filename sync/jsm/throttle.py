@@ -84,6 +84,11 @@ class Throttle:
             self._acquire_script = redis_client.register_script(_ACQUIRE)
             self._pause_script = redis_client.register_script(_PAUSE)
 
+    @property
+    def redis_client(self) -> redis.Redis | None:
+        """The shared Redis (None: in-process only), also where JSM's auth answers are recorded."""
+        return self._redis
+
     def acquire(self, write_to_issue: str | None = None) -> float:
         """Block until a call may go out (a write to `write_to_issue` also within that issue's limit)."""
         waited = 0.0

@@ -21,6 +21,7 @@ from typing import Any, cast
 import requests
 from atlassian import Jira, ServiceDesk
 
+from sync.jsm.auth_answers import AuthAnswers
 from sync.jsm.errors import JsmTransientError, from_exception, from_response
 from sync.jsm.throttle import Throttle
 from sync.telemetry import JSM_RESPONSES
@@ -58,6 +59,7 @@ class Transport:
             # unchanged, which takes (connect, read): the annotation is narrower than the library's use.
             cast(Any, client).timeout = self.timeout
         self.throttle = throttle
+        self.auth_answers = AuthAnswers(throttle.redis_client)
         self.max_attempts, self.max_retry_wait, self.backoff_base = max_attempts, max_retry_wait, backoff_base
         self._sleep = sleep
         self._lock = threading.Lock()
@@ -90,6 +92,7 @@ class Transport:
                 if response.headers.get("X-RateLimit-NearLimit", "").lower() == "true":
                     self.throttle.near_limit()
                 _record(kind, method, path, str(response.status_code), started)
+                self.auth_answers.observe(response.status_code, what, kind)
                 if response.status_code < 400 or response.status_code in ok_statuses:
                     return response
                 error = from_response(response, what, self.deployment)

@@ -6,6 +6,7 @@ import time
 
 import pytest
 
+from sync.jsm.auth_answers import last_auth_failure
 from sync.jsm.errors import JsmPermanentError, JsmTransientError
 from sync.jsm.throttle import Throttle
 from tests.gateway.conftest import api_requests, make_gateway, set_faults
@@ -143,3 +144,14 @@ def test_429_pauses_the_shared_throttle(site, redis_client):
     started = time.monotonic()
     other.acquire()  # another process of the same site waits out the Retry-After
     assert time.monotonic() - started >= 0.8
+
+
+def test_a_401_is_recorded_for_sync_health_until_jsm_answers_again(site, redis_client):
+    shared = Throttle("auth-test", rate=1000, burst=1000, redis_client=redis_client)
+    with pytest.raises(JsmPermanentError):
+        make_gateway(site, token="wrong-token", throttle=shared).myself()
+    failure = last_auth_failure(redis_client)
+    assert failure is not None and failure["status"] == 401 and failure["what"]
+    # Another process (a fresh gateway with the right token) clears it with its first successful call.
+    make_gateway(site, throttle=Throttle("auth-test", rate=1000, burst=1000, redis_client=redis_client)).myself()
+    assert last_auth_failure(redis_client) is None

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from sync.models import StatusHistory, Ticket
+from sync.models import AuditEntry, StatusHistory, Ticket
 from tests.conftest import make_settings
 from tests.helpers import bearer, drain, issue_payload, make_account, post_webhook
 
@@ -118,3 +118,8 @@ def test_preview_then_publish_reprojects_and_records_real_changes_only(mapped) -
     versions = client.get("/api/v1/mapping/versions", headers=admin).json["items"]
     assert [(v["version"], v["active"]) for v in versions] == [(4, True), (3, False), (2, False), (1, False)]
     assert versions[-1]["comment"] == "escalations pause" and versions[-1]["author"] == "root@ops.test"
+    with runtime.sessions() as db:  # every publish and the rollback are in the audit log, with their actor
+        audited = db.execute(select(AuditEntry.action, AuditEntry.target, AuditEntry.actor_email)
+                             .where(AuditEntry.action.startswith("mapping.")).order_by(AuditEntry.id)).all()
+    assert audited[-1] == ("mapping.rollback", "mapping version 4", "root@ops.test")
+    assert [a for a, _t, _e in audited].count("mapping.publish") == 3

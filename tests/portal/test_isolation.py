@@ -90,7 +90,7 @@ def test_share_and_token_management_stay_inside_own_account(client, seeded, runt
     sign_in(client, "viewer@acme.test")
     from sqlalchemy import select
 
-    from sync.models import ApiToken, Organization, User
+    from sync.models import ApiToken, AuditEntry, Organization, User
 
     with runtime.sessions() as db:
         gina_token = db.scalars(select(ApiToken.id).join(User).where(User.email == "gina@globex.test")).first()
@@ -100,6 +100,12 @@ def test_share_and_token_management_stay_inside_own_account(client, seeded, runt
     with runtime.sessions() as db:
         orgs = {o.slug: o.share_token_hash for o in db.scalars(select(Organization))}
     assert orgs["globex"] is None and orgs["acme"] is not None
+    client.post("/summary/share/revoke")
+    with runtime.sessions() as db:  # both are in the audit log, on the organisation that was shared
+        audited = db.execute(select(AuditEntry.action, AuditEntry.target, AuditEntry.actor_email)
+                             .where(AuditEntry.action.startswith("share_link.")).order_by(AuditEntry.id)).all()
+    assert audited == [("share_link.create", "organization acme", "viewer@acme.test"),
+                       ("share_link.revoke", "organization acme", "viewer@acme.test")]
     sign_in(client, "alice@acme.test")
     assert client.post("/summary/share").status_code == 404  # customers cannot share
 

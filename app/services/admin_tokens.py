@@ -1,0 +1,49 @@
+"""What an admin does to one user's access: list and revoke their API tokens, prepare a reset link."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.services.admin import AdminError, managed_user
+from app.services.audit import record
+from app.services.invitations import send_link
+from app.services.serializers import iso
+from sync.models import ApiToken, User, utcnow
+from sync.settings import Settings
+
+
+def token_json(token: ApiToken) -> dict[str, Any]:
+    return {"id": token.id, "name": token.name, "created": iso(token.created_at),
+            "last_used": iso(token.last_used_at), "revoked": iso(token.revoked_at)}
+
+
+def tokens_of(db: Session, actor: User, user_id: int) -> list[ApiToken]:
+    """The user's tokens, active first (never the secrets: only names and dates)."""
+    user = managed_user(db, actor, user_id)
+    return list(db.scalars(select(ApiToken).where(ApiToken.user_id == user.id)
+                           .order_by(ApiToken.revoked_at.is_not(None), ApiToken.created_at.desc())))
+
+
+def revoke_token(db: Session, actor: User, user_id: int, token_id: int) -> ApiToken:
+    user = managed_user(db, actor, user_id)
+    token = db.scalars(select(ApiToken).where(ApiToken.id == token_id, ApiToken.user_id == user.id)).first()
+    if token is None:
+        raise AdminError(404, f"no token {token_id}")
+    if token.revoked_at is None:
+        token.revoked_at = utcnow()
+        record(db, actor, "token.revoke", f"user {user.email}", user.organization_id,
+               {"token": token.name, "token_id": token.id})
+    return token
+
+
+def reset_link_token(db: Session, actor: User, user_id: int, settings: Settings) -> str:
+    """Mail a single-use reset link (1 hour) to a user the actor manages; returns it too; audited."""
+    user = managed_user(db, actor, user_id)
+    if not user.active:
+        raise AdminError(400, "'active': reactivate the user before sending a reset link", "active")
+    record(db, actor, "user.reset_link", f"user {user.email}", user.organization_id, {})
+    url, _mail = send_link(db, settings, user, "reset")
+    return url
