@@ -19,5 +19,6 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("organizations") as batch:
-        batch.drop_column("share_expires_at")
+    # A plain DROP COLUMN (SQLite 3.35+): batch mode would recreate `organizations`, which the foreign
+    # keys of users, tickets and groups forbid while SQLite enforces them.
+    op.execute("ALTER TABLE organizations DROP COLUMN share_expires_at")
