@@ -13,7 +13,6 @@ from flask import (
     Blueprint,
     Response,
     current_app,
-    jsonify,
     redirect,
     render_template,
     request,
@@ -39,6 +38,7 @@ from app.portal.list_query import (
     people_query,
     stats_query,
 )
+from app.portal.live import version_answer
 from app.portal.sla_block import support_hours
 from app.services.download_names import disposition_names
 from app.services.scope import ScopeError, scopes_for, visible_tickets
@@ -230,9 +230,4 @@ def live_list() -> Any:
     except (BadFilter, ScopeError) as exc:
         return json_error(400, str(exc))
     version = list_version(user, spec)
-    if request.if_none_match.contains(version):
-        return Response(status=304, headers={"ETag": f'"{version}"', "Cache-Control": "no-cache"})
-    response = jsonify(version=version)
-    response.set_etag(version)
-    response.headers["Cache-Control"] = "no-cache"
-    return response
+    return version_answer(version)

@@ -9,9 +9,7 @@ from flask import (
     Response,
     abort,
     current_app,
-    jsonify,
     render_template,
-    request,
     stream_with_context,
     url_for,
 )
@@ -21,6 +19,7 @@ from sqlalchemy.orm import Session, joinedload
 
 from app.context import current_user, locale_code, login_required, runtime_of
 from app.errors import json_error
+from app.portal.live import version_answer
 from app.portal.sla_block import support_block
 from app.portal.ticket_live import failed_comment_ids, given_rating, recent_actions, ticket_version
 from app.services.download_names import disposition_names
@@ -159,9 +158,4 @@ def live_ticket(key: str) -> Any:
         if ticket is None:
             return json_error(404, "not found")
         version = ticket_version(db, ticket)
-    if request.if_none_match.contains(version):
-        return Response(status=304, headers={"ETag": f'"{version}"', "Cache-Control": "no-cache"})
-    response = jsonify(version=version)
-    response.set_etag(version)
-    response.headers["Cache-Control"] = "no-cache"
-    return response
+    return version_answer(version)
