@@ -84,6 +84,10 @@ def create_app(settings: Settings | None = None, test_config: dict[str, Any] | N
         # Set here, not by setdefault: Flask defines both keys (31 days, "session") before any default.
         SESSION_COOKIE_NAME="companion_session",
         PERMANENT_SESSION_LIFETIME=timedelta(days=7),
+        # Re-sent only when it changes: a live poll answered after a language switch (or any other change)
+        # would otherwise put back the cookie it was sent with, undoing the change. The 7 days are counted
+        # from sign-in, not slid forward by every request.
+        SESSION_REFRESH_EACH_REQUEST=False,
     )
     if test_config:
         app.config.update(test_config)
