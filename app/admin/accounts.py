@@ -10,6 +10,7 @@ from typing import Any
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
+from app.admin.refusals import reason
 from app.context import current_user, login_required, runtime_of
 from app.services import admin
 from app.services.audit import entries_for
@@ -42,7 +43,7 @@ def _apply(change: Any, ok: str, target: str) -> Any:
     except admin.AdminError as exc:
         if exc.status == 404:
             abort(404)
-        flash(_("Not saved: %(reason)s", reason=exc.message), "error")
+        flash(_("Not saved: %(reason)s", reason=reason(exc)), "error")
         return None
     flash(ok, "ok")
     return result if result is not None else True
