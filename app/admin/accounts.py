@@ -24,8 +24,9 @@ bp = Blueprint("admin_accounts", __name__, url_prefix="/admin")
 
 @bp.app_context_processor
 def _admin_nav() -> dict[str, Any]:
-    # The header's "Administration" link: shown to whoever may manage users.
-    return {"show_admin_link": can_manage_users(current_user())}
+    # The header's "Administration" link: shown to whoever may manage users; the admin-only pages to admins.
+    user = current_user()
+    return {"show_admin_link": can_manage_users(user), "full_admin": is_admin(user)}
 
 
 def _guard() -> Any:
@@ -67,8 +68,10 @@ def organizations() -> Any:
     if not is_admin(user):
         abort(404)
     if request.method == "POST":
-        org_id = request.form.get("id")
+        org_id = request.form.get("id", "")
         data = {"name": request.form.get("name", ""), "jira_org_id": request.form.get("jira_org_id") or None}
+        if org_id and not org_id.isdigit():
+            abort(404)
         if org_id:
             _apply(lambda db: admin.update_org(db, user, int(org_id), data), _("Organisation saved."), "")
         else:

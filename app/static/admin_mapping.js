@@ -82,6 +82,8 @@
 
   document.querySelectorAll("button.rollback").forEach((button) => {
     button.addEventListener("click", async () => {
+      // Destructive: every ticket is re-projected under the old version, so ask first.
+      if (!window.confirm(button.dataset.confirm)) return;
       const data = await send(button.dataset.url, "POST", { version: Number(button.dataset.version) });
       if (data) window.location.reload();
     });

@@ -45,7 +45,8 @@ def _audit(runtime: Any, action: str) -> list[tuple[str | None, str]]:
 
 def _paths(runtime: Any) -> list[tuple[str, str]]:
     alice, token = _id(runtime, "alice@acme.test"), _token_id(runtime, "alice@acme.test")
-    return [("get", f"/api/v1/admin/users/{alice}/tokens"), ("post", f"/api/v1/admin/users/{alice}/tokens/{token}/revoke"),
+    return [("get", f"/api/v1/admin/users/{alice}/tokens"),
+            ("post", f"/api/v1/admin/users/{alice}/tokens/{token}/revoke"),
             ("post", f"/api/v1/admin/users/{alice}/reset-link"),
             ("get", f"/api/v1/admin/users/{alice}/view-as/tickets"),
             ("get", f"/api/v1/admin/users/{alice}/view-as/tickets/SUP-1")]
