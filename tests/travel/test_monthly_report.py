@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import email
-import email.policy
 import io
-from datetime import timedelta
+import threading
+from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -16,16 +15,27 @@ from rq.cron import CronScheduler
 from sqlalchemy import select
 
 from sync.jobs import drain_notifications, register_cron, send_monthly_reports
-from sync.models import OutgoingMail
+from sync.models import NotificationPreference, OutgoingMail, User
 from sync.reports.figures import Month, month_figures
-from sync.reports.monthly import due_month
-from tests.helpers import bearer
-from tests.notify.conftest import smtp  # noqa: F401 (fixture)
+from sync.reports.monthly import compose_report, due_month
+from sync.runtime import Runtime
+from tests.conftest import _empty_tables, make_settings
+from tests.helpers import bearer, make_account
 from tests.notify.conftest import smtp_url
+from tests.portal.conftest import sign_in
 from tests.travel.report_seed import EXPECTED, REPORT_RUN, msk, seed_october
 
 
-def test_figures_of_a_seeded_month_match_the_hand_count(runtime: Any) -> None:
+@pytest.fixture
+def any_runtime(tmp_path: Any, any_database_url: str, redis_url: str) -> Any:
+    """A runtime on SQLite and, with TEST_DATABASE_URL, on PostgreSQL (their date arithmetic differs)."""
+    runtime = Runtime(make_settings(tmp_path, any_database_url, redis_url))
+    yield runtime
+    runtime.close()
+
+
+def test_figures_of_a_seeded_month_match_the_hand_count(any_runtime: Any) -> None:
+    runtime = any_runtime
     orgs = seed_october(runtime)
     with runtime.sessions() as db:
         got = month_figures(db, runtime.mapping, orgs["acme"], Month(2026, 10), ZoneInfo("Europe/Moscow"),
@@ -49,10 +59,6 @@ def test_figures_of_a_seeded_month_match_the_hand_count(runtime: Any) -> None:
     ("2026-11-04T06:00", None), ("2027-01-01T07:00", "2026-12"), ("2026-10-31T23:00", None),
 ])
 def test_the_report_is_due_from_six_on_the_first_for_three_days(local: str, due: str | None) -> None:
-    from datetime import datetime
-
-    from sync.models import User
-
     user = User(email="x@y", timezone="Asia/Tokyo")
     moment = datetime.fromisoformat(local).replace(tzinfo=ZoneInfo("Asia/Tokyo"))
     month = due_month(user, moment)
@@ -120,8 +126,6 @@ def test_the_monthly_mail_arrives_once_per_recipient_in_their_zone_and_language(
 
 
 def test_opting_in_is_for_organisation_readers(client: Any, runtime: Any) -> None:
-    from tests.helpers import make_account
-
     viewer = make_account(runtime, "viewer@acme.test", "org_viewer", "acme")
     customer = make_account(runtime, "alice@acme.test", "customer", "acme")
     got = client.get("/api/v1/me/notifications", headers=bearer(viewer)).get_json()
@@ -138,10 +142,6 @@ def test_opting_in_is_for_organisation_readers(client: Any, runtime: Any) -> Non
 
 
 def test_the_settings_page_offers_the_report_to_readers_only(client: Any, runtime: Any) -> None:
-    from sync.models import NotificationPreference, User
-    from tests.helpers import make_account
-    from tests.portal.conftest import sign_in
-
     make_account(runtime, "viewer@acme.test", "org_viewer", "acme")
     make_account(runtime, "alice@acme.test", "customer", "acme")
     sign_in(client, "viewer@acme.test")
@@ -161,8 +161,6 @@ def test_the_settings_page_offers_the_report_to_readers_only(client: Any, runtim
 
 
 def test_the_printable_page_is_the_organisations_own(client: Any, runtime: Any) -> None:
-    from tests.portal.conftest import sign_in
-
     seed_october(runtime)
     sign_in(client, "viewer@acme.test")
     page = client.get("/summary/report?month=2026-10")
@@ -179,3 +177,34 @@ def test_the_printable_page_is_the_organisations_own(client: Any, runtime: Any) 
     sign_in(client, "gina@globex.test")
     globex = client.get("/summary/report?month=2026-10").get_data(as_text=True)
     assert '<dd id="fig-opened">1</dd>' in globex and "SUP-" not in globex
+
+
+def test_two_runs_racing_store_one_report(tmp_path: Any, postgres_url: str, redis_url: str) -> None:
+    """Two schedulers composing the same report at once (PostgreSQL: SQLite lets one writer in at a time)."""
+    _empty_tables(postgres_url)
+    runtime = Runtime(make_settings(tmp_path, postgres_url, redis_url))
+    try:
+        seed_october(runtime)
+        with runtime.sessions() as db:
+            viewer = db.scalar(select(User.id).where(User.email == "viewer@acme.test"))
+        results: list[Any] = []
+        first = runtime.sessions()
+        first.begin()
+        results.append(compose_report(first, runtime.settings, runtime.mapping, viewer, Month(2026, 10), REPORT_RUN))
+
+        def second() -> None:  # passes the look-up (the first is not committed), then waits on the unique index
+            with runtime.sessions() as db, db.begin():
+                results.append(compose_report(db, runtime.settings, runtime.mapping, viewer, Month(2026, 10),
+                                              REPORT_RUN))
+
+        thread = threading.Thread(target=second)
+        thread.start()
+        thread.join(timeout=1.0)
+        assert thread.is_alive()  # blocked behind the first one's uncommitted row
+        first.commit()
+        first.close()
+        thread.join(timeout=10)
+        assert results[0] is not None and results[1] is None
+        assert len(_mails(runtime)["viewer@acme.test"]) == 1
+    finally:
+        runtime.close()
