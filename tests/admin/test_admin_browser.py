@@ -192,7 +192,7 @@ def test_view_as_shows_the_list_the_user_sees(live: tuple[str, Any], browser: An
 
 
 PAGES = ["/admin/organizations", "/admin/users", "/admin/groups", "/admin/roles", "/admin/audit",
-         "/admin/sync", "/admin/outbox", "/admin/mapping", "/admin/mail", "/account/settings"]
+         "/admin/sync", "/admin/outbox", "/admin/mapping", "/admin/mail", "/admin/share-links", "/account/settings"]
 
 
 def test_screenshots_of_every_admin_page_in_both_languages(live: tuple[str, Any], browser: Any) -> None:
