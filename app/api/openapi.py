@@ -27,7 +27,8 @@ _ACCEPTED = {"202": _json({"type": "object", "properties": {"sync": _ref("Sync")
 
 
 _NOTIFICATIONS = {"type": "object", "properties": {"email": {"enum": ["instant", "daily", "off"]},
-                                                  "locale": {"enum": ["en", "ru"]}}}
+                                                  "locale": {"enum": ["en", "ru"]},
+                                                  "monthly_report": {"type": "boolean"}}}
 
 
 def _op(summary: str, responses: dict[str, Any], **extra: Any) -> dict[str, Any]:
