@@ -7,6 +7,7 @@ the same commit that stores the mail, so a notification is in exactly one mail.
 from __future__ import annotations
 
 from collections import defaultdict
+from functools import partial
 from typing import Any
 
 from sqlalchemy import select
@@ -85,7 +86,7 @@ def compose(session: Session, settings: Settings, mapping: Mapping, user_id: int
         names = mention_names(session, ticket)
         url = links.url(settings, f"/tickets/{ticket.key}")
         # Absolute links to the scoped download route: the reader signs in and sees only what the portal shows.
-        attachments = attachment_images(session, ticket, lambda jira_id: f"{url}/attachments/{jira_id}")
+        attachments = attachment_images(session, ticket, partial("{}/attachments/{}".format, url))
         changes = []
         for row in notifications:
             event = session.get(NotificationEvent, row.event_id)

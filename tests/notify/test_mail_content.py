@@ -12,6 +12,7 @@ from sqlalchemy import select, update
 from sync.jobs import refresh_attachments
 from sync.models import OutboxAction, User
 from tests.notify.conftest import mail_env, notify
+from tests.notify.test_participants import set_participants, with_participants
 
 
 def _ru(env, email: str) -> None:  # type: ignore[no-untyped-def]
@@ -58,18 +59,17 @@ def test_resolution_asks_the_reporter_once_for_a_rating_with_a_working_link(make
 
 def test_nobody_but_the_reporter_is_asked_for_a_rating(make_env, database_url, smtp) -> None:  # type: ignore[no-untyped-def]
     inbox, controller = smtp
-    env = mail_env(make_env, database_url, controller)
+    env = with_participants(make_env, database_url, controller)
     key = env.raise_request()
-    env.sandbox_post(f"/rest/servicedeskapi/request/{key}/participant",
-                     {"accountIds": [env.sb.state.by_email["customer4@example.com"].account_id]})
-    env.sync_in()
+    set_participants(env, key, ["customer4@example.com"])  # maria, Acme's org viewer: in scope
     env.sandbox_post(f"/_sandbox/requests/{key}/transition", {"status": "Resolved"})
     env.sync_in()
     notify(env)
     by_reader = {str(m["To"]).split("<")[-1].rstrip(">"): _parts(m)[0] for m in inbox.messages}
     assert set(by_reader) == {"customer1@example.com", "customer4@example.com"}, by_reader
     assert "#rate-form" in by_reader["customer1@example.com"]
-    assert "#rate-form" not in by_reader["customer4@example.com"] and "Rate it" not in by_reader["customer4@example.com"]
+    maria = by_reader["customer4@example.com"]
+    assert "#rate-form" not in maria and "Rate it" not in maria and "Resolved" in maria
 
 
 def test_customer_visible_attachments_are_links_through_the_scoped_route_internal_ones_never(
@@ -79,7 +79,8 @@ def test_customer_visible_attachments_are_links_through_the_scoped_route_interna
     key = env.raise_request()
     shown = env.sandbox_post(f"/_sandbox/requests/{key}/attachment",
                              {"filename": "screen shot.png", "content": "PNG bytes", "mime_type": "image/png"})["id"]
-    report = env.sandbox_post(f"/_sandbox/requests/{key}/attachment", {"filename": "report.pdf", "content": "PDF"})["id"]
+    report = env.sandbox_post(f"/_sandbox/requests/{key}/attachment",
+                              {"filename": "report.pdf", "content": "PDF"})["id"]
     hidden = env.sandbox_post(f"/_sandbox/requests/{key}/attachment",
                               {"filename": "secret.png", "content": "internal", "public": False})["id"]
     env.sync_in()

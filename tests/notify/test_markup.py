@@ -45,7 +45,8 @@ def test_images_only_from_the_requests_attachments() -> None:
 @pytest.mark.parametrize(("body", "page", "mail"), [
     ("!screenshot.png!", '<img src="/tickets/SUP-1/attachments/10100" alt="screenshot.png">',
      '<a href="/tickets/SUP-1/attachments/10100" rel="noopener noreferrer nofollow">screenshot.png</a>'),
-    ("[^log file.txt]", '<a href="/tickets/SUP-1/attachments/10101" rel="noopener noreferrer nofollow">log file.txt</a>',
+    ("[^log file.txt]",
+     '<a href="/tickets/SUP-1/attachments/10101" rel="noopener noreferrer nofollow">log file.txt</a>',
      '<a href="/tickets/SUP-1/attachments/10101" rel="noopener noreferrer nofollow">log file.txt</a>'),
     ("!log file.txt|width=300!", '<img src="/tickets/SUP-1/attachments/10101" alt="log file.txt">',
      '<a href="/tickets/SUP-1/attachments/10101" rel="noopener noreferrer nofollow">log file.txt</a>'),
