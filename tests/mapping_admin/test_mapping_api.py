@@ -144,12 +144,8 @@ def test_restore_default_publishes_the_default_again_and_reprojects(mapped) -> N
     assert statuses(runtime)["SUP-2"] == "awaiting_fix"
     assert client.get("/api/v1/mapping", headers=admin).json["document"] == document
     versions = client.get("/api/v1/mapping/versions", headers=admin).json["items"]
-<<<<<<< HEAD
-    assert next((v["version"], v["active"], v["comment"]) for v in versions) == (2, True, "back to normal")
-=======
     newest = versions[0]
     assert (newest["version"], newest["active"], newest["comment"]) == (2, True, "back to normal")
->>>>>>> main
     with runtime.sessions() as db:
         assert "mapping.restore_default" in set(db.scalars(select(AuditEntry.action)))
 
