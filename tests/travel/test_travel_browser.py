@@ -115,6 +115,8 @@ def test_another_site_can_frame_the_card_and_nothing_else(browser: Any, live_ser
     page.goto(base + "/summary")
     page.locator("form[action$='/summary/share'] button[type=submit]").click()
     link = page.locator("#share-link").input_value()
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.locator("section.share").screenshot(path=str(ARTIFACTS / "share-link-created.png"))
     path = "/s/" + link.rsplit("/s/", 1)[1]
     page.goto(base + path + "/embed")
     # axe's meta-refresh rule (WCAG 2.2.1) is the one left out here: refreshing is what the card is for (a
