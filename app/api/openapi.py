@@ -226,6 +226,8 @@ PATHS: dict[str, Any] = {
     "/api/v1/admin/users/{user_id}/view-as/tickets/{key}": {"get": _op(
         "Admin: one ticket as this user reads it; 404 names it outside their scope; audited",
         {"200": _json(_ref("TicketDetail")), **_ERRORS}, parameters=[_int_path("user_id"), *_KEY])},
+    "/api/v1/admin/share-links": {"get": _op("Admin: every organisation's read-only link, its maker and its reads",
+                                             {"200": _json({"type": "object"}), **_ERRORS})},
     "/api/v1/openapi.json": {"get": _op("This document", {"200": _json({"type": "object"})})},
 }
 
