@@ -187,7 +187,8 @@ def _sign_in(page: Any, base: str, email: str) -> None:
 # test_a_colleague_reads_the_requester_neutral_wording.
 PAGES = {None: ["/login", "/password/forgot"],
          "viewer@acme.test": ["/", "/tickets/SUP-1", "/summary", "/summary/report", "/account/settings",
-                              "/account/tokens", "/account/password", "/account/notifications"],
+                              "/account/tokens", "/account/password", "/account/notifications",
+                              "/account/sessions", "/account/two-factor"],
          "admin@example.test": ["/admin/", "/admin/organizations", "/admin/users", "/admin/groups", "/admin/roles",
                                 "/admin/audit", "/admin/sync", "/admin/outbox", "/admin/mail", "/admin/mapping",
                                 "/summary"]}
