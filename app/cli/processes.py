@@ -38,6 +38,8 @@ def _port(port: int | None) -> int:
 
 # gunicorn lets in-flight requests finish this long after SIGTERM; `run` waits a little longer for it.
 GRACEFUL_SECONDS = 30
+# By path: gevent must patch the master before the logger class pulls in the app (see the file).
+GUNICORN_CONF = Path(__file__).resolve().parent.parent / "gunicorn_conf.py"
 # Open connections one web worker holds at once (idle keep-alives and slow clients included).
 WORKER_CONNECTIONS = 1000
 # An RQ worker's warm shutdown finishes the job in hand; longer jobs are killed and their work resumes
@@ -67,7 +69,7 @@ def serve(settings: Settings, config: str | None, host: str, port: int | None, w
             "--timeout", "60", "--graceful-timeout", str(GRACEFUL_SECONDS),
             # Access lines name the URL: this logger redacts ?token= and share/one-time link tokens.
             "--logger-class", "app.cli.access_log.RedactingLogger",
-            "--config", "python:app.gunicorn_conf", "app.wsgi:application"]
+            "--config", str(GUNICORN_CONF), "app.wsgi:application"]
     os.execv(sys.executable, argv)
     return 0  # not reached
 

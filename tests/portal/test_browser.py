@@ -209,11 +209,10 @@ def test_pages_are_accessible_and_fit_a_phone(page: Any, live_server: tuple[str,
                 assert page.locator("main").count() == 1, path
                 assert_accessible(page, f"{path} ({lang}, {width}px)")
                 scroll = page.evaluate("document.documentElement.scrollWidth")
-                if not path.startswith("/admin"):  # the admin pages are desktop work (see README)
-                    wide = page.evaluate(f"""() => [...document.querySelectorAll('body *')]
-                        .filter(e => e.getBoundingClientRect().right > {width}).slice(-4)
-                        .map(e => e.tagName + '.' + e.className + ':' + Math.round(e.getBoundingClientRect().right))""")
-                    assert scroll <= width, f"{path} ({lang}) scrolls sideways: {scroll}px in {width}px: {wide}"
+                wide = page.evaluate(f"""() => [...document.querySelectorAll('body *')]
+                    .filter(e => e.getBoundingClientRect().right > {width}).slice(-4)
+                    .map(e => e.tagName + '.' + e.className + ':' + Math.round(e.getBoundingClientRect().right))""")
+                assert scroll <= width, f"{path} ({lang}) scrolls sideways: {scroll}px in {width}px: {wide}"
             name = path.replace("/", "-").rstrip("-") or "-list"
             page.screenshot(path=str(ARTIFACTS / f"page{name}-{lang}-phone.png"), full_page=True)
         page.context.clear_cookies()

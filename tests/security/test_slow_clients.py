@@ -57,9 +57,11 @@ def test_twenty_half_sent_requests_leave_healthz_and_the_receiver_answering(tmp_
     env.pop("COMPANION_CONFIG", None)
     env.pop("PROMETHEUS_MULTIPROC_DIR", None)
     # One worker: the case the review hit (gthread's 8 threads each stuck reading headers).
-    server = subprocess.Popen([sys.executable, "-m", "app", "serve", "--host", "127.0.0.1", "--port", str(port),
-                               "--workers", "1"], cwd=tmp_path, env=env, start_new_session=True,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    log = tmp_path / "serve.log"
+    with open(log, "wb") as out:
+        server = subprocess.Popen([sys.executable, "-m", "app", "serve", "--host", "127.0.0.1", "--port", str(port),
+                                   "--workers", "1"], cwd=tmp_path, env=env, start_new_session=True,
+                                  stdout=out, stderr=subprocess.STDOUT)
     stalled: list[socket.socket] = []
     base = f"http://127.0.0.1:{port}"
     try:
@@ -85,3 +87,7 @@ def test_twenty_half_sent_requests_leave_healthz_and_the_receiver_answering(tmp_
         with contextlib.suppress(ProcessLookupError):
             os.killpg(server.pid, 15)
         server.wait(30)
+    output = log.read_text()
+    assert "Using worker: gevent" in output
+    # gevent patched before the app imported ssl (app/gunicorn_conf.py): HTTPS calls to JSM yield too.
+    assert "MonkeyPatchWarning" not in output
