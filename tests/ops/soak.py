@@ -8,7 +8,9 @@ resolves, reopens and creates through the API with idempotency keys (retrying wi
 errors, as a client must); a chaos thread SIGKILLs workers, web processes and the leading scheduler,
 restarts Redis empty and terminates every database backend. Then faults are cleared, a full reconcile
 runs, queues drain, and the store is compared with `/_sandbox/state`: every request equal, every
-accepted customer comment and creation present in JSM exactly once. Prints a JSON report.
+accepted customer comment and creation present in JSM exactly once, and every public agent reply
+mailed to the customer exactly once through a real SMTP server (`tests.ops.soak_mail`). Prints a
+JSON report.
 
     .venv/bin/python -m tests.ops.soak [--operations 120] [--requests 12] [--chaos-every 4]
 """
@@ -43,11 +45,13 @@ from app import create_app
 from app.services.accounts import create_org, create_user, issue_token
 from sandbox.testing import RunningSandbox, running_sandbox
 from sync.db import upgrade
+from sync.jobs import request_notifications
 from sync.models import Comment, InboundEvent, InboxState, OutboxAction, OutboxState, Ticket
 from sync.runtime import Runtime
 from sync.scheduler import current_leader
 from sync.settings import Settings
 from tests.ops.procs import kill, process_env, start, stop, wait_until
+from tests.ops.soak_mail import AgentComment, MailSink, mail_report, mail_settled
 
 SECRET = "soak-webhook-secret-0123456789"
 # Long: the log redactor masks the secret key wherever it appears, and a short word would mask log text.
@@ -172,6 +176,7 @@ class Tally:
     counts: Counter[str] = field(default_factory=Counter)
     comments: list[str] = field(default_factory=list)  # bodies of accepted customer comments
     created: list[str] = field(default_factory=list)  # summaries of accepted customer creations
+    agent_comments: list[AgentComment] = field(default_factory=list)  # for the notification check
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def add(self, what: str, n: int = 1) -> None:
@@ -231,10 +236,13 @@ def agent_act(sb: RunningSandbox, keys: list[str], rng: random.Random, n: int, t
     key = rng.choice(keys)
     kind = rng.choice(["transition", "comment", "priority"])
     body: dict[str, Any] = {"transition": {"status": rng.choice(AGENT_STATUSES)},
-                            "comment": {"body": f"agent note {n}", "public": rng.random() < 0.7},
+                            "comment": {"body": f"agent note {n} {uuid.uuid4().hex[:6]}", "public": rng.random() < 0.7},
                             "priority": {"priority": rng.choice(PRIORITIES)}}[kind]
     response = requests.post(f"{sb.url}/_sandbox/requests/{key}/{kind}", json=body, timeout=10)
     tally.add(f"agent_{kind}" if response.ok else "agent_refused")
+    if kind == "comment" and response.ok:
+        with tally.lock:
+            tally.agent_comments.append(AgentComment(response.json()["id"], key, body["body"], body["public"]))
 
 
 class Chaos(threading.Thread):
@@ -318,11 +326,19 @@ def mismatches(runtime: Runtime, jsm: dict[str, Any]) -> list[str]:
             other = [(shown[i], expected[i]) for i in set(shown) & set(expected)
                      if not _same_comment(shown[i], expected[i])]
             if set(shown) != set(expected) or other:
-                found.append(f"{key}: public comments differ: missing "
-                             f"{[(i, expected[i][:80]) for i in sorted(set(expected) - set(shown))]}, "
+                missing = [(i, expected[i][:80], _held_as(db, i)) for i in sorted(set(expected) - set(shown))]
+                found.append(f"{key}: public comments differ: missing {missing}, "
                              f"extra {sorted(set(shown) - set(expected))}, other bodies {other[:2]}")
         found += [f"{key}: a ticket JSM never had" for key in set(tickets) - set(jsm["requests"])]
     return found
+
+
+def _held_as(db: Any, jira_id: str) -> str:
+    """What the store holds for a JSM comment it does not show: the first thing to know when one is missing."""
+    row = db.scalars(select(Comment).where(Comment.jira_id == jira_id)).first()
+    if row is None:
+        return "no row"
+    return "deleted" if row.deleted else "internal" if not row.public else "shown"
 
 
 def _same_comment(stored: str, in_jsm: str) -> bool:
@@ -351,7 +367,13 @@ def _backlog(runtime: Runtime) -> dict[str, int]:
 
 def _settled(runtime: Runtime) -> bool:
     try:
-        return _backlog(runtime) == {"outbox": 0, "inbox": 0}
+        if _backlog(runtime) != {"outbox": 0, "inbox": 0}:
+            return False
+        if mail_settled(runtime):
+            return True
+        # A drain now rather than at the sweeper's next tick (every 30 s); a drain already queued is kept.
+        request_notifications(runtime.redis)
+        return False
     except Exception:  # a connection the chaos terminated: the next poll opens a new one
         return False
 
@@ -375,7 +397,7 @@ def run_soak(operations: int = 120, requests_n: int = 12, chaos_every: float = 4
     began, rng, tally = time.monotonic(), random.Random(seed), Tally()
     work = work_dir or Path(tempfile.mkdtemp(prefix="companion-soak-"))
     (work / "logs").mkdir(parents=True, exist_ok=True)
-    redis_server = RedisServer(work)
+    redis_server, mail = RedisServer(work), MailSink()
     try:
         with fresh_postgres() as (db_url, admin, db_name), running_sandbox(seed="empty") as sb:
             web_ports = [free_port(), free_port()]
@@ -389,19 +411,21 @@ def run_soak(operations: int = 120, requests_n: int = 12, chaos_every: float = 4
                 for n in range(requests_n)]
             env = process_env(settings, COMPANION_JIRA_BASE_URL=sb.url, COMPANION_JIRA_EMAIL=sb.email,
                               COMPANION_JIRA_API_TOKEN=sb.token, COMPANION_JIRA_WEBHOOK_SECRET=SECRET,
-                              COMPANION_SECRET_KEY=SECRET_KEY, COMPANION_SYNC_RECONCILE_CRON="* * * * * */20")
+                              COMPANION_SECRET_KEY=SECRET_KEY, COMPANION_SYNC_RECONCILE_CRON="* * * * * */20",
+                              COMPANION_MAIL_SMTP_URL=mail.url, COMPANION_NOTIFICATIONS_COALESCE_SECONDS="2")
             install = Install(env, work / "logs", web_ports, sb)
-            report = _drive(install, sb, settings, redis_server, admin, db_name, keys, token, tally, rng,
+            report = _drive(install, sb, settings, redis_server, mail, admin, db_name, keys, token, tally, rng,
                             operations, chaos_every, settle_timeout)
     finally:
         redis_server.stop()
+        mail.stop()
     report["duration_s"] = round(time.monotonic() - began, 1)
     report["logs"] = str(work / "logs")
     return report
 
 
-def _drive(install: Install, sb: RunningSandbox, settings: Settings, redis_server: RedisServer, admin: Engine,
-           db_name: str, keys: list[str], token: str, tally: Tally, rng: random.Random, operations: int,
+def _drive(install: Install, sb: RunningSandbox, settings: Settings, redis_server: RedisServer, mail: MailSink,
+           admin: Engine, db_name: str, keys: list[str], token: str, tally: Tally, rng: random.Random, operations: int,
            chaos_every: float, settle_timeout: float) -> dict[str, Any]:
     subprocess.run([sys.executable, "-m", "app", "reconcile", "--full"], env=install.env, check=True,
                    capture_output=True, timeout=120)
@@ -417,6 +441,7 @@ def _drive(install: Install, sb: RunningSandbox, settings: Settings, redis_serve
         customer = Customer(install, token, tally, rng)
         chaos = Chaos(install, redis_server, admin, db_name, chaos_every, random.Random(rng.random()), tally)
         chaos.start()
+        laps = Laps()
         try:
             for n in range(operations):
                 if rng.random() < 0.5:
@@ -427,17 +452,22 @@ def _drive(install: Install, sb: RunningSandbox, settings: Settings, redis_serve
         finally:
             chaos.stopped.set()
             chaos.join(60)
+            laps.lap("operations")
         # The end: no more faults, every webhook out, a full reconcile, queues drained, then compare.
         requests.post(f"{sb.url}/_sandbox/faults", json={}, timeout=10).raise_for_status()
         sb.wait_for_webhooks(30)
         settled = wait_until(lambda: _settled(runtime), settle_timeout, 1.0)
+        laps.lap("settle")
         subprocess.run([sys.executable, "-m", "app", "reconcile", "--full"], env=install.env, check=True,
                        capture_output=True, timeout=180)
+        laps.lap("full_reconcile")
         sb.wait_for_webhooks(30)
         settled = wait_until(lambda: _settled(runtime), settle_timeout, 1.0) and settled
+        laps.lap("settle_again")
         jsm = requests.get(f"{sb.url}/_sandbox/state", timeout=30).json()
         different = mismatches(runtime, jsm)
         once = once_each(sb, tally)
+        notifications = mail_report(runtime, mail, tally.agent_comments)
         with runtime.sessions() as db:
             failed_actions = int(db.scalar(select(func.count()).select_from(OutboxAction).where(
                 OutboxAction.state == OutboxState.FAILED)) or 0)
@@ -447,7 +477,7 @@ def _drive(install: Install, sb: RunningSandbox, settings: Settings, redis_serve
         runtime.close()
     webhooks = sb.sandbox.sender
     return {
-        "ok": bool(settled) and not different and not once["lost"] and not once["doubled"],
+        "ok": bool(settled) and not different and not once["lost"] and not once["doubled"] and notifications["ok"],
         "requests": len(jsm["requests"]), "operations": operations,
         "events": {"agent": sum(v for k, v in tally.counts.items() if k.startswith("agent_") and k != "agent_refused"),
                    "webhooks_pending_at_end": webhooks.pending()},
@@ -458,8 +488,20 @@ def _drive(install: Install, sb: RunningSandbox, settings: Settings, redis_serve
         "restarts": {k: v for k, v in sorted(tally.counts.items()) if k.startswith(("restarts_", "terminated_"))},
         "chaos_errors": {k: v for k, v in sorted(tally.counts.items()) if k.startswith("chaos_")},
         "backlog_at_end": backlog, "mismatches": len(different), "mismatch_details": different[:20],
-        "lost": once["lost"], "doubled": once["doubled"],
+        "lost": once["lost"], "doubled": once["doubled"], "notifications": notifications, "phases_s": laps.seconds,
     }
+
+
+@dataclass
+class Laps:
+    """Seconds spent in each phase of the end, for the report (where a slow run spent its time)."""
+
+    seconds: dict[str, float] = field(default_factory=dict)
+    started: float = field(default_factory=time.monotonic)
+
+    def lap(self, name: str) -> None:
+        now = time.monotonic()
+        self.seconds[name], self.started = round(now - self.started, 1), now
 
 
 def _healthy(url: str) -> bool:
