@@ -192,6 +192,41 @@ def test_create_reply_resolve_rate_close(browser: Any, env: Any, tmp_path: Path,
     assert len(checked) == 8
 
 
+@pytest.mark.parametrize("lang", ["en", "ru"])
+def test_the_desks_are_explained_on_the_create_form(browser: Any, env: Any, lang: str) -> None:
+    """000: paid technical support with SLAs vs free help. No note is configured: the wording comes from
+    the SLAs JSM gave each desk's requests (the stand-in's SUP has them, HELP has none)."""
+    from sync.jobs import refresh_slas
+
+    t = Translations.load(str(TRANSLATIONS), [lang]).gettext
+    env.raise_request(summary="On the paid desk")
+    env.raise_request(summary="On the free desk", request_type="21")
+    refresh_slas(env.runtime)
+    context = browser.new_context(viewport=SIZES["phone"], locale="en-GB")
+    enable_axe(context)
+    page = context.new_page()
+    page.goto(f"{env.base_url}/login?lang={lang}")
+    page.get_by_label(t("Email")).fill("customer1@example.com")
+    page.get_by_label(t("Password")).fill("correct horse battery")
+    page.get_by_role("button", name=t("Sign in")).click()
+    page.wait_for_url(env.base_url + "/")
+    page.get_by_role("link", name={"en": "English", "ru": "Русский"}[lang]).click()
+    page.wait_for_url(f"**lang={lang}")
+    page.get_by_role("navigation", name=t("Main")).get_by_role("link", name=t("New request")).click()
+    notes = page.locator("#desk-notes")
+    described = page.get_by_label(t("Where to ask")).get_attribute("aria-describedby")
+    assert described == "desk-notes"
+    pairs = dict(zip(notes.locator("dt").all_inner_texts(), notes.locator("dd").all_inner_texts(), strict=True))
+    assert pairs == {
+        "Technical support": t("Paid technical support: answers within the agreed response times (SLA)."),
+        "Customer support": t("Free help with using the product, without guaranteed response times.")}, pairs
+    _no_sideways_scroll(page, "desk notes")
+    assert_accessible(page, "desk notes")
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"desk-notes-{lang}-phone.png"), full_page=True)
+    context.close()
+
+
 def test_create_without_javascript(browser: Any, env: Any) -> None:
     """The <noscript> path: with scripts off, Next chooses the desk and the type."""
     context = browser.new_context(java_script_enabled=False, viewport=SIZES["phone"])
