@@ -20,7 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from sync.inbound import attachments, reconcile_comments
-from sync.inbound.site_fields import remember_organisations_fields
+from sync.inbound.site_fields import remember_organisations_fields, remember_participants_fields
 from sync.inbound.upsert import apply_comment, apply_issue
 from sync.jsm.events import CommentSnapshot, IssueSnapshot
 from sync.jsm.gateway import JsmGateway, gateway_for
@@ -218,6 +218,7 @@ def reconcile(runtime: Runtime, *, full: bool, project: str | None = None, progr
     try:
         with runtime.sessions() as session, session.begin():
             remember_organisations_fields(session, gw.organisations_field_ids())
+            remember_participants_fields(session, gw.participants_field_ids())
         for key in _projects(runtime, gw, project):
             lock = ProjectLock(_redis(runtime), key)
             if not lock.acquire():

@@ -171,6 +171,8 @@ def apply_issue(session: Session, issue: IssueSnapshot, mapping: Mapping, *, cha
                                   batch)
         if org_id is not None or issue.organisations_known:
             ticket.organization_id = org_id
+    if issue.participants_known and list(issue.participants) != list(ticket.participant_account_ids or []):
+        ticket.participant_account_ids = list(issue.participants)  # who else is told (sync.notify.recipients)
     if batch is None:
         session.flush()  # alone, as before: callers (reconcile, outbound) may read it back at once
     elif is_new:
