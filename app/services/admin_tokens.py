@@ -17,7 +17,8 @@ from sync.settings import Settings
 
 def token_json(token: ApiToken) -> dict[str, Any]:
     return {"id": token.id, "name": token.name, "created": iso(token.created_at),
-            "last_used": iso(token.last_used_at), "revoked": iso(token.revoked_at)}
+            "last_used": iso(token.last_used_at), "expires": iso(token.expires_at),
+            "revoked": iso(token.revoked_at)}
 
 
 def tokens_of(db: Session, actor: User, user_id: int) -> list[ApiToken]:

@@ -182,7 +182,8 @@ def _sign_in(page: Any, base: str, email: str) -> None:
     page.wait_for_url(base + "/**")
 
 
-PAGES = {"viewer@acme.test": ["/", "/summary", "/account/tokens", "/account/password", "/account/notifications"],
+PAGES = {"viewer@acme.test": ["/", "/summary", "/account/tokens", "/account/password", "/account/notifications",
+                             "/account/sessions", "/account/two-factor"],
          "admin@example.test": ["/admin/", "/admin/audit", "/admin/mapping", "/summary"]}
 
 
