@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -92,7 +93,8 @@ def bench_env(prefer_postgres: bool = True) -> Iterator[BenchEnv]:
         if embedded:
             from sync.redis_conn import stop_embedded_redis
 
-            stop_embedded_redis(data_dir)
+            stop_embedded_redis(data_dir / "redis")
+        shutil.rmtree(data_dir, ignore_errors=True)  # the database file, .eml files, the embedded Redis's files
 
 
 def _redis(data_dir: Path) -> tuple[str, bool]:

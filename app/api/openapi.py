@@ -202,6 +202,8 @@ PATHS: dict[str, Any] = {
                 "permissions": {"type": "array", "items": {"type": "string"}}}}))},
     "/api/v1/admin/audit": {"get": _op("Admin / org admin: who changed what, when (newest first)",
                                        {"200": _json({"type": "object"}), **_ERRORS})},
+    "/api/v1/admin/share-links": {"get": _op("Admin: every organisation's read-only link, its maker and its reads",
+                                             {"200": _json({"type": "object"}), **_ERRORS})},
     "/api/v1/openapi.json": {"get": _op("This document", {"200": _json({"type": "object"})})},
 }
 
