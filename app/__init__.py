@@ -20,6 +20,7 @@ from app.admin import view_as
 from app.api import actions as api_actions
 from app.api import admin as api_admin
 from app.api import admin_accounts as api_admin_accounts
+from app.api import admin_users as api_admin_users
 from app.api import mapping as api_mapping
 from app.api import me as api_me
 from app.api import openapi as api_openapi
@@ -63,6 +64,7 @@ BLUEPRINTS: tuple[tuple[Blueprint, bool], ...] = (
     (api_mapping.bp, True),
     (api_admin.bp, True),
     (api_admin_accounts.bp, True),
+    (api_admin_users.bp, True),
     (api_me.bp, True),
     (api_openapi.bp, False),
     (signin.bp, False),

@@ -10,6 +10,7 @@ from typing import Any
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
+from app.admin.refusals import reason
 from app.context import current_user, login_required, runtime_of
 from app.services import admin
 from app.services.audit import entries_for
@@ -23,8 +24,9 @@ bp = Blueprint("admin_accounts", __name__, url_prefix="/admin")
 
 @bp.app_context_processor
 def _admin_nav() -> dict[str, Any]:
-    # The header's "Administration" link: shown to whoever may manage users.
-    return {"show_admin_link": can_manage_users(current_user())}
+    # The header's "Administration" link: shown to whoever may manage users; the admin-only pages to admins.
+    user = current_user()
+    return {"show_admin_link": can_manage_users(user), "full_admin": is_admin(user)}
 
 
 def _guard() -> Any:
@@ -42,7 +44,7 @@ def _apply(change: Any, ok: str, target: str) -> Any:
     except admin.AdminError as exc:
         if exc.status == 404:
             abort(404)
-        flash(_("Not saved: %(reason)s", reason=exc.message), "error")
+        flash(_("Not saved: %(reason)s", reason=reason(exc)), "error")
         return None
     flash(ok, "ok")
     return result if result is not None else True
@@ -66,8 +68,10 @@ def organizations() -> Any:
     if not is_admin(user):
         abort(404)
     if request.method == "POST":
-        org_id = request.form.get("id")
+        org_id = request.form.get("id", "")
         data = {"name": request.form.get("name", ""), "jira_org_id": request.form.get("jira_org_id") or None}
+        if org_id and not org_id.isdigit():
+            abort(404)
         if org_id:
             _apply(lambda db: admin.update_org(db, user, int(org_id), data), _("Organisation saved."), "")
         else:

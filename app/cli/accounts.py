@@ -23,7 +23,7 @@ from sync.redis_conn import connect
 from sync.settings import Settings, load_settings
 
 # The command line acts with full rights: it runs with the install's own configuration and database.
-_CLI_ACTOR = User(email="cli", role="admin", active=True)
+CLI_ACTOR = User(email="cli", role="admin", active=True)
 
 
 def _settings(args: argparse.Namespace) -> Settings:
@@ -33,7 +33,7 @@ def _settings(args: argparse.Namespace) -> Settings:
 def cmd_orgs_list(args: argparse.Namespace) -> int:
     """One line per organisation: slug, members, open requests, name, linked JSM organisation."""
     with account_session(_settings(args)) as db:
-        for org in admin.list_orgs(db, _CLI_ACTOR):
+        for org in admin.list_orgs(db, CLI_ACTOR):
             data = admin.org_json(db, org)
             print(f"{org.slug:<24} {data['members']:>5} users {data['requests']['open']:>6} open  {org.name}"
                   + (f"  (JSM {org.jira_org_id})" if org.jira_org_id else ""))
@@ -44,7 +44,7 @@ def cmd_users_list(args: argparse.Namespace) -> int:
     """One line per user: e-mail, role, organisation, groups, active or disabled."""
     with account_session(_settings(args)) as db:
         try:
-            users = admin.list_users(db, _CLI_ACTOR, args.org)
+            users = admin.list_users(db, CLI_ACTOR, args.org)
         except admin.AdminError as exc:
             print(f"error: {exc.message}", file=sys.stderr)
             return 1
@@ -95,7 +95,7 @@ def cmd_users_invite(args: argparse.Namespace) -> int:
             print(f"error: no organisation {args.org!r}", file=sys.stderr)
             return 1
         try:
-            user = admin.invite(db, _CLI_ACTOR, {"email": args.email, "role": args.role,
+            user = admin.invite(db, CLI_ACTOR, {"email": args.email, "role": args.role,
                                                  "organization": org.slug if org else None})
         except admin.AdminError as exc:
             print(f"error: {exc.message}", file=sys.stderr)

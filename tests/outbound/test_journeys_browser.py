@@ -160,6 +160,22 @@ def test_create_reply_resolve_rate_close(browser: Any, env: Any, tmp_path: Path,
         assert page.locator("#reopen-form").count() == 1 and page.locator("#resolve-form").count() == 0
         step("resolved")
 
+        # The customer reopens it (JSM allows that from Resolved): Resolve is offered again, no rating prompt.
+        page.locator("#reopen-form summary").click()
+        page.locator("#reopen-form").get_by_label(t("Comment (optional)")).fill("It came back.")
+        page.locator("#reopen-form").get_by_role("button", name=t("Reopen the request")).click()
+        page.locator("#resolve-form").wait_for(timeout=15_000)
+        assert page.locator("#rate-form").count() == 0 and page.locator("#reopen-form").count() == 0
+        page.locator(".sent-item[data-action=reopen][data-state=delivered]").wait_for(timeout=15_000)
+        step("reopened")
+
+        # The customer resolves it: Reopen and the rating prompt come without a reload.
+        page.locator("#resolve-form summary").click()
+        page.locator("#resolve-form").get_by_role("button", name=t("Resolve the request")).click()
+        page.locator("#rate-form").wait_for(timeout=15_000)
+        assert page.locator("#reopen-form").count() == 1 and page.locator("#resolve-form").count() == 0
+        step("resolved-by-customer")
+
         # Rate with large targets; after a reload the given rating shows, not a blank form.
         star = page.locator("#rate-form label.star").nth(3)
         box = star.bounding_box()
@@ -189,41 +205,42 @@ def test_create_reply_resolve_rate_close(browser: Any, env: Any, tmp_path: Path,
         step("follow-up")
     context.close()
     assert not csp_errors, csp_errors
-    assert len(checked) == 8
+    assert len(checked) == 10
 
 
-@pytest.mark.parametrize("lang", ["en", "ru"])
-def test_the_desks_are_explained_on_the_create_form(browser: Any, env: Any, lang: str) -> None:
+def test_the_desks_are_explained_on_the_create_form(browser: Any, env: Any) -> None:
     """000: paid technical support with SLAs vs free help. No note is configured: the wording comes from
-    the SLAs JSM gave each desk's requests (the stand-in's SUP has them, HELP has none)."""
+    the SLAs JSM gave each desk's requests (the stand-in's SUP has them, HELP has none). English, then
+    Russian after a click on the language, on a phone."""
     from sync.jobs import refresh_slas
 
-    t = Translations.load(str(TRANSLATIONS), [lang]).gettext
     env.raise_request(summary="On the paid desk")
     env.raise_request(summary="On the free desk", request_type="21")
     refresh_slas(env.runtime)
     context = browser.new_context(viewport=SIZES["phone"], locale="en-GB")
     enable_axe(context)
     page = context.new_page()
-    page.goto(f"{env.base_url}/login?lang={lang}")
-    page.get_by_label(t("Email")).fill("customer1@example.com")
-    page.get_by_label(t("Password")).fill("correct horse battery")
-    page.get_by_role("button", name=t("Sign in")).click()
+    page.goto(f"{env.base_url}/login?lang=en")
+    page.get_by_label("Email").fill("customer1@example.com")
+    page.get_by_label("Password").fill("correct horse battery")
+    page.get_by_role("button", name="Sign in").click()
     page.wait_for_url(env.base_url + "/")
-    page.get_by_role("link", name={"en": "English", "ru": "Русский"}[lang]).click()
-    page.wait_for_url(f"**lang={lang}")
-    page.get_by_role("navigation", name=t("Main")).get_by_role("link", name=t("New request")).click()
-    notes = page.locator("#desk-notes")
-    described = page.get_by_label(t("Where to ask")).get_attribute("aria-describedby")
-    assert described == "desk-notes"
-    pairs = dict(zip(notes.locator("dt").all_inner_texts(), notes.locator("dd").all_inner_texts(), strict=True))
-    assert pairs == {
-        "Technical support": t("Paid technical support: answers within the agreed response times (SLA)."),
-        "Customer support": t("Free help with using the product, without guaranteed response times.")}, pairs
-    _no_sideways_scroll(page, "desk notes")
-    assert_accessible(page, "desk notes")
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="New request").click()
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / f"desk-notes-{lang}-phone.png"), full_page=True)
+    for lang in ("en", "ru"):
+        t = Translations.load(str(TRANSLATIONS), [lang]).gettext
+        if lang != "en":
+            page.get_by_role("link", name="Русский").click()
+            page.wait_for_url(f"**lang={lang}")
+        assert page.get_by_label(t("Where to ask")).get_attribute("aria-describedby") == "desk-notes"
+        notes = page.locator("#desk-notes")
+        pairs = dict(zip(notes.locator("dt").all_inner_texts(), notes.locator("dd").all_inner_texts(), strict=True))
+        assert pairs == {
+            "Technical support": t("Paid technical support: answers within the agreed response times (SLA)."),
+            "Customer support": t("Free help with using the product, without guaranteed response times.")}, pairs
+        _no_sideways_scroll(page, f"desk notes ({lang})")
+        assert_accessible(page, f"desk notes ({lang})")
+        page.screenshot(path=str(ARTIFACTS / f"desk-notes-{lang}-phone.png"), full_page=True)
     context.close()
 
 
