@@ -16,7 +16,6 @@ from app.services import admin
 from app.services.audit import entries_for
 from app.services.invitations import send_link
 from sync.jobs import request_notifications
-from sync.models import ROLES
 from sync.permissions import PERMISSIONS, can_manage_users, is_admin
 
 bp = Blueprint("admin_accounts", __name__, url_prefix="/admin")
@@ -105,7 +104,7 @@ def users() -> Any:
     with runtime_of(current_app).sessions() as db:
         rows = [admin.user_json(u) for u in admin.list_users(db, user, request.args.get("org"))]
         orgs = [o.slug for o in admin.list_orgs(db, user)] if is_admin(user) else []
-    return render_template("admin/users.html", user=user, users=rows, roles=ROLES, orgs=orgs,
+    return render_template("admin/users.html", user=user, users=rows, roles=admin.grantable_roles(user), orgs=orgs,
                            invitation=invitation if isinstance(invitation, str) else None)
 
 

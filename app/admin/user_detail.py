@@ -10,7 +10,6 @@ from flask_babel import gettext as _
 from app.admin.refusals import reason
 from app.context import current_user, login_required, runtime_of
 from app.services import admin, admin_tokens
-from sync.models import ROLES
 from sync.permissions import can_manage_users, is_admin
 
 bp = Blueprint("admin_user", __name__, url_prefix="/admin/users")
@@ -32,7 +31,10 @@ def _render(actor: Any, user_id: int, reset_link: str | None = None) -> Any:
             abort(404)
         data = admin.user_json(target)
         groups = [g.name for g in admin.list_groups(db, actor) if g.organization_id == target.organization_id]
-    return render_template("admin/user.html", user=actor, target=data, tokens=tokens, roles=ROLES,
+    roles = admin.grantable_roles(actor)
+    if data["role"] not in roles:  # shown as it is (saving it unchanged is allowed), never silently replaced
+        roles.append(data["role"])
+    return render_template("admin/user.html", user=actor, target=data, tokens=tokens, roles=roles,
                            groups=groups, reset_link=reset_link, can_view_as=is_admin(actor))
 
 

@@ -182,6 +182,11 @@ def managed_user_by_email(db: Session, actor: User, email: str) -> User:
     return managed_user(db, actor, user.id)
 
 
+def grantable_roles(actor: User) -> list[str]:
+    """The built-in roles the actor may give (the forms offer only these)."""
+    return [role for role in ROLES if can_grant(actor, BUILTIN_ROLES[role].permissions)]
+
+
 def _role(db: Session, actor: User, data: dict[str, Any], default: str | None) -> str | None:
     role = text(data, "role", required=default is None and "role" in data, limit=64)
     if role is None:

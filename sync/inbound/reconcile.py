@@ -19,13 +19,13 @@ import redis
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from sync.inbound import attachments
+from sync.inbound import attachments, reconcile_comments
 from sync.inbound.site_fields import remember_organisations_fields, remember_participants_fields
 from sync.inbound.upsert import apply_comment, apply_issue
 from sync.jsm.events import CommentSnapshot, IssueSnapshot
 from sync.jsm.gateway import JsmGateway, gateway_for
-from sync.jsm.values import SearchHit, SearchPage
-from sync.models import Comment, Organization, SyncState, Ticket, utcnow
+from sync.jsm.values import SearchPage
+from sync.models import Organization, SyncState, Ticket, utcnow
 
 if TYPE_CHECKING:
     from sync.runtime import Runtime
@@ -121,34 +121,6 @@ def _stub(ticket_jira_id: str, key: str, project: str) -> IssueSnapshot:
                          None, None, None, None, None)
 
 
-def _comments_of(gw: JsmGateway, hit: SearchHit, known: dict[str, tuple[datetime, bool]]) -> tuple[
-        list[CommentSnapshot], bool]:
-    """The hit's comments with `public` settled, and whether the list is complete (for deletions)."""
-    # A comment we already hold unchanged keeps the visibility we stored; only new or edited ones
-    # without a flag (Data Center search results carry no `jsdPublic`), or a list the search
-    # truncated, cost a servicedeskapi call.
-    comments = [_with_public(c, known[c.jira_id][1]) if c.public is None and _is_current(c, known) else c
-                for c in hit.comments]
-    if hit.comments_complete and all(c.public is not None for c in comments):
-        return comments, True
-    from_sd = {c.jira_id: c for c in gw.list_comments(hit.issue.key, include_internal=True)}
-    settled = [c if c.public is not None else _with_public(c, bool((sd := from_sd.get(c.jira_id)) and sd.public))
-               for c in comments]
-    seen = {c.jira_id for c in settled}
-    settled.extend(c for cid, c in from_sd.items() if cid not in seen)
-    return settled, True
-
-
-def _with_public(c: CommentSnapshot, public: bool) -> CommentSnapshot:
-    # Missing from servicedeskapi's list (deleted since, or not visible) means never public.
-    return CommentSnapshot(c.jira_id, c.author, c.body, c.created, c.updated, public)
-
-
-def _is_current(c: CommentSnapshot, known: dict[str, tuple[datetime, bool]]) -> bool:
-    stored = known.get(c.jira_id)
-    return stored is not None and c.updated is not None and stored[0] >= c.updated
-
-
 def _apply_page(runtime: Runtime, gw: JsmGateway, project: str, page: SearchPage, full: bool,
                 result: ReconcileResult, seen: set[str]) -> None:
     ids = [h.issue.jira_id for h in page.hits]
@@ -156,18 +128,11 @@ def _apply_page(runtime: Runtime, gw: JsmGateway, project: str, page: SearchPage
         stored = {jid: (upd, dele, jira_org) for jid, upd, dele, jira_org in session.execute(
             select(Ticket.jira_id, Ticket.jira_updated_at, Ticket.deleted, Organization.jira_org_id)
             .outerjoin(Organization, Organization.id == Ticket.organization_id).where(Ticket.jira_id.in_(ids)))}
-        known: dict[str, tuple[datetime, bool]] = {}
-        by_ticket: dict[str, set[str]] = {}
-        for tid, cid, upd, public in session.execute(
-                select(Ticket.jira_id, Comment.jira_id, Comment.updated_at, Comment.public).join(Ticket)
-                .where(Ticket.jira_id.in_(ids), Comment.jira_id.is_not(None), Comment.deleted.is_(False))):
-            if cid is None:  # excluded by the query; narrows the type
-                continue
-            known[cid] = (upd, public)
-            by_ticket.setdefault(tid, set()).add(cid)
+        held = reconcile_comments.read_stored(session, ids)
         seen_files = attachments.known_field_ids(session, ids)
-    # JSM calls happen before the transaction opens, so no row lock is held across HTTP.
-    settled = {h.issue.jira_id: _comments_of(gw, h, known) for h in page.hits}
+    # JSM calls happen before the transaction opens, so no row lock is held across HTTP; and after the
+    # store was read, so what they answer is newer than what the store was seen to hold.
+    settled = {h.issue.jira_id: reconcile_comments.compare(gw, h, held) for h in page.hits}
     # Attachments: servicedeskapi is asked only when `fields.attachment` differs from the last refresh.
     files = {h.issue.jira_id: gw.list_request_attachments(h.issue.key) for h in page.hits
              if attachments.needs_refresh(h.attachment_ids, seen_files.get(h.issue.jira_id))}
@@ -188,19 +153,22 @@ def _apply_page(runtime: Runtime, gw: JsmGateway, project: str, page: SearchPage
                 ticket = session.scalar(select(Ticket).where(Ticket.jira_id == issue.jira_id))
                 if ticket is not None:
                     attachments.apply_attachments(session, ticket, files[issue.jira_id], hit.attachment_ids)
-            comments, complete = settled[issue.jira_id]
-            for c in comments:
-                if _is_current(c, known) and known[c.jira_id][1] == bool(c.public):
+            found = settled[issue.jira_id]
+            if found.restored:
+                log.warning("comments %s of %s were stored as deleted, yet JSM lists them: shown again",
+                            ", ".join(sorted(found.restored)), issue.key)
+            for c in found.comments:
+                restore = c.jira_id in found.restored
+                if not restore and held.is_current(c) and held.live[c.jira_id][1] == bool(c.public):
                     continue
                 # Internal ones are stored too, never as public (as the webhook path does), so they
                 # count as known next time and cost no visibility lookup.
-                if apply_comment(session, issue.jira_id, c, public=c.public is True).changed:
+                if apply_comment(session, issue.jira_id, c, public=c.public is True, restore=restore).changed:
                     result.comments += 1
-            if complete:
-                for gone in by_ticket.get(issue.jira_id, set()) - {c.jira_id for c in comments}:
-                    stub = CommentSnapshot(gone, None, "", None, None, False)
-                    if apply_comment(session, issue.jira_id, stub, deleted=True).changed:
-                        result.comments += 1
+            for gone in found.gone:
+                stub = CommentSnapshot(gone, None, "", None, None, False)
+                if apply_comment(session, issue.jira_id, stub, deleted=True).changed:
+                    result.comments += 1
         newest = max((_ms(h.issue.updated) for h in page.hits), default=0)
         if newest:
             _advance(session, project, newest, full)

@@ -49,6 +49,7 @@ def test_org_admin_sees_only_their_organisation(client: Any, accounts: None) -> 
     _sign_in(client, "boss@acme.test")
     page = client.get("/admin/users").get_data(as_text=True)
     assert "alice@acme.test" in page and "gina@globex.test" not in page
+    assert '<option value="org_admin">' in page and '<option value="admin">' not in page  # only grantable roles
     assert client.get("/admin/organizations").status_code == 404
 
 
