@@ -20,6 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from sync.inbound import attachments
+from sync.inbound.batch import BatchCache
 from sync.inbound.site_fields import remember_organisations_fields
 from sync.inbound.upsert import apply_comment, apply_issue
 from sync.jsm.events import CommentSnapshot, IssueSnapshot
@@ -172,38 +173,59 @@ def _apply_page(runtime: Runtime, gw: JsmGateway, project: str, page: SearchPage
     files = {h.issue.jira_id: gw.list_request_attachments(h.issue.key) for h in page.hits
              if attachments.needs_refresh(h.attachment_ids, seen_files.get(h.issue.jira_id))}
     mapping = runtime.mapping
+    # What this page writes: tickets not already current, comments new or changed, comments gone.
+    to_apply = [h.issue for h in page.hits if not _current(h.issue, stored.get(h.issue.jira_id))]
+    to_comment = {h.issue.jira_id: [c for c in settled[h.issue.jira_id][0]
+                                    if not (_is_current(c, known) and known[c.jira_id][1] == bool(c.public))]
+                  for h in page.hits}
+    gone = {h.issue.jira_id: by_ticket.get(h.issue.jira_id, set()) - {c.jira_id for c in settled[h.issue.jira_id][0]}
+            if settled[h.issue.jira_id][1] else set() for h in page.hits}
+    stubs = [CommentSnapshot(cid, None, "", None, None, False) for ids in gone.values() for cid in ids]
     with runtime.sessions() as session, session.begin():
+        # The page's rows in a few set reads (as an inbox batch does): applied one by one, a ticket
+        # cost four round trips, and a full reconcile of a big site was bound by them, not by JSM.
+        writes = [c for cs in to_comment.values() for c in cs] + stubs
+        batch = BatchCache.for_snapshots(session, [h.issue for h in page.hits], writes) \
+            if to_apply or writes else BatchCache()
+        applying = {i.jira_id for i in to_apply}
         for hit in page.hits:
             issue = hit.issue
             seen.add(issue.jira_id)
-            before = stored.get(issue.jira_id)
-            if before is not None and not before[1] and before[0] == issue.updated \
-                    and not _unshared(issue, before[2]):
+            if issue.jira_id not in applying:
                 result.unchanged += 1
-            elif apply_issue(session, issue, mapping).reason in ("created", "updated"):
+            elif apply_issue(session, issue, mapping, batch=batch).reason in ("created", "updated"):
                 result.changed += 1
             else:
                 result.unchanged += 1
             if issue.jira_id in files:
+                batch.settle(session)
                 ticket = session.scalar(select(Ticket).where(Ticket.jira_id == issue.jira_id))
                 if ticket is not None:
                     attachments.apply_attachments(session, ticket, files[issue.jira_id], hit.attachment_ids)
-            comments, complete = settled[issue.jira_id]
-            for c in comments:
-                if _is_current(c, known) and known[c.jira_id][1] == bool(c.public):
-                    continue
-                # Internal ones are stored too, never as public (as the webhook path does), so they
-                # count as known next time and cost no visibility lookup.
-                if apply_comment(session, issue.jira_id, c, public=c.public is True).changed:
+            # Internal ones are stored too, never as public (as the webhook path does), so they
+            # count as known next time and cost no visibility lookup.
+            for c in to_comment[issue.jira_id]:
+                if _comment(session, issue.jira_id, c, batch, public=c.public is True):
                     result.comments += 1
-            if complete:
-                for gone in by_ticket.get(issue.jira_id, set()) - {c.jira_id for c in comments}:
-                    stub = CommentSnapshot(gone, None, "", None, None, False)
-                    if apply_comment(session, issue.jira_id, stub, deleted=True).changed:
-                        result.comments += 1
+            for cid in gone[issue.jira_id]:
+                stub = CommentSnapshot(cid, None, "", None, None, False)
+                if _comment(session, issue.jira_id, stub, batch, deleted=True):
+                    result.comments += 1
+        batch.settle(session)
         newest = max((_ms(h.issue.updated) for h in page.hits), default=0)
         if newest:
             _advance(session, project, newest, full)
+
+
+def _current(issue: IssueSnapshot, stored: tuple[datetime, bool, str | None] | None) -> bool:
+    """Whether the stored ticket already holds this search hit (same `updated`, alive, right tenancy)."""
+    return stored is not None and not stored[1] and stored[0] == issue.updated and not _unshared(issue, stored[2])
+
+
+def _comment(session: Session, issue_jira_id: str, comment: CommentSnapshot, batch: BatchCache, *,
+             public: bool | None = None, deleted: bool = False) -> bool:
+    """Apply one comment through the page's cache (which holds every ticket of a page that writes)."""
+    return apply_comment(session, issue_jira_id, comment, public=public, deleted=deleted, batch=batch).changed
 
 
 def _unshared(issue: IssueSnapshot, stored_jira_org: str | None) -> bool:
