@@ -51,7 +51,7 @@ class BenchEnv:
         return Settings(**values)
 
 
-def _postgres_base() -> str | None:
+def postgres_base() -> str | None:
     return os.environ.get("BENCH_DATABASE_URL") or os.environ.get("TEST_DATABASE_URL")
 
 
@@ -65,7 +65,7 @@ def bench_env(prefer_postgres: bool = True) -> Iterator[BenchEnv]:
 
     data_dir = Path(tempfile.mkdtemp(prefix="companion-bench-"))
     redis_url, embedded = _redis(data_dir)
-    base = _postgres_base() if prefer_postgres else None
+    base = postgres_base() if prefer_postgres else None
     admin = None
     if base:
         base_url = make_url(base)

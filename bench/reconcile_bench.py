@@ -6,8 +6,8 @@ the stand-in serves from this process. Beside each figure its bound: JSM calls a
 returns with fields), wall time against calls ÷ `jira.rate.per_second`, and RSS against 200 MB.
 With `cloud_limits` the stand-in enforces Jira Cloud's per-site and per-issue limits as well.
 
-    .venv/bin/python -m bench --only reconcile                 # 100,000 tickets (about a minute at 20/s)
-    .venv/bin/python -m bench --only reconcile --quick         # 5,000 tickets
+    .venv/bin/python -m bench --only reconcile --scale 100000  # 100,000 tickets
+    .venv/bin/python -m bench --only reconcile [--quick]       # 10,000 (1,000) tickets
 """
 
 from __future__ import annotations
@@ -55,9 +55,10 @@ def _worker(env: BenchEnv, config: str) -> dict:
             "result": {k: int(v) for k, v in summary.items()}}
 
 
-def run(env: BenchEnv, quick: bool = False, rate: float = 20.0, burst: int = 40, cloud_limits: bool = False) -> dict:
-    """One full reconcile of a fresh store against `bench:N` (N = 5,000 quick, else 100,000)."""
-    tickets = 5_000 if quick else 100_000
+def run(env: BenchEnv, quick: bool = False, tickets: int | None = None, rate: float = 20.0, burst: int = 40,
+        cloud_limits: bool = False) -> dict:
+    """One full reconcile of a fresh store against `bench:N` (N = 1,000 quick, 10,000 else, or `tickets`)."""
+    tickets = tickets or (1_000 if quick else 10_000)
     # Cloud's documented per-site GET budget (100/s) and per-issue write windows, the configured rate below it.
     faults = {"cloud_limits": {"rps": 100, "per_issue_writes": [20, 2, 100, 30]}} if cloud_limits else {}
     with running_sandbox(seed=f"bench:{tickets}") as jsm:
