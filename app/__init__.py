@@ -14,6 +14,7 @@ from app.admin import accounts as admin_accounts_pages
 from app.admin import mail as admin_mail_page
 from app.admin import mapping as admin_mapping_page
 from app.admin import operations as admin_operations_pages
+from app.admin import share_links as admin_share_links
 from app.admin import user_detail as admin_user_page
 from app.admin import view_as
 from app.api import actions as api_actions
@@ -27,8 +28,9 @@ from app.assets import init_assets
 from app.context import RUNTIME_KEY
 from app.i18n import init_i18n
 from app.jsoninput import StrictJSONProvider
-from app.portal import account, init_portal, invite, list_page, notifications, signin, summary, ticket
+from app.portal import account, init_portal, invite, list_page, notifications, share_public, signin, summary, ticket
 from app.portal import actions as portal_actions
+from app.portal import report as portal_report
 from app.portal import settings as portal_settings
 from app.redaction import install_redaction
 from app.requestlog import init_request_log
@@ -66,6 +68,9 @@ BLUEPRINTS: tuple[tuple[Blueprint, bool], ...] = (
     (portal_settings.bp, False),
     (view_as.bp, False),
     (admin_mail_page.bp, False),
+    (share_public.bp, False),
+    (portal_report.bp, False),
+    (admin_share_links.bp, False),
 )
 
 

@@ -23,6 +23,10 @@ _HEADERS = {
                                "script-src 'self'; frame-ancestors 'none'; base-uri 'self'; form-action 'self'",
 }
 
+# The one route meant for other sites' iframes (a share link's card) sends this instead: any page may frame
+# it, and no X-Frame-Options goes with it (that header cannot say "anyone").
+EMBEDDABLE_CSP = _HEADERS["Content-Security-Policy"].replace("frame-ancestors 'none'", "frame-ancestors *")
+
 
 def init_security(app: Flask) -> None:
     """Enable CSRF for forms and set the headers; `create_app` exempts what authenticates otherwise."""
@@ -31,8 +35,10 @@ def init_security(app: Flask) -> None:
 
     @app.after_request
     def _headers(response: Response) -> Response:
+        embeddable = response.headers.get("Content-Security-Policy") == EMBEDDABLE_CSP
         for name, value in _HEADERS.items():
-            response.headers.setdefault(name, value)
+            if not (embeddable and name == "X-Frame-Options"):
+                response.headers.setdefault(name, value)
         if request.is_secure:
             response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
         return response

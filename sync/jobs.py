@@ -34,6 +34,7 @@ from sync.policies import sla
 from sync.projection import discovery, reproject
 from sync.queues import queue
 from sync.redis_conn import get_bytes
+from sync.reports import monthly
 
 if TYPE_CHECKING:
     from rq.cron import CronScheduler
@@ -310,6 +311,8 @@ def register_cron(cron: CronScheduler, settings: Settings) -> None:
     cron.register(run_policies, queue_name="maintenance", interval=POLICIES_INTERVAL_SECONDS, job_timeout=600)
     # Hourly: each user's digest hour comes in their own zone; a missed tick is caught up by the next one.
     cron.register(send_digests, queue_name="maintenance", cron="2 * * * *", job_timeout=1800)
+    # Hourly for the same reason: the 1st begins at a different hour in each recipient's zone.
+    cron.register(send_monthly_reports, queue_name="maintenance", cron="7 * * * *", job_timeout=1800)
 
 
 def send_digests(runtime: Runtime, now: str | None = None) -> dict[str, int]:
@@ -323,6 +326,21 @@ def send_digests(runtime: Runtime, now: str | None = None) -> dict[str, int]:
             if digest.compose_digest(session, runtime.settings, runtime.mapping, user_id, at) is not None:
                 counts["digests"] += 1
     if counts["digests"]:
+        request_notifications(runtime.redis, force=True)
+    return counts
+
+
+def send_monthly_reports(runtime: Runtime, now: str | None = None) -> dict[str, int]:
+    """Cron: store the monthly reports due now (or at ISO `now`), then ask for the notification drain to send them."""
+    at = datetime.fromisoformat(now.replace("Z", "+00:00")) if now else datetime.now(UTC)
+    counts = {"reports": 0}
+    with runtime.sessions() as session:
+        due = monthly.due_recipients(session, runtime.settings, at)
+    for user_id, month in due:
+        with runtime.sessions() as session, session.begin():
+            if monthly.compose_report(session, runtime.settings, runtime.mapping, user_id, month, at) is not None:
+                counts["reports"] += 1
+    if counts["reports"]:
         request_notifications(runtime.redis, force=True)
     return counts
 

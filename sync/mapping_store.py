@@ -81,10 +81,22 @@ def active_version(runtime: Runtime) -> int | None:
         return session.scalar(select(MappingVersion.version).where(MappingVersion.active.is_(True)))
 
 
-def rollback(runtime: Runtime, version: int, *, author: str) -> int:
-    """Publish the document of an earlier version as a new version (history is never rewritten)."""
+def version_document(runtime: Runtime, version: int) -> str:
+    """The YAML document of a published version; LookupError when there is none."""
     with runtime.sessions() as session:
         document = session.scalar(select(MappingVersion.document).where(MappingVersion.version == version))
     if document is None:
         raise LookupError(f"no mapping version {version}")
-    return publish_version(runtime, document, author=author, comment=f"rollback to version {version}")
+    return document
+
+
+def rollback(runtime: Runtime, version: int, *, author: str) -> int:
+    """Publish the document of an earlier version as a new version (history is never rewritten)."""
+    return publish_version(runtime, version_document(runtime, version), author=author,
+                           comment=f"rollback to version {version}")
+
+
+def restore_default(runtime: Runtime, *, author: str, comment: str = "") -> int:
+    """Publish the mapping the install starts with (`mappings.file`, else the built-in default) as a new version."""
+    return publish_version(runtime, base_mapping(runtime.settings).to_yaml(), author=author,
+                           comment=comment or "default mapping restored")

@@ -19,6 +19,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -99,6 +100,17 @@ class Organization(Base):
     share_token_hash: Mapped[str | None] = mapped_column(String(128), unique=True)
     # When the share link stops working; None for links made before links expired.
     share_expires_at: Mapped[datetime | None]
+    # Who made the current link and when. A plain id, not a foreign key: users already reference
+    # organisations, and a cycle would make table creation order ambiguous; accounts are disabled,
+    # never deleted, so the id keeps naming its maker.
+    share_created_by_id: Mapped[int | None] = mapped_column(Integer)
+    share_created_at: Mapped[datetime | None]
+    # The language the link's feed, badge, JSON and card speak, and whether they show subjects.
+    share_locale: Mapped[str | None] = mapped_column(String(8))
+    share_with_subjects: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # Reads of the current link (page, feed, badge, JSON, card); reset when a new link replaces it.
+    share_access_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    share_last_access_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
@@ -546,4 +558,6 @@ class NotificationPreference(Base):
     email: Mapped[EmailMode] = mapped_column(_by_value(EmailMode), default=EmailMode.INSTANT)
     # The local date (YYYY-MM-DD) of the last daily digest, so a digest goes out once a day.
     last_digest_on: Mapped[str | None] = mapped_column(String(10))
+    # Org admins and viewers may opt in to the organisation's monthly report (sync/reports).
+    monthly_report: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

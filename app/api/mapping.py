@@ -21,6 +21,8 @@ from sync.projection import reproject
 from sync.projection.unmapped import unmapped_report
 
 bp = Blueprint("admin_mapping", __name__, url_prefix="/api/v1/mapping")
+# The editor's comment box allows as much (maxlength); a version's comment is a note, not a document.
+MAX_COMMENT = 500
 
 
 def _proposal() -> Mapping:
@@ -130,3 +132,19 @@ def rollback():  # type: ignore[no-untyped-def]
                  {"restored": body["version"]})
     request_reproject(runtime, version)
     return jsonify(version=version), 202
+
+
+@bp.post("/restore-default")
+@admin_required
+def restore_default():  # type: ignore[no-untyped-def]
+    """Publish the default mapping again (`mappings.file`, else the built-in one) as a new version and re-project."""
+    runtime = runtime_of(current_app)
+    body = request.get_json(silent=True)
+    comment = body.get("comment", "") if isinstance(body, dict) else ""
+    if not isinstance(comment, str) or len(comment) > MAX_COMMENT:
+        return json_error(400, f"comment: must be text of at most {MAX_COMMENT} characters")
+    version = mapping_store.restore_default(runtime, author=current_user().email, comment=comment)
+    record_apart(runtime, current_user(), "mapping.restore_default", f"mapping version {version}",
+                 {"comment": comment})
+    job_id = request_reproject(runtime, version)
+    return jsonify(version=version, job=job_id, progress_url="/api/v1/mapping/progress"), 202

@@ -27,7 +27,8 @@ _ACCEPTED = {"202": _json({"type": "object", "properties": {"sync": _ref("Sync")
 
 
 _NOTIFICATIONS = {"type": "object", "properties": {"email": {"enum": ["instant", "daily", "off"]},
-                                                  "locale": {"enum": ["en", "ru"]}}}
+                                                  "locale": {"enum": ["en", "ru"]},
+                                                  "monthly_report": {"type": "boolean"}}}
 
 
 def _op(summary: str, responses: dict[str, Any], **extra: Any) -> dict[str, Any]:
@@ -150,6 +151,10 @@ PATHS: dict[str, Any] = {
     "/api/v1/mapping/rollback": {"post": _op("Admin: publish an earlier version again", {
         "202": _json({"type": "object"}), **_ERRORS}, requestBody=_body({"type": "object", "properties": {
             "version": {"type": "integer"}}}))},
+    "/api/v1/mapping/restore-default": {"post": _op(
+        "Admin: publish the default mapping (mappings.file, else the built-in one) again as a new version", {
+            "202": _json({"type": "object"}), **_ERRORS}, requestBody=_body({"type": "object", "properties": {
+                "comment": {"type": "string", "maxLength": 500}}}))},
     "/api/v1/mapping/progress": {"get": _op("Admin: progress of the latest re-projection",
                                             {"200": _json({"type": "object"}), **_ERRORS})},
     "/api/v1/admin/sync": {"get": _op("Admin: sync health (lag, backlog, failed events, JSM calls, last JSM 401/403)",

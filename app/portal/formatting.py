@@ -10,6 +10,7 @@ from babel import Locale
 from babel.dates import format_date as babel_date
 from babel.dates import format_datetime as babel_datetime
 from babel.dates import format_timedelta, parse_pattern
+from babel.numbers import format_decimal
 from flask import Flask, g, request, url_for
 from flask_babel import get_locale
 
@@ -80,6 +81,16 @@ def fmt_duration(seconds: float | None) -> str:
     return format_timedelta(timedelta(seconds=seconds), threshold=1.5, locale=locale_code())
 
 
+def fmt_month(day: date) -> str:
+    """The month of `day` as a heading says it ("November 2026", "ноябрь 2026")."""
+    return babel_date(day, "LLLL y", locale=_babel_locale(locale_code()))
+
+
+def fmt_hours(value: float) -> str:
+    """Hours with at most one decimal, in the reader's number format."""
+    return format_decimal(round(value, 1), format="#,##0.#", locale=_babel_locale(locale_code()))
+
+
 def zone_name() -> str:
     """The name of the reader's time zone, shown next to times."""
     zone = user_zone(g.get("user"))
@@ -102,6 +113,9 @@ def init_formatting(app: Flask) -> None:
     app.jinja_env.filters["dt"] = fmt_datetime
     app.jinja_env.filters["d"] = fmt_date
     app.jinja_env.filters["duration"] = fmt_duration
+    app.jinja_env.filters["day"] = fmt_day
+    app.jinja_env.filters["month_name"] = fmt_month
+    app.jinja_env.filters["hours"] = fmt_hours
     app.jinja_env.globals["zone_name"] = zone_name
     app.jinja_env.globals["url_with"] = url_with
     app.jinja_env.globals["get_locale"] = get_locale

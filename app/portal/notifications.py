@@ -12,6 +12,7 @@ from app.security import csrf
 from app.services.notification_prefs import PreferenceError, preferences, set_email_mode, update_preferences
 from sync.models import EmailMode, User
 from sync.notify.links import unsubscribe_user
+from sync.reports.monthly import may_receive
 
 bp = Blueprint("portal_notifications", __name__)
 
@@ -25,7 +26,10 @@ def settings_page() -> Any:
     if request.method == "POST":
         try:
             with runtime.sessions() as db, db.begin():
-                update_preferences(db, user, {k: request.form[k] for k in ("email", "locale") if k in request.form})
+                changes: dict[str, Any] = {k: request.form[k] for k in ("email", "locale") if k in request.form}
+                if "monthly_report" in request.form:  # a hidden "false" precedes the checkbox's "true"
+                    changes["monthly_report"] = request.form.getlist("monthly_report")[-1] == "true"
+                update_preferences(db, user, changes)
         except PreferenceError:
             flash(_("Choose one of the offered options."), "error")
             return redirect(url_for("portal_notifications.settings_page")), 303
@@ -33,7 +37,7 @@ def settings_page() -> Any:
         return redirect(url_for("portal_notifications.settings_page")), 303
     with runtime.sessions() as db:
         current = preferences(db, user, runtime.settings.portal.default_locale)
-    return render_template("notifications.html", user=user, prefs=current)
+    return render_template("notifications.html", user=user, prefs=current, may_report=may_receive(user))
 
 
 @bp.route("/unsubscribe/<token>", methods=["GET", "POST"])

@@ -17,6 +17,7 @@ from app.portal.summary_svg import history_svg
 from app.services.accounts import hash_token
 from app.services.audit import record
 from app.services.scope import ScopeError, scopes_for, visible_tickets
+from app.services.share_links import SHARE_LOCALES, find_link, record_access
 from app.services.summary import build_summary, summary_scope
 from sync.models import Organization, Role, User
 from sync.permissions import Permission, has, is_admin
@@ -69,7 +70,8 @@ def _summary_response(user: User, new_link: str | None = None) -> Any:
     portal = runtime.settings.portal
     return _render(data, user=user, scope=scope, scopes=scopes_for(user), shared=False, orgs=orgs,
                    share_org=share_org, can_share=has(user, Permission.SHARE_SUMMARY), new_link=new_link,
-                   share_days=portal.share_link_days, share_max_days=portal.share_link_max_days)
+                   share_days=portal.share_link_days, share_max_days=portal.share_link_max_days,
+                   current_locale=locale_code())
 
 
 @bp.post("/summary/share")
@@ -84,15 +86,25 @@ def create_share() -> Any:
         flash(_("The link's lifetime must be a whole number of days from 1 to %(max)d.",
                 max=portal.share_link_max_days), "error")
         return _summary_response(user)
+    language = request.form.get("locale") or locale_code()
+    if language not in SHARE_LOCALES:
+        flash(_("Choose one of the offered languages."), "error")
+        return _summary_response(user)
+    with_subjects = request.form.get("with_subjects") == "1"
     token = secrets.token_urlsafe(32)
+    now = datetime.now(UTC)
     with runtime_of(current_app).sessions() as db, db.begin():
         org = _share_org(db, user)
         if org is None:
             abort(404)
         org.share_token_hash = hash_token(token)
-        org.share_expires_at = datetime.now(UTC) + timedelta(days=int(raw_days))
+        org.share_expires_at = now + timedelta(days=int(raw_days))
+        org.share_created_by_id, org.share_created_at = user.id, now
+        org.share_locale, org.share_with_subjects = language, with_subjects
+        org.share_access_count, org.share_last_access_at = 0, None  # a new link starts its own count
         name = org.name
-        record(db, user, "share_link.create", f"organization {org.slug}", org.id, {})
+        record(db, user, "share_link.create", f"organization {org.slug}", org.id,
+               {"locale": language, "with_subjects": with_subjects, "days": int(raw_days)})
     flash(_("A new read-only link for %(org)s was created. Any older link no longer works.", org=name), "ok")
     return _summary_response(user, url_for("portal_summary.shared_summary", token=token, _external=True))
 
@@ -117,22 +129,23 @@ def revoke_share() -> Any:
 
 @bp.get("/s/<token>")
 def shared_summary(token: str) -> Any:
-    """Read-only summary of one organisation for holders of its link; subjects are left out."""
-    if len(token) > 128:
-        abort(404)
+    """Read-only summary of one organisation for holders of its link; subjects only if the link was made with them."""
     runtime = runtime_of(current_app)
+    now = datetime.now(UTC)
     with runtime.sessions() as db:
-        org = db.scalars(select(Organization).where(Organization.share_token_hash == hash_token(token))).first()
-        if org is None or (org.share_expires_at is not None and org.share_expires_at <= datetime.now(UTC)):
-            abort(404)  # an expired link is as unknown as a wrong one: nothing tells what it once showed
+        org = find_link(db, token, now)
+        if org is None:
+            abort(404)
         # A transient reader of that organisation, so the one scope helper still decides what is counted.
         reader = User(email="", role=Role.ORG_VIEWER, organization_id=org.id)
         data = build_summary(db, visible_tickets(reader, "org"), runtime.mapping, locale_code(), user_zone(None),
-                             with_subjects=False, translations=get_translations())
-        org_name = org.name
+                             with_subjects=org.share_with_subjects, translations=get_translations())
+        org_name, org_id = org.name, org.id
+    record_access(runtime.sessions, org_id, now)
     response = current_app.make_response(_render(data, user=None, scope="org", scopes=(), shared=True,
                                                  org_name=org_name, orgs=[], share_org=None, can_share=False,
-                                                 new_link=None, share_days=0, share_max_days=0))
+                                                 new_link=None, share_days=0, share_max_days=0,
+                                                 current_locale=locale_code()))
     response.headers["Referrer-Policy"] = "no-referrer"
     response.headers["X-Robots-Tag"] = "noindex, nofollow"
     response.headers["Cache-Control"] = "no-store"

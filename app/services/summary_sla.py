@@ -19,12 +19,9 @@ from sqlalchemy.orm import Session
 
 from mappings import Mapping
 from sync.models import Ticket, TicketSla
+from sync.policies.sla_view import decided_outcomes
 
 MONTHS = 6
-
-
-def _when(text: str | None) -> datetime | None:
-    return datetime.fromisoformat(text.replace("Z", "+00:00")) if text else None
 
 
 def _months(now: datetime, zone: tzinfo) -> list[str]:
@@ -43,22 +40,6 @@ def _month(moment: datetime, zone: tzinfo) -> str:
     return f"{day.year:04d}-{day.month:02d}"
 
 
-def _outcomes(metrics: list[dict[str, Any]], now: datetime) -> list[tuple[datetime, bool]]:
-    """(when it was decided, breached) for each decided cycle of one request's SLAs."""
-    out = []
-    for metric in metrics:
-        for cycle in metric.get("completed") or []:
-            stop = _when(cycle.get("stop"))
-            if stop is not None:
-                out.append((stop, bool(cycle.get("breached"))))
-        ongoing = metric.get("ongoing")
-        if ongoing and not ongoing.get("paused"):
-            breach = _when(ongoing.get("breach"))
-            if breach is not None and breach <= now:
-                out.append((breach, True))
-    return out
-
-
 def sla_results(db: Session, scope: Select[Any], mapping: Mapping, zone: tzinfo, now: datetime,
                 first_responses: list[tuple[datetime, datetime]]) -> dict[str, Any]:
     """`{"months": [{"month", "met", "breached"}], "median_first_response_working_hours", "sample"}`.
@@ -71,7 +52,7 @@ def sla_results(db: Session, scope: Select[Any], mapping: Mapping, zone: tzinfo,
     rows = db.execute(scope.with_only_columns(TicketSla.metrics).select_from(Ticket)
                       .join(TicketSla, TicketSla.ticket_id == Ticket.id))
     for (metrics,) in rows:
-        for moment, late in _outcomes(metrics or [], now):
+        for moment, late in decided_outcomes(metrics or [], now):
             month = _month(moment, zone)
             if month in months:
                 (breached if late else met)[month] += 1

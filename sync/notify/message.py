@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.policy import SMTP
@@ -13,6 +15,16 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescap
 
 _TEMPLATES = Environment(loader=PackageLoader("sync.notify", "templates"), undefined=StrictUndefined,
                          autoescape=select_autoescape(["html"]), keep_trailing_newline=True)
+
+
+@dataclass(frozen=True)
+class InlineImage:
+    """An image an HTML part shows by `cid:` (e.g. a chart), attached beside it."""
+
+    content_id: str
+    data: bytes
+    subtype: str = "png"
+    filename: str = "chart.png"
 
 
 def mail_domain(sender: str) -> str:
@@ -37,8 +49,12 @@ def render(template: str, **values: Any) -> tuple[str, str]:
 
 
 def build(*, sender: str, to: str, to_name: str, subject: str, text: str, html: str, message_id: str,
-          thread: str | None = None, unsubscribe_url: str | None = None) -> str:
-    """The whole message as ASCII text with CRLF line ends, ready for SMTP or an .eml file."""
+          thread: str | None = None, unsubscribe_url: str | None = None,
+          images: Sequence[InlineImage] = ()) -> str:
+    """The whole message as ASCII text with CRLF line ends, ready for SMTP or an .eml file.
+
+    `images` travel beside the HTML part (multipart/related) and are shown where it says `cid:<content_id>`.
+    """
     message = EmailMessage(policy=SMTP)
     message["From"] = sender
     message["To"] = Address(display_name=to_name, addr_spec=to) if to_name else to
@@ -56,4 +72,10 @@ def build(*, sender: str, to: str, to_name: str, subject: str, text: str, html: 
         message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     message.set_content(text)
     message.add_alternative(html, subtype="html")
+    if images:
+        html_part = message.get_body(preferencelist=("html",))
+        assert html_part is not None  # added just above
+        for image in images:
+            html_part.add_related(image.data, "image", image.subtype, cid=f"<{image.content_id}>",
+                                  disposition="inline", filename=image.filename)
     return message.as_string()

@@ -52,3 +52,23 @@ def customer_view(metrics: list[dict[str, Any]], mapping: Mapping, now: datetime
 def utc_now() -> datetime:
     """The time SLA views are judged at."""
     return datetime.now(UTC)
+
+
+def decided_outcomes(metrics: list[dict[str, Any]], now: datetime) -> list[tuple[datetime, bool]]:
+    """(when it was decided, breached) for each decided cycle of one request's SLAs.
+
+    A completed cycle is decided when it stopped, met or breached as JSM said; a running one is decided
+    (breached) once its breach time has passed, unless paused; a running one still in time is not yet.
+    """
+    out = []
+    for metric in metrics:
+        for cycle in metric.get("completed") or []:
+            stop = _when(cycle.get("stop"))
+            if stop is not None:
+                out.append((stop, bool(cycle.get("breached"))))
+        ongoing = metric.get("ongoing")
+        if ongoing and not ongoing.get("paused"):
+            breach = _when(ongoing.get("breach"))
+            if breach is not None and breach <= now:
+                out.append((breach, True))
+    return out

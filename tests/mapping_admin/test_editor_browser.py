@@ -1,4 +1,7 @@
-"""The mapping editor in headless Chromium: unmapped banner, preview, publish, re-projection."""
+"""The mapping editor in headless Chromium, by clicking only, in English and Russian, on a desktop and a phone:
+the site's statuses first with counts and customer wording, the preview in words, a confirmed publish with its
+progress, a per-project exception, and the way back to the default. A thread plays the maintenance worker.
+"""
 
 from __future__ import annotations
 
@@ -8,24 +11,56 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from babel.support import Translations
 from sqlalchemy import select
 
 from sync.models import Ticket
 from tests.helpers import drain, issue_payload, make_account, post_webhook
+from tests.portal.a11y import assert_accessible, enable_axe
 
 CHROMIUM = Path("/usr/bin/chromium")
-ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
+ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts" / "mapping-editor"
+TRANSLATIONS = Path(__file__).resolve().parents[2] / "app" / "translations"
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
         "--disable-sync", "--no-first-run"]
+SIZES = {"desktop": {"width": 1366, "height": 900}, "phone": {"width": 390, "height": 844}}
 PASSWORD = "admin password 123"
 
 pytestmark = [pytest.mark.browser,
               pytest.mark.skipif(not CHROMIUM.exists(), reason=f"{CHROMIUM} is missing (apt install chromium)")]
 
 
+class MaintenanceWorker:
+    """Runs the re-projection jobs a publish enqueues, as the `maintenance` worker would (RQ's own worker
+    installs signal handlers, which only the main thread may do)."""
+
+    def __init__(self, runtime: Any) -> None:
+        self.runtime, self.stop = runtime, threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        from sync.jobs import queue, reproject_all
+
+        maintenance = queue("maintenance", self.runtime.redis)
+        while not self.stop.is_set():
+            for job in maintenance.jobs:
+                if job.func_name.endswith("reproject_all"):
+                    reproject_all(self.runtime, *job.args)
+                job.delete()
+            self.stop.wait(0.2)
+
+    def __enter__(self) -> MaintenanceWorker:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop.set()
+        self.thread.join(10)
+
+
 @pytest.fixture
 def live(settings: Any) -> Iterator[tuple[str, Any]]:
-    """The app with CSRF on, two tickets (one in a status nobody mapped), served on a free port."""
+    """CSRF on; three requests Escalated, one in a status nobody mapped, two projects; served on a free port."""
     from werkzeug.serving import make_server
 
     from app import create_app
@@ -33,8 +68,12 @@ def live(settings: Any) -> Iterator[tuple[str, Any]]:
     app = create_app(settings, {"TESTING": True})
     runtime = app.extensions["companion"]
     client = app.test_client()
-    post_webhook(client, issue_payload("SUP-1", jira_id="1"))
-    post_webhook(client, issue_payload("SUP-2", jira_id="2", status="Awaiting Legal Review", status_id="777",
+    for n in range(1, 4):
+        post_webhook(client, issue_payload(f"SUP-{n}", jira_id=str(n), status="Escalated", status_id="5",
+                                           category="indeterminate"))
+    post_webhook(client, issue_payload("SUP-4", jira_id="4", status="Awaiting Legal Review", status_id="777",
+                                       category="indeterminate"))
+    post_webhook(client, issue_payload("OPS-1", jira_id="11", status="Escalated", status_id="5",
                                        category="indeterminate"))
     drain(runtime)
     make_account(runtime, "root@ops.test", role="admin", org=None, password=PASSWORD)
@@ -45,38 +84,119 @@ def live(settings: Any) -> Iterator[tuple[str, Any]]:
     runtime.close()
 
 
-def test_admin_maps_a_new_status_with_preview_and_publish(live: tuple[str, Any]) -> None:
+def _statuses(runtime: Any) -> dict[str, str]:
+    with runtime.sessions() as db:
+        return dict(db.execute(select(Ticket.key, Ticket.customer_status)).all())
+
+
+@pytest.mark.parametrize(("lang", "size"), [("en", "desktop"), ("ru", "phone")])
+def test_admin_edits_publishes_adds_an_exception_and_goes_back_to_the_default(
+        live: tuple[str, Any], lang: str, size: str) -> None:
     from playwright.sync_api import sync_playwright
 
-    from sync.jobs import reproject_all
-
+    t = Translations.load(str(TRANSLATIONS), [lang])
     base, runtime = live
-    ARTIFACTS.mkdir(exist_ok=True)
-    with sync_playwright() as p:
+    shots = ARTIFACTS / f"{lang}-{size}"
+    shots.mkdir(parents=True, exist_ok=True)
+    label = {s.key: s.label(lang) for s in runtime.mapping.statuses}
+    with sync_playwright() as p, MaintenanceWorker(runtime):
         browser = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        page = browser.new_page(viewport={"width": 1280, "height": 1000})
-        page.set_default_timeout(10_000)
+        context = browser.new_context(viewport=SIZES[size], locale="en-GB")
+        enable_axe(context)
+        page = context.new_page()
+        page.set_default_timeout(15_000)
         errors: list[str] = []
         page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-        page.goto(base + "/admin/mapping")
-        page.get_by_label("Email").fill("root@ops.test")
-        page.get_by_label("Password").fill(PASSWORD)
-        page.get_by_role("button", name="Sign in").click()
-        page.goto(base + "/admin/mapping")
-        banner = page.locator("#unmapped-banner")
-        assert "Awaiting Legal Review" in banner.inner_text()
-        page.get_by_label("Customer status for Awaiting Legal Review").select_option("on_hold")
-        page.get_by_role("button", name="Preview the effect").click()
-        page.locator("#mapping-result").get_by_text("in_progress → on_hold: 1 (SUP-2)").wait_for()
-        page.screenshot(path=str(ARTIFACTS / "admin-mapping-preview.png"), full_page=True)
-        page.get_by_label("What changed and why").fill("legal review pauses the request")
-        page.get_by_role("button", name="Publish").click()
-        page.wait_for_load_state("networkidle")
-        page.locator("text=legal review pauses the request").wait_for()
-        assert page.locator("#unmapped-banner").count() == 0
+        checked: list[str] = []
+
+        def step(name: str) -> None:
+            page.screenshot(path=str(shots / f"{len(checked):02d}-{name}.png"), full_page=True)
+            width = page.evaluate("document.documentElement.scrollWidth")
+            assert width <= SIZES[size]["width"], f"{name}: the page scrolls sideways ({width}px)"
+            assert_accessible(page, name)
+            checked.append(name)
+
+        page.goto(f"{base}/login?lang={lang}")
+        page.get_by_label(t.gettext("Email")).fill("root@ops.test")
+        page.get_by_label(t.gettext("Password")).fill(PASSWORD)
+        page.get_by_role("button", name=t.gettext("Sign in")).click()
+        page.wait_for_url(base + "/**")
+        page.get_by_role("link", name={"en": "English", "ru": "Русский"}[lang]).click()
+        page.wait_for_url(f"**lang={lang}")
+        page.get_by_role("navigation", name=t.gettext("Main")).get_by_role(
+            "link", name=t.gettext("Administration")).click()
+        page.get_by_role("navigation", name=t.gettext("Administration")).get_by_role(
+            "link", name=t.gettext("Status mapping")).click()
+        page.wait_for_url("**/admin/mapping")
+
+        # The site's statuses come first, most used first, with counts; the default's other names are folded.
+        site = page.locator("#site-statuses tbody tr")
+        assert site.nth(0).locator("th").inner_text().startswith("Escalated")
+        assert site.nth(0).locator("td.num").inner_text() == "4"
+        assert t.gettext("not mapped yet") in page.locator("tr[data-jira-name='Awaiting Legal Review']").inner_text()
+        assert not page.locator("#other-statuses table").is_visible()
+        escalated = page.get_by_label(t.gettext("Customers see for %(s)s") % {"s": "Escalated"}, exact=True)
+        assert escalated.locator("option:checked").inner_text() == \
+            f"{label['awaiting_fix']} · {t.gettext('counted as open')}"
+        assert runtime.mapping.status("awaiting_fix").description(lang) in site.nth(0).inner_text()
+        step("editor")
+
+        # Change Escalated to In progress: its explanation follows; the preview says it in words.
+        escalated.select_option("in_progress")
+        assert runtime.mapping.status("in_progress").description(lang) in site.nth(0).inner_text()
+        page.get_by_role("button", name=t.gettext("Preview the effect")).click()
+        moved = t.ngettext("%(num)d request now shown as “%(to)s” instead of “%(was)s”",
+                           "%(num)d requests now shown as “%(to)s” instead of “%(was)s”", 4) % {
+            "num": 4, "to": label["in_progress"], "was": label["awaiting_fix"]}
+        page.locator("#mapping-result").get_by_text(moved).wait_for()
+        step("preview")
+
+        # Publish: a confirmation with the same words, then the progress, then the outcome on the page.
+        page.get_by_label(t.gettext("What changed and why (kept with the version)")).fill("escalations are work")
+        page.get_by_role("button", name=t.gettext("Publish…")).click()
+        dialog = page.get_by_role("dialog")
+        dialog.get_by_text(moved).wait_for()
+        step("confirm-publish")
+        dialog.get_by_role("button", name=t.gettext("Publish"), exact=True).click()
+        page.wait_for_url("**published=1")
+        note = t.ngettext("Version %(v)s is published: %(num)d request is now shown differently.",
+                          "Version %(v)s is published: %(num)d requests are now shown differently.", 4) % {
+            "v": 1, "num": 4}
+        assert page.locator("#published-note").inner_text() == note
+        assert _statuses(runtime)["SUP-1"] == "in_progress"
+        step("published")
+
+        # An exception for one project: in OPS, Escalated is still "Waiting for a fix".
+        page.get_by_label(t.gettext("Project"), exact=True).select_option("OPS")
+        page.locator("#new-jira-status").select_option("Escalated")
+        page.locator("#new-customer-status").select_option("awaiting_fix")
+        page.get_by_role("button", name=t.gettext("Add the exception")).click()
+        assert page.locator("#overrides tr.new-override").count() == 1
+        page.get_by_role("button", name=t.gettext("Publish…")).click()
+        one_moved = t.ngettext("%(num)d request now shown as “%(to)s” instead of “%(was)s”",
+                               "%(num)d requests now shown as “%(to)s” instead of “%(was)s”", 1) % {
+            "num": 1, "to": label["awaiting_fix"], "was": label["in_progress"]}
+        dialog.get_by_text(one_moved).wait_for()
+        assert "OPS-1" in dialog.inner_text()
+        dialog.get_by_role("button", name=t.gettext("Publish"), exact=True).click()
+        page.wait_for_url("**published=2")
+        assert _statuses(runtime)["OPS-1"] == "awaiting_fix" and _statuses(runtime)["SUP-2"] == "in_progress"
+        assert "OPS" in page.locator("#overrides tr.override").first.inner_text()
+        step("exception")
+
+        # Back to the default: confirmed, with what it undoes.
+        page.get_by_role("button", name=t.gettext("Go back to the default mapping…")).click()
+        back = t.ngettext("%(num)d request now shown as “%(to)s” instead of “%(was)s”",
+                          "%(num)d requests now shown as “%(to)s” instead of “%(was)s”", 3) % {
+            "num": 3, "to": label["awaiting_fix"], "was": label["in_progress"]}
+        dialog.get_by_text(back).wait_for()
+        step("confirm-default")
+        dialog.get_by_role("button", name=t.gettext("Publish"), exact=True).click()
+        page.wait_for_url("**published=3")
+        assert set(_statuses(runtime).values()) == {"awaiting_fix", "in_progress"}
+        assert _statuses(runtime)["SUP-4"] == "in_progress"  # the unmapped one, by its category
+        assert page.locator("#overrides tr.override").count() == 0
+        step("default-restored")
         browser.close()
     assert not errors, errors
-    reproject_all(runtime, 1)  # the maintenance job the publish enqueued
-    with runtime.sessions() as db:
-        assert dict(db.execute(select(Ticket.key, Ticket.customer_status)).all()) == \
-            {"SUP-1": "open", "SUP-2": "on_hold"}
+    assert len(checked) == 7

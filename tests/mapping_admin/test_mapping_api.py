@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import re
 from pathlib import Path
 
 import pytest
@@ -59,7 +60,8 @@ def test_everyone_reads_admins_see_unmapped(mapped) -> None:  # type: ignore[no-
 
 def test_admin_endpoints_are_hidden_from_customers(mapped) -> None:  # type: ignore[no-untyped-def]
     client, _runtime, tokens = mapped
-    for method, url in (("put", ""), ("post", "/preview"), ("get", "/versions"), ("post", "/rollback")):
+    for method, url in (("put", ""), ("post", "/preview"), ("get", "/versions"), ("post", "/rollback"),
+                        ("post", "/restore-default")):
         response = getattr(client, method)(f"/api/v1/mapping{url}", json={}, headers=bearer(tokens["customer"]))
         assert response.status_code == 404, url
     assert client.put("/api/v1/mapping", json={}).status_code == 401
@@ -123,3 +125,49 @@ def test_preview_then_publish_reprojects_and_records_real_changes_only(mapped) -
                              .where(AuditEntry.action.startswith("mapping.")).order_by(AuditEntry.id)).all()
     assert audited[-1] == ("mapping.rollback", "mapping version 4", "root@ops.test")
     assert [a for a, _t, _e in audited].count("mapping.publish") == 3
+
+
+def test_restore_default_publishes_the_default_again_and_reprojects(mapped) -> None:  # type: ignore[no-untyped-def]
+    from sync.jobs import reproject_all
+
+    client, runtime, tokens = mapped
+    admin = bearer(tokens["admin"])
+    document = client.get("/api/v1/mapping", headers=admin).json["document"]
+    assert client.put("/api/v1/mapping", json={"document": with_rule_for_escalated(document, "on_hold")},
+                      headers=admin).status_code == 202
+    reproject_all(runtime, 1)
+    assert statuses(runtime)["SUP-2"] == "on_hold"
+    assert client.post("/api/v1/mapping/restore-default", json={"comment": 7}, headers=admin).status_code == 400
+    response = client.post("/api/v1/mapping/restore-default", json={"comment": "back to normal"}, headers=admin)
+    assert response.status_code == 202 and response.json["version"] == 2, response.json
+    reproject_all(runtime, 2)
+    assert statuses(runtime)["SUP-2"] == "awaiting_fix"
+    assert client.get("/api/v1/mapping", headers=admin).json["document"] == document
+    versions = client.get("/api/v1/mapping/versions", headers=admin).json["items"]
+    assert [(v["version"], v["active"], v["comment"]) for v in versions][0] == (2, True, "back to normal")
+    with runtime.sessions() as db:
+        assert "mapping.restore_default" in set(db.scalars(select(AuditEntry.action)))
+
+
+def _signed_in(client, email: str) -> dict[str, str]:  # type: ignore[no-untyped-def]
+    """Sign in through the form (CSRF on, as in production); the CSRF header the editor's script sends."""
+    token = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/login").text).group(1)
+    client.post("/login", data={"email": email, "password": "correct horse battery", "csrf_token": token})
+    return {"X-CSRFToken": re.search(r'name="csrf_token" value="([^"]+)"', client.get("/").text).group(1)}
+
+
+def test_editor_preview_in_words_is_for_admins_and_names_a_bad_proposal(mapped) -> None:  # type: ignore[no-untyped-def]
+    customer = mapped[0].application.test_client()
+    csrf = _signed_in(customer, "ann@acme.test")
+    assert customer.post("/admin/mapping/preview", json={"default": True}, headers=csrf).status_code == 404
+    client = mapped[0].application.test_client()
+    csrf = _signed_in(client, "root@ops.test")
+    assert client.post("/admin/mapping/preview", json={"default": True}).status_code == 400  # no CSRF header
+    document = client.get("/api/v1/mapping").json["document"]
+    words = client.post("/admin/mapping/preview", json={"document": with_rule_for_escalated(document, "on_hold")},
+                        headers=csrf)
+    assert words.status_code == 200
+    assert "1 request now shown as “On hold” instead of “Waiting for a fix” <span class=\"muted\">(SUP-2)" in words.text
+    for body in ({"version": 42}, {"document": "nope"}, [], {"document": with_rule_for_escalated(document, "x")}):
+        refused = client.post("/admin/mapping/preview", json=body, headers=csrf)
+        assert refused.status_code == 400 and "mapping-problems" in refused.text, (body, refused.text)

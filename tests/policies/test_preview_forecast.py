@@ -65,9 +65,14 @@ def test_preview_counts_requests_closed_now_and_this_week(env) -> None:  # type:
         assert db.scalar(select(func.count()).select_from(OutboxAction)) == 0
 
 
-def test_the_editor_page_carries_the_forecast_sentence_in_both_languages(env) -> None:  # type: ignore[no-untyped-def]
+def test_the_editors_preview_says_what_the_rules_would_do_in_both_languages(env) -> None:  # type: ignore[no-untyped-def]
+    _entered_at(env, _waiting(env, "Long forgotten"), utcnow() - timedelta(days=40))
+    doc = yaml.safe_load(default_yaml())
+    for rule in doc["policies"]:
+        rule["enabled"] = True
     env.client.post("/login", data={"email": "admin@companion.test", "password": "correct horse battery"})
-    english = env.client.get("/admin/mapping", headers={"Accept-Language": "en"}).text
-    assert "Publishing this closes {now} requests now and {week} more this week." in english
-    russian = env.client.get("/admin/mapping?lang=ru", headers={"Accept-Language": "ru"}).text
-    assert "Публикация закроет" in russian and "{now}" in russian and "{week}" in russian
+    english = env.client.post("/admin/mapping/preview?lang=en", json={"document": doc})
+    assert english.status_code == 200, english.text
+    assert "Requests its automatic rules would close: 1 now, 0 more within the week." in english.text
+    russian = env.client.post("/admin/mapping/preview?lang=ru", json={"document": doc}).text
+    assert "Обращения, которые закроют её автоматические правила: 1 сейчас, ещё 0 в течение недели." in russian

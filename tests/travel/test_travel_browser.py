@@ -1,0 +1,130 @@
+"""In headless Chromium: the printable monthly report (screenshot and PDF) and the card framed by another site."""
+
+from __future__ import annotations
+
+import http.server
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.portal.conftest import PASSWORD
+from tests.portal.test_browser import ARGS, CHROMIUM
+from tests.travel.report_seed import seed_october
+
+ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts" / "report"
+
+pytestmark = [pytest.mark.browser,
+              pytest.mark.skipif(not CHROMIUM.exists(), reason=f"{CHROMIUM} is missing (apt install chromium)")]
+
+
+@pytest.fixture
+def live_server(settings: Any) -> Iterator[tuple[str, Any]]:
+    """The portal (CSRF on) with the seeded October, on a free port in a thread."""
+    from werkzeug.serving import make_server
+
+    from app import create_app
+
+    app = create_app(settings, {"TESTING": True})
+    runtime = app.extensions["companion"]
+    seed_october(runtime)
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}", runtime
+    server.shutdown()
+    runtime.close()
+
+
+@pytest.fixture
+def browser() -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        instance = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        yield instance
+        instance.close()
+
+
+def _sign_in(page: Any, base: str, email: str) -> None:
+    page.goto(base + "/login")
+    page.locator("input[name=email]").fill(email)
+    page.locator("input[name=password]").fill(PASSWORD)
+    page.locator("form button[type=submit]").first.click()
+    page.wait_for_url(base + "/")
+
+
+def test_printable_report_renders_and_prints(browser: Any, live_server: tuple[str, Any]) -> None:
+    base, _ = live_server
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    context = browser.new_context(viewport={"width": 1100, "height": 1000}, locale="ru-RU",
+                                  timezone_id="Europe/Moscow")
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    _sign_in(page, base, "viewer@acme.test")
+    page.goto(base + "/summary/report?month=2026-10")
+    assert page.locator("h1").inner_text() == "Ежемесячный отчёт: Acme, октябрь 2026"
+    assert page.locator("#fig-opened").inner_text() == "4"
+    assert page.locator("#fig-resolved").inner_text() == "3"
+    assert page.locator("#fig-first").inner_text() == "2,5 раб. ч"
+    assert page.locator("#fig-resolution").inner_text() == "18 раб. ч"
+    assert page.locator("#fig-sla-met").inner_text() == "1" and page.locator("#fig-sla-breached").inner_text() == "2"
+    assert page.locator("#waiting tbody tr").count() == 1 and "SUP-2" in page.locator("#waiting").inner_text()
+    assert page.locator("svg.history rect").count() == 270  # 90 days, three bars each
+    page.screenshot(path=str(ARTIFACTS / "report-screen.png"), full_page=True)
+    page.emulate_media(media="print")
+    assert not page.locator("header.top").is_visible() and not page.locator(".report-months").is_visible()
+    page.screenshot(path=str(ARTIFACTS / "report-print.png"), full_page=True)
+    pdf = page.pdf(path=str(ARTIFACTS / "report.pdf"), format="A4", print_background=True)
+    assert pdf.startswith(b"%PDF") and len(pdf) > 5_000
+    assert not [e for e in errors if "Content Security Policy" in e], errors
+    context.close()
+
+
+class _Intranet(http.server.BaseHTTPRequestHandler):
+    """Another site (another origin): one page that frames the card, and one that frames a normal page."""
+
+    body = b""
+
+    def do_GET(self) -> None:
+        self.send_response(200)
+        self.send_header("Content-Type", "text/html; charset=utf-8")
+        self.end_headers()
+        self.wfile.write(self.body)
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+def test_another_site_can_frame_the_card_and_nothing_else(browser: Any, live_server: tuple[str, Any]) -> None:
+    base, _ = live_server
+    page = browser.new_context().new_page()
+    _sign_in(page, base, "viewer@acme.test")
+    page.goto(base + "/summary")
+    page.locator("form[action$='/summary/share'] button[type=submit]").click()
+    link = page.locator("#share-link").input_value()
+    path = "/s/" + link.rsplit("/s/", 1)[1]
+    _Intranet.body = (f'<!doctype html><title>Intranet</title><iframe id="card" src="{base}{path}/embed" '
+                      f'width="420" height="180"></iframe><iframe id="page" src="{base}{path}"></iframe>').encode()
+    intranet = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Intranet)
+    threading.Thread(target=intranet.serve_forever, daemon=True).start()
+    try:
+        visitor = browser.new_context().new_page()
+        visitor.goto(f"http://127.0.0.1:{intranet.server_port}/")
+        card = visitor.frame_locator("#card")
+        # The viewer reads Russian, so the link was made in Russian.
+        assert "1 обращение ждёт ответа заявителя" in card.locator(".headline").inner_text()
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        visitor.screenshot(path=str(ARTIFACTS / "embed-in-intranet.png"))
+        visitor.wait_for_timeout(300)
+        # Chromium replaces a refused frame with its own error page: the summary never renders there, while
+        # the same page opened directly shows it.
+        assert "Acme" not in visitor.frame_locator("#page").locator("body").inner_text()
+        visitor.goto(base + path)
+        assert "Acme" in visitor.locator("h1").inner_text()
+    finally:
+        intranet.shutdown()
+        intranet.server_close()
