@@ -79,6 +79,10 @@ def table(results: dict[str, Any]) -> str:
     if "p50_ms" in r:
         rows.append((f"freshness p50/p95 ms @{r['target_rate']}/s", f"{r['p50_ms']}/{r['p95_ms']}",
                      f"achieved {r['achieved_rate']}/s", f"{r['samples']} samples"))
+        if "bulk_edit" in r:
+            b = r["bulk_edit"]
+            rows.append((f"bulk edit of {b['events']} tickets: all visible s", str(b["all_visible_s"]),
+                         f"sent in {b['sent_s']} s", f"API confirmed {b['api_confirmed']}"))
     r = results.get("notify", {})
     if "throughput" in r:
         t, d = r["throughput"], r["webhook_to_smtp"]
