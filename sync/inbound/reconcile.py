@@ -33,6 +33,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 PAGE_SIZE = 100  # Cloud's enhanced search caps pages at 100 once fields are asked for
+DELETION_CHUNK = 5000  # rows per fetch while looking for tickets the search no longer returns
 LOCK_TTL_MS = 10 * 60 * 1000  # renewed after every page, so only a dead run lets it lapse
 Progress = Callable[[int, "int | None"], None]
 
@@ -241,9 +242,11 @@ def _unshared(issue: IssueSnapshot, stored_jira_org: str | None) -> bool:
 def _detect_deletions(runtime: Runtime, gw: JsmGateway, project: str, seen: set[str],
                       result: ReconcileResult) -> None:
     with runtime.sessions() as session:
-        missing = [(jid, key) for jid, key in session.execute(
-            select(Ticket.jira_id, Ticket.key).where(Ticket.project_key == project, Ticket.deleted.is_(False)))
-            if jid not in seen]
+        # Streamed (a server-side cursor on PostgreSQL): a big site's project holds hundreds of
+        # thousands of tickets, and only the few the search did not return are kept.
+        rows = session.execute(select(Ticket.jira_id, Ticket.key).where(
+            Ticket.project_key == project, Ticket.deleted.is_(False)).execution_options(yield_per=DELETION_CHUNK))
+        missing = [(jid, key) for jid, key in rows if jid not in seen]
     for jira_id, key in missing:
         # Confirm each one: an issue created or re-ordered while the search ran is not deleted.
         current = gw.get_issue(jira_id)
