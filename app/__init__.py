@@ -20,6 +20,7 @@ from app.admin import view_as
 from app.api import actions as api_actions
 from app.api import admin as api_admin
 from app.api import admin_accounts as api_admin_accounts
+from app.api import admin_users as api_admin_users
 from app.api import mapping as api_mapping
 from app.api import me as api_me
 from app.api import openapi as api_openapi
@@ -28,7 +29,19 @@ from app.assets import init_assets
 from app.context import RUNTIME_KEY
 from app.i18n import init_i18n
 from app.jsoninput import StrictJSONProvider
-from app.portal import account, init_portal, invite, list_page, notifications, share_public, signin, summary, ticket
+from app.portal import (
+    account,
+    init_portal,
+    invite,
+    list_page,
+    notifications,
+    second_factor,
+    sessions_page,
+    share_public,
+    signin,
+    summary,
+    ticket,
+)
 from app.portal import actions as portal_actions
 from app.portal import report as portal_report
 from app.portal import settings as portal_settings
@@ -51,6 +64,7 @@ BLUEPRINTS: tuple[tuple[Blueprint, bool], ...] = (
     (api_mapping.bp, True),
     (api_admin.bp, True),
     (api_admin_accounts.bp, True),
+    (api_admin_users.bp, True),
     (api_me.bp, True),
     (api_openapi.bp, False),
     (signin.bp, False),
@@ -59,6 +73,8 @@ BLUEPRINTS: tuple[tuple[Blueprint, bool], ...] = (
     (portal_actions.bp, False),
     (summary.bp, False),
     (account.bp, False),
+    (sessions_page.bp, False),
+    (second_factor.bp, False),
     (invite.bp, False),
     (notifications.bp, False),
     (admin_mapping_page.bp, False),
@@ -88,9 +104,11 @@ def create_app(settings: Settings | None = None, test_config: dict[str, Any] | N
         SESSION_COOKIE_SAMESITE="Lax",
         # Set here, not by setdefault: Flask defines both keys (31 days, "session") before any default.
         SESSION_COOKIE_NAME="companion_session",
-        PERMANENT_SESSION_LIFETIME=timedelta(days=7),
+        # As long as the server-side session can live (security.session_absolute_hours); the server
+        # enforces that and the idle timeout, the cookie's expiry only tidies the browser.
+        PERMANENT_SESSION_LIFETIME=timedelta(hours=settings.security.session_absolute_hours),
         # Re-sent only when it changes: a live poll answered after a language switch (or any other change)
-        # would otherwise put back the cookie it was sent with, undoing the change. The 7 days are counted
+        # would otherwise put back the cookie it was sent with, undoing the change. The lifetime is counted
         # from sign-in, not slid forward by every request.
         SESSION_REFRESH_EACH_REQUEST=False,
     )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, tzinfo
+from datetime import UTC, timedelta, tzinfo
 from functools import wraps
 from typing import Any
 from urllib.parse import unquote
@@ -12,7 +12,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from flask import Flask, current_app, g, redirect, request, session, url_for
 from flask_babel import get_locale
 
-from app.services.accounts import auth_epoch, user_for_token
+from app.services.accounts import user_for_token
+from app.services.web_sessions import Timeouts, end_session, live_session, purge_expired, start_session
 from sync.models import User
 from sync.permissions import is_admin
 from sync.runtime import Runtime
@@ -20,6 +21,11 @@ from sync.runtime import Runtime
 RUNTIME_KEY = "companion"
 VIEW_AS_KEY = "view_as"  # the session key naming the user an admin views the portal as
 TZ_COOKIE = "tz"  # set by portal.js from Intl.DateTimeFormat(); the user's saved zone wins over it
+# The session key holding the server-side session's id (app.services.web_sessions): the cookie's only
+# credential. Flask's signed cookie still carries the language, flashes and the CSRF token.
+SESSION_ID_KEY = "sid"
+# Automatic polls of an open page are not activity: a forgotten tab must still reach the idle timeout.
+_NOT_ACTIVITY_PREFIX = "/live/"
 
 
 def runtime_of(app: Flask) -> Runtime:
@@ -38,14 +44,30 @@ def current_user() -> User | None:
             scheme, _, token = header.partition(" ")
             if scheme.lower() == "bearer" and token.strip():
                 user = user_for_token(db, token.strip())
-        elif session.get("user_id"):
-            user = db.get(User, session["user_id"])
-            if user is not None and (not user.active or session.get("auth_epoch") != auth_epoch(user)):
+        elif session.get(SESSION_ID_KEY):
+            row = live_session(db, str(session[SESSION_ID_KEY]), session_timeouts(),
+                               touch=not request.path.startswith(_NOT_ACTIVITY_PREFIX))
+            user = db.get(User, row.user_id) if row is not None else None
+            if user is not None and not user.active:
                 user = None
+            g.session_account = user
             if user is not None and session.get(VIEW_AS_KEY):
                 user = _viewed_by(db, user)
     g.user = user
     return user
+
+
+def session_account() -> User | None:
+    """The user signed in by this request's session cookie (the admin, not whom they view as), else None."""
+    current_user()
+    return g.get("session_account")
+
+
+def session_timeouts() -> Timeouts:
+    """The install's idle and absolute session timeouts (`security.session_*`)."""
+    security = runtime_of(current_app).settings.security
+    return Timeouts(idle=timedelta(minutes=security.session_idle_minutes),
+                    absolute=timedelta(hours=security.session_absolute_hours))
 
 
 def _viewed_by(db: Any, admin: User) -> User | None:
@@ -64,12 +86,22 @@ def viewing_admin() -> User | None:
     return g.get("viewing_admin")
 
 
-def log_in(user: User) -> None:
-    """Start a portal session for `user` (a password change ends every other session)."""
-    session.clear()
-    session["user_id"] = user.id
-    session["auth_epoch"] = auth_epoch(user)
+def log_in(db: Any, user: User) -> None:
+    """Start a server-side session for `user` in the caller's transaction, replacing this browser's."""
+    log_out(db)
+    purge_expired(db, session_timeouts())  # rows of sessions nobody came back to
+    session[SESSION_ID_KEY] = start_session(db, user, request.user_agent.string or "", request.remote_addr or "")
     session.permanent = True
+    g.pop("user", None)
+    g.pop("session_account", None)
+
+
+def log_out(db: Any) -> None:
+    """End this browser's server-side session (a copy of its cookie stops working) and clear the cookie."""
+    session_id = session.get(SESSION_ID_KEY)
+    if session_id:
+        end_session(db, str(session_id))
+    session.clear()
 
 
 def login_required(view: Callable[..., Any]) -> Callable[..., Any]:

@@ -1,11 +1,19 @@
-"""gunicorn settings passed by `companion serve` (`--config python:app.gunicorn_conf`): server hooks only."""
+"""gunicorn settings passed by `companion serve` (`--config <path of this file>`): server hooks, and gevent
+patched into the master before anything else.
 
-from __future__ import annotations
+Loaded by path, not as `app.gunicorn_conf`: importing it as a module would import the `app` package (and
+with it requests, urllib3 and redis) before gevent patches `ssl` and `socket`. Modules that took names
+from an unpatched `ssl` would then block the whole worker on each HTTPS call to JSM.
+"""
 
-import os
-from typing import Any
+from gevent import monkey
 
-from prometheus_client import multiprocess
+monkey.patch_all()
+
+import os  # noqa: E402
+from typing import Any  # noqa: E402
+
+from prometheus_client import multiprocess  # noqa: E402
 
 
 def child_exit(_server: Any, worker: Any) -> None:

@@ -7,7 +7,7 @@ from pathlib import Path
 from flask import Flask, request, session
 from flask_babel import Babel, get_locale
 
-from app.context import current_user
+from app.context import SESSION_ID_KEY, current_user
 from sync.settings import Settings
 
 TRANSLATIONS_DIR = Path(__file__).resolve().parent / "translations"
@@ -25,7 +25,7 @@ def init_i18n(app: Flask, settings: Settings) -> None:
             return wanted
         if session.get("lang") in locales:
             return session["lang"]
-        saved = getattr(current_user(), "locale", None) if "user_id" in session else None
+        saved = getattr(current_user(), "locale", None) if SESSION_ID_KEY in session else None
         if saved in locales:
             return str(saved)
         return request.accept_languages.best_match(locales) or default

@@ -14,6 +14,8 @@ from flask import Flask, request, session
 from flask_limiter import HeaderNames, Limiter
 from flask_limiter.util import get_remote_address
 
+from app.context import SESSION_ID_KEY, session_account
+
 # Per caller (token, else session user, else address) and minute; generous for people and scripts,
 # low enough that a loop cannot take the database for itself.
 API_LIMIT = "600 per minute"
@@ -33,8 +35,8 @@ def caller_key() -> str:
     authorization = request.headers.get("Authorization")
     if authorization:
         return "token:" + hashlib.sha256(authorization.encode("utf-8", "replace")).hexdigest()[:32]
-    user_id = session.get("user_id")
-    return f"user:{user_id}" if user_id else f"addr:{get_remote_address()}"
+    user = session_account() if session.get(SESSION_ID_KEY) else None
+    return f"user:{user.id}" if user is not None else f"addr:{get_remote_address()}"
 
 
 def _no_bearer() -> bool:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Flask, Response, request, session
 from flask_wtf.csrf import CSRFProtect
 
-from app.context import current_user
+from app.context import SESSION_ID_KEY, current_user
 from app.errors import json_error
 
 csrf = CSRFProtect()
@@ -56,7 +56,7 @@ def guard_cookie_writes(app: Flask, exempt_blueprints: frozenset[str]) -> None:
     def _cookie_guard() -> Response | None:
         if request.blueprint not in exempt_blueprints or "Authorization" in request.headers:
             return None
-        if not session.get("user_id"):
+        if not session.get(SESSION_ID_KEY):
             return None
         if request.method not in _SAFE_METHODS and not request.is_json and CSRF_HEADER not in request.headers:
             # A same-site <form> can POST with the cookie (SameSite=Lax allows it) but only as a form.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -92,13 +93,18 @@ def bench_env(prefer_postgres: bool = True) -> Iterator[BenchEnv]:
         if embedded:
             from sync.redis_conn import stop_embedded_redis
 
-            stop_embedded_redis(data_dir)
+            stop_embedded_redis(data_dir / "redis")
+        shutil.rmtree(data_dir, ignore_errors=True)  # the database file, .eml files, the embedded Redis's files
 
 
 def _redis(data_dir: Path) -> tuple[str, bool]:
-    configured = os.environ.get("BENCH_REDIS_URL") or os.environ.get("REDIS_URL")
-    if not configured and _port_open(6379):
-        configured = "redis://127.0.0.1:6379/0"
+    """BENCH_REDIS_URL when set (its database BENCH_REDIS_DB, flushed), else a private embedded redis-server.
+
+    Not a shared server's fixed database by default: two benchmark runs on one machine (or a test run using
+    that number) would flush and take each other's queued jobs, and a job taken away shows up as a missed
+    mail or a stale ticket rather than as an error.
+    """
+    configured = os.environ.get("BENCH_REDIS_URL")
     if configured:
         import redis
 
@@ -111,12 +117,6 @@ def _redis(data_dir: Path) -> tuple[str, bool]:
 
     url, _ = ensure_embedded_redis(data_dir / "redis")
     return url, True
-
-
-def _port_open(port: int) -> bool:
-    with socket.socket() as s:
-        s.settimeout(0.5)
-        return s.connect_ex(("127.0.0.1", port)) == 0
 
 
 def free_port() -> int:

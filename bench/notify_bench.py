@@ -2,9 +2,10 @@
 
 Throughput: N stored mails drained by one in-process `drain_notifications` (one SMTP conversation per
 mail, "handed over" committed before each message's data, as in production).
-Delay: real gunicorn and a `companion worker --queues inbound notify` process, coalescing 0; each signed
-webhook moves one request to a new customer status, and the time from POST to the SMTP server accepting
-that request's mail is measured (p50/p95). Loopback only; bounded by count and time.
+Delay: real gunicorn and a `companion worker --queues inbound notify` process, coalescing 0; signed
+webhooks, one at a time, each move a request to the other customer status. For each, the time from POST
+to the SMTP server accepting that request's mail (p50/p95) and, from the same webhooks, the time until
+GET /api/v1/tickets/<key> shows the change (the portal freshness of this run). Loopback only; bounded.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from urllib.parse import urlsplit
 from aiosmtpd.controller import Controller
 
 from bench.env import ROOT, BenchEnv, gunicorn, percentile
-from bench.freshness import _wait_for_workers
+from bench.freshness import _admin_token, _wait_for_workers
 from bench.loadgen import headers
 
 _STATUSES = (("Waiting for Customer", "10001"), ("In Progress", "3"))
@@ -94,10 +95,11 @@ def _recipients(env: BenchEnv, tickets: int) -> None:
     runtime.close()
 
 
-def _webhook(i: int, n: int) -> bytes:
-    name, status_id = _STATUSES[i % 2]
+def _webhook(i: int, n: int, status: int) -> bytes:
+    """Webhook `i` moving SUP-`n` to `_STATUSES[status]`; the summary carries `m-i` (subject and API show it)."""
+    name, status_id = _STATUSES[status]
     now_ms = int(time.time() * 1000)
-    fields = {"summary": f"Bench {n}", "project": {"key": "SUP"},
+    fields = {"summary": f"Bench {n} m-{i}", "project": {"key": "SUP"},
               "status": {"id": status_id, "name": name, "statusCategory": {"key": "indeterminate"}},
               "priority": {"id": "3", "name": "Medium"}, "issuetype": {"name": "Incident"},
               "created": "2026-01-01T00:00:00.000+0000",
@@ -110,20 +112,56 @@ def _webhook(i: int, n: int) -> bytes:
     return json.dumps(body).encode()
 
 
-def _post(base: str, body: bytes, i: int) -> int:
+def _connection(base: str) -> http.client.HTTPConnection:
     parts = urlsplit(base)
     assert parts.hostname == "127.0.0.1", "load goes to loopback only"
-    conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=30)
+    return http.client.HTTPConnection(parts.hostname, parts.port, timeout=30)
+
+
+def _post(base: str, body: bytes, i: int) -> int:
+    conn = _connection(base)
     conn.request("POST", "/webhooks/jira", body=body, headers=headers(body, i))
     status = conn.getresponse().status
     conn.close()
     return status
 
 
-def _delay(env: BenchEnv, url: str, handler: _Accepting, tickets: int, rounds: int) -> dict[str, Any]:
+def _visible(base: str, token: str, key: str, marker: str, sent: float, timeout: float) -> float | None:
+    """Seconds from `sent` until GET /api/v1/tickets/`key` shows `marker` in the summary (portal freshness)."""
+    conn = _connection(base)
+    try:
+        while time.monotonic() - sent < timeout:
+            conn.request("GET", f"/api/v1/tickets/{key}", headers={"Authorization": f"Bearer {token}"})
+            response = conn.getresponse()
+            data = response.read()
+            if response.status == 200 and json.loads(data).get("summary", "").endswith(marker):
+                return time.monotonic() - sent
+            time.sleep(0.01)
+        return None
+    finally:
+        conn.close()
+
+
+def _accepted(handler: _Accepting, subject: str, sent: float, timeout: float) -> float | None:
+    """Seconds from `sent` until the SMTP server accepted the mail with `subject`."""
+    while time.monotonic() - sent < timeout:
+        with handler.lock:
+            at = handler.accepted.get(subject)
+        if at is not None:
+            return at - sent
+        time.sleep(0.005)
+    return None
+
+
+def _delay(env: BenchEnv, url: str, handler: _Accepting, tickets: int, rounds: int,
+           timeout: float = 20) -> dict[str, Any]:
+    """One webhook at a time (each moves a request to the other customer status); for each, the time until the
+    portal API shows it and the time until the SMTP server accepted its mail: both figures from the same events."""
     _recipients(env, tickets)
+    token = _admin_token(env)
     child = env.child_env(COMPANION_MAIL_SMTP_URL=url, COMPANION_NOTIFICATIONS_COALESCE_SECONDS="0")
-    delays: list[float] = []
+    mail: list[float] = []
+    fresh: list[float] = []
     with ExitStack() as stack:
         base = stack.enter_context(gunicorn("app.wsgi:application", child))
         proc = subprocess.Popen([sys.executable, "-m", "app", "worker", "--queues", "inbound", "notify"], cwd=ROOT,
@@ -131,39 +169,39 @@ def _delay(env: BenchEnv, url: str, handler: _Accepting, tickets: int, rounds: i
         try:
             _wait_for_workers(env, 1)
             for n in range(1, tickets + 1):  # the first event creates the request: history, no mail
-                _post(base, _webhook(0, n), n)
-            time.sleep(2)
-            i = 0
-            misses = 0
-            for _round in range(rounds):
+                _post(base, _webhook(n, n, 0), n)
+            for n in range(1, tickets + 1):
+                if _visible(base, token, f"SUP-{n}", f"m-{n}", time.monotonic(), timeout) is None:
+                    raise RuntimeError(f"SUP-{n} was not created by its webhook")
+            i = tickets
+            for r in range(rounds):
                 for n in range(1, tickets + 1):
                     i += 1
-                    subject = f"Subject: [SUP-{n}] Bench {n}"
-                    with handler.lock:
-                        handler.accepted.pop(subject, None)
                     sent = time.monotonic()
-                    _post(base, _webhook(i, n), 10_000 + i)
-                    deadline = sent + 10
-                    if misses >= 3:
-                        break  # the pipeline does not deliver: report what was seen instead of waiting on
-                    while time.monotonic() < deadline:
-                        with handler.lock:
-                            at = handler.accepted.get(subject)
-                        if at is not None:
-                            delays.append((at - sent) * 1000)
-                            break
-                        time.sleep(0.005)
-                    else:
-                        misses += 1
+                    if _post(base, _webhook(i, n, (r + 1) % 2), i) != 202:
+                        raise RuntimeError(f"webhook {i} was not accepted")
+                    seen = _visible(base, token, f"SUP-{n}", f"m-{i}", sent, timeout)
+                    at = _accepted(handler, f"Subject: [SUP-{n}] Bench {n} m-{i}", sent, timeout)
+                    if seen is not None:
+                        fresh.append(seen * 1000)
+                    if at is not None:
+                        mail.append(at * 1000)
         finally:
             proc.terminate()
             try:
                 proc.wait(timeout=15)
             except subprocess.TimeoutExpired:
                 proc.kill()
-    return {"webhooks": tickets * rounds, "mails_seen": len(delays),
-            "p50_ms": round(percentile(delays, 50) or 0, 1), "p95_ms": round(percentile(delays, 95) or 0, 1),
-            "coalesce_seconds": 0}
+                proc.wait()
+    return {"webhooks": tickets * rounds, "mails_seen": len(mail), "coalesce_seconds": 0,
+            "p50_ms": _ms(mail, 0.5), "p95_ms": _ms(mail, 0.95),
+            "freshness_samples": len(fresh), "freshness_p50_ms": _ms(fresh, 0.5),
+            "freshness_p95_ms": _ms(fresh, 0.95)}
+
+
+def _ms(values: list[float], q: float) -> float | None:
+    found = percentile(values, q)
+    return None if found is None else round(found, 1)
 
 
 def run(env: BenchEnv, quick: bool = False) -> dict[str, Any]:

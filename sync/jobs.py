@@ -26,6 +26,7 @@ from sync.jsm.gateway import gateway_for
 from sync.logs import request_id
 from sync.models import InboundEvent, InboxState, MailState, NotificationEvent, OutgoingMail
 from sync.notify import delivery, digest, fanout
+from sync.notify import retention as notify_retention
 from sync.notify.compose import compose
 from sync.outbound.outbox import JOB_TIMEOUT, LEASE_SECONDS, due_actions
 from sync.outbound.push import push
@@ -308,6 +309,7 @@ def register_cron(cron: CronScheduler, settings: Settings) -> None:
                   job_timeout=3600)
     cron.register(discover_vocabulary, queue_name="maintenance", cron="17 * * * *", job_timeout=600)
     cron.register(prune_inbox, queue_name="maintenance", cron="42 3 * * *", job_timeout=1800)
+    cron.register(prune_notifications, queue_name="maintenance", cron="47 3 * * *", job_timeout=1800)
     cron.register(run_policies, queue_name="maintenance", interval=POLICIES_INTERVAL_SECONDS, job_timeout=600)
     # Hourly: each user's digest hour comes in their own zone; a missed tick is caught up by the next one.
     cron.register(send_digests, queue_name="maintenance", cron="2 * * * *", job_timeout=1800)
@@ -410,6 +412,21 @@ def discover_vocabulary(runtime: Runtime) -> dict[str, int]:
 def prune_inbox(runtime: Runtime, keep_days: int = retention.KEEP_DAYS) -> dict[str, int]:
     """Cron (daily): delete applied/ignored inbox rows older than `keep_days`."""
     return {"deleted": retention.prune_inbox(runtime, keep_days)}
+
+
+def prune_notifications(runtime: Runtime, keep_days: int = notify_retention.KEEP_DAYS) -> dict[str, int]:
+    """Cron (daily): delete sent mails, their facts and `.eml` files older than `keep_days` (failed ones stay)."""
+    cutoff = notify_retention.cutoff_for(keep_days)
+    counts = {"facts": 0, "mails": 0}
+    for name, prune in (("facts", notify_retention.prune_facts), ("mails", notify_retention.prune_mails)):
+        while True:
+            with runtime.sessions() as session, session.begin():
+                deleted = prune(session, cutoff)
+            counts[name] += deleted
+            if deleted < notify_retention.BATCH:
+                break
+    counts["files"] = notify_retention.prune_eml_files(runtime.settings.data_dir / "mail", cutoff)
+    return counts
 
 
 # ------------------------------------------------------------------ mapping re-projection ("maintenance")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -18,6 +19,10 @@ if TYPE_CHECKING:
 
 # A published mapping changes rarely; re-read the active version id at most this often.
 CACHE_SECONDS = 5.0
+
+# Called inside the publishing transaction with the new version number (the app writes its audit entry
+# there, so a version is never active without its record, nor recorded without being published).
+OnPublish = Callable[[Session, int], None]
 
 
 @dataclass
@@ -54,10 +59,12 @@ def active_mapping(sessions: sessionmaker[Session], settings: Settings, cache: M
     return cache.mapping
 
 
-def publish_version(runtime: Runtime, document: str, *, author: str, comment: str = "") -> int:
+def publish_version(runtime: Runtime, document: str, *, author: str, comment: str = "",
+                    on_publish: OnPublish | None = None) -> int:
     """Validate `document` and make it the active mapping version; returns the new version number.
 
     Raises MappingError (listing every problem) and stores nothing when the document is invalid.
+    `on_publish` runs in the same transaction: if it fails, nothing is published.
     """
     load_yaml(document)  # validation first: an invalid mapping is never stored
     with runtime.sessions() as session, session.begin():
@@ -65,6 +72,8 @@ def publish_version(runtime: Runtime, document: str, *, author: str, comment: st
         session.execute(update(MappingVersion).where(MappingVersion.active.is_(True)).values(active=False))
         session.add(MappingVersion(version=latest + 1, document=document, author=author, comment=comment,
                                    active=True))
+        if on_publish is not None:
+            on_publish(session, latest + 1)
     runtime.forget_mapping()
     return latest + 1
 
@@ -90,13 +99,13 @@ def version_document(runtime: Runtime, version: int) -> str:
     return document
 
 
-def rollback(runtime: Runtime, version: int, *, author: str) -> int:
+def rollback(runtime: Runtime, version: int, *, author: str, on_publish: OnPublish | None = None) -> int:
     """Publish the document of an earlier version as a new version (history is never rewritten)."""
     return publish_version(runtime, version_document(runtime, version), author=author,
-                           comment=f"rollback to version {version}")
+                           comment=f"rollback to version {version}", on_publish=on_publish)
 
 
-def restore_default(runtime: Runtime, *, author: str, comment: str = "") -> int:
+def restore_default(runtime: Runtime, *, author: str, comment: str = "", on_publish: OnPublish | None = None) -> int:
     """Publish the mapping the install starts with (`mappings.file`, else the built-in default) as a new version."""
     return publish_version(runtime, base_mapping(runtime.settings).to_yaml(), author=author,
-                           comment=comment or "default mapping restored")
+                           comment=comment or "default mapping restored", on_publish=on_publish)

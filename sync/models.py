@@ -132,8 +132,13 @@ class User(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     theme: Mapped[str | None] = mapped_column(String(8))
     last_login_at: Mapped[datetime | None]
-    # Part of every session's auth epoch: raising it ends all of the user's sessions at once.
+    # Part of every invitation and reset link's epoch: raising it voids the links sent before.
     session_generation: Mapped[int] = mapped_column(Integer, default=0)
+    # TOTP second factor: the base32 secret (set when enrolment starts), when it was confirmed (on from
+    # then), and the last time step accepted, so one code cannot be replayed within its 30 seconds.
+    totp_secret: Mapped[str | None] = mapped_column(String(64))
+    totp_enabled_at: Mapped[datetime | None]
+    totp_last_step: Mapped[int | None] = mapped_column(BigInteger)
 
     organization: Mapped[Organization | None] = relationship(lazy="joined")
     # Roles and groups are read on every request's permission check, so they load with the user.
@@ -153,8 +158,35 @@ class ApiToken(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_used_at: Mapped[datetime | None]
     revoked_at: Mapped[datetime | None]
+    expires_at: Mapped[datetime | None]  # None: until revoked
 
     user: Mapped[User] = relationship(lazy="joined")
+
+
+class WebSession(Base):
+    """A signed-in portal session, held on the server: the cookie carries only a random id (hashed here).
+
+    Deleting the row signs the browser out; idle and absolute timeouts are checked on every request.
+    """
+
+    __tablename__ = "web_sessions"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
+    user_agent: Mapped[str] = mapped_column(String(255), default="")
+    ip_address: Mapped[str] = mapped_column(String(64), default="")
+
+
+class RecoveryCode(Base):
+    """A single-use code that stands in for a TOTP code (lost phone); only its SHA-256 is stored."""
+
+    __tablename__ = "recovery_codes"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    code_hash: Mapped[str] = mapped_column(String(64))
+    used_at: Mapped[datetime | None]
 
 
 class Ticket(Base):

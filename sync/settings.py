@@ -213,6 +213,15 @@ class ProxySettings(_Section):
     trusted_hops: int = Field(default=0, ge=0, le=10)
 
 
+class SecuritySettings(_Section):
+    # A portal session ends after this long without a request (live polls do not count), and in any
+    # case this long after sign-in (also the cookie's lifetime).
+    session_idle_minutes: int = Field(default=480, ge=5, le=43_200)
+    session_absolute_hours: int = Field(default=168, ge=1, le=8_760)
+    # Admins and org admins must use a TOTP second factor; one without it is sent to set it up at sign-in.
+    require_totp_for_managers: bool = True
+
+
 class _YamlSource(PydanticBaseSettingsSource):
     """Feeds the already-parsed YAML document to pydantic-settings below the environment."""
 
@@ -251,6 +260,7 @@ class Settings(BaseSettings):
     log: LogSettings = Field(default_factory=LogSettings)
     metrics: MetricsSettings = Field(default_factory=MetricsSettings)
     proxy: ProxySettings = Field(default_factory=ProxySettings)
+    security: SecuritySettings = Field(default_factory=SecuritySettings)
 
     @classmethod
     def settings_customise_sources(cls, settings_cls: type[BaseSettings], init_settings: PydanticBaseSettingsSource,

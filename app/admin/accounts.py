@@ -10,12 +10,12 @@ from typing import Any
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
+from app.admin.refusals import reason
 from app.context import current_user, login_required, runtime_of
 from app.services import admin
 from app.services.audit import entries_for
 from app.services.invitations import send_link
 from sync.jobs import request_notifications
-from sync.models import ROLES
 from sync.permissions import PERMISSIONS, can_manage_users, is_admin
 
 bp = Blueprint("admin_accounts", __name__, url_prefix="/admin")
@@ -23,8 +23,9 @@ bp = Blueprint("admin_accounts", __name__, url_prefix="/admin")
 
 @bp.app_context_processor
 def _admin_nav() -> dict[str, Any]:
-    # The header's "Administration" link: shown to whoever may manage users.
-    return {"show_admin_link": can_manage_users(current_user())}
+    # The header's "Administration" link: shown to whoever may manage users; the admin-only pages to admins.
+    user = current_user()
+    return {"show_admin_link": can_manage_users(user), "full_admin": is_admin(user)}
 
 
 def _guard() -> Any:
@@ -42,7 +43,7 @@ def _apply(change: Any, ok: str, target: str) -> Any:
     except admin.AdminError as exc:
         if exc.status == 404:
             abort(404)
-        flash(_("Not saved: %(reason)s", reason=exc.message), "error")
+        flash(_("Not saved: %(reason)s", reason=reason(exc)), "error")
         return None
     flash(ok, "ok")
     return result if result is not None else True
@@ -66,8 +67,10 @@ def organizations() -> Any:
     if not is_admin(user):
         abort(404)
     if request.method == "POST":
-        org_id = request.form.get("id")
+        org_id = request.form.get("id", "")
         data = {"name": request.form.get("name", ""), "jira_org_id": request.form.get("jira_org_id") or None}
+        if org_id and not org_id.isdigit():
+            abort(404)
         if org_id:
             _apply(lambda db: admin.update_org(db, user, int(org_id), data), _("Organisation saved."), "")
         else:
@@ -101,7 +104,7 @@ def users() -> Any:
     with runtime_of(current_app).sessions() as db:
         rows = [admin.user_json(u) for u in admin.list_users(db, user, request.args.get("org"))]
         orgs = [o.slug for o in admin.list_orgs(db, user)] if is_admin(user) else []
-    return render_template("admin/users.html", user=user, users=rows, roles=ROLES, orgs=orgs,
+    return render_template("admin/users.html", user=user, users=rows, roles=admin.grantable_roles(user), orgs=orgs,
                            invitation=invitation if isinstance(invitation, str) else None)
 
 

@@ -8,6 +8,7 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from flask_babel import gettext as _
 from sqlalchemy import select
 
+from app.admin.refusals import reason
 from app.context import current_user, locale_code, login_required, runtime_of
 from app.services import admin, operations
 from app.services.serializers import action_json
@@ -43,7 +44,7 @@ def _retry(change: Any, ok: str) -> bool:
     except admin.AdminError as exc:
         if exc.status == 404:
             abort(404)
-        flash(_("Not retried: %(reason)s", reason=exc.message), "error")
+        flash(_("Not retried: %(reason)s", reason=reason(exc)), "error")
         return False
     flash(ok, "ok")
     return True

@@ -7,9 +7,9 @@ from typing import Any
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
+from app.admin.refusals import reason
 from app.context import current_user, login_required, runtime_of
 from app.services import admin, admin_tokens
-from sync.models import ROLES
 from sync.permissions import can_manage_users, is_admin
 
 bp = Blueprint("admin_user", __name__, url_prefix="/admin/users")
@@ -31,7 +31,10 @@ def _render(actor: Any, user_id: int, reset_link: str | None = None) -> Any:
             abort(404)
         data = admin.user_json(target)
         groups = [g.name for g in admin.list_groups(db, actor) if g.organization_id == target.organization_id]
-    return render_template("admin/user.html", user=actor, target=data, tokens=tokens, roles=ROLES,
+    roles = admin.grantable_roles(actor)
+    if data["role"] not in roles:  # shown as it is (saving it unchanged is allowed), never silently replaced
+        roles.append(data["role"])
+    return render_template("admin/user.html", user=actor, target=data, tokens=tokens, roles=roles,
                            groups=groups, reset_link=reset_link, can_view_as=is_admin(actor))
 
 
@@ -58,7 +61,7 @@ def save(user_id: int) -> Any:
     except admin.AdminError as exc:
         if exc.status == 404:
             abort(404)
-        flash(_("Not saved: %(reason)s", reason=exc.message), "error")
+        flash(_("Not saved: %(reason)s", reason=reason(exc)), "error")
     else:
         flash(_("User saved."), "ok")
     return redirect(url_for("admin_user.show", user_id=user_id))
@@ -75,7 +78,7 @@ def reset_link(user_id: int) -> Any:
     except admin.AdminError as exc:
         if exc.status == 404:
             abort(404)
-        flash(_("Not sent: %(reason)s", reason=exc.message), "error")
+        flash(_("Not sent: %(reason)s", reason=reason(exc)), "error")
         return redirect(url_for("admin_user.show", user_id=user_id))
     return _render(actor, user_id, link)
 
@@ -84,6 +87,9 @@ def reset_link(user_id: int) -> Any:
 @login_required
 def revoke(user_id: int, token_id: int) -> Any:
     actor = _guard()
+    if request.form.get("confirm") != "yes":
+        flash(_("Tick the confirmation box to revoke a token."), "error")
+        return redirect(url_for("admin_user.show", user_id=user_id))
     try:
         with runtime_of(current_app).sessions() as db, db.begin():
             admin_tokens.revoke_token(db, actor, user_id, token_id)

@@ -1,7 +1,10 @@
 """'View as': an admin sees the portal exactly as a chosen user sees it, read-only, bannered and audited.
 
-While it lasts, `current_user()` is the viewed user (so every page runs the same scope rule it runs for
-them) and every write is refused here, before any view runs; only "End view as" is let through.
+While it lasts, `current_user()` is the viewed user, so every page runs the same scope rule it runs for
+them and shows the same buttons (that is how "why can't Ann comment on SUP-12" is answered). Every write
+is refused here, before any view runs, with 403 (the request is understood and authenticated, but this
+session may not change anything), so nothing is changed; the refusal page keeps the banner, says what was
+refused and how to act as yourself, and the attempt is audited. Only "End view as" and "Sign out" pass.
 """
 
 from __future__ import annotations
@@ -13,7 +16,8 @@ from flask_babel import gettext as _
 
 from app.context import VIEW_AS_KEY, current_user, login_required, runtime_of, viewing_admin
 from app.errors import json_error
-from app.services import admin
+from app.services.admin_input import AdminError
+from app.services.admin_tokens import view_as_target
 from app.services.audit import record
 from sync.models import User
 from sync.permissions import is_admin
@@ -27,11 +31,18 @@ ALWAYS_ALLOWED = ("view_as.stop", "portal.logout")  # ending the view, or the wh
 def _read_only() -> Any:
     if request.method in SAFE_METHODS or request.endpoint in ALWAYS_ALLOWED or not session.get(VIEW_AS_KEY):
         return None
-    if viewing_admin() is None:
+    admin_user = viewing_admin()
+    if admin_user is None:
         return None
+    viewed = current_user()
+    with runtime_of(current_app).sessions() as db, db.begin():
+        record(db, admin_user, "view_as.refused", f"user {viewed.email}", viewed.organization_id,
+               {"method": request.method, "path": request.path[:200]})
     if request.path.startswith("/api/"):
-        return json_error(403, "read-only: you are viewing the portal as another user")
-    return render_template("view_as_refused.html", user=current_user()), 403
+        return json_error(403, "read-only: you are viewing the portal as another user; nothing was changed")
+    referrer = request.referrer or ""
+    back = referrer if referrer.startswith(request.host_url) else None  # only a link back into this site
+    return render_template("view_as_refused.html", user=viewed, back=back), 403
 
 
 @bp.app_context_processor
@@ -45,15 +56,14 @@ def start(user_id: int) -> Any:
     actor = current_user()
     if not is_admin(actor) or viewing_admin() is not None:
         abort(404)
-    with runtime_of(current_app).sessions() as db, db.begin():
-        try:
-            target = admin.managed_user(db, actor, user_id)
-        except admin.AdminError:
+    try:
+        with runtime_of(current_app).sessions() as db, db.begin():
+            view_as_target(db, actor, user_id, "start")
+    except AdminError as exc:
+        if exc.status == 404:
             abort(404)
-        if not target.active or target.id == actor.id:
-            flash(_("Only another active user can be viewed."), "error")
-            return redirect(url_for("admin_user.show", user_id=user_id))
-        record(db, actor, "view_as.start", f"user {target.email}", target.organization_id, {})
+        flash(_("Only another active user can be viewed."), "error")
+        return redirect(url_for("admin_user.show", user_id=user_id))
     session[VIEW_AS_KEY] = user_id
     return redirect(url_for("portal.index"))
 

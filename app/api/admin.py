@@ -1,6 +1,8 @@
-"""Admin JSON API (/api/v1/admin): sync health and the outbox of customer actions (retry); 404 for non-admins."""
+"""Admin JSON API (/api/v1/admin): sync health, the outbox (retry), share links; 404 for non-admins."""
 
 from __future__ import annotations
+
+from datetime import UTC, datetime
 
 from flask import Blueprint, current_app, jsonify, request
 from sqlalchemy import select
@@ -10,7 +12,8 @@ from app.context import current_user, locale_code, runtime_of
 from app.errors import json_error
 from app.services.admin import AdminError
 from app.services.operations import retry_action, retry_event
-from app.services.serializers import action_json
+from app.services.serializers import action_json, iso
+from app.services.share_links import share_link_rows
 from sync.inbound.health import snapshot
 from sync.jobs import request_inbox_drain, request_push
 from sync.models import OutboxAction, OutboxState
@@ -34,6 +37,15 @@ def sync_health():  # type: ignore[no-untyped-def]
     except Exception:  # an embedded Redis that cannot start: the leader is unknown, the rest still shows
         connection = None
     return jsonify({**snapshot(runtime, failed_limit=limit), "scheduler": scheduler_status(connection)})
+
+
+@bp.get("/share-links")
+@admin_required
+def share_links():  # type: ignore[no-untyped-def]
+    """Every organisation's read-only link: maker, dates, language, subjects, reads and last read."""
+    with runtime_of(current_app).sessions() as db:
+        rows = share_link_rows(db, datetime.now(UTC))
+    return jsonify(items=[{**row, **{k: iso(row[k]) for k in ("created", "expires", "last_read")}} for row in rows])
 
 
 @bp.get("/outbox")

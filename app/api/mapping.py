@@ -9,7 +9,7 @@ from flask import Blueprint, current_app, jsonify, request
 from app.auth import admin_required, api_auth_required
 from app.context import current_user, runtime_of
 from app.errors import json_error
-from app.services.audit import record_apart
+from app.services.audit import record
 from app.services.serializers import iso
 from mappings import Mapping, MappingError, load_yaml
 from sync import mapping_store
@@ -75,10 +75,11 @@ def put_mapping():  # type: ignore[no-untyped-def]
     except MappingError as exc:
         return json_error(400, "invalid mapping", messages=exc.messages)
     comment = (request.get_json(silent=True) or {}).get("comment", "") if request.is_json else ""
-    version = mapping_store.publish_version(runtime, proposal.to_yaml(), author=current_user().email,
-                                            comment=str(comment or ""))
-    record_apart(runtime, current_user(), "mapping.publish", f"mapping version {version}",
-                 {"comment": str(comment or "")})
+    actor = current_user()
+    version = mapping_store.publish_version(
+        runtime, proposal.to_yaml(), author=actor.email, comment=str(comment or ""),
+        on_publish=lambda db, number: record(db, actor, "mapping.publish", f"mapping version {number}", None,
+                                             {"comment": str(comment or "")}))
     job_id = request_reproject(runtime, version)
     return jsonify(version=version, job=job_id, progress_url="/api/v1/mapping/progress"), 202
 
@@ -124,12 +125,14 @@ def rollback():  # type: ignore[no-untyped-def]
     # bool is an int in Python; versions are positive and fit the database's integer column.
     if isinstance(version_number, bool) or not isinstance(version_number, int) or not 1 <= version_number < 2**31:
         return json_error(400, 'body must be {"version": <number>}')
+    actor = current_user()
     try:
-        version = mapping_store.rollback(runtime, version_number, author=current_user().email)
+        version = mapping_store.rollback(
+            runtime, version_number, author=actor.email,
+            on_publish=lambda db, number: record(db, actor, "mapping.rollback", f"mapping version {number}", None,
+                                                 {"restored": version_number}))
     except LookupError as exc:
         return json_error(404, str(exc))
-    record_apart(runtime, current_user(), "mapping.rollback", f"mapping version {version}",
-                 {"restored": body["version"]})
     request_reproject(runtime, version)
     return jsonify(version=version), 202
 
@@ -143,8 +146,10 @@ def restore_default():  # type: ignore[no-untyped-def]
     comment = body.get("comment", "") if isinstance(body, dict) else ""
     if not isinstance(comment, str) or len(comment) > MAX_COMMENT:
         return json_error(400, f"comment: must be text of at most {MAX_COMMENT} characters")
-    version = mapping_store.restore_default(runtime, author=current_user().email, comment=comment)
-    record_apart(runtime, current_user(), "mapping.restore_default", f"mapping version {version}",
-                 {"comment": comment})
+    actor = current_user()
+    version = mapping_store.restore_default(
+        runtime, author=actor.email, comment=comment,
+        on_publish=lambda db, number: record(db, actor, "mapping.restore_default", f"mapping version {number}",
+                                             None, {"comment": comment}))
     job_id = request_reproject(runtime, version)
     return jsonify(version=version, job=job_id, progress_url="/api/v1/mapping/progress"), 202

@@ -59,8 +59,12 @@ SCHEMAS: dict[str, Any] = {
         "role": {"type": "string"}, "roles": _NAMES, "groups": _NAMES, "active": {"type": "boolean"},
         "organization": {"type": ["string", "null"]}, "last_login": {"type": ["string", "null"]},
         "invitation_url": {"type": "string"}}},
-    "Error": {"type": "object", "required": ["error"], "properties": {"error": {"type": "string"},
-                                                                         "messages": {"type": "array"}}},
+    "Error": {"type": "object", "required": ["error"], "properties": {
+        "error": {"type": "string"}, "messages": {"type": "array"},
+        "field": {"type": "string", "description": "the input field a 400 is about"}}},
+    "Token": {"type": "object", "properties": {
+        "id": {"type": "integer"}, "name": {"type": "string"}, "created": {"type": "string", "format": "date-time"},
+        "last_used": {"type": ["string", "null"]}, "revoked": {"type": ["string", "null"]}}},
     "Sync": {"type": "object", "properties": {
         "state": {"enum": ["synced", "pending", "failed"]}, "last_synced": {"type": ["string", "null"]},
         "error": {"type": ["string", "null"]}}},
@@ -202,6 +206,28 @@ PATHS: dict[str, Any] = {
                 "permissions": {"type": "array", "items": {"type": "string"}}}}))},
     "/api/v1/admin/audit": {"get": _op("Admin / org admin: who changed what, when (newest first)",
                                        {"200": _json({"type": "object"}), **_ERRORS})},
+    "/api/v1/admin/users/{user_id}/tokens": {"get": _op(
+        "Admin / org admin: the user's API tokens (name, created, last used, revoked; never the secret)",
+        {"200": _json({"type": "object", "properties": {"items": {"type": "array", "items": _ref("Token")}}}),
+         **_ERRORS}, parameters=[_int_path("user_id")])},
+    "/api/v1/admin/users/{user_id}/tokens/{token_id}/revoke": {"post": _op(
+        "Admin / org admin: revoke one token at once (audited)", {"200": _json(_ref("Token")), **_ERRORS},
+        parameters=[_int_path("user_id"), _int_path("token_id")])},
+    "/api/v1/admin/users/{user_id}/reset-link": {"post": _op(
+        "Admin / org admin: mail a single-use password reset link (1 hour); answers the link too (audited)",
+        {"201": _json({"type": "object", "properties": {"reset_url": {"type": "string"},
+                                                        "valid_hours": {"type": "integer"}}}), **_ERRORS},
+        parameters=[_int_path("user_id")])},
+    "/api/v1/admin/users/{user_id}/view-as/tickets": {"get": _op(
+        "Admin: the tickets this user sees (`GET /api/v1/tickets` as them, same filters); audited",
+        {"200": _json({"allOf": [_ref("TicketPage"), {"type": "object", "properties": {
+            "viewed_as": {"type": "string"}}}]}), **_ERRORS},
+        parameters=[_int_path("user_id"), *_LIST_PARAMS])},
+    "/api/v1/admin/users/{user_id}/view-as/tickets/{key}": {"get": _op(
+        "Admin: one ticket as this user reads it; 404 names it outside their scope; audited",
+        {"200": _json(_ref("TicketDetail")), **_ERRORS}, parameters=[_int_path("user_id"), *_KEY])},
+    "/api/v1/admin/share-links": {"get": _op("Admin: every organisation's read-only link, its maker and its reads",
+                                             {"200": _json({"type": "object"}), **_ERRORS})},
     "/api/v1/openapi.json": {"get": _op("This document", {"200": _json({"type": "object"})})},
 }
 

@@ -47,40 +47,28 @@ def _filtered_tickets(user, args):  # type: ignore[no-untyped-def]
     return query
 
 
-@bp.get("/tickets")
-@api_auth_required
-def list_tickets():  # type: ignore[no-untyped-def]
-    """A page of tickets in the caller's scope, newest activity first."""
-    user = current_user()
+def ticket_page(user, args):  # type: ignore[no-untyped-def]
+    """A page of `user`'s tickets (the list filters of `args`); ValueError or ScopeError for bad arguments."""
     runtime = runtime_of(current_app)
-    try:
-        page = _int_arg("page", 1, 1, 1_000_000)
-        per_page = _int_arg("per_page", 50, 1, MAX_PER_PAGE)
-        query = _filtered_tickets(user, request.args)
-    except (ValueError, ScopeError) as exc:
-        return json_error(400, str(exc))
-    mapping = runtime.mapping
-    locale = locale_code()
+    page = _int_arg("page", 1, 1, 1_000_000)
+    per_page = _int_arg("per_page", 50, 1, MAX_PER_PAGE)
+    query = _filtered_tickets(user, args)
     with runtime.sessions() as db:
         total = db.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
         rows = db.scalars(query.order_by(Ticket.jira_updated_at.desc(), Ticket.id.desc())
                           .limit(per_page).offset((page - 1) * per_page)).all()
-        items = tickets_json(list(rows), mapping, user, locale)
-    return jsonify(items=items, page=page, per_page=per_page, total=total)
+        items = tickets_json(list(rows), runtime.mapping, user, locale_code())
+    return {"items": items, "page": page, "per_page": per_page, "total": total}
 
 
-@bp.get("/tickets/<key>")
-@api_auth_required
-def get_ticket(key: str):  # type: ignore[no-untyped-def]
-    """One ticket with its public comments (oldest first) and customer-status history; 404 outside scope."""
-    user = current_user()
+def ticket_detail(user, key):  # type: ignore[no-untyped-def]
+    """One ticket as `user` reads it (public comments, history), or None outside their scope."""
     runtime = runtime_of(current_app)
-    locale = locale_code()
     with runtime.sessions() as db:
         ticket = visible_ticket(db, user, key)
         if ticket is None:
-            return json_error(404, f"no ticket {key} in your scope")
-        data = ticket_json(ticket, runtime.mapping, user, locale)
+            return None
+        data = ticket_json(ticket, runtime.mapping, user, locale_code())
         comments = db.scalars(select(Comment).where(Comment.ticket_id == ticket.id, Comment.public.is_(True),
                                                     Comment.deleted.is_(False))
                               .order_by(Comment.created_at, Comment.id)).all()
@@ -90,6 +78,26 @@ def get_ticket(key: str):  # type: ignore[no-untyped-def]
         history = db.scalars(select(StatusHistory).where(StatusHistory.ticket_id == ticket.id)
                              .order_by(StatusHistory.at, StatusHistory.id)).all()
         data["history"] = [history_json(h) for h in history]
+    return data
+
+
+@bp.get("/tickets")
+@api_auth_required
+def list_tickets():  # type: ignore[no-untyped-def]
+    """A page of tickets in the caller's scope, newest activity first."""
+    try:
+        return jsonify(ticket_page(current_user(), request.args))
+    except (ValueError, ScopeError) as exc:
+        return json_error(400, str(exc))
+
+
+@bp.get("/tickets/<key>")
+@api_auth_required
+def get_ticket(key: str):  # type: ignore[no-untyped-def]
+    """One ticket with its public comments (oldest first) and customer-status history; 404 outside scope."""
+    data = ticket_detail(current_user(), key)
+    if data is None:
+        return json_error(404, f"no ticket {key} in your scope")
     return jsonify(data)
 
 

@@ -15,13 +15,15 @@ from app.services import admin
 from app.services.accounts import account_session, end_sessions, find_org
 from app.services.audit import record
 from app.services.invitations import send_link
+from app.services.second_factor import turn_off
+from app.services.web_sessions import end_user_sessions
 from sync.jobs import request_notifications
 from sync.models import ROLES, User
 from sync.redis_conn import connect
 from sync.settings import Settings, load_settings
 
 # The command line acts with full rights: it runs with the install's own configuration and database.
-_CLI_ACTOR = User(email="cli", role="admin", active=True)
+CLI_ACTOR = User(email="cli", role="admin", active=True)
 
 
 def _settings(args: argparse.Namespace) -> Settings:
@@ -31,7 +33,7 @@ def _settings(args: argparse.Namespace) -> Settings:
 def cmd_orgs_list(args: argparse.Namespace) -> int:
     """One line per organisation: slug, members, open requests, name, linked JSM organisation."""
     with account_session(_settings(args)) as db:
-        for org in admin.list_orgs(db, _CLI_ACTOR):
+        for org in admin.list_orgs(db, CLI_ACTOR):
             data = admin.org_json(db, org)
             print(f"{org.slug:<24} {data['members']:>5} users {data['requests']['open']:>6} open  {org.name}"
                   + (f"  (JSM {org.jira_org_id})" if org.jira_org_id else ""))
@@ -42,7 +44,7 @@ def cmd_users_list(args: argparse.Namespace) -> int:
     """One line per user: e-mail, role, organisation, groups, active or disabled."""
     with account_session(_settings(args)) as db:
         try:
-            users = admin.list_users(db, _CLI_ACTOR, args.org)
+            users = admin.list_users(db, CLI_ACTOR, args.org)
         except admin.AdminError as exc:
             print(f"error: {exc.message}", file=sys.stderr)
             return 1
@@ -69,6 +71,21 @@ def cmd_users_disable(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_users_reset_2fa(args: argparse.Namespace) -> int:
+    """Remove a user's second factor (lost phone and recovery codes); one that needs it sets it up anew."""
+    with account_session(_settings(args)) as db, db.begin():
+        user = db.scalars(select(User).where(User.email == args.email.strip().lower())).first()
+        if user is None:
+            print(f"error: no user {args.email}", file=sys.stderr)
+            return 1
+        turn_off(db, user)
+        end_user_sessions(db, user.id)
+        record(db, None, "user.reset_2fa", f"user {user.email}", user.organization_id, {"via": "cli"})
+    print(f"two-factor sign-in of {args.email} removed; sessions ended; it is set up again at the next sign-in "
+          "where the role requires it")
+    return 0
+
+
 def cmd_users_invite(args: argparse.Namespace) -> int:
     """Invite a user: the invitation mail goes out through the notification outbox; the link is printed too."""
     settings = _settings(args)
@@ -78,7 +95,7 @@ def cmd_users_invite(args: argparse.Namespace) -> int:
             print(f"error: no organisation {args.org!r}", file=sys.stderr)
             return 1
         try:
-            user = admin.invite(db, _CLI_ACTOR, {"email": args.email, "role": args.role,
+            user = admin.invite(db, CLI_ACTOR, {"email": args.email, "role": args.role,
                                                  "organization": org.slug if org else None})
         except admin.AdminError as exc:
             print(f"error: {exc.message}", file=sys.stderr)
@@ -109,6 +126,8 @@ def register(orgs: argparse._SubParsersAction, users: argparse._SubParsersAction
     p = add(users, "list", cmd_users_list, "list users")
     p.add_argument("--org", help="organisation slug or exact name")
     p = add(users, "disable", cmd_users_disable, "deactivate a user (ends their sessions and API tokens)")
+    p.add_argument("email")
+    p = add(users, "reset-2fa", cmd_users_reset_2fa, "remove a user's two-factor sign-in (lost phone)")
     p.add_argument("email")
     p = add(users, "invite", cmd_users_invite, "invite a user and print the invitation link")
     p.add_argument("email")

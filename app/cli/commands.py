@@ -13,6 +13,7 @@ from app.cli.mappings import run_mappings_command
 from app.cli.policies import run_policies_command
 from app.cli.processes import run_all, schedule, serve, work
 from app.cli.reconcile import run_reconcile
+from app.cli.user_access import register as register_access_commands
 from app.services.accounts import AccountError, add_org, add_user
 from sandbox.cli import main as sandbox_main
 from sync.db import upgrade
@@ -159,6 +160,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
     p.add_argument("--token", action="store_true", help="print a new API token on the last line")
     register_account_commands(orgs, users)
+    register_access_commands(users)
     p = add("mappings", cmd_mappings, "validate, export or import a mapping")
     p.add_argument("action", choices=["validate", "export", "import"])
     p.add_argument("file", help="YAML file ('-' for standard output with export)")

@@ -80,4 +80,6 @@ def announce(accounts: list[DemoAccount], url: str) -> None:
         return
     lines = [f"Demo accounts (password for all: {DEMO_PASSWORD}) — sign in at {url}login"]
     lines += [f"  {a.role:<10} {a.email:<36} {a.organisation or ''}" for a in accounts]
+    lines.append("  (the admin is asked to set up two-factor sign-in with an authenticator app first: "
+                 "security.require_totp_for_managers)")
     log.info("\n".join(lines))

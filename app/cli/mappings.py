@@ -9,6 +9,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
+from app.services.audit import record
 from mappings import Mapping, MappingError, load_yaml
 from sync.mapping_store import publish_version
 from sync.projection import reproject
@@ -64,7 +65,11 @@ def run_mappings_command(args: argparse.Namespace, settings_of: Callable[[argpar
     loaded = _read_mapping(args.file, "invalid mapping, nothing imported")
     if loaded is None:
         return 1
-    version = publish_version(runtime, loaded[0], author="cli", comment=args.comment or f"imported from {args.file}")
+    comment = args.comment or f"imported from {args.file}"
+    version = publish_version(runtime, loaded[0], author="cli", comment=comment,
+                              on_publish=lambda db, number: record(db, None, "mapping.publish",
+                                                                   f"mapping version {number}", None,
+                                                                   {"comment": comment, "via": "cli"}))
     print(f"mapping version {version} is now active")
     _reproject(runtime, version)
     return 0

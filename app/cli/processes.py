@@ -38,13 +38,21 @@ def _port(port: int | None) -> int:
 
 # gunicorn lets in-flight requests finish this long after SIGTERM; `run` waits a little longer for it.
 GRACEFUL_SECONDS = 30
+# By path: gevent must patch the master before the logger class pulls in the app (see the file).
+GUNICORN_CONF = Path(__file__).resolve().parent.parent / "gunicorn_conf.py"
+# Open connections one web worker holds at once (idle keep-alives and slow clients included).
+WORKER_CONNECTIONS = 1000
 # An RQ worker's warm shutdown finishes the job in hand; longer jobs are killed and their work resumes
 # from the database (outbox leases, inbox rows), so nothing is lost, only redone.
 WORKER_DRAIN_SECONDS = 60
 
 
 def serve(settings: Settings, config: str | None, host: str, port: int | None, workers: int = 2) -> int:
-    """Serve the web app with gunicorn (threads for I/O-bound requests), else Werkzeug."""
+    """Serve the web app with gunicorn's gevent worker, else Werkzeug.
+
+    Evented: each connection is a greenlet, so clients that send their headers slowly (or never finish)
+    hold no thread; 20 half-sent requests left gthread's 8 threads stuck and /healthz unanswerable.
+    """
     port = _port(port)
     _export_config(config)
     telemetry.prepare(settings, clean=False)
@@ -57,10 +65,11 @@ def serve(settings: Settings, config: str | None, host: str, port: int | None, w
         return 0
     # No gunicorn access log: the app logs each request itself, with its request id (app.requestlog).
     argv = [sys.executable, "-m", "gunicorn", "--bind", f"{host}:{port}", "--workers", str(workers),
-            "--threads", "8", "--timeout", "60", "--graceful-timeout", str(GRACEFUL_SECONDS),
+            "--worker-class", "gevent", "--worker-connections", str(WORKER_CONNECTIONS),
+            "--timeout", "60", "--graceful-timeout", str(GRACEFUL_SECONDS),
             # Access lines name the URL: this logger redacts ?token= and share/one-time link tokens.
             "--logger-class", "app.cli.access_log.RedactingLogger",
-            "--config", "python:app.gunicorn_conf", "app.wsgi:application"]
+            "--config", str(GUNICORN_CONF), "app.wsgi:application"]
     os.execv(sys.executable, argv)
     return 0  # not reached
 

@@ -17,6 +17,9 @@ def _too_many(error: Any) -> Any:
     if request.endpoint == "portal_invite.forgot":
         flash(_("Too many requests for a new password. Wait a while and try again."), "error")
         return render_template("forgot.html", user=None), 429
+    if request.endpoint == "portal_2fa.verify":
+        flash(_("Too many codes tried. Wait a few minutes and try again."), "error")
+        return render_template("login_second_factor.html", user=None), 429
     if request.endpoint != "portal.login":
         return error
     flash(_("Too many sign-in attempts. Wait a minute and try again."), "error")

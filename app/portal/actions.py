@@ -17,6 +17,7 @@ from sqlalchemy import select
 from app.context import current_user, locale_code, login_required, runtime_of
 from app.portal.create_form import (
     MAX_SUMMARY,
+    desk_note,
     field_message,
     form_fields,
     keep_token,
@@ -28,6 +29,7 @@ from app.services.actions import MAX_FILES, ActionError, accept_create, accept_t
 from app.services.serializers import action_json
 from sync.models import OutboxAction, OutboxState
 from sync.outbound.catalog import find_desk, request_type_fields, request_types, service_desks
+from sync.policies.desk_kinds import desk_kinds
 
 bp = Blueprint("portal_actions", __name__)
 
@@ -77,9 +79,11 @@ def _form_state(runtime: Any) -> dict[str, Any]:
         problem = _("Support's system cannot be reached right now, so the forms cannot be shown. Try again shortly.")
     notes = runtime.settings.portal.desk_notes
     locale = locale_code()
+    with runtime.sessions() as db:
+        kinds = desk_kinds(db, runtime.mapping, [d["project_key"] for d in desks]) if desks else {}
     for d in desks:
         note = notes.get(d["project_key"]) or {}
-        d["note"] = note.get(locale) or note.get("en") or ""
+        d["note"] = note.get(locale) or note.get("en") or desk_note(kinds.get(d["project_key"]))
     return {"desks": desks, "desk": desk, "types": types, "request_type": request_type,
             "fields": form_fields(fields), "priorities": priority_choices(runtime.mapping, priority_field, locale),
             "problem": problem, "max_files": MAX_FILES}

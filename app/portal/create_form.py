@@ -18,6 +18,7 @@ from flask_babel import lazy_gettext as _l
 from werkzeug.datastructures import FileStorage, MultiDict
 
 from mappings import Mapping
+from sync.policies.desk_kinds import DeskKind
 
 MAX_SUMMARY = 255
 # JSM names its system fields and common options in the site's language; these common English words
@@ -25,6 +26,16 @@ MAX_SUMMARY = 255
 COMMON_WORDS = {str(w): w for w in (_l("Priority"), _l("Environment"), _l("Production"), _l("Test"),
                                      _l("Development"), _l("Platform version"), _l("Subtype"), _l("Due date"),
                                      _l("Components"), _l("other"))}
+
+
+def desk_note(kind: DeskKind | None) -> str:
+    """What a desk is for, when the install configured no note for it (portal.desk_notes): 000's paid
+    technical support with SLAs vs free help; nothing for a desk we know nothing about yet."""
+    if kind is DeskKind.PAID:
+        return _("Paid technical support: answers within the agreed response times (SLA).")
+    if kind is DeskKind.FREE:
+        return _("Free help with using the product, without guaranteed response times.")
+    return ""
 
 
 def word(text: str) -> str:

@@ -7,9 +7,11 @@ from typing import Any
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
-from app.context import log_in, runtime_of
-from app.services.accounts import end_sessions, hash_password
+from app.context import runtime_of
+from app.portal.second_factor import password_accepted
+from app.services.accounts import hash_password, revoke_tokens
 from app.services.invitations import Purpose, request_reset, user_for_link
+from app.services.web_sessions import end_user_sessions
 from sync.jobs import request_notifications
 
 bp = Blueprint("portal_invite", __name__)
@@ -27,7 +29,7 @@ def _problem(new: str, again: str) -> str | None:
 
 
 def _accept(token: str, purpose: Purpose) -> Any:
-    with runtime_of(current_app).sessions() as db, db.begin():
+    with runtime_of(current_app).sessions() as db:
         user = user_for_link(db, current_app.config["SECRET_KEY"], token, purpose)
         if user is None:
             abort(404)  # unknown, expired or already used: nothing to tell apart
@@ -39,11 +41,13 @@ def _accept(token: str, purpose: Purpose) -> Any:
             return render_template("invite.html", user=None, invited=user, purpose=purpose), 400
         user.password_hash = hash_password(request.form["new_password"])
         user.must_change_password = False
-        end_sessions(db, user)  # whoever else was signed in (or held an API token) is out
-        db.flush()
-        log_in(user)
-    flash(_("Your password was set. Welcome!"), "ok")
-    return redirect(url_for("portal.index"))
+        end_user_sessions(db, user.id)  # whoever else was signed in is out
+        if request.form.get("revoke_tokens"):  # the reset form offers it, ticked: the password may have leaked
+            revoke_tokens(db, user)
+        db.commit()  # the password is set (and the link spent) whether or not a code is still owed
+        flash(_("Your password was set. Welcome!"), "ok")
+        # A link in a mailbox is not a second factor: with one on, its code is asked as at any sign-in.
+        return password_accepted(db, user, None)
 
 
 @bp.route("/invite/<token>", methods=["GET", "POST"])

@@ -47,6 +47,12 @@ class ListSpec:
     descending: bool = True
     page: int = 1
 
+    @property
+    def narrowed_by(self) -> int:
+        """How many filters besides the search narrow the list (shown on the folded filters' button)."""
+        chosen = (self.statuses, self.priorities, self.types, self.buckets, self.reporters, self.assignees)
+        return sum(1 for values in chosen if values) + len(self.dates)
+
     def query_args(self, **changes: Any) -> dict[str, Any]:
         """The URL arguments that reproduce this list (with `changes`), for links and forms."""
         args: dict[str, Any] = {"scope": self.scope, "status": self.statuses, "priority": self.priorities,

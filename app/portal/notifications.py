@@ -9,7 +9,13 @@ from flask_babel import gettext as _
 
 from app.context import current_user, login_required, runtime_of
 from app.security import csrf
-from app.services.notification_prefs import PreferenceError, preferences, set_email_mode, update_preferences
+from app.services.notification_prefs import (
+    PreferenceError,
+    preferences,
+    set_email_mode,
+    set_monthly_report,
+    update_preferences,
+)
 from sync.models import EmailMode, User
 from sync.notify.links import unsubscribe_user
 from sync.reports.monthly import may_receive
@@ -52,4 +58,5 @@ def unsubscribe(token: str) -> Any:
             abort(404)
         if request.method == "POST":
             set_email_mode(db, user.id, EmailMode.OFF)
+            set_monthly_report(db, user, False)  # "no more e-mails" means the monthly report too
     return render_template("unsubscribe.html", done=request.method == "POST", token=token)

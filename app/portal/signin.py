@@ -9,10 +9,11 @@ from flask import Blueprint, current_app, flash, redirect, render_template, requ
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from app.context import current_user, log_in, login_required, runtime_of
+from app.context import current_user, log_out, login_required, runtime_of
 from app.portal.list_page import list_page
+from app.portal.second_factor import password_accepted
 from app.services.accounts import hash_password, password_matches
-from sync.models import User, utcnow
+from sync.models import User
 
 bp = Blueprint("portal", __name__)
 # Compared against when the e-mail is unknown, so a miss costs as much time as a wrong password.
@@ -39,12 +40,7 @@ def login() -> Any:
             if user is None:
                 password_matches(User(password_hash=_DUMMY_HASH), password)
             elif password_matches(user, password):
-                user.last_login_at = utcnow()
-                db.commit()
-                log_in(user)
-                if user.must_change_password:
-                    return redirect(url_for("portal_account.change_password"))
-                return redirect(next_url or url_for("portal.index"))
+                return password_accepted(db, user, next_url)
         flash(_("Wrong email or password."), "error")
         return render_template("login.html", email=email, next=next_url, user=None), 401
     if current_user() is not None:
@@ -56,7 +52,8 @@ def login() -> Any:
 def logout() -> Any:
     """End the portal session (the language choice survives)."""
     lang = session.get("lang")
-    session.clear()
+    with runtime_of(current_app).sessions() as db, db.begin():
+        log_out(db)
     if lang:
         session["lang"] = lang
     flash(_("You have signed out."), "ok")

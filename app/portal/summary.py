@@ -71,7 +71,8 @@ def _summary_response(user: User, new_link: str | None = None) -> Any:
     return _render(data, user=user, scope=scope, scopes=scopes_for(user), shared=False, orgs=orgs,
                    share_org=share_org, can_share=has(user, Permission.SHARE_SUMMARY), new_link=new_link,
                    share_days=portal.share_link_days, share_max_days=portal.share_link_max_days,
-                   current_locale=locale_code())
+                   current_locale=locale_code(),
+                   has_report="org" in scopes_for(user) and user.organization_id is not None)
 
 
 @bp.post("/summary/share")
@@ -145,7 +146,7 @@ def shared_summary(token: str) -> Any:
     response = current_app.make_response(_render(data, user=None, scope="org", scopes=(), shared=True,
                                                  org_name=org_name, orgs=[], share_org=None, can_share=False,
                                                  new_link=None, share_days=0, share_max_days=0,
-                                                 current_locale=locale_code()))
+                                                 current_locale=locale_code(), has_report=False))
     response.headers["Referrer-Policy"] = "no-referrer"
     response.headers["X-Robots-Tag"] = "noindex, nofollow"
     response.headers["Cache-Control"] = "no-store"

@@ -8,17 +8,20 @@ import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from app.services.web_sessions import end_user_sessions
 from sync.db import make_engine, make_session_factory
 from sync.models import ROLES, ApiToken, Group, Organization, User, utcnow
 from sync.permissions import BUILTIN_ROLES, Permission
 from sync.settings import Settings
 
 TOKEN_PREFIX = "jsmc_"
+TOKEN_TOUCH_EVERY = timedelta(minutes=1)
 
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -35,19 +38,25 @@ def password_matches(user: User, password: str) -> bool:
 
 
 def auth_epoch(user: User) -> str:
-    """A digest kept in the session: changing the password, or `end_sessions`, ends every older session."""
+    """A digest in every invitation and reset link: setting a password, or `end_sessions`, voids older links."""
     material = f"{user.password_hash or ''}:{user.session_generation or 0}"
     return hashlib.sha256(material.encode()).hexdigest()[:16]
 
 
-def end_sessions(db: Session, user: User) -> int:
-    """End every portal session and revoke every API token of `user` at once; returns tokens revoked."""
-    user.session_generation = (user.session_generation or 0) + 1
+def revoke_tokens(db: Session, user: User) -> int:
+    """Revoke every active API token of `user`; returns how many."""
     now = utcnow()
     tokens = db.scalars(select(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))).all()
     for token in tokens:
         token.revoked_at = now
     return len(tokens)
+
+
+def end_sessions(db: Session, user: User) -> int:
+    """End every portal session, pending link and API token of `user` at once; returns tokens revoked."""
+    user.session_generation = (user.session_generation or 0) + 1
+    end_user_sessions(db, user.id)
+    return revoke_tokens(db, user)
 
 
 def find_org(db: Session, ref: str) -> Organization | None:
@@ -74,21 +83,25 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def issue_token(session: Session, user: User, name: str = "") -> str:
-    """Create an API token for `user`; the plain token is returned once and never stored."""
+def issue_token(session: Session, user: User, name: str = "", expires_at: datetime | None = None) -> str:
+    """Create an API token for `user` (until `expires_at`, or until revoked); the plain token is returned
+    once and never stored."""
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    session.add(ApiToken(user_id=user.id, token_hash=hash_token(token), name=name))
+    session.add(ApiToken(user_id=user.id, token_hash=hash_token(token), name=name, expires_at=expires_at))
     return token
 
 
 def user_for_token(db: Session, token: str) -> User | None:
-    """The active user of an unrevoked API token (recording its use), else None."""
+    """The active user of an unrevoked, unexpired API token (recording its use), else None."""
     row = db.scalars(select(ApiToken).where(ApiToken.token_hash == hash_token(token),
                                             ApiToken.revoked_at.is_(None))).first()
-    if row is None or not row.user.active:
+    now = utcnow()
+    if row is None or not row.user.active or (row.expires_at is not None and row.expires_at <= now):
         return None
-    row.last_used_at = utcnow()
-    db.commit()
+    # Written at most once a minute: a busy script would otherwise make every API call a write.
+    if row.last_used_at is None or now - row.last_used_at >= TOKEN_TOUCH_EVERY:
+        row.last_used_at = now
+        db.commit()
     return row.user
 
 

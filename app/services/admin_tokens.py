@@ -1,4 +1,8 @@
-"""What an admin does to one user's access: list and revoke their API tokens, prepare a reset link."""
+"""What an admin does to one user's access: list and revoke their API tokens, mail a reset link, view as them.
+
+The same functions serve the pages, the JSON API and the CLI; each change (and each "view as") is audited
+in the caller's transaction.
+"""
 
 from __future__ import annotations
 
@@ -7,9 +11,10 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.services.admin import AdminError, managed_user
+from app.services.admin import managed_user
+from app.services.admin_input import N_, AdminError, require_admin
 from app.services.audit import record
-from app.services.invitations import send_link
+from app.services.invitations import RESET_HOURS, send_link
 from app.services.serializers import iso
 from sync.models import ApiToken, User, utcnow
 from sync.settings import Settings
@@ -17,7 +22,8 @@ from sync.settings import Settings
 
 def token_json(token: ApiToken) -> dict[str, Any]:
     return {"id": token.id, "name": token.name, "created": iso(token.created_at),
-            "last_used": iso(token.last_used_at), "revoked": iso(token.revoked_at)}
+            "last_used": iso(token.last_used_at), "expires": iso(token.expires_at),
+            "revoked": iso(token.revoked_at)}
 
 
 def tokens_of(db: Session, actor: User, user_id: int) -> list[ApiToken]:
@@ -28,10 +34,11 @@ def tokens_of(db: Session, actor: User, user_id: int) -> list[ApiToken]:
 
 
 def revoke_token(db: Session, actor: User, user_id: int, token_id: int) -> ApiToken:
+    """Revoke one token of a user the actor manages (at once: the next call with it answers 401)."""
     user = managed_user(db, actor, user_id)
     token = db.scalars(select(ApiToken).where(ApiToken.id == token_id, ApiToken.user_id == user.id)).first()
     if token is None:
-        raise AdminError(404, f"no token {token_id}")
+        raise AdminError(404, N_("no token %(id)s"), None, {"id": token_id})
     if token.revoked_at is None:
         token.revoked_at = utcnow()
         record(db, actor, "token.revoke", f"user {user.email}", user.organization_id,
@@ -40,10 +47,20 @@ def revoke_token(db: Session, actor: User, user_id: int, token_id: int) -> ApiTo
 
 
 def reset_link_token(db: Session, actor: User, user_id: int, settings: Settings) -> str:
-    """Mail a single-use reset link (1 hour) to a user the actor manages; returns it too; audited."""
+    """Mail a single-use reset link (RESET_HOURS) to a user the actor manages; returns it too; audited."""
     user = managed_user(db, actor, user_id)
     if not user.active:
-        raise AdminError(400, "'active': reactivate the user before sending a reset link", "active")
-    record(db, actor, "user.reset_link", f"user {user.email}", user.organization_id, {})
+        raise AdminError(400, N_("'active': reactivate the user before sending a reset link"), "active")
+    record(db, actor, "user.reset_link", f"user {user.email}", user.organization_id, {"hours": RESET_HOURS})
     url, _mail = send_link(db, settings, user, "reset")
     return url
+
+
+def view_as_target(db: Session, actor: User, user_id: int, how: str) -> User:
+    """The user an admin may view the portal as (another active user), recorded as `view_as.<how>`."""
+    require_admin(actor)
+    target = managed_user(db, actor, user_id)
+    if not target.active or target.id == actor.id:
+        raise AdminError(400, N_("'user': only another active user can be viewed"), "user")
+    record(db, actor, f"view_as.{how}", f"user {target.email}", target.organization_id, {})
+    return target

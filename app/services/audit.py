@@ -10,7 +10,6 @@ from sqlalchemy.orm import Session
 from app.services.serializers import iso
 from sync.models import AuditEntry, User
 from sync.permissions import is_admin
-from sync.runtime import Runtime
 
 MAX_ENTRIES = 500
 
@@ -22,13 +21,6 @@ def record(db: Session, actor: User | None, action: str, target: str, organizati
                        organization_id=organization_id, action=action, target=target, details=details or {})
     db.add(entry)
     return entry
-
-
-def record_apart(runtime: Runtime, actor: User | None, action: str, target: str,
-                 details: dict[str, Any] | None = None) -> None:
-    """Record a change another module committed in its own transaction (e.g. a mapping publish)."""
-    with runtime.sessions() as db, db.begin():
-        record(db, actor, action, target, None, details)
 
 
 def entries_for(db: Session, reader: User, limit: int = 100, action: str | None = None) -> list[AuditEntry]:

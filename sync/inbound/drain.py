@@ -17,7 +17,7 @@ from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
 from sync.inbound.batch import BatchCache
-from sync.inbound.site_fields import organisations_fields
+from sync.inbound.site_fields import organisations_fields, participants_fields
 from sync.inbound.upsert import ApplyResult, Deferred, apply_comment_event, apply_issue_event
 from sync.inbound.visibility import with_comment_visibility
 from sync.jsm.events import CommentEvent, Event, IssueEvent, NotAWebhook, normalise
@@ -38,8 +38,9 @@ MAX_DEFERRALS = 5
 
 
 def _parse(row: InboundEvent, session: Session) -> Event:
-    # The recorded Organizations field ids: an empty one then un-shares the request (site_fields.py).
-    return normalise(json.loads(row.payload), organisations_fields(session))
+    # The recorded Organizations and participants field ids: an empty one then un-shares the request, or
+    # leaves it with no participants (site_fields.py).
+    return normalise(json.loads(row.payload), organisations_fields(session), participants_fields(session))
 
 
 def _apply_event(session: Session, event: Event, mapping: Mapping, batch: BatchCache | None) -> ApplyResult | None:

@@ -19,14 +19,14 @@ import redis
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from sync.inbound import attachments
+from sync.inbound import attachments, reconcile_comments
 from sync.inbound.batch import BatchCache
-from sync.inbound.site_fields import remember_organisations_fields
+from sync.inbound.site_fields import remember_organisations_fields, remember_participants_fields
 from sync.inbound.upsert import apply_comment, apply_issue
 from sync.jsm.events import CommentSnapshot, IssueSnapshot
 from sync.jsm.gateway import JsmGateway, gateway_for
-from sync.jsm.values import SearchHit, SearchPage
-from sync.models import Comment, Organization, SyncState, Ticket, utcnow
+from sync.jsm.values import SearchPage
+from sync.models import Organization, SyncState, Ticket, utcnow
 
 if TYPE_CHECKING:
     from sync.runtime import Runtime
@@ -123,34 +123,6 @@ def _stub(ticket_jira_id: str, key: str, project: str) -> IssueSnapshot:
                          None, None, None, None, None)
 
 
-def _comments_of(gw: JsmGateway, hit: SearchHit, known: dict[str, tuple[datetime, bool]]) -> tuple[
-        list[CommentSnapshot], bool]:
-    """The hit's comments with `public` settled, and whether the list is complete (for deletions)."""
-    # A comment we already hold unchanged keeps the visibility we stored; only new or edited ones
-    # without a flag (Data Center search results carry no `jsdPublic`), or a list the search
-    # truncated, cost a servicedeskapi call.
-    comments = [_with_public(c, known[c.jira_id][1]) if c.public is None and _is_current(c, known) else c
-                for c in hit.comments]
-    if hit.comments_complete and all(c.public is not None for c in comments):
-        return comments, True
-    from_sd = {c.jira_id: c for c in gw.list_comments(hit.issue.key, include_internal=True)}
-    settled = [c if c.public is not None else _with_public(c, bool((sd := from_sd.get(c.jira_id)) and sd.public))
-               for c in comments]
-    seen = {c.jira_id for c in settled}
-    settled.extend(c for cid, c in from_sd.items() if cid not in seen)
-    return settled, True
-
-
-def _with_public(c: CommentSnapshot, public: bool) -> CommentSnapshot:
-    # Missing from servicedeskapi's list (deleted since, or not visible) means never public.
-    return CommentSnapshot(c.jira_id, c.author, c.body, c.created, c.updated, public)
-
-
-def _is_current(c: CommentSnapshot, known: dict[str, tuple[datetime, bool]]) -> bool:
-    stored = known.get(c.jira_id)
-    return stored is not None and c.updated is not None and stored[0] >= c.updated
-
-
 def _apply_page(runtime: Runtime, gw: JsmGateway, project: str, page: SearchPage, full: bool,
                 result: ReconcileResult, seen: set[str]) -> None:
     ids = [h.issue.jira_id for h in page.hits]
@@ -158,41 +130,34 @@ def _apply_page(runtime: Runtime, gw: JsmGateway, project: str, page: SearchPage
         stored = {jid: (upd, dele, jira_org) for jid, upd, dele, jira_org in session.execute(
             select(Ticket.jira_id, Ticket.jira_updated_at, Ticket.deleted, Organization.jira_org_id)
             .outerjoin(Organization, Organization.id == Ticket.organization_id).where(Ticket.jira_id.in_(ids)))}
-        known: dict[str, tuple[datetime, bool]] = {}
-        by_ticket: dict[str, set[str]] = {}
-        for tid, cid, upd, public in session.execute(
-                select(Ticket.jira_id, Comment.jira_id, Comment.updated_at, Comment.public).join(Ticket)
-                .where(Ticket.jira_id.in_(ids), Comment.jira_id.is_not(None), Comment.deleted.is_(False))):
-            if cid is None:  # excluded by the query; narrows the type
-                continue
-            known[cid] = (upd, public)
-            by_ticket.setdefault(tid, set()).add(cid)
+        held = reconcile_comments.read_stored(session, ids)
         seen_files = attachments.known_field_ids(session, ids)
-    # JSM calls happen before the transaction opens, so no row lock is held across HTTP.
-    settled = {h.issue.jira_id: _comments_of(gw, h, known) for h in page.hits}
+    # JSM calls happen before the transaction opens, so no row lock is held across HTTP; and after the
+    # store was read, so what they answer is newer than what the store was seen to hold.
+    settled = {h.issue.jira_id: reconcile_comments.compare(gw, h, held) for h in page.hits}
     # Attachments: servicedeskapi is asked only when `fields.attachment` differs from the last refresh.
     files = {h.issue.jira_id: gw.list_request_attachments(h.issue.key) for h in page.hits
              if attachments.needs_refresh(h.attachment_ids, seen_files.get(h.issue.jira_id))}
     mapping = runtime.mapping
-    # What this page writes: tickets not already current, comments new or changed, comments gone.
-    to_apply = [h.issue for h in page.hits if not _current(h.issue, stored.get(h.issue.jira_id))]
-    to_comment = {h.issue.jira_id: [c for c in settled[h.issue.jira_id][0]
-                                    if not (_is_current(c, known) and known[c.jira_id][1] == bool(c.public))]
-                  for h in page.hits}
-    gone = {h.issue.jira_id: by_ticket.get(h.issue.jira_id, set()) - {c.jira_id for c in settled[h.issue.jira_id][0]}
-            if settled[h.issue.jira_id][1] else set() for h in page.hits}
-    stubs = [CommentSnapshot(cid, None, "", None, None, False) for ids in gone.values() for cid in ids]
+    # What the page writes: tickets the store does not hold as they are, comments new, changed,
+    # restored or gone. A page with nothing to write reads nothing more.
+    to_apply = {h.issue.jira_id for h in page.hits if not _current(h.issue, stored.get(h.issue.jira_id))}
+    comments = {h.issue.jira_id: [c for c in settled[h.issue.jira_id].comments
+                                  if c.jira_id in settled[h.issue.jira_id].restored
+                                  or not (held.is_current(c) and held.live[c.jira_id][1] == bool(c.public))]
+                for h in page.hits}
+    stubs = {h.issue.jira_id: [CommentSnapshot(gone, None, "", None, None, False)
+                               for gone in settled[h.issue.jira_id].gone] for h in page.hits}
+    writes = [c for cs in (*comments.values(), *stubs.values()) for c in cs]
     with runtime.sessions() as session, session.begin():
-        # The page's rows in a few set reads (as an inbox batch does): applied one by one, a ticket
-        # cost four round trips, and a full reconcile of a big site was bound by them, not by JSM.
-        writes = [c for cs in to_comment.values() for c in cs] + stubs
+        # The page's rows in a few set reads, as an inbox batch does: applied one by one, a ticket
+        # cost four round trips, and a big site's full reconcile was bound by them, not by JSM.
         batch = BatchCache.for_snapshots(session, [h.issue for h in page.hits], writes) \
             if to_apply or writes else BatchCache()
-        applying = {i.jira_id for i in to_apply}
         for hit in page.hits:
             issue = hit.issue
             seen.add(issue.jira_id)
-            if issue.jira_id not in applying:
+            if issue.jira_id not in to_apply:
                 result.unchanged += 1
             elif apply_issue(session, issue, mapping, batch=batch).reason in ("created", "updated"):
                 result.changed += 1
@@ -203,14 +168,18 @@ def _apply_page(runtime: Runtime, gw: JsmGateway, project: str, page: SearchPage
                 ticket = session.scalar(select(Ticket).where(Ticket.jira_id == issue.jira_id))
                 if ticket is not None:
                     attachments.apply_attachments(session, ticket, files[issue.jira_id], hit.attachment_ids)
-            # Internal ones are stored too, never as public (as the webhook path does), so they
-            # count as known next time and cost no visibility lookup.
-            for c in to_comment[issue.jira_id]:
-                if _comment(session, issue.jira_id, c, batch, public=c.public is True):
+            found = settled[issue.jira_id]
+            if found.restored:
+                log.warning("comments %s of %s were stored as deleted, yet JSM lists them: shown again",
+                            ", ".join(sorted(found.restored)), issue.key)
+            for c in comments[issue.jira_id]:
+                # Internal ones are stored too, never as public (as the webhook path does), so they
+                # count as known next time and cost no visibility lookup.
+                if apply_comment(session, issue.jira_id, c, public=c.public is True,
+                                 restore=c.jira_id in found.restored, batch=batch).changed:
                     result.comments += 1
-            for cid in gone[issue.jira_id]:
-                stub = CommentSnapshot(cid, None, "", None, None, False)
-                if _comment(session, issue.jira_id, stub, batch, deleted=True):
+            for stub in stubs[issue.jira_id]:
+                if apply_comment(session, issue.jira_id, stub, deleted=True, batch=batch).changed:
                     result.comments += 1
         batch.settle(session)
         newest = max((_ms(h.issue.updated) for h in page.hits), default=0)
@@ -219,14 +188,8 @@ def _apply_page(runtime: Runtime, gw: JsmGateway, project: str, page: SearchPage
 
 
 def _current(issue: IssueSnapshot, stored: tuple[datetime, bool, str | None] | None) -> bool:
-    """Whether the stored ticket already holds this search hit (same `updated`, alive, right tenancy)."""
+    """Whether the store holds this search hit already (same `updated`, not deleted, right tenancy)."""
     return stored is not None and not stored[1] and stored[0] == issue.updated and not _unshared(issue, stored[2])
-
-
-def _comment(session: Session, issue_jira_id: str, comment: CommentSnapshot, batch: BatchCache, *,
-             public: bool | None = None, deleted: bool = False) -> bool:
-    """Apply one comment through the page's cache (which holds every ticket of a page that writes)."""
-    return apply_comment(session, issue_jira_id, comment, public=public, deleted=deleted, batch=batch).changed
 
 
 def _unshared(issue: IssueSnapshot, stored_jira_org: str | None) -> bool:
@@ -275,6 +238,7 @@ def reconcile(runtime: Runtime, *, full: bool, project: str | None = None, progr
     try:
         with runtime.sessions() as session, session.begin():
             remember_organisations_fields(session, gw.organisations_field_ids())
+            remember_participants_fields(session, gw.participants_field_ids())
         for key in _projects(runtime, gw, project):
             lock = ProjectLock(_redis(runtime), key)
             if not lock.acquire():

@@ -1,9 +1,11 @@
-"""The site's Organizations field ids, kept in the store so webhook application knows them without JSM.
+"""The site's Organizations and Request participants field ids, kept in the store so webhook application
+knows them without JSM.
 
 Only the field id tells an empty Organizations field (`[]` or `null`: un-shared in JSM) apart from
-any other empty custom field. Reconciliation learns it from JSM's field list and records it here;
-the inbox drain reads it, so an un-shared request leaves its old organisation as soon as the
-webhook is applied. Until the first reconcile, an empty field is read as "not said".
+any other empty custom field, and the participants field (a list of users) from any other user list.
+Reconciliation learns them from JSM's field list and records them here; the inbox drain reads them, so
+an un-shared request leaves its old organisation as soon as the webhook is applied, and a participant
+added or removed in JSM is one for notifications at once. Until the first reconcile, both are "not said".
 """
 
 from __future__ import annotations
@@ -12,23 +14,42 @@ from sqlalchemy.orm import Session
 
 from sync.models import SyncState
 
-_NAME = "jsm:organisations_fields"
+_ORGANISATIONS = "jsm:organisations_fields"
+_PARTICIPANTS = "jsm:participants_fields"
 
 
-def remember_organisations_fields(session: Session, field_ids: frozenset[str]) -> None:
-    """Record the site's Organizations field ids (when JSM named any)."""
+def _remember(session: Session, name: str, field_ids: frozenset[str]) -> None:
     if not field_ids:
         return
-    row = session.get(SyncState, _NAME)
+    row = session.get(SyncState, name)
     value = {"ids": sorted(field_ids)}
     if row is None:
-        session.add(SyncState(name=_NAME, value=value))
+        session.add(SyncState(name=name, value=value))
     elif row.value != value:
         row.value = value
 
 
-def organisations_fields(session: Session) -> frozenset[str]:
-    """The recorded Organizations field ids; empty until a reconcile has recorded them."""
-    row = session.get(SyncState, _NAME)
+def _recorded(session: Session, name: str) -> frozenset[str]:
+    row = session.get(SyncState, name)
     ids = (row.value or {}).get("ids") if row is not None else None
     return frozenset(str(i) for i in ids) if isinstance(ids, list) else frozenset()
+
+
+def remember_organisations_fields(session: Session, field_ids: frozenset[str]) -> None:
+    """Record the site's Organizations field ids (when JSM named any)."""
+    _remember(session, _ORGANISATIONS, field_ids)
+
+
+def organisations_fields(session: Session) -> frozenset[str]:
+    """The recorded Organizations field ids; empty until a reconcile has recorded them."""
+    return _recorded(session, _ORGANISATIONS)
+
+
+def remember_participants_fields(session: Session, field_ids: frozenset[str]) -> None:
+    """Record the site's Request participants field ids (when JSM named any)."""
+    _remember(session, _PARTICIPANTS, field_ids)
+
+
+def participants_fields(session: Session) -> frozenset[str]:
+    """The recorded Request participants field ids; empty until a reconcile has recorded them."""
+    return _recorded(session, _PARTICIPANTS)

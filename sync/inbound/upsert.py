@@ -171,6 +171,8 @@ def apply_issue(session: Session, issue: IssueSnapshot, mapping: Mapping, *, cha
                                   batch)
         if org_id is not None or issue.organisations_known:
             ticket.organization_id = org_id
+    if issue.participants_known and list(issue.participants) != list(ticket.participant_account_ids or []):
+        ticket.participant_account_ids = list(issue.participants)  # who else is told (sync.notify.recipients)
     if batch is None:
         session.flush()  # alone, as before: callers (reconcile, outbound) may read it back at once
     elif is_new:
@@ -231,8 +233,13 @@ def _pending_link(session: Session, ticket: Ticket, comment: CommentSnapshot, ba
 
 
 def apply_comment(session: Session, issue_jira_id: str, comment: CommentSnapshot, *, deleted: bool = False,
-                  public: bool | None = None, batch: BatchCache | None = None) -> ApplyResult:
-    """Upsert (or hide) one comment; `public` overrides the payload's flag when JSM was asked."""
+                  public: bool | None = None, batch: BatchCache | None = None, restore: bool = False) -> ApplyResult:
+    """Upsert (or hide) one comment; `public` overrides the payload's flag when JSM was asked.
+
+    A comment stored as deleted stays deleted (a late or reordered event must not bring it back),
+    unless `restore`: JSM listed it after the deletion was stored, so that deletion was wrong
+    (`sync.inbound.reconcile_comments`).
+    """
     # With a batch, Deferred is raised before anything is written (the batch keeps going without it).
     if batch is not None:
         ticket = batch.tickets.get(issue_jira_id)
@@ -250,7 +257,11 @@ def apply_comment(session: Session, issue_jira_id: str, comment: CommentSnapshot
         # No echo: our own portal comment arrived before the push recorded JSM's id;
         # the pending local comment is linked instead of duplicated.
         return ApplyResult(False, "echo: linked the pending comment")
-    was_shown = row is not None and row.public and row.from_support and not row.deleted
+    restored = restore and row is not None and row.deleted
+    # A restored comment was live when it was wrongly hidden, so customers were told of it then.
+    was_shown = row is not None and row.public and row.from_support and (not row.deleted or restored)
+    if restored and row is not None:
+        row.deleted = False
     if row is None:
         # A ticket created by this batch has no id until it is flushed (`Mapped[int]` cannot say so).
         if cast("int | None", ticket.id) is None:
@@ -264,7 +275,8 @@ def apply_comment(session: Session, issue_jira_id: str, comment: CommentSnapshot
         if batch is not None:
             batch.comments[comment.jira_id] = row
     elif not deleted and is_own_comment_echo(session, row, comment):
-        return ApplyResult(False, "echo of our own comment")  # keeps the customer's words and authorship
+        # Keeps the customer's words and authorship.
+        return ApplyResult(restored, "restored" if restored else "echo of our own comment")
     elif deleted:
         changed = not row.deleted
         row.deleted = True
@@ -272,7 +284,7 @@ def apply_comment(session: Session, issue_jira_id: str, comment: CommentSnapshot
     elif row.deleted:
         return ApplyResult(False, "comment was deleted")
     elif row.updated_at > updated and _trusted(row.updated_at):
-        return ApplyResult(False, "older than the stored comment")
+        return ApplyResult(restored, "restored" if restored else "older than the stored comment")
     row.author_name = comment.author.name if comment.author else None
     row.author_account_id = comment.author.account_id if comment.author else None
     row.body = comment.body

@@ -60,7 +60,10 @@ class IssueSnapshot:
     # True when the payload carried the Organizations field, so an empty `organisations` means "shared
     # with none" (un-shared in JSM) rather than "not said".
     organisations_known: bool = False
+    # Account ids in the site's "Request participants" field; `participants_known`: the field was in the payload
+    # (so an empty tuple means "no participants"), which only its id tells (see `_participants`).
     participants: tuple[str, ...] = ()
+    participants_known: bool = False
 
 
 @dataclass(frozen=True)
@@ -173,6 +176,22 @@ def _organisations(fields: dict[str, Any], field_ids: frozenset[str]) -> tuple[t
     return tuple(found), known or bool(found)
 
 
+def _participants(fields: dict[str, Any], field_ids: frozenset[str]) -> tuple[tuple[str, ...], bool]:
+    """The account ids in the site's Request participants field(s), and whether the field was in the payload.
+
+    A list of user objects like any other user-list custom field, so only the site's field id (from JSM's
+    field list, as for Organizations) says which one it is; without it the participants are "not said".
+    """
+    present = [name for name in field_ids if name in fields]
+    found: list[str] = []
+    for name in present:
+        for item in fields[name] if isinstance(fields[name], list) else []:
+            who = person(item)
+            if who is not None and who.account_id and who.account_id not in found:
+                found.append(who.account_id)
+    return tuple(found), bool(present)
+
+
 def _request_type(fields: dict[str, Any]) -> tuple[str | None, str | None]:
     # The "Customer Request Type" field: {"requestType": {"id", "name", ...}, ...} (id varies per site).
     for name, value in fields.items():
@@ -182,10 +201,12 @@ def _request_type(fields: dict[str, Any]) -> tuple[str | None, str | None]:
     return None, None
 
 
-def issue_snapshot(raw: Any, organisations_fields: frozenset[str] = frozenset()) -> IssueSnapshot:
+def issue_snapshot(raw: Any, organisations_fields: frozenset[str] = frozenset(),
+                   participants_fields: frozenset[str] = frozenset()) -> IssueSnapshot:
     """An issue object (webhook `issue` or REST v2 issue) as an IssueSnapshot.
 
-    `organisations_fields`: the site's Organizations field ids, when known (see `_organisations`).
+    `organisations_fields`, `participants_fields`: the site's Organizations and Request participants field
+    ids, when known (see `_organisations`, `_participants`).
     """
     if not isinstance(raw, dict):
         raise NotAWebhook("`issue` must be an object")
@@ -199,6 +220,7 @@ def issue_snapshot(raw: Any, organisations_fields: frozenset[str] = frozenset())
     request_type_id, request_type_name = _request_type(fields)
     description = fields.get("description")
     organisations, organisations_known = _organisations(fields, organisations_fields)
+    participants, participants_known = _participants(fields, participants_fields)
     return IssueSnapshot(
         jira_id=str(jira_id),
         key=key,
@@ -220,9 +242,8 @@ def issue_snapshot(raw: Any, organisations_fields: frozenset[str] = frozenset())
         assignee=person(fields.get("assignee")),
         organisations=organisations,
         organisations_known=organisations_known,
-        # "Request participants" is a user-list custom field that cannot be told apart from other
-        # user lists by shape; participants come from the servicedeskapi instead.
-        participants=(),
+        participants=participants,
+        participants_known=participants_known,
     )
 
 
@@ -253,7 +274,8 @@ def _status_changes(changelog: dict[str, Any]) -> tuple[StatusChange, ...]:
     )
 
 
-def normalise(body: Any, organisations_fields: frozenset[str] = frozenset()) -> Event:
+def normalise(body: Any, organisations_fields: frozenset[str] = frozenset(),
+              participants_fields: frozenset[str] = frozenset()) -> Event:
     """Turn a parsed webhook body into an Event; raise NotAWebhook with a clear reason otherwise."""
     if not isinstance(body, dict):
         raise NotAWebhook("the body must be a JSON object")
@@ -271,7 +293,8 @@ def normalise(body: Any, organisations_fields: frozenset[str] = frozenset()) -> 
     if kind in ISSUE_EVENTS:
         changelog = _obj(body.get("changelog"))
         comment = comment_snapshot(body["comment"]) if isinstance(body.get("comment"), dict) else None
-        return IssueEvent(kind=ISSUE_EVENTS[kind], issue=issue_snapshot(body.get("issue"), organisations_fields),
+        return IssueEvent(kind=ISSUE_EVENTS[kind], issue=issue_snapshot(body.get("issue"), organisations_fields,
+                                                                          participants_fields),
                           actor=actor,
                           timestamp_ms=timestamp, changelog_id=_str(changelog.get("id")),
                           status_changes=_status_changes(changelog), comment=comment)

@@ -49,7 +49,7 @@ __all__ = ["JsmError", "JsmGateway", "JsmPermanentError", "JsmTransientError", "
 # only `id` unless asked). The JSM custom fields are added once their per-site ids are known.
 BASE_FIELDS = ("summary", "description", "status", "priority", "issuetype", "project", "created", "updated",
                "resolutiondate", "reporter", "assignee", "comment", "attachment")
-_SD_FIELD_TYPES = (":sd-customerrequesttype", ":sd-customer-organizations")
+_SD_FIELD_TYPES = (":sd-customerrequesttype", ":sd-customer-organizations", ":sd-request-participants")
 # JQL dates are read in the searching user's time zone. Unknown zone: widen by the largest offset
 # west of UTC (UTC-12) plus DST, so the bound is early enough wherever the site is.
 UNKNOWN_ZONE_MARGIN = timedelta(hours=14)
@@ -71,6 +71,7 @@ class JsmGateway(JsmActions):
         self._me: Account | None = None
         self._fields: tuple[str, ...] | None = None
         self._organisation_fields: frozenset[str] | None = None
+        self._participant_fields: frozenset[str] | None = None
 
     @classmethod
     def from_settings(cls, settings: Settings, redis: redis.Redis | None = None,
@@ -220,7 +221,7 @@ class JsmGateway(JsmActions):
 
     # ------------------------------------------------------------------ issues and search
     def issue_fields(self) -> tuple[str, ...]:
-        """BASE_FIELDS plus this site's Customer Request Type and Organizations custom field ids."""
+        """BASE_FIELDS plus this site's Customer Request Type, Organizations and Request participants field ids."""
         if self._fields is None:
             raw = self.t.get_json(f"{API}/field", kind="fields", what="listing fields")
             custom = {str(f["id"]): str((f.get("schema") or {}).get("custom") or "")
@@ -229,12 +230,19 @@ class JsmGateway(JsmActions):
                                                       if kind.endswith(_SD_FIELD_TYPES)))
             self._organisation_fields = frozenset(
                 i for i, kind in custom.items() if kind.endswith(":sd-customer-organizations"))
+            self._participant_fields = frozenset(
+                i for i, kind in custom.items() if kind.endswith(":sd-request-participants"))
         return self._fields
 
     def organisations_field_ids(self) -> frozenset[str]:
         """This site's Organizations custom field id(s), from the same field listing as issue_fields."""
         self.issue_fields()
         return self._organisation_fields or frozenset()
+
+    def participants_field_ids(self) -> frozenset[str]:
+        """This site's Request participants custom field id(s), from the same field listing as issue_fields."""
+        self.issue_fields()
+        return self._participant_fields or frozenset()
 
     def get_issue(self, key_or_id: str) -> IssueSnapshot | None:
         """One issue, or None when JSM says it does not exist (or is not visible)."""
@@ -245,7 +253,7 @@ class JsmGateway(JsmActions):
             if exc.status == 404:
                 return None
             raise
-        return parse.search_hit(raw, self.organisations_field_ids()).issue
+        return parse.search_hit(raw, self.organisations_field_ids(), self.participants_field_ids()).issue
 
     def request_organisations(self, issue_key: str) -> tuple[Organisation, ...]:
         """The JSM organisations a request is shared with."""
@@ -278,7 +286,7 @@ class JsmGateway(JsmActions):
     def search_pages(self, jql: str, page_size: int = 100) -> Iterator[SearchPage]:
         """Pages of a JQL search: Cloud `search/jql` by nextPageToken, DC `search` by startAt/total."""
         fields = ",".join(self.issue_fields())
-        org_fields = self.organisations_field_ids()
+        org_fields, participant_fields = self.organisations_field_ids(), self.participants_field_ids()
         self.last_search = stats = SearchStats()
         token: str | None = None
         start = 0
@@ -302,7 +310,8 @@ class JsmGateway(JsmActions):
             stats.pages += 1
             stats.issues += len(issues)
             stats.total = total
-            yield SearchPage(tuple(parse.search_hit(i, org_fields) for i in issues), stats.pages, total, is_last)
+            hits = tuple(parse.search_hit(i, org_fields, participant_fields) for i in issues)
+            yield SearchPage(hits, stats.pages, total, is_last)
             if is_last:
                 return
 

@@ -77,7 +77,8 @@ def sd_comment(raw: dict[str, Any]) -> CommentSnapshot:
                            public=public if isinstance(public, bool) else None)
 
 
-def search_hit(raw: dict[str, Any], organisations_fields: frozenset[str] = frozenset()) -> SearchHit:
+def search_hit(raw: dict[str, Any], organisations_fields: frozenset[str] = frozenset(),
+               participants_fields: frozenset[str] = frozenset()) -> SearchHit:
     """A v2 search issue with its embedded `comment` page (Cloud carries `jsdPublic`, DC does not)."""
     page = (raw.get("fields") or {}).get("comment")
     comments: tuple[CommentSnapshot, ...] = ()
@@ -89,7 +90,7 @@ def search_hit(raw: dict[str, Any], organisations_fields: frozenset[str] = froze
         complete = not isinstance(total, int) or total <= len(items)
     elif page is None:
         complete = False  # the search did not return comments at all: ask separately when it matters
-    return SearchHit(issue_snapshot(raw, organisations_fields), comments, complete,
+    return SearchHit(issue_snapshot(raw, organisations_fields, participants_fields), comments, complete,
                      attachment_ids(raw.get("fields") or {}))
 
 

@@ -7,6 +7,7 @@ the same commit that stores the mail, so a notification is in exactly one mail.
 from __future__ import annotations
 
 from collections import defaultdict
+from functools import partial
 from typing import Any
 
 from sqlalchemy import select
@@ -26,9 +27,13 @@ from sync.models import (
 )
 from sync.notify import links, message
 from sync.notify.markup import wiki_to_html, wiki_to_text
-from sync.notify.reply_context import mention_names
+from sync.notify.reply_context import attachment_images, mention_names
 from sync.notify.wording import PRODUCT, words
+from sync.scope import raised
 from sync.settings import Settings
+
+# The request page's rating form (app/templates/actions/panel.html): the rating ask links straight to it.
+RATING_FORM_ID = "rate-form"
 
 
 def _label(mapping: Mapping, key: str, locale: str) -> tuple[str, str]:
@@ -39,8 +44,8 @@ def _label(mapping: Mapping, key: str, locale: str) -> tuple[str, str]:
     return status.label(locale), status.description(locale)
 
 
-def _change(session: Session, event: NotificationEvent, ticket: Ticket, mapping: Mapping, locale: str,
-            names: dict[str, str]) -> dict[str, Any] | None:
+def _change(session: Session, event: NotificationEvent, mapping: Mapping, locale: str,
+            names: dict[str, str], attachments: dict[str, str]) -> dict[str, Any] | None:
     details = event.details
     if event.kind == NotificationKind.STATUS:
         return {"kind": "status", "from_label": _label(mapping, str(details.get("from")), locale)[0],
@@ -50,7 +55,8 @@ def _change(session: Session, event: NotificationEvent, ticket: Ticket, mapping:
         if comment is None or not comment.public or comment.deleted:
             return None  # hidden or deleted since: nothing to tell
         return {"kind": "comment", "author": comment.author_name or words(locale)["support"],
-                "html": wiki_to_html(comment.body, names=names), "text": wiki_to_text(comment.body, names=names)}
+                "html": wiki_to_html(comment.body, names=names, images=attachments, images_as_links=True),
+                "text": wiki_to_text(comment.body, names=names, images=attachments)}
     text = details.get("message") or {}
     return {"kind": "reminder", "message": text.get(locale) or text.get("en") if isinstance(text, dict) else None}
 
@@ -78,19 +84,23 @@ def compose(session: Session, settings: Settings, mapping: Mapping, user_id: int
         if ticket is None or ticket.deleted:
             continue
         names = mention_names(session, ticket)
+        url = links.url(settings, f"/tickets/{ticket.key}")
+        # Absolute links to the scoped download route: the reader signs in and sees only what the portal shows.
+        attachments = attachment_images(session, ticket, partial("{}/attachments/{}".format, url))
         changes = []
         for row in notifications:
             event = session.get(NotificationEvent, row.event_id)
-            change = _change(session, event, ticket, mapping, locale, names) if event else None
+            change = _change(session, event, mapping, locale, names, attachments) if event else None
             if change is not None:
                 changes.append(change)
         if not changes:
             continue
         label, description = _label(mapping, ticket.customer_status, locale)
-        items.append({"key": ticket.key, "summary": ticket.summary,
-                      "url": links.url(settings, f"/tickets/{ticket.key}"),
-                      "status_label": label, "status_description": description, "changes": changes,
-                      "rate": ticket.bucket == "resolved" and any(c["kind"] == "status" for c in changes)})
+        # The 1–5 rating is the requester's to give: only they are asked, when the request became resolved.
+        rate = ticket.bucket == "resolved" and raised(user, ticket) and any(c["kind"] == "status" for c in changes)
+        items.append({"key": ticket.key, "summary": ticket.summary, "url": url,
+                      "rate_url": f"{url}#{RATING_FORM_ID}" if rate else None,
+                      "status_label": label, "status_description": description, "changes": changes})
     mail = None
     if items:
         sender = settings.mail.sender

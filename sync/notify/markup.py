@@ -2,9 +2,10 @@
 
 One implementation for the portal's request page and for e-mails: `jira2markdown` (a parsing-expression
 grammar of Jira's markup) turns the reply into Markdown, `markdown-it-py` renders that, and nh3 keeps
-only the tags below. Images may only point at the request's own customer-visible attachments
-(through the portal's scoped download route); any other image source is dropped, so a reply cannot
-make a mail reader fetch an outside URL.
+only the tags below. `!file.png!` images and `[^file.pdf]` links may only point at the request's own
+customer-visible attachments (through the portal's scoped download route): on the page an image is
+shown, in a mail it is a link (a mail reader has no portal session to load it with). Any other image
+source is reduced to its name, so a reply cannot make a reader fetch an outside URL.
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ from urllib.parse import unquote
 
 import nh3
 from jira2markdown.elements import MarkupElements
+from jira2markdown.markup.images import Image
+from jira2markdown.markup.links import Attachment
 from jira2markdown.markup.text_effects import Color
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
@@ -50,8 +53,27 @@ class _MarkedColor(Color):  # type: ignore[misc]  # the library has no type info
         return f"{_OPEN}{match.group(1)}{_MID}{match.group(2)}{_CLOSE}" if match else font
 
 
+class _SpacedImage(Image):  # type: ignore[misc]
+    """`!my file.png|thumbnail!` as `![my file.png](<my file.png>)`: the file name kept whole, spaces and all."""
+
+    def action(self, tokens: Any) -> str:
+        return f"![{tokens.url}](<{tokens.url}>)"
+
+
+class _SpacedAttachment(Attachment):  # type: ignore[misc]
+    """`[^my file.pdf]` as `![^my file.pdf](<my file.pdf>)`: rendered by `_image` as a link to the attachment
+    (never an <img>: it may be any file), or as its name when it is not one of the request's."""
+
+    def action(self, tokens: Any) -> str:
+        return f"![^{tokens.filename}](<{tokens.filename}>)"
+
+
 _ELEMENTS = MarkupElements()
 _ELEMENTS.replace(Color, _MarkedColor)
+_ELEMENTS.replace(Image, _SpacedImage)
+_ELEMENTS.replace(Attachment, _SpacedAttachment)
+# What the two classes above produce, for the text part: an attachment reference and its file name.
+_REFERENCE = re.compile(r"!\[\^?([^\]\n]*)\]\(<([^>\n]*)>\)")
 
 
 def _colours(rendered: str, *, keep: bool) -> str:
@@ -62,14 +84,21 @@ def _colours(rendered: str, *, keep: bool) -> str:
     return _MARKERS.sub("", _MARKED_COLOUR.sub(one, rendered))
 
 
+def _attachment_url(env: dict[str, Any], reference: str) -> str | None:
+    found = env["images"].get(reference) or env["images"].get(unquote(reference))
+    return str(found) if found is not None else None
+
+
 def _image(self: Any, tokens: Sequence[Token], idx: int, options: Any, env: dict[str, Any]) -> str:
-    """An attachment of this request as an image through our route; any other source as its name only."""
+    """An attachment of this request as an image (or a link) through our route; any other source as its name."""
     token = tokens[idx]
     source = str(token.attrGet("src") or "")
-    name = token.content or source
-    url = env["images"].get(source) or env["images"].get(unquote(source))
+    name = token.content.removeprefix("^") or unquote(source)
+    url = _attachment_url(env, source)
     if url is None:
         return html.escape(name)
+    if env["links"] or token.content.startswith("^"):
+        return f'<a href="{html.escape(url)}">{html.escape(name)}</a>'
     return f'<img src="{html.escape(url)}" alt="{html.escape(name)}">'
 
 
@@ -98,23 +127,27 @@ def _markdown(text: str, names: Mapping[str, str]) -> str:
     return str(grammar.markup.transform_string(_MARKERS.sub("", text or "")))
 
 
-def wiki_to_html(text: str, *, images: Mapping[str, str] | None = None, names: Mapping[str, str] | None = None) -> str:
+def wiki_to_html(text: str, *, images: Mapping[str, str] | None = None, names: Mapping[str, str] | None = None,
+                 images_as_links: bool = False) -> str:
     """Jira wiki markup (or plain text) as sanitised HTML.
 
     `images`: attachment file name → the URL customers may load it from; `names`: JSM account id →
-    display name for `[~accountid:…]` mentions.
+    display name for `[~accountid:…]` mentions; `images_as_links`: attachments as links, not <img> (mail).
     """
     if not (text or "").strip():
         return ""
-    return _cached_html(text, tuple(sorted((images or {}).items())), tuple(sorted((names or {}).items())))
+    return _cached_html(text, tuple(sorted((images or {}).items())), tuple(sorted((names or {}).items())),
+                        images_as_links)
 
 
 # Parsing Jira markup costs tens of milliseconds per reply (pyparsing tries every element at every
-# character); the result depends on these three inputs only, so a page shown again renders from here.
+# character); the result depends on these inputs only, so a page shown again renders from here.
 @lru_cache(maxsize=2048)
-def _cached_html(text: str, images: tuple[tuple[str, str], ...], names: tuple[tuple[str, str], ...]) -> str:
+def _cached_html(text: str, images: tuple[tuple[str, str], ...], names: tuple[tuple[str, str], ...],
+                 images_as_links: bool) -> str:
     allowed_images = dict(images)
-    rendered = _colours(_MARKDOWN.render(_markdown(text, dict(names)), {"images": allowed_images}), keep=True)
+    env = {"images": allowed_images, "links": images_as_links}
+    rendered = _colours(_MARKDOWN.render(_markdown(text, dict(names)), env), keep=True)
 
     def keep(tag: str, attribute: str, value: str) -> str | None:
         if tag == "img" and attribute == "src":
@@ -131,6 +164,14 @@ def _cached_html(text: str, images: tuple[tuple[str, str], ...], names: tuple[tu
                      url_schemes={"http", "https", "mailto"}, link_rel="noopener noreferrer nofollow")
 
 
-def wiki_to_text(text: str, *, names: Mapping[str, str] | None = None) -> str:
-    """The same reply for a mail's text part: Markdown, which reads as plain text (colours dropped)."""
-    return _colours(_markdown(text, names or {}), keep=False).strip()
+def wiki_to_text(text: str, *, names: Mapping[str, str] | None = None,
+                 images: Mapping[str, str] | None = None) -> str:
+    """The same reply for a mail's text part: Markdown, which reads as plain text (colours dropped);
+    an attachment as its name and URL (`images` as for `wiki_to_html`), any other image as its name."""
+    urls = dict(images or {})
+
+    def reference(match: re.Match[str]) -> str:
+        name, url = match.group(1), urls.get(match.group(2))
+        return name if url is None else f"{name} <{url}>"
+
+    return _REFERENCE.sub(reference, _colours(_markdown(text, names or {}), keep=False)).strip()

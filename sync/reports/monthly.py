@@ -70,7 +70,7 @@ def due_recipients(session: Session, settings: Settings, now: datetime) -> list[
 
 
 def render_report(figures: dict[str, Any], org_name: str, locale: str, settings: Settings,
-                  chart_src: str) -> tuple[str, str, str]:
+                  chart_src: str, unsubscribe_url: str) -> tuple[str, str, str]:
     """(subject, text, html) of a report; `chart_src` is where the HTML finds the chart (`cid:` in mail)."""
     w = words(locale)
     month = Month.parse(figures["month"])
@@ -82,6 +82,7 @@ def render_report(figures: dict[str, Any], org_name: str, locale: str, settings:
               "resolution": hours(figures["median_resolution_hours"], locale),
               "report_url": links.url(settings, f"/summary/report?month={month}"),
               "preferences_url": links.url(settings, "/account/notifications"),
+              "unsubscribe_url": unsubscribe_url,
               "ticket_url": lambda key: links.url(settings, f"/tickets/{key}")}
     return (subject, _TEMPLATES.get_template("report.txt").render(**values),
             _TEMPLATES.get_template("report.html").render(**values))
@@ -103,12 +104,14 @@ def compose_report(session: Session, settings: Settings, mapping: Mapping, user_
     assert zone is not None  # astimezone always gives one
     figures = month_figures(session, mapping, org.id, month, zone, now)
     locale = user.locale or settings.portal.default_locale
-    subject, text, html = render_report(figures, org.name, locale, settings, f"cid:{CHART_CID}")
+    unsubscribe = links.unsubscribe_url(settings, user.id)
+    subject, text, html = render_report(figures, org.name, locale, settings, f"cid:{CHART_CID}", unsubscribe)
     mail = OutgoingMail(user_id=user.id, to_address=user.email, kind="monthly_report", ticket_id=None,
                         message_id=message_id, subject=subject[:255], state=MailState.PENDING, attempts=0,
                         scrub_after_send=False,
                         raw=message.build(sender=settings.mail.sender, to=user.email, to_name=user.name,
                                           subject=subject, text=text, html=html, message_id=message_id,
+                                          unsubscribe_url=unsubscribe,
                                           images=[message.InlineImage(CHART_CID, history_png(figures["history"]))]))
     try:
         with session.begin_nested():  # a concurrent run that stored it first wins; this one adds nothing

@@ -24,6 +24,7 @@ WORDS: Mapping[str, Mapping[str, str]] = {
         "print": "Printable report",
         "why": "You receive this monthly report because you chose it in {product}.",
         "preferences": "E-mail settings",
+        "unsubscribe": "Stop all e-mails",
     },
     "ru": {
         "subject": "{org}: заявки за {month}",
@@ -44,6 +45,7 @@ WORDS: Mapping[str, Mapping[str, str]] = {
         "print": "Версия для печати",
         "why": "Вы получаете этот ежемесячный отчёт, потому что выбрали его в {product}.",
         "preferences": "Настройки писем",
+        "unsubscribe": "Отписаться от всех писем",
     },
 }
 

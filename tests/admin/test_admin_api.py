@@ -6,8 +6,6 @@ from typing import Any
 
 import pytest
 
-from app.services.accounts import auth_epoch
-from sync.models import User
 from tests.helpers import bearer, make_account
 
 
@@ -132,9 +130,8 @@ def test_deactivation_ends_api_tokens_and_sessions_at_once(client: Any, runtime:
     assert client.get("/api/v1/tickets", headers=alice).status_code == 200
     users = client.get("/api/v1/admin/users", headers=bearer(tokens["admin"])).json["items"]
     alice_id = next(u["id"] for u in users if u["email"] == "alice@acme.test")
-    with client.session_transaction() as session, runtime.sessions() as db:  # alice's open portal session
-        session["user_id"], session["auth_epoch"] = alice_id, auth_epoch(db.get(User, alice_id))
-    assert client.get("/").status_code == 200
+    client.post("/login", data={"email": "alice@acme.test", "password": "correct horse battery"})
+    assert client.get("/").status_code == 200  # alice's open portal session
     client.patch(f"/api/v1/admin/users/{alice_id}", json={"active": False}, headers=bearer(tokens["admin"]))
     assert client.get("/api/v1/tickets", headers=alice).status_code == 401
     assert client.get("/").status_code == 302

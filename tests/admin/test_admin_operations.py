@@ -29,7 +29,7 @@ def _user_id(runtime: Any, email: str) -> int:
 
 def _audited(runtime: Any, action: str) -> list[AuditEntry]:
     with runtime.sessions() as db:
-        return list(db.scalars(select(AuditEntry).where(AuditEntry.action == action)))
+        return list(db.scalars(select(AuditEntry).where(AuditEntry.action == action).order_by(AuditEntry.id)))
 
 
 @pytest.fixture
@@ -147,7 +147,15 @@ def test_view_as_is_read_only_bannered_audited_and_ended_by_a_button(client: Any
     assert 'id="view-as-banner"' in page and "alice@acme.test" in page
     assert client.get("/admin/users").status_code == 404  # exactly as Alice: no admin pages
     assert client.post("/account/tokens", data={"name": "x"}).status_code == 403
-    assert client.post("/api/v1/tickets", json={"summary": "x"}).status_code == 403
+    refused = client.post("/api/v1/tickets", json={"summary": "x"})
+    assert refused.status_code == 403 and "nothing was changed" in refused.json["error"]
+    assert "Nothing was changed" in client.post("/account/settings", data={"theme": "dark"}).get_data(as_text=True)
+    with runtime.sessions() as db:  # none of the refused writes changed anything
+        assert db.scalars(select(ApiToken).where(ApiToken.name == "x")).first() is None
+        assert db.scalars(select(OutboxAction)).first() is None
+        assert db.get(User, alice).theme is None
+    assert [e.details["path"] for e in _audited(runtime, "view_as.refused")] == [
+        "/account/tokens", "/api/v1/tickets", "/account/settings"]
     assert _audited(runtime, "view_as.start")
     assert client.post("/view-as/stop").status_code == 302
     assert 'id="view-as-banner"' not in client.get("/").get_data(as_text=True)

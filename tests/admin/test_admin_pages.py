@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import html
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 
+from sync.models import ApiToken, AuditEntry
 from tests.helpers import make_account
 
 PASSWORD = "correct horse battery"
@@ -46,6 +49,7 @@ def test_org_admin_sees_only_their_organisation(client: Any, accounts: None) -> 
     _sign_in(client, "boss@acme.test")
     page = client.get("/admin/users").get_data(as_text=True)
     assert "alice@acme.test" in page and "gina@globex.test" not in page
+    assert '<option value="org_admin">' in page and '<option value="admin">' not in page  # only grantable roles
     assert client.get("/admin/organizations").status_code == 404
 
 
@@ -63,3 +67,26 @@ def test_invite_and_deactivate_through_the_forms(client: Any, accounts: None) ->
     client.post(f"/admin/users/{new['id']}", data={"active": "0", "confirm": "yes"})
     assert next(u for u in client.get("/api/v1/admin/users").json["items"] if u["id"] == new["id"])["active"] is False
     assert "user.invite" in client.get("/admin/audit").get_data(as_text=True)
+
+
+@pytest.mark.parametrize(("lang", "expected"), [
+    ("en", ["'slug' must be lowercase letters", "the organisation acme already exists",
+            "nope is not an e-mail address", "Tick the confirmation box"]),
+    ("ru", ["«slug»: только строчные латинские буквы", "организация acme уже есть",
+            "nope — не адрес электронной почты", "Отметьте подтверждение"])])
+def test_validation_messages_name_the_field_in_the_reader_language(client: Any, runtime: Any, accounts: None,
+                                                                   lang: str, expected: list[str]) -> None:
+    _sign_in(client, "root@example.test")
+    client.get(f"/admin/users?lang={lang}")  # the language is remembered for the session
+    pages = [client.post("/admin/organizations", data={"slug": "Bad Slug", "name": "X"}, follow_redirects=True),
+             client.post("/admin/organizations", data={"slug": "acme", "name": "X"}, follow_redirects=True),
+             client.post("/admin/users", data={"email": "nope", "organization": "acme"}, follow_redirects=True)]
+    alice = next(u["id"] for u in client.get("/api/v1/admin/users").json["items"] if u["email"] == "alice@acme.test")
+    with runtime.sessions() as db:
+        token = db.scalars(select(ApiToken.id).where(ApiToken.user_id == alice)).one()
+    pages.append(client.post(f"/admin/users/{alice}/tokens/{token}/revoke", data={}, follow_redirects=True))
+    for page, text in zip(pages, expected, strict=True):
+        assert text in html.unescape(page.get_data(as_text=True))
+    with runtime.sessions() as db:  # nothing was changed by any of them
+        assert db.get(ApiToken, token).revoked_at is None
+        assert db.scalars(select(AuditEntry)).first() is None

@@ -93,6 +93,23 @@ def test_custom_fields_organisations_and_request_type_are_found_by_shape() -> No
     assert (issue.request_type_id, issue.request_type_name) == ("11", "Get help")
 
 
+@pytest.mark.parametrize(("fields", "field_ids", "participants", "known"), [
+    ({"customfield_10003": [{"accountId": "a", "displayName": "P"}, {"accountId": "b"}]}, {"customfield_10003"},
+     ("a", "b"), True),
+    ({"customfield_10003": [{"name": "bob", "key": "JIRAUSER1"}]}, {"customfield_10003"}, ("JIRAUSER1",), True),
+    ({"customfield_10003": []}, {"customfield_10003"}, (), True),  # everyone removed in JSM
+    ({"customfield_10003": None}, {"customfield_10003"}, (), True),
+    ({"customfield_10003": [{"accountId": "a"}]}, set(), (), False),  # field id unknown: a user list like any other
+    ({"customfield_10004": [{"accountId": "a"}]}, {"customfield_10003"}, (), False),  # not in the payload
+])
+def test_participants_come_from_the_sites_participants_field(fields: dict[str, Any], field_ids: set[str],
+                                                             participants: tuple[str, ...], known: bool) -> None:
+    body = issue_payload()
+    body["issue"]["fields"].update(fields)
+    issue = normalise(body, frozenset(), frozenset(field_ids)).issue
+    assert (issue.participants, issue.participants_known) == (participants, known)
+
+
 def test_data_center_comment_without_issue_takes_the_id_from_self() -> None:
     body = {"timestamp": 1, "webhookEvent": "comment_deleted", "user": {"name": "bob", "key": "JIRAUSER1"},
             "comment": {"self": "https://jira.example/rest/api/2/issue/10013/comment/10082", "id": "10082",

@@ -127,6 +127,31 @@ def test_preview_then_publish_reprojects_and_records_real_changes_only(mapped) -
     assert [a for a, _t, _e in audited].count("mapping.publish") == 3
 
 
+def test_publish_and_its_audit_entry_commit_together(mapped, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    """The audit entry is written in the publishing transaction: if it cannot be written, nothing is published."""
+    client, runtime, tokens = mapped
+    admin = bearer(tokens["admin"])
+    document = client.get("/api/v1/mapping", headers=admin).json["document"]
+    assert client.put("/api/v1/mapping", json={"document": document}, headers=admin).status_code == 202
+
+    def broken_record(*_args, **_kwargs):  # type: ignore[no-untyped-def]
+        raise RuntimeError("the audit log is unavailable")
+
+    monkeypatch.setattr("app.api.mapping.record", broken_record)
+    with pytest.raises(RuntimeError):
+        client.put("/api/v1/mapping", json={"document": document, "comment": "lost"}, headers=admin)
+    with pytest.raises(RuntimeError):
+        client.post("/api/v1/mapping/rollback", json={"version": 1}, headers=admin)
+    with pytest.raises(RuntimeError):
+        client.post("/api/v1/mapping/restore-default", json={}, headers=admin)
+    versions = client.get("/api/v1/mapping/versions", headers=admin).json["items"]
+    assert [(v["version"], v["active"]) for v in versions] == [(1, True)]
+    with runtime.sessions() as db:
+        audited = db.execute(select(AuditEntry.action, AuditEntry.target)
+                             .where(AuditEntry.action.startswith("mapping."))).all()
+    assert audited == [("mapping.publish", "mapping version 1")]
+
+
 def test_restore_default_publishes_the_default_again_and_reprojects(mapped) -> None:  # type: ignore[no-untyped-def]
     from sync.jobs import reproject_all
 
@@ -144,7 +169,8 @@ def test_restore_default_publishes_the_default_again_and_reprojects(mapped) -> N
     assert statuses(runtime)["SUP-2"] == "awaiting_fix"
     assert client.get("/api/v1/mapping", headers=admin).json["document"] == document
     versions = client.get("/api/v1/mapping/versions", headers=admin).json["items"]
-    assert [(v["version"], v["active"], v["comment"]) for v in versions][0] == (2, True, "back to normal")
+    newest = versions[0]
+    assert (newest["version"], newest["active"], newest["comment"]) == (2, True, "back to normal")
     with runtime.sessions() as db:
         assert "mapping.restore_default" in set(db.scalars(select(AuditEntry.action)))
 

@@ -8,7 +8,7 @@ from sync.notify.markup import wiki_to_html, wiki_to_text
 from sync.notify.wording import WORDS
 from tests.portal.test_isolation import assert_inert
 
-IMAGES = {"screenshot.png": "/tickets/SUP-1/attachments/10100"}
+IMAGES = {"screenshot.png": "/tickets/SUP-1/attachments/10100", "log file.txt": "/tickets/SUP-1/attachments/10101"}
 NAMES = {"5b10ac8d82e05b22cc7d4ef5": "Anna Agent"}
 
 
@@ -40,6 +40,29 @@ def test_hostile_bodies_stay_inert(body: str) -> None:
 def test_images_only_from_the_requests_attachments() -> None:
     assert "<img" not in wiki_to_html("!other.png!", images=IMAGES)
     assert "<img" not in wiki_to_html("!screenshot.png!")
+
+
+@pytest.mark.parametrize(("body", "page", "mail"), [
+    ("!screenshot.png!", '<img src="/tickets/SUP-1/attachments/10100" alt="screenshot.png">',
+     '<a href="/tickets/SUP-1/attachments/10100" rel="noopener noreferrer nofollow">screenshot.png</a>'),
+    ("[^log file.txt]",
+     '<a href="/tickets/SUP-1/attachments/10101" rel="noopener noreferrer nofollow">log file.txt</a>',
+     '<a href="/tickets/SUP-1/attachments/10101" rel="noopener noreferrer nofollow">log file.txt</a>'),
+    ("!log file.txt|width=300!", '<img src="/tickets/SUP-1/attachments/10101" alt="log file.txt">',
+     '<a href="/tickets/SUP-1/attachments/10101" rel="noopener noreferrer nofollow">log file.txt</a>'),
+    ("[^internal.pdf] and !internal.png!", "<p>internal.pdf and internal.png</p>",
+     "<p>internal.pdf and internal.png</p>"),
+])
+def test_attachments_on_the_page_and_in_mail(body: str, page: str, mail: str) -> None:
+    assert page in wiki_to_html(body, images=IMAGES)
+    assert mail in wiki_to_html(body, images=IMAGES, images_as_links=True)
+
+
+def test_attachments_in_the_text_part() -> None:
+    body = "See !screenshot.png|thumbnail!, [^log file.txt], [^internal.pdf] and !https://x.example/p.png!"
+    assert wiki_to_text(body, images=IMAGES) == ("See screenshot.png </tickets/SUP-1/attachments/10100>, log file.txt "
+                                                 "</tickets/SUP-1/attachments/10101>, internal.pdf and "
+                                                 "https://x.example/p.png")
 
 
 def test_text_part_reads_plainly() -> None:

@@ -8,7 +8,9 @@ resolves, reopens and creates through the API with idempotency keys (retrying wi
 errors, as a client must); a chaos thread SIGKILLs workers, web processes and the leading scheduler,
 restarts Redis empty and terminates every database backend. Then faults are cleared, a full reconcile
 runs, queues drain, and the store is compared with `/_sandbox/state`: every request equal, every
-accepted customer comment and creation present in JSM exactly once. Prints a JSON report.
+accepted customer comment and creation present in JSM exactly once, and every public agent reply
+mailed to the customer exactly once through a real SMTP server (`tests.ops.soak_mail`). Prints a
+JSON report.
 
     .venv/bin/python -m tests.ops.soak [--operations 120] [--requests 12] [--chaos-every 4]
 """
@@ -28,7 +30,6 @@ import tempfile
 import threading
 import time
 import uuid
-from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -43,18 +44,19 @@ from app import create_app
 from app.services.accounts import create_org, create_user, issue_token
 from sandbox.testing import RunningSandbox, running_sandbox
 from sync.db import upgrade
-from sync.models import Comment, InboundEvent, InboxState, OutboxAction, OutboxState, Ticket
+from sync.models import OutboxAction, OutboxState
 from sync.runtime import Runtime
 from sync.scheduler import current_leader
 from sync.settings import Settings
 from tests.ops.procs import kill, process_env, start, stop, wait_until
+from tests.ops.soak_checks import Tally, backlog, mismatches, once_each, queues_settled
+from tests.ops.soak_mail import AgentComment, MailSink, mail_report
 
 SECRET = "soak-webhook-secret-0123456789"
 # Long: the log redactor masks the secret key wherever it appears, and a short word would mask log text.
 SECRET_KEY = "soak-secret-key-0123456789abcdef"
 DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 CUSTOMER = "customer1@example.com"
-ATTRIBUTION = " (via the customer portal):\n\n"  # what `sync.outbound.outbox.portal_body` puts before the text
 AGENT_STATUSES = ("Waiting for Support", "Waiting for Customer", "In Progress", "Escalated", "On Hold")
 PRIORITIES = ("Lowest", "Low", "Medium", "High", "Highest")
 PACE_SECONDS = 0.1  # between operations, so the blows land while work is in flight
@@ -165,20 +167,6 @@ class Install:
 
 
 # --------------------------------------------------------------------------- the actors
-@dataclass
-class Tally:
-    """What happened, for the report and the checks."""
-
-    counts: Counter[str] = field(default_factory=Counter)
-    comments: list[str] = field(default_factory=list)  # bodies of accepted customer comments
-    created: list[str] = field(default_factory=list)  # summaries of accepted customer creations
-    lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def add(self, what: str, n: int = 1) -> None:
-        with self.lock:
-            self.counts[what] += n
-
-
 class Customer:
     """One customer acting through the API of whichever web process answers, retrying with the same key."""
 
@@ -231,10 +219,13 @@ def agent_act(sb: RunningSandbox, keys: list[str], rng: random.Random, n: int, t
     key = rng.choice(keys)
     kind = rng.choice(["transition", "comment", "priority"])
     body: dict[str, Any] = {"transition": {"status": rng.choice(AGENT_STATUSES)},
-                            "comment": {"body": f"agent note {n}", "public": rng.random() < 0.7},
+                            "comment": {"body": f"agent note {n} {uuid.uuid4().hex[:6]}", "public": rng.random() < 0.7},
                             "priority": {"priority": rng.choice(PRIORITIES)}}[kind]
     response = requests.post(f"{sb.url}/_sandbox/requests/{key}/{kind}", json=body, timeout=10)
     tally.add(f"agent_{kind}" if response.ok else "agent_refused")
+    if kind == "comment" and response.ok:
+        with tally.lock:
+            tally.agent_comments.append(AgentComment(response.json()["id"], key, body["body"], body["public"]))
 
 
 class Chaos(threading.Thread):
@@ -292,70 +283,6 @@ class Chaos(threading.Thread):
 
 
 # --------------------------------------------------------------------------- the checks
-def mismatches(runtime: Runtime, jsm: dict[str, Any]) -> list[str]:
-    """Every way the store differs from JSM's state (as `assert_store_equals_jsm` in tests/inbound checks)."""
-    found, mapping = [], runtime.mapping
-    with runtime.sessions() as db:
-        tickets = {t.key: t for t in db.scalars(select(Ticket))}
-        for key, want in jsm["requests"].items():
-            ticket = tickets.get(key)
-            if want.get("deleted"):
-                if ticket is not None and not ticket.deleted:
-                    found.append(f"{key}: deleted in JSM")
-                continue
-            if ticket is None or ticket.deleted:
-                found.append(f"{key}: missing from the store")
-                continue
-            status = mapping.resolve_status(want["status_id"], want["status"], ticket.jira_status_category).key
-            if (ticket.customer_status, ticket.jira_status_name) != (status, want["status"]):
-                found.append(f"{key}: status {ticket.jira_status_name!r}, JSM {want['status']!r}")
-            priority = mapping.resolve_priority(want["priority_id"], want["priority"]).key
-            if (ticket.customer_priority, ticket.jira_priority_name) != (priority, want["priority"]):
-                found.append(f"{key}: priority {ticket.jira_priority_name!r}, JSM {want['priority']!r}")
-            shown = {c.jira_id: c.body for c in db.scalars(select(Comment).where(
-                Comment.ticket_id == ticket.id, Comment.public.is_(True), Comment.deleted.is_(False)))}
-            expected = {c["id"]: c["body"] for c in want["public_comments"]}
-            other = [(shown[i], expected[i]) for i in set(shown) & set(expected)
-                     if not _same_comment(shown[i], expected[i])]
-            if set(shown) != set(expected) or other:
-                found.append(f"{key}: public comments differ: missing "
-                             f"{[(i, expected[i][:80]) for i in sorted(set(expected) - set(shown))]}, "
-                             f"extra {sorted(set(shown) - set(expected))}, other bodies {other[:2]}")
-        found += [f"{key}: a ticket JSM never had" for key in set(tickets) - set(jsm["requests"])]
-    return found
-
-
-def _same_comment(stored: str, in_jsm: str) -> bool:
-    # The store keeps a customer's own words; JSM holds them under the attribution line `portal_body` adds.
-    return stored == in_jsm or in_jsm.endswith(f"{ATTRIBUTION}{stored}")
-
-
-def once_each(sb: RunningSandbox, tally: Tally) -> dict[str, list[str]]:
-    """Accepted customer comments and creations found in JSM other than exactly once (by their unique text)."""
-    with sb.state.lock:
-        bodies = [c.body for r in sb.state.requests.values() for c in r.comments]
-        summaries = [r.summary for r in sb.state.requests.values()]
-    seen = {text: sum(text in body for body in bodies) for text in tally.comments}
-    seen |= {text: sum(text in summary for summary in summaries) for text in tally.created}
-    return {"lost": [t for t, n in seen.items() if n == 0], "doubled": [t for t, n in seen.items() if n > 1]}
-
-
-def _backlog(runtime: Runtime) -> dict[str, int]:
-    with runtime.sessions() as db:
-        outbox = db.scalar(select(func.count()).select_from(OutboxAction).where(
-            OutboxAction.state.in_([OutboxState.PENDING, OutboxState.SENDING]))) or 0
-        inbox = db.scalar(select(func.count()).select_from(InboundEvent).where(
-            InboundEvent.state == InboxState.PENDING)) or 0
-    return {"outbox": int(outbox), "inbox": int(inbox)}
-
-
-def _settled(runtime: Runtime) -> bool:
-    try:
-        return _backlog(runtime) == {"outbox": 0, "inbox": 0}
-    except Exception:  # a connection the chaos terminated: the next poll opens a new one
-        return False
-
-
 # --------------------------------------------------------------------------- the scenario
 def _link_customer(settings: Settings, sb: RunningSandbox) -> str:
     runtime = create_app(settings, {"TESTING": True}).extensions["companion"]
@@ -375,7 +302,7 @@ def run_soak(operations: int = 120, requests_n: int = 12, chaos_every: float = 4
     began, rng, tally = time.monotonic(), random.Random(seed), Tally()
     work = work_dir or Path(tempfile.mkdtemp(prefix="companion-soak-"))
     (work / "logs").mkdir(parents=True, exist_ok=True)
-    redis_server = RedisServer(work)
+    redis_server, mail = RedisServer(work), MailSink()
     try:
         with fresh_postgres() as (db_url, admin, db_name), running_sandbox(seed="empty") as sb:
             web_ports = [free_port(), free_port()]
@@ -389,19 +316,21 @@ def run_soak(operations: int = 120, requests_n: int = 12, chaos_every: float = 4
                 for n in range(requests_n)]
             env = process_env(settings, COMPANION_JIRA_BASE_URL=sb.url, COMPANION_JIRA_EMAIL=sb.email,
                               COMPANION_JIRA_API_TOKEN=sb.token, COMPANION_JIRA_WEBHOOK_SECRET=SECRET,
-                              COMPANION_SECRET_KEY=SECRET_KEY, COMPANION_SYNC_RECONCILE_CRON="* * * * * */20")
+                              COMPANION_SECRET_KEY=SECRET_KEY, COMPANION_SYNC_RECONCILE_CRON="* * * * * */20",
+                              COMPANION_MAIL_SMTP_URL=mail.url, COMPANION_NOTIFICATIONS_COALESCE_SECONDS="2")
             install = Install(env, work / "logs", web_ports, sb)
-            report = _drive(install, sb, settings, redis_server, admin, db_name, keys, token, tally, rng,
+            report = _drive(install, sb, settings, redis_server, mail, admin, db_name, keys, token, tally, rng,
                             operations, chaos_every, settle_timeout)
     finally:
         redis_server.stop()
+        mail.stop()
     report["duration_s"] = round(time.monotonic() - began, 1)
     report["logs"] = str(work / "logs")
     return report
 
 
-def _drive(install: Install, sb: RunningSandbox, settings: Settings, redis_server: RedisServer, admin: Engine,
-           db_name: str, keys: list[str], token: str, tally: Tally, rng: random.Random, operations: int,
+def _drive(install: Install, sb: RunningSandbox, settings: Settings, redis_server: RedisServer, mail: MailSink,
+           admin: Engine, db_name: str, keys: list[str], token: str, tally: Tally, rng: random.Random, operations: int,
            chaos_every: float, settle_timeout: float) -> dict[str, Any]:
     subprocess.run([sys.executable, "-m", "app", "reconcile", "--full"], env=install.env, check=True,
                    capture_output=True, timeout=120)
@@ -417,6 +346,7 @@ def _drive(install: Install, sb: RunningSandbox, settings: Settings, redis_serve
         customer = Customer(install, token, tally, rng)
         chaos = Chaos(install, redis_server, admin, db_name, chaos_every, random.Random(rng.random()), tally)
         chaos.start()
+        laps = Laps()
         try:
             for n in range(operations):
                 if rng.random() < 0.5:
@@ -427,27 +357,32 @@ def _drive(install: Install, sb: RunningSandbox, settings: Settings, redis_serve
         finally:
             chaos.stopped.set()
             chaos.join(60)
+            laps.lap("operations")
         # The end: no more faults, every webhook out, a full reconcile, queues drained, then compare.
         requests.post(f"{sb.url}/_sandbox/faults", json={}, timeout=10).raise_for_status()
         sb.wait_for_webhooks(30)
-        settled = wait_until(lambda: _settled(runtime), settle_timeout, 1.0)
+        settled = wait_until(lambda: queues_settled(runtime, tally), settle_timeout, 1.0)
+        laps.lap("settle")
         subprocess.run([sys.executable, "-m", "app", "reconcile", "--full"], env=install.env, check=True,
                        capture_output=True, timeout=180)
+        laps.lap("full_reconcile")
         sb.wait_for_webhooks(30)
-        settled = wait_until(lambda: _settled(runtime), settle_timeout, 1.0) and settled
+        settled = wait_until(lambda: queues_settled(runtime, tally), settle_timeout, 1.0) and settled
+        laps.lap("settle_again")
         jsm = requests.get(f"{sb.url}/_sandbox/state", timeout=30).json()
         different = mismatches(runtime, jsm)
         once = once_each(sb, tally)
+        notifications = mail_report(runtime, mail, tally.agent_comments)
         with runtime.sessions() as db:
             failed_actions = int(db.scalar(select(func.count()).select_from(OutboxAction).where(
                 OutboxAction.state == OutboxState.FAILED)) or 0)
-        backlog = _backlog(runtime)
+        left = backlog(runtime)
     finally:
         install.stop_all()
         runtime.close()
     webhooks = sb.sandbox.sender
     return {
-        "ok": bool(settled) and not different and not once["lost"] and not once["doubled"],
+        "ok": bool(settled) and not different and not once["lost"] and not once["doubled"] and notifications["ok"],
         "requests": len(jsm["requests"]), "operations": operations,
         "events": {"agent": sum(v for k, v in tally.counts.items() if k.startswith("agent_") and k != "agent_refused"),
                    "webhooks_pending_at_end": webhooks.pending()},
@@ -457,9 +392,23 @@ def _drive(install: Install, sb: RunningSandbox, settings: Settings, redis_serve
         "kills": {k: v for k, v in sorted(tally.counts.items()) if k.startswith("kills_")},
         "restarts": {k: v for k, v in sorted(tally.counts.items()) if k.startswith(("restarts_", "terminated_"))},
         "chaos_errors": {k: v for k, v in sorted(tally.counts.items()) if k.startswith("chaos_")},
-        "backlog_at_end": backlog, "mismatches": len(different), "mismatch_details": different[:20],
-        "lost": once["lost"], "doubled": once["doubled"],
+        "backlog_at_end": left,
+        "handed_back_at_end": {k: v for k, v in sorted(tally.counts.items()) if k.startswith("handed_back_")},
+        "mismatches": len(different), "mismatch_details": different[:20],
+        "lost": once["lost"], "doubled": once["doubled"], "notifications": notifications, "phases_s": laps.seconds,
     }
+
+
+@dataclass
+class Laps:
+    """Seconds spent in each phase of the end, for the report (where a slow run spent its time)."""
+
+    seconds: dict[str, float] = field(default_factory=dict)
+    started: float = field(default_factory=time.monotonic)
+
+    def lap(self, name: str) -> None:
+        now = time.monotonic()
+        self.seconds[name], self.started = round(now - self.started, 1), now
 
 
 def _healthy(url: str) -> bool:

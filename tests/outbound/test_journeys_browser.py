@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 from babel.support import Translations
+from playwright.sync_api import expect
 from sqlalchemy import update
 
 from sync.models import OutboxAction
@@ -145,13 +146,20 @@ def test_create_reply_resolve_rate_close(browser: Any, env: Any, tmp_path: Path,
         page.locator("#ticket-attachments").get_by_text("error.log").wait_for()
         step("created")
 
-        # Reply: "sending" turns "delivered" in place, without a reload.
+        # Support asks a question in JSM: the page says it waits for the reader, without a reload.
+        waiting = env.runtime.mapping.status("awaiting_customer").label(lang)
+        env.sandbox_post(f"/_sandbox/requests/{key}/transition", {"status": "Waiting for Customer"})
+        expect(page.locator("#ticket-status")).to_contain_text(waiting, timeout=15_000)
+        step("asked")
+
+        # Reply: "sending" turns "delivered" in place, and the request no longer waits for the reader.
         page.get_by_label(t("Add a comment")).fill("Here are more details.")
         page.get_by_role("button", name=t("Send"), exact=True).click()
         page.locator(".sent-item[data-action=comment][data-state=delivered]").wait_for(timeout=15_000)
         assert t("Delivered") in page.locator("#ticket-actions").inner_text()
         assert "comment" not in page.locator(".sent-items").inner_text().split(t("Delivered"))[-1].lower() or \
             lang == "en", "no raw action keys for Russian readers"
+        expect(page.locator("#ticket-status")).not_to_contain_text(waiting, timeout=15_000)
         step("reply-delivered")
 
         # An agent resolves it in JSM: Reopen and the rating prompt appear without a reload.
@@ -159,6 +167,22 @@ def test_create_reply_resolve_rate_close(browser: Any, env: Any, tmp_path: Path,
         page.locator("#rate-form").wait_for(timeout=15_000)
         assert page.locator("#reopen-form").count() == 1 and page.locator("#resolve-form").count() == 0
         step("resolved")
+
+        # The customer reopens it (JSM allows that from Resolved): Resolve is offered again, no rating prompt.
+        page.locator("#reopen-form summary").click()
+        page.locator("#reopen-form").get_by_label(t("Comment (optional)")).fill("It came back.")
+        page.locator("#reopen-form").get_by_role("button", name=t("Reopen the request")).click()
+        page.locator("#resolve-form").wait_for(timeout=15_000)
+        assert page.locator("#rate-form").count() == 0 and page.locator("#reopen-form").count() == 0
+        page.locator(".sent-item[data-action=reopen][data-state=delivered]").wait_for(timeout=15_000)
+        step("reopened")
+
+        # The customer resolves it: Reopen and the rating prompt come without a reload.
+        page.locator("#resolve-form summary").click()
+        page.locator("#resolve-form").get_by_role("button", name=t("Resolve the request")).click()
+        page.locator("#rate-form").wait_for(timeout=15_000)
+        assert page.locator("#reopen-form").count() == 1 and page.locator("#resolve-form").count() == 0
+        step("resolved-by-customer")
 
         # Rate with large targets; after a reload the given rating shows, not a blank form.
         star = page.locator("#rate-form label.star").nth(3)
@@ -189,7 +213,43 @@ def test_create_reply_resolve_rate_close(browser: Any, env: Any, tmp_path: Path,
         step("follow-up")
     context.close()
     assert not csp_errors, csp_errors
-    assert len(checked) == 8
+    assert len(checked) == 11
+
+
+def test_the_desks_are_explained_on_the_create_form(browser: Any, env: Any) -> None:
+    """000: paid technical support with SLAs vs free help. No note is configured: the wording comes from
+    the SLAs JSM gave each desk's requests (the stand-in's SUP has them, HELP has none). English, then
+    Russian after a click on the language, on a phone."""
+    from sync.jobs import refresh_slas
+
+    env.raise_request(summary="On the paid desk")
+    env.raise_request(summary="On the free desk", request_type="21")
+    refresh_slas(env.runtime)
+    context = browser.new_context(viewport=SIZES["phone"], locale="en-GB")
+    enable_axe(context)
+    page = context.new_page()
+    page.goto(f"{env.base_url}/login?lang=en")
+    page.get_by_label("Email").fill("customer1@example.com")
+    page.get_by_label("Password").fill("correct horse battery")
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(env.base_url + "/")
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="New request").click()
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    for lang in ("en", "ru"):
+        t = Translations.load(str(TRANSLATIONS), [lang]).gettext
+        if lang != "en":
+            page.get_by_role("link", name="Русский").click()
+            page.wait_for_url(f"**lang={lang}")
+        assert page.get_by_label(t("Where to ask")).get_attribute("aria-describedby") == "desk-notes"
+        notes = page.locator("#desk-notes")
+        pairs = dict(zip(notes.locator("dt").all_inner_texts(), notes.locator("dd").all_inner_texts(), strict=True))
+        assert pairs == {
+            "Technical support": t("Paid technical support: answers within the agreed response times (SLA)."),
+            "Customer support": t("Free help with using the product, without guaranteed response times.")}, pairs
+        _no_sideways_scroll(page, f"desk notes ({lang})")
+        assert_accessible(page, f"desk notes ({lang})")
+        page.screenshot(path=str(ARTIFACTS / f"desk-notes-{lang}-phone.png"), full_page=True)
+    context.close()
 
 
 def test_create_without_javascript(browser: Any, env: Any) -> None:

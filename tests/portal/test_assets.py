@@ -37,22 +37,27 @@ def test_static_urls_carry_the_content_hash_and_are_cached_long(client, seeded):
     assert cache_of("/static/portal.js?v=000000000000") == "no-cache"
 
 
-def test_every_status_badge_has_its_own_colours_with_readable_text():
+def test_every_status_badge_has_its_own_colours_with_readable_text_in_both_themes():
     from pathlib import Path
 
     from tests.portal.a11y import contrast
 
     css = (Path(__file__).resolve().parents[2] / "app/static/portal.css").read_text()
-    badges = {key: (background, text) for key, background, text in
-              re.findall(r"\.status-([a-z_]+) \{ background:(#[0-9a-f]{6}); color:(#[0-9a-f]{3,6})", css)}
-    assert {"on_hold", "closed", "open", "resolved"} <= set(badges)
-    assert badges["on_hold"] != badges["closed"]
-    assert len(set(badges.values())) == len(badges), badges  # no two statuses share a look
+    # The palette: each custom property is one colour, or light-dark(<light>, <dark>).
+    palette = {name: (pair[0], pair[1] or pair[0]) for name, *pair in re.findall(
+        r"--([a-z-]+):(?:light-dark\((#[0-9a-f]{3,6}),(#[0-9a-f]{3,6})\)|(#[0-9a-f]{3,6}))", css)
+        for pair in [[p for p in pair if p] + [None]]}
+    found = re.findall(r"\.status-([a-z_]+) \{ background:var\(--([a-z-]+)\); color:var\(--([a-z-]+)\)", css)
 
     def rgb(value: str) -> tuple[float, ...]:
         value = value.lstrip("#")
         value = "".join(c * 2 for c in value) if len(value) == 3 else value
         return tuple(int(value[i:i + 2], 16) for i in (0, 2, 4))
 
-    for key, (background, text) in badges.items():
-        assert contrast(rgb(text), rgb(background)) >= 4.5, key
+    for theme in (0, 1):  # light, dark
+        badges = {key: (palette[background][theme], palette[text][theme]) for key, background, text in found}
+        assert {"on_hold", "closed", "open", "resolved"} <= set(badges)
+        assert badges["on_hold"] != badges["closed"]
+        assert len(set(badges.values())) == len(badges), badges  # no two statuses share a look
+        for key, (background, text) in badges.items():
+            assert contrast(rgb(text), rgb(background)) >= 4.5, (key, theme)

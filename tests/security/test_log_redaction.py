@@ -59,8 +59,10 @@ def test_gunicorn_access_log_has_no_query_secret_nor_share_token(tmp_path: Path,
                COMPANION_REDIS_URL=redis_url, COMPANION_SECRET_KEY="k", COMPANION_JIRA_WEBHOOK_SECRET=HOOK_SECRET,
                PYTHONPATH=str(REPO_ROOT))
     env.pop("COMPANION_CONFIG", None)
+    # The worker class and logger class of `companion serve`, with the access log written to stdout.
     server = subprocess.Popen([sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--workers", "1",
-                               "--access-logfile", "-", "--logger-class", "app.cli.access_log.RedactingLogger",
+                               "--worker-class", "gevent", "--access-logfile", "-",
+                               "--logger-class", "app.cli.access_log.RedactingLogger",
                                "app.wsgi:application"], cwd=tmp_path, env=env,
                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     try:

@@ -12,13 +12,17 @@ from urllib.parse import urlencode
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from sqlalchemy import select
 
+from app.context import SESSION_ID_KEY
+from app.services.web_sessions import start_session
+from sync.models import User
 from tests.conftest import TEST_WEBHOOK_SECRET
 from tests.helpers import sign
 
 ARGS = {"key": "SUP-1", "jira_id": "1", "action_uuid": "00000000-0000-0000-0000-000000000000", "token": "x",
         "action_id": 1, "kind": "comment", "action": "resolve", "token_id": 1, "filename": "x.css",
-        "org_id": 1, "user_id": 1}
+        "org_id": 1, "user_id": 1, "row_id": 1}
 KEYS = ["q", "page", "per_page", "scope", "status", "priority", "updated_from", "updated_to", "created_from",
         "lang", "sort", "dir", "failed", "summary", "description", "body", "score", "comment", "service_desk",
         "request_type", "version", "yaml", "document", "content_base64", "attachments", "filename",
@@ -47,18 +51,37 @@ def _routes(app: Any) -> list[tuple[str, str]]:
     return out
 
 
+def _signed_in_browser(env: Any) -> Any:
+    """A client with alice's portal session cookie, renewed before each use (a random POST may sign it out)."""
+    browser = env.app.test_client()
+    with env.runtime.sessions() as db:
+        alice = db.scalars(select(User).where(User.email == "customer1@example.com")).one()  # "alice"
+
+    def fresh() -> Any:
+        with env.runtime.sessions() as db, db.begin():
+            session_id = start_session(db, db.get(User, alice.id), "hypothesis", "127.0.0.1")
+        with browser.session_transaction() as session:
+            session.clear()
+            session[SESSION_ID_KEY], session["_permanent"] = session_id, True
+        return browser
+
+    return fresh
+
+
 def test_no_route_answers_5xx_for_random_input(env) -> None:  # type: ignore[no-untyped-def]
     env.raise_request()  # SUP-1 exists, so ticket routes reach their validation, not only their 404
-    client = env.client
+    browser = _signed_in_browser(env)
     failures: list[str] = []
 
     def check(method: str, url: str) -> None:
         @settings(max_examples=EXAMPLES_PER_ROUTE, deadline=None, database=None, derandomize=True,
                   suppress_health_check=list(HealthCheck))
         @given(query=QUERY, body=st.one_of(JSON.map(lambda v: json.dumps(v).encode()), st.binary(max_size=64)),
-               content_type=CONTENT_TYPES, who=st.sampled_from([None, "alice", "admin"]))
+               content_type=CONTENT_TYPES, who=st.sampled_from([None, "alice", "admin", "cookie"]))
         def one(query: dict[str, str], body: bytes, content_type: str, who: str | None) -> None:
-            headers = {"Content-Type": content_type, **(env.headers(who) if who else {})}
+            # "cookie": the portal's pages and the API as a signed-in browser calls them.
+            client = browser() if who == "cookie" else env.client
+            headers = {"Content-Type": content_type, **(env.headers(who) if who in ("alice", "admin") else {})}
             if url.startswith("/webhooks/"):
                 headers["X-Hub-Signature"] = sign(body, TEST_WEBHOOK_SECRET)
             # Percent-encoded bytes, as a client sends them (a lone surrogate arrives as invalid UTF-8).

@@ -58,9 +58,10 @@ def test_one_time_secrets_are_in_the_response_never_in_the_cookie(app, client, r
     sign_in(client, "boss@acme.test")
     page = client.post("/account/tokens", data={"name": "ci"})
     assert page.status_code == 200
-    sign_in_keys = {"_permanent", "auth_epoch", "csrf_token", "user_id", "_flashes"}
+    # The server-side session's id is the cookie's only credential (app.services.web_sessions).
+    sign_in_keys = {"_permanent", "sid", "csrf_token", "_flashes"}
     held = _session_of(app, client)
-    assert held.get("user_id") and set(held) <= sign_in_keys
+    assert held.get("sid") and set(held) <= sign_in_keys
     share = client.post("/summary/share")
     assert share.status_code == 200 and "/s/" in share.get_data(as_text=True)
     assert set(_session_of(app, client)) <= sign_in_keys
@@ -105,4 +106,27 @@ def test_trusted_proxy_hops_give_the_client_address_scheme_and_hsts(tmp_path: Pa
     assert response.headers["Strict-Transport-Security"].startswith("max-age=")
     # The proxy is loopback, the client is not: /metrics sees the client.
     assert client.get("/metrics", headers=forwarded).status_code == 401
+    app.extensions["companion"].close()
+
+
+def test_behind_a_proxy_the_login_limit_is_per_client_and_the_cookie_is_secure(
+        tmp_path: Path, database_url: str, redis_url: str, redis_client) -> None:  # type: ignore[no-untyped-def]
+    from app import create_app
+    from app.portal.guard import LOGIN_LIMIT
+
+    app = create_app(make_settings(tmp_path, database_url, redis_url, proxy={"trusted_hops": 1}),
+                     {"TESTING": True, "WTF_CSRF_ENABLED": False})
+    make_account(app.extensions["companion"], "alice@acme.test")
+    attacker = {"X-Forwarded-For": "203.0.113.66", "X-Forwarded-Proto": "https"}
+    wrong = {"email": "alice@acme.test", "password": "wrong guess"}
+    statuses = [app.test_client().post("/login", data=wrong, headers=attacker).status_code
+                for _ in range(int(LOGIN_LIMIT.split()[0]) + 1)]
+    assert statuses[-1] == 429
+    # Alice, from her own address behind the same proxy, is not locked out by the attacker.
+    alice = app.test_client()
+    signed_in = alice.post("/login", data={"email": "alice@acme.test", "password": PASSWORD},
+                           headers={"X-Forwarded-For": "198.51.100.7", "X-Forwarded-Proto": "https"})
+    assert signed_in.status_code == 302
+    cookie = next(v for k, v in signed_in.headers.items() if k == "Set-Cookie" and "companion_session" in v)
+    assert "Secure" in cookie and "HttpOnly" in cookie
     app.extensions["companion"].close()

@@ -80,7 +80,8 @@ def _mails(runtime: Any) -> dict[str, list[OutgoingMail]]:
         return out
 
 
-def test_the_monthly_mail_arrives_once_per_recipient_in_their_zone_and_language(runtime: Any, smtp: Any) -> None:
+def test_the_monthly_mail_arrives_once_per_recipient_in_their_zone_and_language(client: Any, runtime: Any,
+                                                                               smtp: Any) -> None:
     inbox, controller = smtp
     runtime.settings = runtime.settings.model_copy(update={
         "mail": runtime.settings.mail.model_copy(update={"smtp_url": SecretStr(smtp_url(controller))})})
@@ -118,6 +119,13 @@ def test_the_monthly_mail_arrives_once_per_recipient_in_their_zone_and_language(
     assert "SUP-" not in gina and "Opened: 1" in gina  # Globex's own month only
     ids = [str(m["Message-ID"]) for m in inbox.messages]
     assert len(ids) == len(set(ids)) == 3
+
+    # One click on the mail's List-Unsubscribe (RFC 8058) stops the report too: "no more e-mails" means all.
+    unsubscribe = str(viewer["List-Unsubscribe"]).strip("<>")
+    assert client.post(unsubscribe.split("127.0.0.1:5000", 1)[1]).status_code == 200
+    with runtime.sessions() as db:
+        viewer_id = db.scalar(select(User.id).where(User.email == "viewer@acme.test"))
+        assert db.get(NotificationPreference, viewer_id).monthly_report is False
 
     cron = CronScheduler(connection=runtime.redis)
     register_cron(cron, runtime.settings)

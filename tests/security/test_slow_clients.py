@@ -1,0 +1,93 @@
+"""Slow clients (slowloris): half-sent requests must not make the service unanswerable.
+
+`companion serve` is started as an operator starts it; 20 connections each send part of a request's
+headers and then stall, and /healthz and the webhook receiver must still answer at once.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+from tests.conftest import REPO_ROOT
+
+HALF_SENT = 20
+HOOK_SECRET = "slow-client-test-secret-0123456789"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _status(url: str, data: bytes | None = None, timeout: float = 5) -> int:
+    request = urllib.request.Request(url, data=data, headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            return int(response.status)
+    except urllib.error.HTTPError as error:
+        return int(error.code)
+
+
+def _wait_up(base: str, server: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and server.poll() is None:
+        try:
+            if _status(f"{base}/healthz", timeout=1) == 200:
+                return
+        except OSError:
+            time.sleep(0.2)
+    raise AssertionError("companion serve did not come up")
+
+
+def test_twenty_half_sent_requests_leave_healthz_and_the_receiver_answering(tmp_path: Path, database_url: str,
+                                                                           redis_url: str) -> None:
+    port = _free_port()
+    env = dict(os.environ, COMPANION_DATA_DIR=str(tmp_path), COMPANION_DATABASE_URL=database_url,
+               COMPANION_REDIS_URL=redis_url, COMPANION_SECRET_KEY="k", COMPANION_JIRA_WEBHOOK_SECRET=HOOK_SECRET,
+               PYTHONPATH=str(REPO_ROOT))
+    env.pop("COMPANION_CONFIG", None)
+    env.pop("PROMETHEUS_MULTIPROC_DIR", None)
+    # One worker: the case the review hit (gthread's 8 threads each stuck reading headers).
+    log = tmp_path / "serve.log"
+    with open(log, "wb") as out:
+        server = subprocess.Popen([sys.executable, "-m", "app", "serve", "--host", "127.0.0.1", "--port", str(port),
+                                   "--workers", "1"], cwd=tmp_path, env=env, start_new_session=True,
+                                  stdout=out, stderr=subprocess.STDOUT)
+    stalled: list[socket.socket] = []
+    base = f"http://127.0.0.1:{port}"
+    try:
+        _wait_up(base, server)
+        for n in range(HALF_SENT):
+            conn = socket.create_connection(("127.0.0.1", port), timeout=5)
+            # A request line and one header, never the blank line that ends the headers.
+            conn.sendall(f"GET /healthz?n={n} HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ".encode())
+            stalled.append(conn)
+        time.sleep(0.5)  # let the server pick every one of them up
+        started = time.monotonic()
+        assert _status(f"{base}/healthz", timeout=5) == 200
+        healthz_seconds = time.monotonic() - started
+        started = time.monotonic()
+        # Unsigned: refused, but answered.
+        assert _status(f"{base}/webhooks/jira", data=b"{}", timeout=5) == 401
+        receiver_seconds = time.monotonic() - started
+        assert healthz_seconds < 1.0, healthz_seconds
+        assert receiver_seconds < 1.0, receiver_seconds
+    finally:
+        for conn in stalled:
+            conn.close()
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(server.pid, 15)
+        server.wait(30)
+    output = log.read_text()
+    assert "Using worker: gevent" in output
+    # gevent patched before the app imported ssl (app/gunicorn_conf.py): HTTPS calls to JSM yield too.
+    assert "MonkeyPatchWarning" not in output
