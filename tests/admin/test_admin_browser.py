@@ -226,8 +226,8 @@ def _busy_admin_pages(base: str, runtime: Any, page: Any) -> list[str]:
     page.fill("#email", "a.very.long.address.of.somebody@initech-international-holdings.test")
     page.select_option("#organization", "acme")
     page.click("#invite button.primary")
-    return [*PAGES, f"/admin/users/{alice}/edit", "/admin/mail/1", "/", "/summary", "/tickets/SUP-1",
-            "/account/tokens"]
+    return [*PAGES, f"/admin/users/{alice}/edit", "/admin/mail/1", "/", "/summary", "/summary/report?org=acme",
+            "/tickets/SUP-1", "/account/tokens", "/account/sessions"]
 
 
 def _no_sideways_scroll(page: Any, where: str) -> None:

@@ -81,3 +81,17 @@ def test_a_participant_is_not_told_of_their_own_change(make_env, database_url, s
     env.sync_in()
     notify(env)
     assert _readers(inbox) == ["customer1@example.com"]
+
+
+def test_a_portal_action_is_not_mailed_to_its_author(make_env, database_url, smtp) -> None:  # type: ignore[no-untyped-def]
+    inbox, controller = smtp
+    env = with_participants(make_env, database_url, controller)
+    key = env.raise_request()
+    set_participants(env, key, ["customer4@example.com"])
+    # alice resolves her request in the portal; the outbox pushes it to JSM, whose webhook comes back.
+    answer = env.client.post(f"/api/v1/tickets/{key}/resolve", json={}, headers=env.headers("alice"))
+    assert answer.status_code == 202, answer.get_json()
+    env.push_all()
+    assert env.ticket(key).bucket == "resolved"
+    notify(env)
+    assert _readers(inbox) == ["customer4@example.com"]  # maria is told; alice did it herself

@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 from babel.support import Translations
+from playwright.sync_api import expect
 from sqlalchemy import update
 
 from sync.models import OutboxAction
@@ -145,13 +146,20 @@ def test_create_reply_resolve_rate_close(browser: Any, env: Any, tmp_path: Path,
         page.locator("#ticket-attachments").get_by_text("error.log").wait_for()
         step("created")
 
-        # Reply: "sending" turns "delivered" in place, without a reload.
+        # Support asks a question in JSM: the page says it waits for the reader, without a reload.
+        waiting = env.runtime.mapping.status("awaiting_customer").label(lang)
+        env.sandbox_post(f"/_sandbox/requests/{key}/transition", {"status": "Waiting for Customer"})
+        expect(page.locator("#ticket-status")).to_contain_text(waiting, timeout=15_000)
+        step("asked")
+
+        # Reply: "sending" turns "delivered" in place, and the request no longer waits for the reader.
         page.get_by_label(t("Add a comment")).fill("Here are more details.")
         page.get_by_role("button", name=t("Send"), exact=True).click()
         page.locator(".sent-item[data-action=comment][data-state=delivered]").wait_for(timeout=15_000)
         assert t("Delivered") in page.locator("#ticket-actions").inner_text()
         assert "comment" not in page.locator(".sent-items").inner_text().split(t("Delivered"))[-1].lower() or \
             lang == "en", "no raw action keys for Russian readers"
+        expect(page.locator("#ticket-status")).not_to_contain_text(waiting, timeout=15_000)
         step("reply-delivered")
 
         # An agent resolves it in JSM: Reopen and the rating prompt appear without a reload.
@@ -205,7 +213,7 @@ def test_create_reply_resolve_rate_close(browser: Any, env: Any, tmp_path: Path,
         step("follow-up")
     context.close()
     assert not csp_errors, csp_errors
-    assert len(checked) == 10
+    assert len(checked) == 11
 
 
 def test_the_desks_are_explained_on_the_create_form(browser: Any, env: Any) -> None:

@@ -227,6 +227,11 @@ def test_escape_closes_menus_and_sort_headers_come_soon(page: Any, live_server: 
     page.keyboard.press("Escape")
     assert columns.get_attribute("open") is None
     assert page.evaluate("document.activeElement.tagName") == "SUMMARY"  # focus goes back to the menu's button
+    account = page.locator("details.account")
+    account.locator("summary").click()
+    assert account.get_attribute("open") is not None
+    page.keyboard.press("Escape")
+    assert account.get_attribute("open") is None
     # From the top of the page to the first sort header, Tab after Tab without the skip link: the header
     # (skip links, brand, main menu, languages, account), the page's buttons, search, the folded filters,
     # Apply, Columns. The filters folded behind one button keep it short.
