@@ -20,11 +20,10 @@ from flask_babel import gettext as _
 from app.context import runtime_of
 from app.security import EMBEDDABLE_CSP
 from app.services.badge import badge_svg
-from app.services.scope import visible_tickets
 from app.services.share_feed import atom_feed, customer_changes
 from app.services.share_links import find_link, link_locale, record_access
 from app.services.summary import build_overview
-from sync.models import Role, User
+from sync.scope import organisation_tickets
 
 bp = Blueprint("share_public", __name__)
 
@@ -47,7 +46,7 @@ class Shared:
     changes: list[dict[str, Any]]
 
 
-def _read(token: str, *, changes: bool = False, medians: bool = False) -> Shared:
+def _read(token: str, *, changes: bool = False) -> Shared:
     runtime = runtime_of(current_app)
     now = datetime.now(UTC)
     with runtime.sessions() as db:
@@ -55,15 +54,14 @@ def _read(token: str, *, changes: bool = False, medians: bool = False) -> Shared
         if org is None:
             abort(404)
         locale = link_locale(org, runtime.settings.portal.default_locale)
-        # A transient reader of that organisation, so the one scope helper still decides what is counted.
-        scope = visible_tickets(User(email="", role=Role.ORG_VIEWER, organization_id=org.id), "org")
+        scope = organisation_tickets(org.id)
         with force_locale(locale):
             if changes:
                 summary, feed = {}, customer_changes(db, scope, runtime.mapping, locale, _("Opened"),
                                                      with_subjects=org.share_with_subjects)
             else:
                 summary, feed = build_overview(db, scope, runtime.mapping, locale, now=now,
-                                               translations=get_translations(), with_medians=medians), []
+                                               translations=get_translations()), []
         shared = Shared(token, org.name, locale, org.share_with_subjects, now, summary, feed)
         org_id = org.id
     record_access(runtime.sessions, org_id, now)
@@ -117,13 +115,13 @@ def badge(token: str) -> Response:
 
 @bp.get("/s/<token>/summary.json")
 def summary_json(token: str) -> Response:
-    """The headline, counts and medians, for a script on another page."""
-    shared = _read(token, medians=True)
+    """The headline and counts, for a script on another page."""
+    shared = _read(token)
     s = shared.summary
     body = {"organization": shared.org_name, "locale": shared.locale, "headline": s["headline"],
             "headline_items": s["headline_items"], "level": s["level"],
             "open": s["counts"]["bucket"].get("open", 0), "waiting": _waiting(s), "counts": s["counts"],
-            "labels": s["labels"], "medians": s["medians"], "last_synced": s["last_synced"],
+            "labels": s["labels"], "last_synced": s["last_synced"],
             "generated": s["generated"]}
     return _public(jsonify(body), 30)
 

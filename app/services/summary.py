@@ -160,18 +160,13 @@ def _medians(rows: list[Any]) -> dict[str, Any]:
 
 
 def build_overview(db: Session, scope_query: Select[tuple[Ticket]], mapping: Mapping, locale: str, *,
-                   now: datetime | None = None, translations: Translations | None = None,
-                   with_medians: bool = False) -> dict[str, Any]:
-    """The summary's headline, level, counts, labels and last sync for an anonymous reader (a share link):
-    one grouped statement; `with_medians` adds the medians (one more, of the last 90 days' requests)."""
+                   now: datetime | None = None, translations: Translations | None = None) -> dict[str, Any]:
+    """The summary's headline, level, counts, labels and last sync for an anonymous reader (a share link's
+    badge, JSON and card, fetched every minute): one grouped statement."""
     now = now or datetime.now(UTC)
     scope = scope_query.order_by(None)
-    out = _overview(db, scope, _counts(db, scope, None), mapping, locale, translations, None)
-    if with_medians:
-        out["medians"] = _medians(db.execute(scope.with_only_columns(
-            Ticket.created_at, Ticket.first_response_at, Ticket.resolved_at)
-            .where(Ticket.created_at >= now - timedelta(days=HISTORY_DAYS))).all())
-    return {**out, "generated": iso(now)}
+    return {**_overview(db, scope, _counts(db, scope, None), mapping, locale, translations, None),
+            "generated": iso(now)}
 
 
 def build_summary(db: Session, scope_query: Select[tuple[Ticket]], mapping: Mapping, locale: str,

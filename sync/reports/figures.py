@@ -14,14 +14,14 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta, tzinfo
 from typing import Any
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from mappings import Mapping
-from sync.models import Role, StatusHistory, Ticket, User
+from sync.models import StatusHistory, Ticket
 from sync.reports.history import Window, midnight, read_history
 from sync.reports.measures import median_working_hours, sla_by_month
-from sync.scope import visible_condition
+from sync.scope import organisation_tickets
 
 WAITING_STATUS = "awaiting_customer"
 WAITING_LIMIT = 100  # a report lists them; the portal has the rest
@@ -69,12 +69,6 @@ class Month:
         return midnight(self.first_day, zone), midnight(self.next().first_day, zone)
 
 
-def org_tickets(org_id: int) -> Select[Any]:
-    """The organisation's requests as an org viewer sees them: the one scope rule decides, not this module."""
-    reader = User(email="", role=Role.ORG_VIEWER, organization_id=org_id)
-    return select(Ticket).where(visible_condition(reader, "org"))
-
-
 def _rounded(value: float | None) -> float | None:
     return round(value, 1) if value is not None else None
 
@@ -82,7 +76,7 @@ def _rounded(value: float | None) -> float | None:
 def month_figures(db: Session, mapping: Mapping, org_id: int, month: Month, zone: tzinfo,
                   now: datetime) -> dict[str, Any]:
     """Everything the report shows for `org_id` in `month` (read in `zone`), as plain values."""
-    scope = org_tickets(org_id)
+    scope = organisation_tickets(org_id)
     start, end = month.bounds(zone)
     calendar = mapping.policies.calendar
     opened = db.execute(scope.with_only_columns(Ticket.created_at, Ticket.first_response_at)
