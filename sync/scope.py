@@ -9,9 +9,11 @@ visible tickets the user may change.
 
 from __future__ import annotations
 
-from sqlalchemy import ColumnElement, and_, false, or_, select, true
+from typing import Any
 
-from sync.models import GroupMember, Ticket, User
+from sqlalchemy import ColumnElement, Select, and_, false, or_, select, true
+
+from sync.models import GroupMember, Role, Ticket, User
 from sync.permissions import Permission, is_admin, permissions_of
 
 SCOPES = ("mine", "org", "group")
@@ -89,6 +91,13 @@ def visible_condition(user: User, scope: str = "mine") -> ColumnElement[bool]:
     if scope == "group":
         return and_(in_org, _in_groups(user), Ticket.bucket == "open")
     return in_org
+
+
+def organisation_tickets(org_id: int) -> Select[Any]:
+    """An organisation's requests as its org viewers see them, for readers without an account (a share link,
+    the monthly report): a transient org viewer, so `visible_condition` still decides what is counted."""
+    reader = User(email="", role=Role.ORG_VIEWER, organization_id=org_id)
+    return select(Ticket).where(visible_condition(reader, "org"))
 
 
 def visible_anywhere(user: User) -> ColumnElement[bool]:
