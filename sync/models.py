@@ -136,7 +136,8 @@ class User(Base):
     session_generation: Mapped[int] = mapped_column(Integer, default=0)
     # TOTP second factor: the base32 secret (set when enrolment starts), when it was confirmed (on from
     # then), and the last time step accepted, so one code cannot be replayed within its 30 seconds.
-    totp_secret: Mapped[str | None] = mapped_column(String(64))
+    # Sealed (app.services.secret_box): a Fernet token of the base32 secret, about 140 characters.
+    totp_secret: Mapped[str | None] = mapped_column(String(255))
     totp_enabled_at: Mapped[datetime | None]
     totp_last_step: Mapped[int | None] = mapped_column(BigInteger)
 

@@ -39,8 +39,8 @@ def _turn_on(runtime: Any, email: str) -> None:
     """An enabled factor with recovery codes and one signed-in session, as enrolment leaves it."""
     with runtime.sessions() as db, db.begin():
         user = db.scalars(select(User).where(User.email == email)).one()
-        secret = second_factor.begin_enrolment(user)
-        assert second_factor.confirm_enrolment(db, user, pyotp.TOTP(secret).now())
+        secret = second_factor.begin_enrolment(user, runtime.settings)
+        assert second_factor.confirm_enrolment(db, user, pyotp.TOTP(secret).now(), runtime.settings)
         start_session(db, user, "test", "127.0.0.1")
 
 
