@@ -86,7 +86,7 @@ def fill(url: str, tickets: int, orgs: int, seed: int = 7) -> dict[str, float]:
                 "jira_status_name": status, "created_at": created, "jira_updated_at": updated,
                 "resolved_at": updated if bucket != "open" else None,
                 "first_response_at": created + timedelta(minutes=rng.randint(5, 600)),
-                "last_synced_at": now, "deleted": False, "participant_account_ids": [], "status_fell_back": False,
+                "last_synced_at": now, "deleted": False, "status_fell_back": False,
                 "description": "Steps to reproduce…",
             })
             history.append({"ticket_id": n, "customer_status": status, "at": updated, "changelog_id": f"h{n}"})

@@ -49,7 +49,7 @@ bp = Blueprint("portal_list", __name__)
 COLUMNS_COOKIE = "cols"
 # Rows of the list and the CSV: the organisation in the same statement (a read, so no FOR UPDATE
 # concern with the outer join), and not the columns neither shows (description can be long).
-LIST_LOAD = (joinedload(Ticket.organization), defer(Ticket.description), defer(Ticket.participant_account_ids))
+LIST_LOAD = (joinedload(Ticket.organization), defer(Ticket.description))
 
 
 def chosen_columns() -> list[str]:
