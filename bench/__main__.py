@@ -1,4 +1,9 @@
-"""`make bench` / `python -m bench [--quick] [--only NAME ...]`: every benchmark, a table, bench/results/latest.json."""
+"""`make bench` / `python -m bench [--quick] [--only NAME ...] [--scale N]`: a table and bench/results/latest.json.
+
+    python -m bench --quick                               # every figure, small (under 5 minutes)
+    python -m bench --only reconcile --scale 100000       # a big site's full reconcile
+    python -m bench --only portal --scale 1000000         # the portal at a million tickets (PostgreSQL)
+"""
 
 from __future__ import annotations
 
@@ -17,13 +22,31 @@ from bench.env import ROOT, bench_env
 RESULTS = ROOT / "bench" / "results"
 
 
-def _ours(name: str, quick: bool) -> dict:
-    from bench import apply, economy, freshness, ingest, notify_bench, reproject
+OURS = ("ingest", "apply", "freshness", "notify", "economy", "reproject", "reconcile", "limits")
+
+
+def _ours(name: str, quick: bool, scale: int | None) -> dict:
+    from bench import apply, economy, freshness, ingest, limits_bench, notify_bench, reconcile_bench, reproject
 
     module = {"ingest": ingest, "apply": apply, "freshness": freshness, "economy": economy,
-              "reproject": reproject, "notify": notify_bench}[name]
+              "reproject": reproject, "notify": notify_bench, "reconcile": reconcile_bench,
+              "limits": limits_bench}[name]
     with bench_env() as env:  # a fresh database and Redis db for each, so none sees another's rows
+        if name == "reconcile" and scale:
+            return reconcile_bench.run(env, quick=quick, tickets=scale)
         return module.run(env, quick=quick)
+
+
+def _portal(quick: bool, scale: int | None) -> dict:
+    """bench/portal_bench.py on PostgreSQL at `scale` tickets (one organisation per 100), COPY-filled."""
+    from bench import others
+    from bench.env import postgres_base
+
+    args = ["--tickets", str(scale), "--orgs", str(max(1, scale // 100))] if scale else []
+    base = postgres_base()
+    if base:
+        args += ["--database-url", base]
+    return others.run_script(others.SCRIPTS["portal"], 3600 if scale else (60 if quick else 120), args)
 
 
 def _guarded(fn: Callable[[], dict]) -> dict:
@@ -56,6 +79,10 @@ def table(results: dict[str, Any]) -> str:
     if "p50_ms" in r:
         rows.append((f"freshness p50/p95 ms @{r['target_rate']}/s", f"{r['p50_ms']}/{r['p95_ms']}",
                      f"achieved {r['achieved_rate']}/s", f"{r['samples']} samples"))
+        if "bulk_edit" in r:
+            b = r["bulk_edit"]
+            rows.append((f"bulk edit of {b['events']} tickets: all visible s", str(b["all_visible_s"]),
+                         f"sent in {b['sent_s']} s", f"API confirmed {b['api_confirmed']}"))
     r = results.get("notify", {})
     if "throughput" in r:
         t, d = r["throughput"], r["webhook_to_smtp"]
@@ -78,6 +105,30 @@ def table(results: dict[str, Any]) -> str:
             rows.append((f"SLA calls per full reconcile ({c['tickets']} tickets)",
                          f"{c['first']['sla_calls']} then {c['unchanged_again']['sla_calls']}",
                          f"minimum {c['first']['minimum_calls']} then 0", f"naive {c['tickets']}"))
+    r = results.get("reconcile", {})
+    if "jsm_calls" in r:
+        rows.append((f"full reconcile of {r['tickets']} tickets: JSM calls", str(r["jsm_calls"]),
+                     f"minimum {r['minimum_calls']}", f"ratio {r['ratio_to_minimum']}"))
+        rows.append(("full reconcile wall s", str(r["wall_s"]), f"calls ÷ rate {r['calls_over_rate_s']}",
+                     f"ratio {r['wall_ratio_to_calls_over_rate']}"))
+        rows.append(("full reconcile worker peak RSS MB", str(r["peak_rss_mb"]), f"bound {r['rss_bound_mb']}", ""))
+    r = results.get("limits", {})
+    if "outbound_burst_one_request" in r:
+        o, w = r["outbound_burst_one_request"], r["baseline_without_per_issue_bucket"]
+        q = r["search_under_cloud_limits"]
+        rows.append((f"cloud_limits: per-issue refusals, {o['writes']} writes on one request",
+                     str(o["refused_per_issue"]), f"without per-issue bucket {w['refused_per_issue']}",
+                     f"{o['seconds']} s vs {w['seconds']} s"))
+        rows.append(("cloud_limits: search calls/s after the burst", str(q["achieved_steady_rate"]),
+                     f"configured {q['configured_rate']}", f"ratio {q['ratio_to_configured']}"))
+    r = results.get("portal", {})
+    if r.get("status") == "ok":
+        p = r["result"]
+        floor = p["results"].get("floor", {}).get("p95_ms", "?")
+        for page, figure in p["results"].items():
+            rows.append((f"portal {page} p50/p95 ms ({p['tickets']} tickets)",
+                         f"{figure['p50_ms']}/{figure['p95_ms']}", f"floor p95 {floor}",
+                         f"{figure['queries']} queries"))
     r = results.get("reproject", {})
     if "publish_s" in r:
         rows.append((f"re-projection of {r['tickets']} tickets ({r['database']})", f"{r['publish_s']} s",
@@ -85,7 +136,7 @@ def table(results: dict[str, Any]) -> str:
         rows.append(("mapping preview", f"{r['preview_s']} s", f"{r['preview_changes']} changes", ""))
     for name, other in results.get("others", {}).items():
         rows.append((f"{name} bench script", other.get("status", "?"), f"{other.get('seconds', '')} s", ""))
-    for name in ("ingest", "apply", "freshness", "notify", "economy", "reproject"):
+    for name in OURS:
         if results.get(name, {}).get("status") == "error":
             rows.append((name, "ERROR", results[name]["error"][:60], ""))
     widths = [max(len(row[i]) for row in rows) if rows else 0 for i in range(4)]
@@ -95,11 +146,12 @@ def table(results: dict[str, Any]) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench")
     parser.add_argument("--quick", action="store_true", help="smaller, shorter runs")
-    parser.add_argument("--only", nargs="*", choices=["ingest", "apply", "freshness", "notify", "economy", "reproject",
-                                                         "others"])
+    parser.add_argument("--only", nargs="*", choices=[*OURS, "others", "portal"])
+    parser.add_argument("--scale", type=int, help="tickets for `reconcile` and `portal` (e.g. 100000, 1000000)")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
-    wanted = args.only or ["ingest", "apply", "freshness", "notify", "economy", "reproject", "others"]
+    # `portal` alone is opt-in (a million tickets take minutes to fill); `others` runs it at its default size.
+    wanted = args.only or [*OURS, "others"]
     results: dict[str, Any] = {"started_at": datetime.now(UTC).isoformat(), "quick": args.quick,
                                "machine": {"python": platform.python_version(), "cpus": __import__("os").cpu_count()}}
     for name in wanted:
@@ -108,8 +160,10 @@ def main() -> None:
             from bench import others
 
             results["others"] = others.run(quick=args.quick)
+        elif name == "portal":
+            results["portal"] = _portal(args.quick, args.scale)
         else:
-            results[name] = _guarded(lambda n=name: _ours(n, args.quick))
+            results[name] = _guarded(lambda n=name: _ours(n, args.quick, args.scale))
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "latest.json").write_text(json.dumps(results, indent=2, default=str))
     print(table(results))

@@ -52,7 +52,7 @@ class BenchEnv:
         return Settings(**values)
 
 
-def _postgres_base() -> str | None:
+def postgres_base() -> str | None:
     return os.environ.get("BENCH_DATABASE_URL") or os.environ.get("TEST_DATABASE_URL")
 
 
@@ -66,7 +66,7 @@ def bench_env(prefer_postgres: bool = True) -> Iterator[BenchEnv]:
 
     data_dir = Path(tempfile.mkdtemp(prefix="companion-bench-"))
     redis_url, embedded = _redis(data_dir)
-    base = _postgres_base() if prefer_postgres else None
+    base = postgres_base() if prefer_postgres else None
     admin = None
     if base:
         base_url = make_url(base)
@@ -130,12 +130,17 @@ def gunicorn(app_path: str, env: dict[str, str], ready_path: str = "/healthz", w
              threads: int = 8) -> Iterator[str]:
     """`gunicorn --workers 2 --threads 8` (the `companion serve` setup, access log off) on a free port."""
     port = free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--workers",
-                             str(workers), "--threads", str(threads), "--timeout", "60", "--log-level", "warning",
-                             app_path], cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    # Its log goes to a file, never to a pipe nobody reads: the app logs a line per request, and a full
+    # pipe (64 KiB, some 600 requests) would block every worker on its next write.
+    log_path = Path(env.get("COMPANION_DATA_DIR") or tempfile.gettempdir()) / f"gunicorn-{port}.log"
+    with log_path.open("wb") as log_file:
+        proc = subprocess.Popen([sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--workers",
+                                 str(workers), "--threads", str(threads), "--timeout", "60", "--log-level",
+                                 "warning", app_path], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
+                                stderr=log_file)
     url = f"http://127.0.0.1:{port}"
     try:
-        wait_http(url + ready_path, proc)
+        wait_http(url + ready_path, proc, log_path)
         yield url
     finally:
         proc.terminate()
@@ -145,12 +150,14 @@ def gunicorn(app_path: str, env: dict[str, str], ready_path: str = "/healthz", w
             proc.kill()
 
 
-def wait_http(url: str, proc: subprocess.Popen | None = None, timeout: float = 60) -> None:
+def wait_http(url: str, proc: subprocess.Popen | None = None, log_path: Path | None = None,
+              timeout: float = 60) -> None:
     """Wait until `url` answers (any status below 500)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc is not None and proc.poll() is not None:
-            raise RuntimeError(f"server exited: {proc.stderr.read().decode()[-2000:] if proc.stderr else ''}")
+            tail = log_path.read_text(errors="replace")[-2000:] if log_path and log_path.exists() else ""
+            raise RuntimeError(f"server exited: {tail}")
         try:
             if requests.get(url, timeout=1).status_code < 500:
                 return

@@ -1,4 +1,5 @@
-"""(c) Freshness: webhook POST → change visible in GET /api/v1/tickets/<key>, at a steady rate, real RQ workers."""
+"""(c) Freshness: webhook POST → change visible in GET /api/v1/tickets/<key>, at a steady rate, real RQ workers;
+then a 2,000-event burst (one Jira bulk edit) and the seconds until every ticket shows it."""
 
 from __future__ import annotations
 
@@ -8,7 +9,11 @@ import sys
 import time
 from contextlib import ExitStack
 
+import requests
+
 from bench.env import ROOT, BenchEnv, gunicorn, percentile
+
+BULK_EVENTS = 2000  # one Jira bulk edit
 
 
 def _admin_token(env: BenchEnv) -> str:
@@ -40,6 +45,7 @@ def run(env: BenchEnv, quick: bool = False, rate: float = 200.0, workers: int = 
                                   "--seconds", str(seconds), "--tickets", "200", "--token", token,
                                   "--sample-every", "20"], cwd=ROOT, capture_output=True, text=True,
                                  timeout=seconds + 240, check=True)
+            bulk = _bulk_edit(env, url, token, 500 if quick else BULK_EVENTS)
         finally:
             for proc in procs:
                 proc.terminate()
@@ -49,7 +55,45 @@ def run(env: BenchEnv, quick: bool = False, rate: float = 200.0, workers: int = 
                 except subprocess.TimeoutExpired:
                     proc.kill()
     result = json.loads(out.stdout.strip().splitlines()[-1])
-    return {"database": env.dialect, "rq_workers": workers, **result, **_apply_lag(env)}
+    return {"database": env.dialect, "rq_workers": workers, **result, **_apply_lag(env), "bulk_edit": bulk}
+
+
+def _bulk_edit(env: BenchEnv, url: str, token: str, count: int, timeout: float = 120) -> dict:
+    """One Jira bulk edit: `count` tickets changed at once; seconds until the API shows every one of them.
+
+    The events go out as fast as 8 connections take them; visibility is counted in the tickets table
+    (what the API reads) and confirmed through GET /api/v1/tickets/<key> for a spread of keys.
+    """
+    from sqlalchemy import func, select
+
+    from sync.models import Ticket
+    from sync.runtime import Runtime
+
+    marker = f"bulk-{time.time_ns()}"
+    started = time.perf_counter()
+    sent = subprocess.run([sys.executable, "-m", "bench.loadgen", "burst", url, "--count", str(count), "--threads",
+                           "8", "--seconds", str(timeout), "--marker", marker], cwd=ROOT, capture_output=True,
+                          text=True, timeout=timeout + 60, check=True)
+    sending = json.loads(sent.stdout.strip().splitlines()[-1])
+    runtime = Runtime(env.settings())
+    visible, deadline = 0, time.perf_counter() + timeout
+    try:
+        while time.perf_counter() < deadline:
+            with runtime.sessions() as db:
+                visible = db.scalar(select(func.count()).select_from(Ticket).where(Ticket.summary == marker)) or 0
+            if visible >= count:
+                break
+            time.sleep(0.05)
+    finally:
+        runtime.close()
+    took = time.perf_counter() - started
+    auth = {"Authorization": f"Bearer {token}"}
+    checked = [f"SUP-{n}" for n in range(1, count + 1, max(1, count // 20))]
+    confirmed = sum(requests.get(f"{url}/api/v1/tickets/{key}", headers=auth, timeout=10).json().get("summary")
+                    == marker for key in checked)
+    return {"events": count, "sent_s": sending["seconds"], "statuses": sending["statuses"],
+            "visible": visible, "all_visible_s": round(took, 2) if visible >= count else None,
+            "api_confirmed": f"{confirmed}/{len(checked)}"}
 
 
 def _wait_for_workers(env: BenchEnv, count: int, timeout: float = 60) -> None:

@@ -56,8 +56,12 @@ def post(conn: http.client.HTTPConnection, body: bytes, i: int) -> int:
     return response.status
 
 
-def burst(url: str, count: int, threads: int, seconds: float, tickets: int) -> dict:
-    bodies = [webhook(i, tickets) for i in range(count)]
+BULK_OFFSET = 1_000_000  # a bulk edit's events are newer than any steady one (and a multiple of its size)
+
+
+def burst(url: str, count: int, threads: int, seconds: float, tickets: int, marker: str | None = None) -> dict:
+    """`marker`: one Jira bulk edit, every ticket 1..count once with that summary (newer than all before)."""
+    bodies = [webhook(BULK_OFFSET + i, count, marker) if marker else webhook(i, tickets) for i in range(count)]
     latencies: list[float] = []
     statuses: dict[int, int] = {}
     lock, next_i = threading.Lock(), iter(range(count))
@@ -164,9 +168,10 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=200)
     parser.add_argument("--token", default="")
     parser.add_argument("--sample-every", type=int, default=10)
+    parser.add_argument("--marker", help="burst: a bulk edit setting this summary on tickets 1..count")
     args = parser.parse_args()
     if args.mode == "burst":
-        out = burst(args.url, args.count, args.threads, args.seconds, args.tickets)
+        out = burst(args.url, args.count, args.threads, args.seconds, args.tickets, args.marker)
     else:
         out = steady(args.url, args.rate, args.seconds, args.tickets, args.token, args.sample_every)
     print(json.dumps(out))

@@ -28,6 +28,7 @@ from sync.models import InboundEvent, InboxState, MailState, NotificationEvent, 
 from sync.notify import delivery, digest, fanout
 from sync.notify import retention as notify_retention
 from sync.notify.compose import compose
+from sync.outbound import retention as outbox_retention
 from sync.outbound.outbox import JOB_TIMEOUT, LEASE_SECONDS, due_actions
 from sync.outbound.push import push
 from sync.policies import run as policies_run
@@ -310,6 +311,7 @@ def register_cron(cron: CronScheduler, settings: Settings) -> None:
     cron.register(discover_vocabulary, queue_name="maintenance", cron="17 * * * *", job_timeout=600)
     cron.register(prune_inbox, queue_name="maintenance", cron="42 3 * * *", job_timeout=1800)
     cron.register(prune_notifications, queue_name="maintenance", cron="47 3 * * *", job_timeout=1800)
+    cron.register(prune_outbox, queue_name="maintenance", cron="52 3 * * *", job_timeout=1800)
     cron.register(run_policies, queue_name="maintenance", interval=POLICIES_INTERVAL_SECONDS, job_timeout=600)
     # Hourly: each user's digest hour comes in their own zone; a missed tick is caught up by the next one.
     cron.register(send_digests, queue_name="maintenance", cron="2 * * * *", job_timeout=1800)
@@ -427,6 +429,18 @@ def prune_notifications(runtime: Runtime, keep_days: int = notify_retention.KEEP
                 break
     counts["files"] = notify_retention.prune_eml_files(runtime.settings.data_dir / "mail", cutoff)
     return counts
+
+
+def prune_outbox(runtime: Runtime, keep_days: int = outbox_retention.KEEP_DAYS) -> dict[str, int]:
+    """Cron (daily): delete customer actions JSM confirmed more than `keep_days` ago (failed ones stay)."""
+    cutoff = outbox_retention.cutoff_for(keep_days)
+    deleted = 0
+    while True:
+        with runtime.sessions() as session, session.begin():
+            batch = outbox_retention.prune_actions(session, cutoff)
+        deleted += batch
+        if batch < outbox_retention.BATCH:
+            return {"deleted": deleted}
 
 
 # ------------------------------------------------------------------ mapping re-projection ("maintenance")

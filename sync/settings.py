@@ -219,7 +219,9 @@ class SecuritySettings(_Section):
     session_idle_minutes: int = Field(default=480, ge=5, le=43_200)
     session_absolute_hours: int = Field(default=168, ge=1, le=8_760)
     # Admins and org admins must use a TOTP second factor; one without it is sent to set it up at sign-in.
-    require_totp_for_managers: bool = True
+    # Unset: required for a real site, not against the stand-in, whose demo admin's password is printed
+    # at start anyway (Settings.totp_required_for_managers).
+    require_totp_for_managers: bool | None = None
 
 
 class _YamlSource(PydanticBaseSettingsSource):
@@ -292,6 +294,12 @@ class Settings(BaseSettings):
             raise ValueError("jira.webhook_secret: required for a real site (missing or empty; at least "
                              f"{MIN_WEBHOOK_SECRET_BYTES} bytes) unless jira.allow_unsigned_webhooks is true")
         return self
+
+    @property
+    def totp_required_for_managers(self) -> bool:
+        """security.require_totp_for_managers, defaulting to on for a real site and off for the stand-in's demo."""
+        required = self.security.require_totp_for_managers
+        return (not self.jira.is_sandbox) if required is None else required
 
     @property
     def effective_database_url(self) -> str:

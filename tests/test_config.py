@@ -35,6 +35,20 @@ def test_defaults_with_no_file_are_the_embedded_install() -> None:
     assert settings.portal.locales == ["en", "ru"]
 
 
+REAL_SITE = ("jira:\n  base_url: https://acme.atlassian.net\n  email: a@b.c\n  api_token: t\n"
+             "  webhook_secret: 0123456789abcdef0123\n")
+
+
+@pytest.mark.parametrize(("text", "required"), [
+    (REAL_SITE, True),  # a real site: admins and org admins need a second factor unless told otherwise
+    ("", False),  # the stand-in's demo, whose passwords are printed at start
+    (REAL_SITE + "security:\n  require_totp_for_managers: false\n", False),
+    ("security:\n  require_totp_for_managers: true\n", True),
+])
+def test_second_factor_for_managers_defaults_by_site(tmp_path: Path, text: str, required: bool) -> None:
+    assert load_settings(write(tmp_path, text)).totp_required_for_managers is required
+
+
 def test_environment_overrides_the_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     path = write(tmp_path, "jira:\n  deployment: datacenter\n  projects: [SUP]\n"
                            "sync:\n  reconcile_overlap_seconds: 60\n")

@@ -74,12 +74,13 @@ def create_demo_accounts(runtime: Runtime) -> list[DemoAccount]:
     return created
 
 
-def announce(accounts: list[DemoAccount], url: str) -> None:
+def announce(accounts: list[DemoAccount], url: str, totp_required: bool) -> None:
     """Log the demo sign-ins so the person who ran `make run` can use them."""
     if not accounts:
         return
     lines = [f"Demo accounts (password for all: {DEMO_PASSWORD}) — sign in at {url}login"]
     lines += [f"  {a.role:<10} {a.email:<36} {a.organisation or ''}" for a in accounts]
-    lines.append("  (the admin is asked to set up two-factor sign-in with an authenticator app first: "
-                 "security.require_totp_for_managers)")
+    if totp_required:
+        lines.append("  (the admin is asked to set up two-factor sign-in with an authenticator app first: "
+                     "security.require_totp_for_managers)")
     log.info("\n".join(lines))

@@ -191,7 +191,7 @@ def _demo_accounts(config: str | None, host: str, port: int) -> None:
         log.warning("the stand-in JSM did not answer; no demo accounts created")
         return
     try:
-        announce(create_demo_accounts(runtime), f"http://{host}:{port}/")
+        announce(create_demo_accounts(runtime), f"http://{host}:{port}/", runtime.settings.totp_required_for_managers)
     except Exception as exc:  # a demo convenience must never stop the service
         log.warning("could not create demo accounts: %s", exc)
     finally:

@@ -29,7 +29,7 @@ _VALID_WINDOW = 1  # the previous and next 30-second step too: phone clocks drif
 
 def required_for(user: User, settings: Settings) -> bool:
     """Admins and org admins must use a second factor when `security.require_totp_for_managers` is on."""
-    return settings.security.require_totp_for_managers and can_manage_users(user)
+    return settings.totp_required_for_managers and can_manage_users(user)
 
 
 def is_enabled(user: User) -> bool:

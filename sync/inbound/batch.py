@@ -26,7 +26,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import InstrumentedAttribute, Session, lazyload, selectinload
 
 from sync.inbound.echo import ECHO_WINDOW, TRANSITIONS
-from sync.jsm.events import CommentEvent, Event, IssueEvent
+from sync.jsm.events import CommentEvent, CommentSnapshot, Event, IssueEvent, IssueSnapshot
 from sync.models import OUTBOX_IN_FLIGHT, Comment, Organization, OutboxAction, StatusHistory, Ticket, User, utcnow
 
 # One transaction-level advisory lock ("JSMC") for the drains that may insert tickets or comments.
@@ -101,7 +101,6 @@ class BatchCache:
     @classmethod
     def load(cls, session: Session, events: Iterable[Event]) -> BatchCache:
         """Read everything the batch's events need, in at most seven queries."""
-        cache = cls()
         issue_ids: set[str] = set()
         comment_ids: set[str] = set()
         authors: set[str] = set()
@@ -126,6 +125,23 @@ class BatchCache:
                 comment_ids.add(comment.jira_id)
                 if comment.author and comment.author.account_id:
                     authors.add(comment.author.account_id)
+        return cls._read(session, issue_ids, comment_ids, authors, reporters, emails, jira_orgs)
+
+    @classmethod
+    def for_snapshots(cls, session: Session, issues: Iterable[IssueSnapshot],
+                      comments: Iterable[CommentSnapshot]) -> BatchCache:
+        """The same reads for a reconcile page: its issues and the comments it may write (or hide)."""
+        issues, comments = list(issues), list(comments)
+        reporters = {i.reporter.account_id for i in issues if i.reporter and i.reporter.account_id}
+        emails = {i.reporter.email.lower() for i in issues if i.reporter and i.reporter.email}
+        authors = {c.author.account_id for c in comments if c.author and c.author.account_id}
+        return cls._read(session, {i.jira_id for i in issues}, {c.jira_id for c in comments}, authors, reporters,
+                         emails, {o.jira_id for i in issues for o in i.organisations})
+
+    @classmethod
+    def _read(cls, session: Session, issue_ids: set[str], comment_ids: set[str], authors: set[str],
+              reporters: set[str], emails: set[str], jira_orgs: set[str]) -> BatchCache:
+        cache = cls()
         with session.no_autoflush:
             if session.get_bind().dialect.name == "postgresql":
                 _serialise_creations(session, issue_ids, comment_ids)

@@ -20,6 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from sync.inbound import attachments, reconcile_comments
+from sync.inbound.batch import BatchCache
 from sync.inbound.site_fields import remember_organisations_fields, remember_participants_fields
 from sync.inbound.upsert import apply_comment, apply_issue
 from sync.jsm.events import CommentSnapshot, IssueSnapshot
@@ -32,6 +33,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 PAGE_SIZE = 100  # Cloud's enhanced search caps pages at 100 once fields are asked for
+DELETION_CHUNK = 5000  # rows per fetch while looking for tickets the search no longer returns
 LOCK_TTL_MS = 10 * 60 * 1000  # renewed after every page, so only a dead run lets it lapse
 Progress = Callable[[int, "int | None"], None]
 
@@ -137,19 +139,32 @@ def _apply_page(runtime: Runtime, gw: JsmGateway, project: str, page: SearchPage
     files = {h.issue.jira_id: gw.list_request_attachments(h.issue.key) for h in page.hits
              if attachments.needs_refresh(h.attachment_ids, seen_files.get(h.issue.jira_id))}
     mapping = runtime.mapping
+    # What the page writes: tickets the store does not hold as they are, comments new, changed,
+    # restored or gone. A page with nothing to write reads nothing more.
+    to_apply = {h.issue.jira_id for h in page.hits if not _current(h.issue, stored.get(h.issue.jira_id))}
+    comments = {h.issue.jira_id: [c for c in settled[h.issue.jira_id].comments
+                                  if c.jira_id in settled[h.issue.jira_id].restored
+                                  or not (held.is_current(c) and held.live[c.jira_id][1] == bool(c.public))]
+                for h in page.hits}
+    stubs = {h.issue.jira_id: [CommentSnapshot(gone, None, "", None, None, False)
+                               for gone in settled[h.issue.jira_id].gone] for h in page.hits}
+    writes = [c for cs in (*comments.values(), *stubs.values()) for c in cs]
     with runtime.sessions() as session, session.begin():
+        # The page's rows in a few set reads, as an inbox batch does: applied one by one, a ticket
+        # cost four round trips, and a big site's full reconcile was bound by them, not by JSM.
+        batch = BatchCache.for_snapshots(session, [h.issue for h in page.hits], writes) \
+            if to_apply or writes else BatchCache()
         for hit in page.hits:
             issue = hit.issue
             seen.add(issue.jira_id)
-            before = stored.get(issue.jira_id)
-            if before is not None and not before[1] and before[0] == issue.updated \
-                    and not _unshared(issue, before[2]):
+            if issue.jira_id not in to_apply:
                 result.unchanged += 1
-            elif apply_issue(session, issue, mapping).reason in ("created", "updated"):
+            elif apply_issue(session, issue, mapping, batch=batch).reason in ("created", "updated"):
                 result.changed += 1
             else:
                 result.unchanged += 1
             if issue.jira_id in files:
+                batch.settle(session)
                 ticket = session.scalar(select(Ticket).where(Ticket.jira_id == issue.jira_id))
                 if ticket is not None:
                     attachments.apply_attachments(session, ticket, files[issue.jira_id], hit.attachment_ids)
@@ -157,21 +172,24 @@ def _apply_page(runtime: Runtime, gw: JsmGateway, project: str, page: SearchPage
             if found.restored:
                 log.warning("comments %s of %s were stored as deleted, yet JSM lists them: shown again",
                             ", ".join(sorted(found.restored)), issue.key)
-            for c in found.comments:
-                restore = c.jira_id in found.restored
-                if not restore and held.is_current(c) and held.live[c.jira_id][1] == bool(c.public):
-                    continue
+            for c in comments[issue.jira_id]:
                 # Internal ones are stored too, never as public (as the webhook path does), so they
                 # count as known next time and cost no visibility lookup.
-                if apply_comment(session, issue.jira_id, c, public=c.public is True, restore=restore).changed:
+                if apply_comment(session, issue.jira_id, c, public=c.public is True,
+                                 restore=c.jira_id in found.restored, batch=batch).changed:
                     result.comments += 1
-            for gone in found.gone:
-                stub = CommentSnapshot(gone, None, "", None, None, False)
-                if apply_comment(session, issue.jira_id, stub, deleted=True).changed:
+            for stub in stubs[issue.jira_id]:
+                if apply_comment(session, issue.jira_id, stub, deleted=True, batch=batch).changed:
                     result.comments += 1
+        batch.settle(session)
         newest = max((_ms(h.issue.updated) for h in page.hits), default=0)
         if newest:
             _advance(session, project, newest, full)
+
+
+def _current(issue: IssueSnapshot, stored: tuple[datetime, bool, str | None] | None) -> bool:
+    """Whether the store holds this search hit already (same `updated`, not deleted, right tenancy)."""
+    return stored is not None and not stored[1] and stored[0] == issue.updated and not _unshared(issue, stored[2])
 
 
 def _unshared(issue: IssueSnapshot, stored_jira_org: str | None) -> bool:
@@ -187,9 +205,11 @@ def _unshared(issue: IssueSnapshot, stored_jira_org: str | None) -> bool:
 def _detect_deletions(runtime: Runtime, gw: JsmGateway, project: str, seen: set[str],
                       result: ReconcileResult) -> None:
     with runtime.sessions() as session:
-        missing = [(jid, key) for jid, key in session.execute(
-            select(Ticket.jira_id, Ticket.key).where(Ticket.project_key == project, Ticket.deleted.is_(False)))
-            if jid not in seen]
+        # Streamed (a server-side cursor on PostgreSQL): a big site's project holds hundreds of
+        # thousands of tickets, and only the few the search did not return are kept.
+        rows = session.execute(select(Ticket.jira_id, Ticket.key).where(
+            Ticket.project_key == project, Ticket.deleted.is_(False)).execution_options(yield_per=DELETION_CHUNK))
+        missing = [(jid, key) for jid, key in rows if jid not in seen]
     for jira_id, key in missing:
         # Confirm each one: an issue created or re-ordered while the search ran is not deleted.
         current = gw.get_issue(jira_id)

@@ -12,18 +12,23 @@ from __future__ import annotations
 
 import html
 import re
+import threading
 from collections.abc import Mapping, Sequence
+from functools import lru_cache
 from typing import Any
 from urllib.parse import unquote
 
 import nh3
-from jira2markdown import convert
 from jira2markdown.elements import MarkupElements
 from jira2markdown.markup.images import Image
 from jira2markdown.markup.links import Attachment
 from jira2markdown.markup.text_effects import Color
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
+from pyparsing import Forward, ParserElement
+
+# What `jira2markdown.convert` sets on import: its grammar treats every space as text.
+ParserElement.set_default_whitespace_chars("")
 
 _TAGS = {"p", "br", "strong", "em", "del", "ins", "sub", "sup", "code", "pre", "ul", "ol", "li", "a", "blockquote",
          "h1", "h2", "h3", "h4", "h5", "h6", "table", "thead", "tbody", "tr", "th", "td", "hr", "font"}
@@ -100,8 +105,26 @@ def _image(self: Any, tokens: Sequence[Token], idx: int, options: Any, env: dict
 _MARKDOWN.add_render_rule("image", _image)
 
 
+class _Grammar(threading.local):
+    """jira2markdown's parser, built once per thread: `convert` builds it on every call, which cost some
+    0.5 s per comment on a request page (bench/portal_bench.py). Its mention element reads the names
+    dict while parsing, so each conversion refills `names` instead of building a new parser."""
+
+    def __init__(self) -> None:
+        self.names: dict[str, str] = {}
+        inline, self.markup = Forward(), Forward()
+        inline <<= _ELEMENTS.expr(inline, self.markup, self.names, filter(lambda e: e.is_inline_element, _ELEMENTS))
+        self.markup <<= _ELEMENTS.expr(inline, self.markup, self.names, _ELEMENTS)
+
+
+_GRAMMAR = _Grammar()
+
+
 def _markdown(text: str, names: Mapping[str, str]) -> str:
-    return str(convert(_MARKERS.sub("", text or ""), usernames=dict(names), elements=_ELEMENTS))
+    grammar = _GRAMMAR
+    grammar.names.clear()
+    grammar.names.update(names)
+    return str(grammar.markup.transform_string(_MARKERS.sub("", text or "")))
 
 
 def wiki_to_html(text: str, *, images: Mapping[str, str] | None = None, names: Mapping[str, str] | None = None,
@@ -113,9 +136,18 @@ def wiki_to_html(text: str, *, images: Mapping[str, str] | None = None, names: M
     """
     if not (text or "").strip():
         return ""
-    allowed_images = dict(images or {})
+    return _cached_html(text, tuple(sorted((images or {}).items())), tuple(sorted((names or {}).items())),
+                        images_as_links)
+
+
+# Parsing Jira markup costs tens of milliseconds per reply (pyparsing tries every element at every
+# character); the result depends on these inputs only, so a page shown again renders from here.
+@lru_cache(maxsize=2048)
+def _cached_html(text: str, images: tuple[tuple[str, str], ...], names: tuple[tuple[str, str], ...],
+                 images_as_links: bool) -> str:
+    allowed_images = dict(images)
     env = {"images": allowed_images, "links": images_as_links}
-    rendered = _colours(_MARKDOWN.render(_markdown(text, names or {}), env), keep=True)
+    rendered = _colours(_MARKDOWN.render(_markdown(text, dict(names)), env), keep=True)
 
     def keep(tag: str, attribute: str, value: str) -> str | None:
         if tag == "img" and attribute == "src":
