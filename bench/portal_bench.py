@@ -137,7 +137,6 @@ def _copy_fill(engine: Any, tickets: int, orgs: int, seed: int) -> None:
                     copy.write_row((org["id"], org["slug"], org["name"], org["created_at"]))
             with cur.copy(f"COPY tickets ({', '.join(ticket_cols)}) FROM STDIN") as copy:
                 for ticket, _, _ in _rows(tickets, orgs, seed):
-                    ticket["participant_account_ids"] = "[]"
                     copy.write_row([ticket[c] for c in ticket_cols])
             with cur.copy(f"COPY status_history ({', '.join(history_cols)}) FROM STDIN") as copy:
                 for _, change, _ in _rows(tickets, orgs, seed):
