@@ -159,3 +159,22 @@ def test_a_portal_action_is_not_mailed_to_its_author(make_env, database_url, smt
     assert env.ticket(key).bucket == "resolved"
     notify(env)
     assert _readers(inbox) == ["customer4@example.com"]  # maria is told; alice did it herself
+
+
+def test_a_participant_reads_that_the_request_waits_for_its_requester(make_env, database_url, smtp) -> None:  # type: ignore[no-untyped-def]
+    _, controller = smtp
+    env = with_participants(make_env, database_url, controller)
+    key = env.raise_request()
+    set_participants(env, key, ["customer2@example.com"])
+    env.sandbox_post(f"/_sandbox/requests/{key}/transition", {"status": "Waiting for Customer"})
+    env.sync_in()
+    readers = {}
+    for email in ("customer1@example.com", "customer2@example.com"):
+        client = env.app.test_client()
+        client.post("/login", data={"email": email, "password": PASSWORD})
+        readers[email] = (client.get(f"/tickets/{key}").get_data(as_text=True), client.get("/").get_data(as_text=True))
+    alice_page, alice_list = readers["customer1@example.com"]
+    ivan_page, ivan_list = readers["customer2@example.com"]
+    assert "Waiting for your reply" in alice_page and "1 request waits for your reply" in alice_list
+    assert "Waiting for the requester" in ivan_page and "Waiting for your reply" not in ivan_page
+    assert "waits for your reply" not in ivan_list and key in ivan_list
