@@ -14,10 +14,12 @@ removes them (the inbound upsert keeps `ticket_participants` equal to JSM's list
 
 from __future__ import annotations
 
-from sqlalchemy import ColumnElement, and_, false, inspect, or_, select
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, and_, false, inspect, or_, select
 
 from sync.ids_in import IdsIn
-from sync.models import GroupMember, Ticket, TicketParticipant, User
+from sync.models import GroupMember, Role, Ticket, TicketParticipant, User
 from sync.permissions import Permission, is_admin, permissions_of
 
 SCOPES = ("mine", "org", "group")
@@ -127,6 +129,13 @@ def visible_condition(user: User, scope: str = "mine") -> ColumnElement[bool]:
     # Only a user who takes part in another organisation's request pays for the OR: without it the
     # organisation's list reads its (organisation, time) index in order and stops after one page.
     return and_(alive, or_(in_org, participated_by(user))) if _participates_elsewhere(user) else and_(alive, in_org)
+
+
+def organisation_tickets(org_id: int) -> Select[Any]:
+    """An organisation's requests as its org viewers see them, for readers without an account (a share link,
+    the monthly report): a transient org viewer, so `visible_condition` still decides what is counted."""
+    reader = User(email="", role=Role.ORG_VIEWER, organization_id=org_id)
+    return select(Ticket).where(visible_condition(reader, "org"))
 
 
 def visible_anywhere(user: User) -> ColumnElement[bool]:
