@@ -60,7 +60,7 @@ def _fill(url: str, tickets: int, token: str) -> None:
                          "bucket": bucket, "created_at": created, "jira_updated_at": created,
                          "resolved_at": created + timedelta(hours=5) if bucket != "open" else None,
                          "first_response_at": created + timedelta(hours=1), "last_synced_at": now,
-                         "participant_account_ids": [], "status_fell_back": False, "deleted": False})
+                         "status_fell_back": False, "deleted": False})
         db.execute(insert(Ticket), rows)
         ids = [r[0] for r in db.execute(Ticket.__table__.select().with_only_columns(Ticket.id, Ticket.created_at))]
         for ticket_id in ids:
