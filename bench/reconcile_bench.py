@@ -1,6 +1,6 @@
 """(g) A big site's full reconcile: `companion reconcile --full` of `bench:N` in the stand-in, at the configured rate.
 
-The worker is the real CLI in its own process (its peak RSS is read from the kernel when it exits);
+The worker is the real CLI in its own process (its peak RSS is its VmHWM, read while it runs);
 the stand-in serves from this process. Beside each figure its bound: JSM calls against the minimum
 (one field-ids call plus one search page of 100 per 100 tickets of each project, the largest page JSM
 returns with fields), wall time against calls ÷ `jira.rate.per_second`, and RSS against 200 MB.
@@ -14,11 +14,12 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import subprocess
 import sys
+import threading
 import time
 from collections import Counter
+from pathlib import Path
 
 import requests
 
@@ -38,20 +39,45 @@ def _config(env: BenchEnv, jsm_url: str, email: str, token: str, rate: float, bu
     return str(path)
 
 
+def _high_water_mb(pid: int) -> float | None:
+    """The process's peak RSS so far (VmHWM), or None once it is gone."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return None
+    kib = next((int(line.split()[1]) for line in status.splitlines() if line.startswith("VmHWM:")), None)
+    return kib / 1024 if kib is not None else None
+
+
 def _worker(env: BenchEnv, config: str) -> dict:
-    """`python -m app reconcile --full` in a child: its summary line, wall time and peak RSS (wait4)."""
+    """`python -m app reconcile --full` in a child: its summary line, wall time and peak RSS.
+
+    The peak is the child's own VmHWM, read while it runs: wait4's ru_maxrss would report this
+    process's size instead (Linux carries it across the fork and exec, and this process holds the
+    stand-in's whole site).
+    """
     child = env.child_env(COMPANION_CONFIG=config)
     started = time.perf_counter()
     proc = subprocess.Popen([sys.executable, "-m", "app", "reconcile", "--full"], cwd=ROOT, env=child,
                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    peak = 0.0
+
+    def watch() -> None:
+        nonlocal peak
+        while proc.poll() is None:
+            peak = max(peak, _high_water_mb(proc.pid) or 0.0)
+            time.sleep(0.2)
+
+    watcher = threading.Thread(target=watch, daemon=True)
+    watcher.start()
     out = proc.stdout.read() if proc.stdout else ""
-    _, status, usage = os.wait4(proc.pid, 0)
-    proc.returncode = os.waitstatus_to_exitcode(status)
+    proc.wait()
+    watcher.join()
     wall = time.perf_counter() - started
     if proc.returncode != 0:
         raise RuntimeError(f"reconcile exited {proc.returncode}: {out[-1000:]}")
     summary = dict(part.split(": ") for part in out.strip().splitlines()[-1].split(", "))
-    return {"wall_s": round(wall, 1), "peak_rss_mb": round(usage.ru_maxrss / 1024, 1),
+    return {"wall_s": round(wall, 1), "peak_rss_mb": round(peak, 1),
             "result": {k: int(v) for k, v in summary.items()}}
 
 
