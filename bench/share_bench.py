@@ -17,6 +17,7 @@ import argparse
 import json
 import os
 import random
+import shutil
 import statistics
 import sys
 import tempfile
@@ -142,6 +143,7 @@ def main() -> None:
     with runtime.sessions() as db:
         out["reads_counted"] = db.get(Organization, 1).share_access_count
     runtime.close()
+    shutil.rmtree(data_dir, ignore_errors=True)  # the SQLite file and anything the app wrote there
     print(json.dumps(out, indent=2))
 
 
