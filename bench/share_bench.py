@@ -17,6 +17,7 @@ import argparse
 import json
 import os
 import random
+import shutil
 import statistics
 import sys
 import tempfile
@@ -60,7 +61,7 @@ def _fill(url: str, tickets: int, token: str) -> None:
                          "bucket": bucket, "created_at": created, "jira_updated_at": created,
                          "resolved_at": created + timedelta(hours=5) if bucket != "open" else None,
                          "first_response_at": created + timedelta(hours=1), "last_synced_at": now,
-                         "participant_account_ids": [], "status_fell_back": False, "deleted": False})
+                         "status_fell_back": False, "deleted": False})
         db.execute(insert(Ticket), rows)
         ids = [r[0] for r in db.execute(Ticket.__table__.select().with_only_columns(Ticket.id, Ticket.created_at))]
         for ticket_id in ids:
@@ -142,6 +143,7 @@ def main() -> None:
     with runtime.sessions() as db:
         out["reads_counted"] = db.get(Organization, 1).share_access_count
     runtime.close()
+    shutil.rmtree(data_dir, ignore_errors=True)  # the SQLite file and anything the app wrote there
     print(json.dumps(out, indent=2))
 
 
