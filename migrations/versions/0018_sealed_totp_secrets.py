@@ -5,13 +5,13 @@ is given only the database URL, never the install's secret key the key is derive
 a wrong key would lock every such user out).
 
 Revision ID: 0018
-Revises: 0010
+Revises: 0017
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0018"
-down_revision = "0010"
+down_revision = "0017"
 branch_labels = None
 depends_on = None
 

@@ -17,9 +17,9 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from sync.jsm.events import parse_time
 from sync.jsm.gateway import gateway_for
 from sync.jsm.parse import webhook_attachment_change
+from sync.jsm.snapshots import parse_time
 from sync.jsm.values import RequestAttachment
 from sync.models import Attachment, SyncState, Ticket
 

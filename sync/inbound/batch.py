@@ -26,7 +26,8 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import InstrumentedAttribute, Session, lazyload, selectinload
 
 from sync.inbound.echo import ECHO_WINDOW, TRANSITIONS
-from sync.jsm.events import CommentEvent, CommentSnapshot, Event, IssueEvent, IssueSnapshot
+from sync.jsm.events import CommentEvent, Event, IssueEvent
+from sync.jsm.snapshots import CommentSnapshot, IssueSnapshot
 from sync.models import OUTBOX_IN_FLIGHT, Comment, Organization, OutboxAction, StatusHistory, Ticket, User, utcnow
 
 # One transaction-level advisory lock ("JSMC") for the drains that may insert tickets or comments.

@@ -17,7 +17,8 @@ from typing import TYPE_CHECKING
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from sync.jsm.events import CommentSnapshot, IssueEvent
+from sync.jsm.events import IssueEvent
+from sync.jsm.snapshots import CommentSnapshot
 from sync.models import OUTBOX_IN_FLIGHT, Comment, OutboxAction, Ticket, utcnow
 
 if TYPE_CHECKING:

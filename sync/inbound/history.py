@@ -8,7 +8,7 @@ from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
 from mappings import Mapping, StatusResolution
-from sync.jsm.events import IssueSnapshot, StatusChange
+from sync.jsm.snapshots import IssueSnapshot, StatusChange
 from sync.models import StatusHistory, Ticket
 
 

@@ -23,8 +23,8 @@ from sync.inbound import attachments, reconcile_comments
 from sync.inbound.batch import BatchCache
 from sync.inbound.site_fields import remember_organisations_fields, remember_participants_fields
 from sync.inbound.upsert import apply_comment, apply_issue
-from sync.jsm.events import CommentSnapshot, IssueSnapshot
 from sync.jsm.gateway import JsmGateway, gateway_for
+from sync.jsm.snapshots import CommentSnapshot, IssueSnapshot
 from sync.jsm.values import SearchPage
 from sync.models import Organization, SyncState, Ticket, utcnow
 

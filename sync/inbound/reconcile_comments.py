@@ -19,8 +19,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from sync.jsm.errors import JsmPermanentError
-from sync.jsm.events import CommentSnapshot
 from sync.jsm.gateway import JsmGateway
+from sync.jsm.snapshots import CommentSnapshot
 from sync.jsm.values import SearchHit
 from sync.models import Comment, Ticket
 

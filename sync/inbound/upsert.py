@@ -16,7 +16,8 @@ from sqlalchemy.orm import Session
 from mappings import Mapping
 from sync.inbound.echo import is_own_comment_echo, is_transition_echo, link_pending_comment
 from sync.inbound.history import record_history, record_late_history
-from sync.jsm.events import CommentEvent, CommentSnapshot, IssueEvent, IssueSnapshot, Organisation, StatusChange
+from sync.jsm.events import CommentEvent, IssueEvent
+from sync.jsm.snapshots import CommentSnapshot, IssueSnapshot, Organisation, StatusChange
 from sync.models import Comment, Organization, Ticket, TicketParticipant, User, utcnow
 from sync.naming import slugify
 from sync.notify.facts import NOBODY, Actor, record_status_change, record_support_reply

@@ -10,8 +10,9 @@ from sqlalchemy import select
 
 from sync.inbound.upsert import Deferred
 from sync.jsm.errors import JsmPermanentError, JsmTransientError
-from sync.jsm.events import CommentEvent, CommentSnapshot, Event, IssueEvent
+from sync.jsm.events import CommentEvent, Event, IssueEvent
 from sync.jsm.gateway import JsmGateway, gateway_for
+from sync.jsm.snapshots import CommentSnapshot
 from sync.models import Comment
 
 if TYPE_CHECKING:

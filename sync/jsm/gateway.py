@@ -1,25 +1,24 @@
 """The JSM gateway: the only code that talks to Jira Service Management (Cloud or Data Center).
 
-Reads live here; customer actions (create, comment, transition, feedback, attachments, lookups)
-live in `sync.jsm.actions`, mixed into `JsmGateway`. Everything returned is a small frozen value
-(`sync.jsm.values`, or the `IssueSnapshot`/`CommentSnapshot` of `sync.jsm.events`); raw dicts stop here.
+Site, account and servicedeskapi reads live here; issue reads and JQL search in `sync.jsm.search`,
+customer actions (create, comment, transition, feedback, attachments, lookups) in `sync.jsm.actions`,
+both mixed into `JsmGateway`. Everything returned is a small frozen value
+(`sync.jsm.values`, or the `IssueSnapshot`/`CommentSnapshot` of `sync.jsm.snapshots`); raw dicts stop here.
 """
 
 from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import requests
 
 from sync.jsm import parse
 from sync.jsm.actions import JsmActions
 from sync.jsm.errors import JsmError, JsmPermanentError, JsmTransientError, from_exception, from_response
-from sync.jsm.events import IssueSnapshot, Organisation
+from sync.jsm.search import JsmSearch
 from sync.jsm.throttle import Throttle
 from sync.jsm.transport import API, SD, Transport
 from sync.jsm.values import (
@@ -30,7 +29,6 @@ from sync.jsm.values import (
     RequestAttachment,
     RequestType,
     RequestTypeFields,
-    SearchPage,
     SearchStats,
     ServerInfo,
     ServiceDesk,
@@ -45,15 +43,6 @@ if TYPE_CHECKING:
 
 __all__ = ["JsmError", "JsmGateway", "JsmPermanentError", "JsmTransientError", "gateway_for"]
 
-# What the mirror reads of an issue; a short list keeps search pages small (enhanced search returns
-# only `id` unless asked). The JSM custom fields are added once their per-site ids are known.
-BASE_FIELDS = ("summary", "description", "status", "priority", "issuetype", "project", "created", "updated",
-               "resolutiondate", "reporter", "assignee", "comment", "attachment")
-_SD_FIELD_TYPES = (":sd-customerrequesttype", ":sd-customer-organizations", ":sd-request-participants")
-# JQL dates are read in the searching user's time zone. Unknown zone: widen by the largest offset
-# west of UTC (UTC-12) plus DST, so the bound is early enough wherever the site is.
-UNKNOWN_ZONE_MARGIN = timedelta(hours=14)
-
 
 def _url_name(filename: str) -> str:
     # Data Center finds the file by its id; the name segment is cosmetic, and control characters in
@@ -61,7 +50,7 @@ def _url_name(filename: str) -> str:
     return "".join(ch for ch in filename if ch.isprintable()) or "attachment"
 
 
-class JsmGateway(JsmActions):
+class JsmGateway(JsmSearch, JsmActions):
     """One JSM site: typed reads and actions, paged, throttled, with bounded retries and call counts."""
 
     def __init__(self, transport: Transport) -> None:
@@ -218,109 +207,6 @@ class JsmGateway(JsmActions):
             response.close()
             raise JsmPermanentError(f"attachment {jira_id} is larger than {max_bytes} bytes")
         return _bounded(response, max_bytes)
-
-    # ------------------------------------------------------------------ issues and search
-    def issue_fields(self) -> tuple[str, ...]:
-        """BASE_FIELDS plus this site's Customer Request Type, Organizations and Request participants field ids."""
-        if self._fields is None:
-            raw = self.t.get_json(f"{API}/field", kind="fields", what="listing fields")
-            custom = {str(f["id"]): str((f.get("schema") or {}).get("custom") or "")
-                      for f in raw or [] if isinstance(f, dict) and "id" in f}
-            self._fields = BASE_FIELDS + tuple(sorted(i for i, kind in custom.items()
-                                                      if kind.endswith(_SD_FIELD_TYPES)))
-            self._organisation_fields = frozenset(
-                i for i, kind in custom.items() if kind.endswith(":sd-customer-organizations"))
-            self._participant_fields = frozenset(
-                i for i, kind in custom.items() if kind.endswith(":sd-request-participants"))
-        return self._fields
-
-    def organisations_field_ids(self) -> frozenset[str]:
-        """This site's Organizations custom field id(s), from the same field listing as issue_fields."""
-        self.issue_fields()
-        return self._organisation_fields or frozenset()
-
-    def participants_field_ids(self) -> frozenset[str]:
-        """This site's Request participants custom field id(s), from the same field listing as issue_fields."""
-        self.issue_fields()
-        return self._participant_fields or frozenset()
-
-    def get_issue(self, key_or_id: str) -> IssueSnapshot | None:
-        """One issue, or None when JSM says it does not exist (or is not visible)."""
-        try:
-            raw = self.t.get_json(f"{API}/issue/{key_or_id}", kind="issue", what=f"reading issue {key_or_id}",
-                                  params={"fields": ",".join(self.issue_fields())})
-        except JsmPermanentError as exc:
-            if exc.status == 404:
-                return None
-            raise
-        return parse.search_hit(raw, self.organisations_field_ids(), self.participants_field_ids()).issue
-
-    def request_organisations(self, issue_key: str) -> tuple[Organisation, ...]:
-        """The JSM organisations a request is shared with."""
-        issue = self.get_issue(issue_key)
-        return issue.organisations if issue else ()
-
-    def jql_time(self, instant: datetime) -> str:
-        """A JQL date literal (minute resolution) that is at or before `instant` in the user's zone."""
-        if self._me is None:
-            self.myself()
-        zone_name = self._me.time_zone if self._me else None
-        try:
-            local = instant.astimezone(ZoneInfo(zone_name)) if zone_name else None
-        except (ZoneInfoNotFoundError, ValueError):
-            local = None
-        if local is None:
-            local = instant.astimezone(UTC) - UNKNOWN_ZONE_MARGIN
-        return local.strftime("%Y-%m-%d %H:%M")  # strftime drops seconds: flooring keeps the bound early
-
-    def build_jql(self, projects: list[str], updated_since: datetime | None) -> str:
-        """`project in (...) [AND updated >= "..."] ORDER BY updated ASC, key ASC`."""
-        if not projects:
-            raise ValueError("a search needs at least one project (Cloud rejects unbounded JQL)")
-        quoted = ", ".join(f'"{p}"' for p in projects)
-        jql = f"project in ({quoted})"
-        if updated_since is not None:
-            jql += f' AND updated >= "{self.jql_time(updated_since)}"'
-        return jql + " ORDER BY updated ASC, key ASC"
-
-    def search_pages(self, jql: str, page_size: int = 100) -> Iterator[SearchPage]:
-        """Pages of a JQL search: Cloud `search/jql` by nextPageToken, DC `search` by startAt/total."""
-        fields = ",".join(self.issue_fields())
-        org_fields, participant_fields = self.organisations_field_ids(), self.participants_field_ids()
-        self.last_search = stats = SearchStats()
-        token: str | None = None
-        start = 0
-        while True:
-            params: dict[str, Any] = {"jql": jql, "maxResults": page_size, "fields": fields}
-            if self.cloud:
-                if token:
-                    params["nextPageToken"] = token
-                raw = self.t.get_json(f"{API}/search/jql", kind="search", what="searching issues", params=params)
-                issues = raw.get("issues") or []
-                token = raw.get("nextPageToken")
-                is_last = bool(raw.get("isLast", True)) or not token
-                total = None
-            else:
-                params["startAt"] = start
-                raw = self.t.get_json(f"{API}/search", kind="search", what="searching issues", params=params)
-                issues = raw.get("issues") or []
-                total = raw.get("total") if isinstance(raw.get("total"), int) else None
-                start += len(issues)
-                is_last = not issues or (total is not None and start >= total)
-            stats.pages += 1
-            stats.issues += len(issues)
-            stats.total = total
-            hits = tuple(parse.search_hit(i, org_fields, participant_fields) for i in issues)
-            yield SearchPage(hits, stats.pages, total, is_last)
-            if is_last:
-                return
-
-    def search_issues(self, projects: list[str], updated_since: datetime | None = None,
-                      page_size: int = 100) -> Iterator[IssueSnapshot]:
-        """Issues of `projects` updated since a time (all when None), oldest update first."""
-        for page in self.search_pages(self.build_jql(projects, updated_since), page_size):
-            for hit in page.hits:
-                yield hit.issue
 
 
 def _bounded(response: Any, max_bytes: int) -> Iterator[bytes]:

@@ -1,4 +1,4 @@
-"""Raw JSM JSON → gateway values. The only place besides sync.jsm.events that reads JSM dicts."""
+"""Raw JSM JSON → gateway values. Besides sync.jsm.events and sync.jsm.snapshots, the only reader of JSM dicts."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import re
 from datetime import UTC, datetime
 from typing import Any
 
-from sync.jsm.events import CommentSnapshot, comment_snapshot, issue_snapshot, parse_time, person
+from sync.jsm.snapshots import CommentSnapshot, comment_snapshot, issue_snapshot, parse_time, person
 from sync.jsm.values import (
     Account,
     CreatedRequest,

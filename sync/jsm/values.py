@@ -1,11 +1,11 @@
-"""Small normalised values the JSM gateway returns (issues and comments reuse sync.jsm.events snapshots)."""
+"""Small normalised values the JSM gateway returns (issues and comments reuse sync.jsm.snapshots)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sync.jsm.events import CommentSnapshot, IssueSnapshot, Person
+from sync.jsm.snapshots import CommentSnapshot, IssueSnapshot, Person
 
 
 @dataclass(frozen=True)

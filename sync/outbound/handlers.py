@@ -16,7 +16,7 @@ from sqlalchemy import select
 
 from sync.inbound.echo import normalise_body
 from sync.jsm.errors import JsmPermanentError
-from sync.jsm.events import IssueSnapshot
+from sync.jsm.snapshots import IssueSnapshot
 from sync.models import Comment, OutboxAction
 from sync.outbound.outbox import marker
 

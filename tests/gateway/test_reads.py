@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-from sync.jsm.events import CommentSnapshot, IssueSnapshot
+from sync.jsm.snapshots import CommentSnapshot, IssueSnapshot
 from tests.gateway.conftest import make_gateway
 
 

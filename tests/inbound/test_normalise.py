@@ -9,7 +9,8 @@ from typing import Any
 
 import pytest
 
-from sync.jsm.events import CommentEvent, IssueEvent, NotAWebhook, OtherEvent, normalise, parse_time
+from sync.jsm.events import CommentEvent, IssueEvent, NotAWebhook, OtherEvent, normalise
+from sync.jsm.snapshots import parse_time
 from tests.conftest import shared_jsm_dir
 from tests.helpers import issue_payload
 
