@@ -22,7 +22,7 @@ def _ticket_row(body: bytes, mapping: Any) -> dict[str, Any]:
             "jira_status_id": issue.status_id, "jira_status_name": issue.status_name,
             "jira_priority_name": issue.priority_name, "customer_status": status.key, "bucket": status.bucket,
             "customer_priority": mapping.resolve_priority(issue.priority_id, issue.priority_name).key,
-            "created_at": issue.created, "jira_updated_at": issue.updated, "participant_account_ids": [],
+            "created_at": issue.created, "jira_updated_at": issue.updated,
             "reporter_account_id": issue.reporter.account_id if issue.reporter else None,
             "deleted": False, "status_fell_back": False, "last_synced_at": utcnow()}
 

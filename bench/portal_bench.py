@@ -79,7 +79,7 @@ def _rows(tickets: int, orgs: int, seed: int) -> Iterator[tuple[dict[str, Any], 
             "jira_status_name": status, "created_at": created, "jira_updated_at": updated,
             "resolved_at": updated if bucket != "open" else None,
             "first_response_at": created + timedelta(minutes=rng.randint(5, 600)),
-            "last_synced_at": now, "deleted": False, "participant_account_ids": [], "status_fell_back": False,
+            "last_synced_at": now, "deleted": False, "status_fell_back": False,
             "description": "Steps to reproduce…",
         }
         history = {"ticket_id": n, "customer_status": status, "at": updated, "changelog_id": f"h{n}"}
@@ -137,7 +137,6 @@ def _copy_fill(engine: Any, tickets: int, orgs: int, seed: int) -> None:
                     copy.write_row((org["id"], org["slug"], org["name"], org["created_at"]))
             with cur.copy(f"COPY tickets ({', '.join(ticket_cols)}) FROM STDIN") as copy:
                 for ticket, _, _ in _rows(tickets, orgs, seed):
-                    ticket["participant_account_ids"] = "[]"
                     copy.write_row([ticket[c] for c in ticket_cols])
             with cur.copy(f"COPY status_history ({', '.join(history_cols)}) FROM STDIN") as copy:
                 for _, change, _ in _rows(tickets, orgs, seed):

@@ -47,7 +47,7 @@ def _fill(session: Any, mapping: Any, count: int, projects: int = 20) -> None:
                      "customer_priority": mapping.resolve_priority(priority_id, priority).key,
                      "organization_id": 1 + i % 100, "created_at": now - timedelta(minutes=i),
                      "jira_updated_at": now - timedelta(minutes=i), "last_synced_at": now,
-                     "participant_account_ids": [], "deleted": False})
+                     "deleted": False})
         if len(rows) == 10_000:
             session.execute(insert(Ticket), rows)
             rows = []

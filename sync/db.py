@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.sql.functions import GenericFunction
@@ -71,6 +72,15 @@ def _fold_sqlite(element: Any, compiler: Any, **kw: Any) -> str:
 def fold_text(text: str) -> str:
     """`text` lower-cased the way `unicode_fold` lower-cases a column (the search needle's side)."""
     return text.lower()
+
+
+def insert_skipping_duplicates(dialect: str, model: Any, unique: list[str]) -> Any | None:
+    """`INSERT … ON CONFLICT (unique) DO NOTHING` into `model` for the dialect named `dialect`, or None where
+    the dialect has no such clause. A row that conflicts is skipped, not an error: a concurrent writer that
+    stored it first wins, and on SQLite no savepoint is needed (pysqlite's RELEASE would commit the caller's
+    transaction early)."""
+    make: Any = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}.get(dialect)
+    return make(model).on_conflict_do_nothing(index_elements=unique) if make is not None else None
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:

@@ -20,8 +20,9 @@ from sqlalchemy import (
     TypeDecorator,
     UniqueConstraint,
     false,
+    select,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.orm import DeclarativeBase, Mapped, column_property, mapped_column, relationship
 
 
 def utcnow() -> datetime:
@@ -136,7 +137,8 @@ class User(Base):
     session_generation: Mapped[int] = mapped_column(Integer, default=0)
     # TOTP second factor: the base32 secret (set when enrolment starts), when it was confirmed (on from
     # then), and the last time step accepted, so one code cannot be replayed within its 30 seconds.
-    totp_secret: Mapped[str | None] = mapped_column(String(64))
+    # Sealed (app.services.secret_box): a Fernet token of the base32 secret, about 140 characters.
+    totp_secret: Mapped[str | None] = mapped_column(String(255))
     totp_enabled_at: Mapped[datetime | None]
     totp_last_step: Mapped[int | None] = mapped_column(BigInteger)
 
@@ -145,6 +147,12 @@ class User(Base):
     role_grants: Mapped[list[UserRole]] = relationship(lazy="selectin", cascade="all, delete-orphan")
     groups: Mapped[list[Group]] = relationship(secondary="group_members", lazy="selectin",
                                                back_populates="members")
+    # The requests JSM lists this user's account on as a participant, with their organisations: the scope
+    # rule reads them to know whether the organisation scope must reach beyond the organisation
+    # (`sync.scope.visible_condition`); most users have none, so this is one empty index lookup.
+    participations: Mapped[list[TicketParticipant]] = relationship(
+        primaryjoin="foreign(TicketParticipant.account_id) == User.jira_account_id", viewonly=True,
+        lazy="selectin")
 
 
 class ApiToken(Base):
@@ -208,7 +216,6 @@ class Ticket(Base):
     reporter_name: Mapped[str | None] = mapped_column(String(255))
     reporter_email: Mapped[str | None] = mapped_column(String(255))
     assignee_name: Mapped[str | None] = mapped_column(String(255))
-    participant_account_ids: Mapped[list[Any]] = mapped_column(JSON, default=list)
     jira_status_id: Mapped[str | None] = mapped_column(String(32))
     jira_status_name: Mapped[str | None] = mapped_column(String(255))
     jira_status_category: Mapped[str | None] = mapped_column(String(32))
@@ -228,6 +235,9 @@ class Ticket(Base):
 
     # selectin: one extra query per page instead of an outer join, which FOR UPDATE cannot lock.
     organization: Mapped[Organization | None] = relationship(lazy="selectin")
+    # JSM's "Request participants", one row each (`TicketParticipant`); written only by the inbound upsert.
+    participants: Mapped[list[TicketParticipant]] = relationship(cascade="all, delete-orphan",
+                                                                 passive_deletes=True)
 
     __table_args__ = (
         Index("ix_tickets_org_bucket_updated", "organization_id", "bucket", "jira_updated_at"),
@@ -235,6 +245,23 @@ class Ticket(Base):
         Index("ix_tickets_org_created", "organization_id", "created_at"),
         Index("ix_tickets_org_reporter_email", "organization_id", "reporter_email"),
     )
+
+
+class TicketParticipant(Base):
+    """A JSM account JSM lists among a request's "Request participants": JSM shows them the request, so do we.
+
+    The scope rule (`sync.scope.participated_by`) looks tickets up by account, hence the index that starts
+    with `account_id` (it also holds `ticket_id`, so the lookup never reads the table).
+    """
+
+    __tablename__ = "ticket_participants"
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"), primary_key=True)
+    account_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    # The request's organisation, read with the row (no column of its own: the ticket holds it).
+    ticket_organization_id: Mapped[int | None] = column_property(
+        select(Ticket.organization_id).where(Ticket.id == ticket_id).correlate_except(Ticket).scalar_subquery())
+
+    __table_args__ = (Index("ix_ticket_participants_account", "account_id", "ticket_id"),)
 
 
 class Comment(Base):

@@ -5,13 +5,21 @@ Everything that shows or sends a ticket builds on this module: the portal's and 
 reach someone the portal would answer 404. It asks the user's permission set (`sync.permissions`),
 never role names: `view_*` permissions open the list scopes, `act_*` permissions decide which of the
 visible tickets the user may change.
+
+A user's own requests ("mine") are those they raised in their organisation and those JSM lists them on as a
+request participant. The second is the one way a request crosses organisations: JSM shows a participant the
+request whatever organisation they are in, so the portal and the mail do too, and stop the moment JSM
+removes them (the inbound upsert keeps `ticket_participants` equal to JSM's list).
 """
 
 from __future__ import annotations
 
-from sqlalchemy import ColumnElement, and_, false, or_, select, true
+from typing import Any
 
-from sync.models import GroupMember, Ticket, User
+from sqlalchemy import ColumnElement, Select, and_, false, inspect, or_, select
+
+from sync.ids_in import IdsIn
+from sync.models import GroupMember, Role, Ticket, TicketParticipant, User
 from sync.permissions import Permission, is_admin, permissions_of
 
 SCOPES = ("mine", "org", "group")
@@ -57,6 +65,32 @@ def reported_by(user: User) -> ColumnElement[bool]:
     return or_(*conditions)
 
 
+def participated_by(user: User) -> ColumnElement[bool]:
+    """Tickets JSM lists the user's linked account on as a request participant.
+
+    The subquery reads only the participants index (account first) and each ticket it finds is one
+    primary-key probe (`IdsIn`), so it stays fast however many tickets there are.
+    """
+    if not user.jira_account_id:
+        return false()
+    tickets = select(TicketParticipant.ticket_id).where(TicketParticipant.account_id == user.jira_account_id)
+    return IdsIn(Ticket.id.expression, tickets)
+
+
+def _participates_elsewhere(user: User) -> bool:
+    """Whether JSM lists the user on a request outside their organisation (so "org" must reach beyond it).
+
+    Read from the participations loaded with the user; when they were not loaded (a transient reader, or
+    a user detached before loading them) it cannot be known, so the answer is yes and the condition stays exact.
+    """
+    if not user.jira_account_id:
+        return False
+    state = inspect(user)
+    if state.transient or ("participations" in state.unloaded and state.session is None):
+        return True
+    return any(p.ticket_organization_id != user.organization_id for p in user.participations)
+
+
 def raised(user: User, ticket: Ticket) -> bool:
     """Whether `user` raised `ticket`: `reported_by` for one loaded ticket (the requester's own wording)."""
     if user.email and ticket.reporter_email == user.email:
@@ -75,20 +109,33 @@ def _in_groups(user: User) -> ColumnElement[bool]:
 
 
 def visible_condition(user: User, scope: str = "mine") -> ColumnElement[bool]:
-    """What `user` may see in `scope`, as a condition on `Ticket`; never crosses organisations for non-admins."""
+    """What `user` may see in `scope`, as a condition on `Ticket`.
+
+    Never crosses organisations for non-admins, except for requests JSM made them a participant of: those
+    are their own ("mine"), and so also in the organisation scope.
+    """
     if scope not in scopes_for(user):
         raise ScopeError(f"scope {scope!r} is not available to you; use one of {scopes_for(user)}")
     alive = Ticket.deleted.is_(False)
     if is_admin(user):
-        return and_(alive, reported_by(user)) if scope == "mine" else and_(alive, true())
+        return and_(alive, or_(reported_by(user), participated_by(user))) if scope == "mine" else alive
     if user.organization_id is None:
-        return false()
-    in_org = and_(alive, Ticket.organization_id == user.organization_id)
+        return false() if scope == "group" else and_(alive, participated_by(user))
+    in_org = Ticket.organization_id == user.organization_id
     if scope == "mine":
-        return and_(in_org, reported_by(user))
+        return and_(alive, or_(and_(in_org, reported_by(user)), participated_by(user)))
     if scope == "group":
-        return and_(in_org, _in_groups(user), Ticket.bucket == "open")
-    return in_org
+        return and_(alive, in_org, _in_groups(user), Ticket.bucket == "open")
+    # Only a user who takes part in another organisation's request pays for the OR: without it the
+    # organisation's list reads its (organisation, time) index in order and stops after one page.
+    return and_(alive, or_(in_org, participated_by(user))) if _participates_elsewhere(user) else and_(alive, in_org)
+
+
+def organisation_tickets(org_id: int) -> Select[Any]:
+    """An organisation's requests as its org viewers see them, for readers without an account (a share link,
+    the monthly report): a transient org viewer, so `visible_condition` still decides what is counted."""
+    reader = User(email="", role=Role.ORG_VIEWER, organization_id=org_id)
+    return select(Ticket).where(visible_condition(reader, "org"))
 
 
 def visible_anywhere(user: User) -> ColumnElement[bool]:

@@ -1,4 +1,4 @@
-"""One user's admin page: role and groups, a reset link, API tokens (last use, revoke), and "view as"."""
+"""One user's admin page: role and groups, a reset link, two-factor reset, API tokens (revoke), and "view as"."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from flask_babel import gettext as _
 
 from app.admin.refusals import reason
 from app.context import current_user, login_required, runtime_of
-from app.services import admin, admin_tokens
+from app.services import admin, admin_tokens, second_factor
 from sync.permissions import can_manage_users, is_admin
 
 bp = Blueprint("admin_user", __name__, url_prefix="/admin/users")
@@ -30,12 +30,15 @@ def _render(actor: Any, user_id: int, reset_link: str | None = None) -> Any:
         except admin.AdminError:
             abort(404)
         data = admin.user_json(target)
+        two_factor = second_factor.is_enabled(target)
+        may_reset_2fa = is_admin(actor) or not is_admin(target)
         groups = [g.name for g in admin.list_groups(db, actor) if g.organization_id == target.organization_id]
     roles = admin.grantable_roles(actor)
     if data["role"] not in roles:  # shown as it is (saving it unchanged is allowed), never silently replaced
         roles.append(data["role"])
     return render_template("admin/user.html", user=actor, target=data, tokens=tokens, roles=roles,
-                           groups=groups, reset_link=reset_link, can_view_as=is_admin(actor))
+                           groups=groups, reset_link=reset_link, can_view_as=is_admin(actor),
+                           two_factor=two_factor, may_reset_2fa=may_reset_2fa)
 
 
 @bp.get("/<int:user_id>/edit")
@@ -81,6 +84,24 @@ def reset_link(user_id: int) -> Any:
         flash(_("Not sent: %(reason)s", reason=reason(exc)), "error")
         return redirect(url_for("admin_user.show", user_id=user_id))
     return _render(actor, user_id, link)
+
+
+@bp.post("/<int:user_id>/reset-2fa")
+@login_required
+def reset_second_factor(user_id: int) -> Any:
+    """Remove the user's second factor (lost phone), after the confirmation box is ticked."""
+    actor = _guard()
+    if request.form.get("confirm") != "yes":
+        flash(_("Tick the confirmation box to reset two-factor sign-in."), "error")
+        return redirect(url_for("admin_user.show", user_id=user_id))
+    try:
+        with runtime_of(current_app).sessions() as db, db.begin():
+            admin_tokens.reset_managed_second_factor(db, actor, user_id, "page")
+    except admin.AdminError:
+        abort(404)
+    flash(_("Two-factor sign-in was removed and the user's sessions ended; it is set up again at the next "
+            "sign-in where the role requires it."), "ok")
+    return redirect(url_for("admin_user.show", user_id=user_id))
 
 
 @bp.post("/<int:user_id>/tokens/<int:token_id>/revoke")

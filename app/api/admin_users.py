@@ -1,6 +1,7 @@
-"""Admin JSON API for one user's access: API tokens (list, revoke), a reset link, and "view as".
+"""Admin JSON API for one user's access: API tokens (list, revoke), a reset link, two-factor reset, "view as".
 
-Admins and the user's own organisation's org admins manage tokens and reset links; "view as" is for admins.
+Admins and the user's own organisation's org admins manage tokens, reset links and the second factor (an
+org admin never an admin's); "view as" is for admins.
 Anyone else gets 404; every change, and every "view as" read, leaves an audit entry.
 """
 
@@ -63,6 +64,16 @@ def reset_link(user_id: int):  # type: ignore[no-untyped-def]
         return answer
     request_notifications(runtime.redis)
     return jsonify(reset_url=answer, valid_hours=RESET_HOURS), 201
+
+
+@bp.post("/reset-2fa")
+@api_auth_required
+def reset_second_factor(user_id: int):  # type: ignore[no-untyped-def]
+    """Remove the user's second factor and recovery codes (lost phone) and end their sessions (audited)."""
+    answer = _run(lambda db: admin_tokens.reset_managed_second_factor(db, current_user(), user_id, "api").email)
+    if not isinstance(answer, str):
+        return answer
+    return jsonify(user=answer, two_factor=False)
 
 
 def _viewed(user_id: int) -> Any:

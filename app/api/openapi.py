@@ -218,6 +218,12 @@ PATHS: dict[str, Any] = {
         {"201": _json({"type": "object", "properties": {"reset_url": {"type": "string"},
                                                         "valid_hours": {"type": "integer"}}}), **_ERRORS},
         parameters=[_int_path("user_id")])},
+    "/api/v1/admin/users/{user_id}/reset-2fa": {"post": _op(
+        "Admin / org admin (not for an admin): remove the user's second factor and recovery codes, end their "
+        "sessions; set up again at the next sign-in where the role requires it (audited)",
+        {"200": _json({"type": "object", "properties": {"user": {"type": "string"},
+                                                        "two_factor": {"type": "boolean"}}}), **_ERRORS},
+        parameters=[_int_path("user_id")])},
     "/api/v1/admin/users/{user_id}/view-as/tickets": {"get": _op(
         "Admin: the tickets this user sees (`GET /api/v1/tickets` as them, same filters); audited",
         {"200": _json({"allOf": [_ref("TicketPage"), {"type": "object", "properties": {

@@ -13,10 +13,9 @@ from sqlalchemy import select
 
 from app.services import admin
 from app.services.accounts import account_session, end_sessions, find_org
+from app.services.admin_tokens import reset_second_factor
 from app.services.audit import record
 from app.services.invitations import send_link
-from app.services.second_factor import turn_off
-from app.services.web_sessions import end_user_sessions
 from sync.jobs import request_notifications
 from sync.models import ROLES, User
 from sync.redis_conn import connect
@@ -78,9 +77,7 @@ def cmd_users_reset_2fa(args: argparse.Namespace) -> int:
         if user is None:
             print(f"error: no user {args.email}", file=sys.stderr)
             return 1
-        turn_off(db, user)
-        end_user_sessions(db, user.id)
-        record(db, None, "user.reset_2fa", f"user {user.email}", user.organization_id, {"via": "cli"})
+        reset_second_factor(db, None, user, "cli")
     print(f"two-factor sign-in of {args.email} removed; sessions ended; it is set up again at the next sign-in "
           "where the role requires it")
     return 0

@@ -44,12 +44,13 @@ from app.services.download_names import disposition_names
 from app.services.scope import ScopeError, scopes_for, visible_tickets
 from app.services.serializers import ticket_json, tickets_json
 from sync.models import Ticket, User
+from sync.scope import reported_by
 
 bp = Blueprint("portal_list", __name__)
 COLUMNS_COOKIE = "cols"
 # Rows of the list and the CSV: the organisation in the same statement (a read, so no FOR UPDATE
 # concern with the outer join), and not the columns neither shows (description can be long).
-LIST_LOAD = (joinedload(Ticket.organization), defer(Ticket.description), defer(Ticket.participant_account_ids))
+LIST_LOAD = (joinedload(Ticket.organization), defer(Ticket.description))
 
 
 def chosen_columns() -> list[str]:
@@ -99,10 +100,13 @@ def list_version(user: User, spec: ListSpec) -> str:
 
 
 def awaiting_you(db: Session, user: User) -> int:
-    """How many of the reader's own open requests wait for their reply (the "needs your action" banner)."""
+    """How many of the reader's own open requests wait for their reply (the "needs your action" banner).
+
+    Only those they raised: a request they take part in waits for its requester, not for them.
+    """
     if "mine" not in scopes_for(user):
         return 0
-    query = visible_tickets(user, "mine").where(Ticket.customer_status == "awaiting_customer",
+    query = visible_tickets(user, "mine").where(reported_by(user), Ticket.customer_status == "awaiting_customer",
                                                 Ticket.bucket == "open")
     return int(db.scalar(query.with_only_columns(func.count()).order_by(None)) or 0)
 

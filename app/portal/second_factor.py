@@ -64,10 +64,11 @@ def verify() -> Any:
     if request.method == "GET":
         return render_template("login_second_factor.html", user=None)
     pending = dict(session[PENDING_KEY])
-    with runtime_of(current_app).sessions() as db:
+    runtime = runtime_of(current_app)
+    with runtime.sessions() as db:
         user = db.get(User, user_id)
         if user is not None and user.active and factor.is_enabled(user) and \
-                factor.verify_sign_in(db, user, (request.form.get("code") or "")[:64]):
+                factor.verify_sign_in(db, user, (request.form.get("code") or "")[:64], runtime.settings):
             return _complete(db, user, pending.get("next"))
         db.commit()  # a recovery code is not spent on a miss, but a TOTP step may have been recorded
     pending["n"] = int(pending.get("n") or 0) + 1
@@ -91,8 +92,8 @@ def setup() -> Any:
         enabled = factor.is_enabled(user)
         secret = uri = None
         if not enabled:
-            secret = factor.begin_enrolment(user)
-            uri = factor.provisioning_uri(user)
+            secret = factor.begin_enrolment(user, runtime.settings)
+            uri = factor.provisioning_uri(user, secret)
         left = factor.recovery_codes_left(db, user) if enabled else 0
         required = factor.required_for(user, runtime.settings)
     return render_template("two_factor.html", user=account, enabled=enabled, secret=secret, uri=uri,
@@ -104,9 +105,10 @@ def setup() -> Any:
 @login_required
 def enable() -> Any:
     account = session_account() or current_user()
-    with runtime_of(current_app).sessions() as db, db.begin():
+    runtime = runtime_of(current_app)
+    with runtime.sessions() as db, db.begin():
         user = db.get(User, account.id)
-        codes = factor.confirm_enrolment(db, user, (request.form.get("code") or "")[:64])
+        codes = factor.confirm_enrolment(db, user, (request.form.get("code") or "")[:64], runtime.settings)
     if codes is None:
         flash(_("That code is not right. Scan the new QR code and enter the code your app shows."), "error")
         return redirect(url_for("portal_2fa.setup"))

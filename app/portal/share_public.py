@@ -2,7 +2,8 @@
 
 All under the link's token, in the link's language, with the link's read-only scope (counts and keys; subjects
 only on a link made with them). A wrong, revoked or expired token answers 404 on every path. Nothing here
-reads or sets a cookie: a feed reader, a wiki or an intranet page has none of ours.
+reads or sets a cookie: a feed reader, a wiki or an intranet page has none of ours. What is fetched every
+minute (badge, JSON, card) reads the headline and counts alone (`build_overview`), not the whole summary.
 """
 
 from __future__ import annotations
@@ -19,11 +20,10 @@ from flask_babel import gettext as _
 from app.context import runtime_of
 from app.security import EMBEDDABLE_CSP
 from app.services.badge import badge_svg
-from app.services.scope import visible_tickets
 from app.services.share_feed import atom_feed, customer_changes
 from app.services.share_links import find_link, link_locale, record_access
-from app.services.summary import build_summary
-from sync.models import Role, User
+from app.services.summary import build_overview
+from sync.scope import organisation_tickets
 
 bp = Blueprint("share_public", __name__)
 
@@ -34,12 +34,14 @@ CARD_REFRESH_SECONDS = 60
 
 @dataclass(frozen=True)
 class Shared:
-    """One read of a live link: the organisation, the link's choices, and the summary in its language."""
+    """One read of a live link: the organisation, the link's choices, and either the headline and counts
+    (`summary`, from `build_overview`) or the customer-visible changes (`changes`) in its language."""
 
     token: str
     org_name: str
     locale: str
     with_subjects: bool
+    now: datetime
     summary: dict[str, Any]
     changes: list[dict[str, Any]]
 
@@ -52,14 +54,15 @@ def _read(token: str, *, changes: bool = False) -> Shared:
         if org is None:
             abort(404)
         locale = link_locale(org, runtime.settings.portal.default_locale)
-        # A transient reader of that organisation, so the one scope helper still decides what is counted.
-        scope = visible_tickets(User(email="", role=Role.ORG_VIEWER, organization_id=org.id), "org")
+        scope = organisation_tickets(org.id)
         with force_locale(locale):
-            summary = build_summary(db, scope, runtime.mapping, locale, runtime.mapping.policies.calendar.zone,
-                                    now=now, with_subjects=org.share_with_subjects, translations=get_translations())
-            feed = (customer_changes(db, scope, runtime.mapping, locale, _("Opened"),
-                                     with_subjects=org.share_with_subjects) if changes else [])
-        shared = Shared(token, org.name, locale, org.share_with_subjects, summary, feed)
+            if changes:
+                summary, feed = {}, customer_changes(db, scope, runtime.mapping, locale, _("Opened"),
+                                                     with_subjects=org.share_with_subjects)
+            else:
+                summary, feed = build_overview(db, scope, runtime.mapping, locale, now=now,
+                                               translations=get_translations()), []
+        shared = Shared(token, org.name, locale, org.share_with_subjects, now, summary, feed)
         org_id = org.id
     record_access(runtime.sessions, org_id, now)
     return shared
@@ -88,7 +91,7 @@ def feed(token: str) -> Response:
     body = atom_feed(shared.changes, title=title, author=shared.org_name, locale=shared.locale,
                      self_url=url_for("share_public.feed", token=token, _external=True),
                      page_url=url_for("portal_summary.shared_summary", token=token, _external=True),
-                     updated=datetime.fromisoformat(shared.summary["generated"].replace("Z", "+00:00")))
+                     updated=shared.now)
     return _public(Response(body, mimetype="application/atom+xml"), 300)
 
 
@@ -118,7 +121,7 @@ def summary_json(token: str) -> Response:
     body = {"organization": shared.org_name, "locale": shared.locale, "headline": s["headline"],
             "headline_items": s["headline_items"], "level": s["level"],
             "open": s["counts"]["bucket"].get("open", 0), "waiting": _waiting(s), "counts": s["counts"],
-            "labels": s["labels"], "medians": s["medians"], "last_synced": s["last_synced"],
+            "labels": s["labels"], "last_synced": s["last_synced"],
             "generated": s["generated"]}
     return _public(jsonify(body), 30)
 

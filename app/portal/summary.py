@@ -19,8 +19,9 @@ from app.services.audit import record
 from app.services.scope import ScopeError, scopes_for, visible_tickets
 from app.services.share_links import SHARE_LOCALES, find_link, record_access
 from app.services.summary import build_summary, summary_scope
-from sync.models import Organization, Role, User
+from sync.models import Organization, User
 from sync.permissions import Permission, has, is_admin
+from sync.scope import organisation_tickets
 
 bp = Blueprint("portal_summary", __name__)
 
@@ -137,9 +138,7 @@ def shared_summary(token: str) -> Any:
         org = find_link(db, token, now)
         if org is None:
             abort(404)
-        # A transient reader of that organisation, so the one scope helper still decides what is counted.
-        reader = User(email="", role=Role.ORG_VIEWER, organization_id=org.id)
-        data = build_summary(db, visible_tickets(reader, "org"), runtime.mapping, locale_code(), user_zone(None),
+        data = build_summary(db, organisation_tickets(org.id), runtime.mapping, locale_code(), user_zone(None),
                              with_subjects=org.share_with_subjects, translations=get_translations())
         org_name, org_id = org.name, org.id
     record_access(runtime.sessions, org_id, now)

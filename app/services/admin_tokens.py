@@ -1,4 +1,4 @@
-"""What an admin does to one user's access: list and revoke their API tokens, mail a reset link, view as them.
+"""What an admin does to one user's access: API tokens, a reset link, their second factor, view as them.
 
 The same functions serve the pages, the JSON API and the CLI; each change (and each "view as") is audited
 in the caller's transaction.
@@ -15,8 +15,11 @@ from app.services.admin import managed_user
 from app.services.admin_input import N_, AdminError, require_admin
 from app.services.audit import record
 from app.services.invitations import RESET_HOURS, send_link
+from app.services.second_factor import turn_off
 from app.services.serializers import iso
+from app.services.web_sessions import end_user_sessions
 from sync.models import ApiToken, User, utcnow
+from sync.permissions import is_admin
 from sync.settings import Settings
 
 
@@ -54,6 +57,27 @@ def reset_link_token(db: Session, actor: User, user_id: int, settings: Settings)
     record(db, actor, "user.reset_link", f"user {user.email}", user.organization_id, {"hours": RESET_HOURS})
     url, _mail = send_link(db, settings, user, "reset")
     return url
+
+
+def reset_second_factor(db: Session, actor: User | None, user: User, via: str) -> int:
+    """Remove a user's second factor and recovery codes (lost phone) and end their sessions; audited.
+
+    `actor` is None for the CLI (the operator at the server). One whose role requires the factor sets it
+    up again at the next sign-in. Returns how many signed-in sessions ended.
+    """
+    turn_off(db, user)
+    ended = end_user_sessions(db, user.id)
+    record(db, actor, "user.reset_2fa", f"user {user.email}", user.organization_id, {"via": via})
+    return ended
+
+
+def reset_managed_second_factor(db: Session, actor: User, user_id: int, via: str) -> User:
+    """`reset_second_factor` for a user the actor manages; an org admin never reaches an admin (404)."""
+    user = managed_user(db, actor, user_id)
+    if is_admin(user) and not is_admin(actor):
+        raise AdminError(404, N_("no user %(id)s"), None, {"id": user_id})
+    reset_second_factor(db, actor, user, via)
+    return user
 
 
 def view_as_target(db: Session, actor: User, user_id: int, how: str) -> User:

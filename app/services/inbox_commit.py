@@ -24,9 +24,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import Engine, insert
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DataError, IntegrityError
 
+from sync.db import insert_skipping_duplicates
 from sync.models import InboundEvent
 
 log = logging.getLogger(__name__)
@@ -47,12 +47,8 @@ class _Entry:
 
 
 def _upsert_for(engine: Engine) -> Callable[[], Any] | None:
-    dialects: dict[str, Any] = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
-    make = dialects.get(engine.dialect.name)
-    if make is None:
-        return None
-    return lambda: make(InboundEvent).on_conflict_do_nothing(index_elements=["delivery_id"]).returning(
-        InboundEvent.id, InboundEvent.delivery_id)
+    upsert = insert_skipping_duplicates(engine.dialect.name, InboundEvent, ["delivery_id"])
+    return None if upsert is None else lambda: upsert.returning(InboundEvent.id, InboundEvent.delivery_id)
 
 
 class InboxCommitter:

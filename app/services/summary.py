@@ -1,24 +1,29 @@
-"""The status summary of a scope's tickets: headline, counts, recent changes, medians, 90-day history."""
+"""The status summary of a scope's tickets: headline, counts, recent changes, medians, 90-day history.
+
+`build_summary` is the whole of it (/summary, GET /api/v1/summary, the share page); `build_overview` is the
+headline and counts alone, one grouped statement, for what a share link serves often (badge, JSON, card).
+The 90-day history and the SLA figures are `sync.reports`' (the monthly report's own), not a copy.
+"""
 
 from __future__ import annotations
 
 import statistics
 from collections import Counter
-from datetime import UTC, date, datetime, timedelta, tzinfo
+from datetime import UTC, datetime, timedelta, tzinfo
 from gettext import NullTranslations
 from typing import Any, Protocol
 
-from sqlalchemy import Select, case, false, func, or_, type_coerce
+from sqlalchemy import Select, false, func
 from sqlalchemy.orm import Session
 
 from app.services.scope import ScopeError, scopes_for
 from app.services.serializers import iso
 from app.services.summary_sla import sla_results
 from mappings import Mapping
-from sync.models import StatusHistory, Ticket, User, UTCDateTime
+from sync.models import StatusHistory, Ticket, User
+from sync.reports.history import HISTORY_DAYS, Window, changed_in, days, done_at, open_at_start
 from sync.scope import reported_by
 
-HISTORY_DAYS = 90
 # Headline items that make the summary ask for attention.
 ATTENTION = ("awaiting_customer", "awaiting_requester", "high_priority")
 RECENT_LIMIT = 10
@@ -85,12 +90,6 @@ def headline(status_counts: dict[str, int], open_high: int, open_total: int,
     return " · ".join(item["text"] for item in items), items
 
 
-def _done_at() -> Any:
-    # When a ticket left the open bucket; tickets open now count as open whatever their history says.
-    return type_coerce(case((Ticket.bucket != "open", func.coalesce(Ticket.resolved_at, Ticket.jira_updated_at)),
-                            else_=None), UTCDateTime())
-
-
 def _median(values: list[float]) -> float | None:
     return float(statistics.median(values)) if values else None
 
@@ -102,15 +101,17 @@ def _aware(value: datetime | str | None) -> datetime | None:
     return value
 
 
-def _counts(db: Session, scope: Select[Any], start: datetime) -> dict[str, Any]:
-    """Counts by status, priority and bucket, open ones, the newest sync and the open count at `start`.
+def _counts(db: Session, scope: Select[Any], window: Window | None) -> dict[str, Any]:
+    """Counts by status, priority and bucket, open ones, the newest sync and, with a `window`, how many were
+    open when it began (its history's starting point).
 
     One statement grouped by (status, priority, bucket): every count is a sum over those few groups.
     """
-    done = _done_at()
-    carried = func.count().filter(Ticket.created_at < start, or_(Ticket.bucket == "open", done >= start))
-    rows = db.execute(scope.with_only_columns(Ticket.customer_status, Ticket.customer_priority, Ticket.bucket,
-                                              func.count(), func.max(Ticket.last_synced_at), carried)
+    columns = [Ticket.customer_status, Ticket.customer_priority, Ticket.bucket, func.count(),
+               func.max(Ticket.last_synced_at)]
+    if window is not None:
+        columns.append(open_at_start(window))
+    rows = db.execute(scope.with_only_columns(*columns)
                       .group_by(Ticket.customer_status, Ticket.customer_priority, Ticket.bucket)).all()
     by_status: Counter[str] = Counter()
     by_priority: Counter[str] = Counter()
@@ -118,11 +119,11 @@ def _counts(db: Session, scope: Select[Any], start: datetime) -> dict[str, Any]:
     open_by_status: Counter[str] = Counter()
     open_high = carried_total = 0
     synced = [_aware(row[4]) for row in rows if row[4] is not None]
-    for status, priority, bucket, n, _synced, carried_n in rows:
+    for status, priority, bucket, n, *rest in rows:
         by_status[status] += n
         by_priority[priority] += n
         by_bucket[bucket] += n
-        carried_total += carried_n
+        carried_total += rest[1] if window is not None else 0
         if bucket == "open":
             open_by_status[status] += n
             open_high += n if priority == "high" else 0
@@ -131,17 +132,41 @@ def _counts(db: Session, scope: Select[Any], start: datetime) -> dict[str, Any]:
             "last_synced": max(synced) if synced else None}
 
 
-def _daily_history(base: int, created: list[datetime], done: list[datetime], zone: tzinfo,
-                   first_day: date) -> list[dict[str, Any]]:
-    opened = Counter(moment.astimezone(zone).date() for moment in created)
-    resolved = Counter(moment.astimezone(zone).date() for moment in done)
-    days, open_count = [], base
-    for offset in range(HISTORY_DAYS):
-        day = first_day + timedelta(days=offset)
-        open_count += opened[day] - resolved[day]
-        days.append({"date": day.isoformat(), "opened": opened[day], "resolved": resolved[day],
-                     "open": max(open_count, 0)})
-    return days
+def _overview(db: Session, scope: Select[Any], counts: dict[str, Any], mapping: Mapping, locale: str,
+              translations: Translations | None, reader: User | None) -> dict[str, Any]:
+    """The headline, its level, the counts and their labels, from `_counts`."""
+    own_waiting = None
+    if reader is not None and counts["open_by_status"].get("awaiting_customer"):
+        own_waiting = db.scalar(scope.with_only_columns(func.count()).where(
+            reported_by(reader), Ticket.customer_status == "awaiting_customer", Ticket.bucket == "open"))
+    text, items = headline(counts["open_by_status"], counts["open_high"], counts["bucket"].get("open", 0),
+                           translations, own_waiting)
+    return {
+        "headline": text, "headline_items": items,
+        "level": "attention" if any(i["kind"] in ATTENTION for i in items) else "ok",
+        "counts": {"status": counts["status"], "priority": counts["priority"], "bucket": counts["bucket"]},
+        "labels": {"status": {s.key: s.label(locale, requester=False) for s in mapping.statuses},
+                   "priority": {p.key: p.label(locale) for p in mapping.priorities}},
+        "last_synced": iso(counts["last_synced"]),
+    }
+
+
+def _medians(rows: list[Any]) -> dict[str, Any]:
+    """Medians of time to first response and to resolution over rows of (created, first response, resolved)."""
+    first = [(r[1] - r[0]).total_seconds() for r in rows if r[1]]
+    solve = [(r[2] - r[0]).total_seconds() for r in rows if r[2]]
+    return {"first_response_seconds": _median(first), "resolution_seconds": _median(solve),
+            "window_days": HISTORY_DAYS, "sample": {"first_response": len(first), "resolution": len(solve)}}
+
+
+def build_overview(db: Session, scope_query: Select[tuple[Ticket]], mapping: Mapping, locale: str, *,
+                   now: datetime | None = None, translations: Translations | None = None) -> dict[str, Any]:
+    """The summary's headline, level, counts, labels and last sync for an anonymous reader (a share link's
+    badge, JSON and card, fetched every minute): one grouped statement."""
+    now = now or datetime.now(UTC)
+    scope = scope_query.order_by(None)
+    return {**_overview(db, scope, _counts(db, scope, None), mapping, locale, translations, None),
+            "generated": iso(now)}
 
 
 def build_summary(db: Session, scope_query: Select[tuple[Ticket]], mapping: Mapping, locale: str,
@@ -154,15 +179,9 @@ def build_summary(db: Session, scope_query: Select[tuple[Ticket]], mapping: Mapp
     now = now or datetime.now(UTC)
     # Every statement keeps the scope helper's WHERE (not `id IN (subquery)`, which cost a semi-join).
     scope = scope_query.order_by(None)
-    first_day = now.astimezone(zone).date() - timedelta(days=HISTORY_DAYS - 1)
-    start = datetime(first_day.year, first_day.month, first_day.day, tzinfo=zone).astimezone(UTC)
-    counts = _counts(db, scope, start)
-    own_waiting = None
-    if reader is not None and counts["open_by_status"].get("awaiting_customer"):
-        own_waiting = db.scalar(scope.with_only_columns(func.count()).where(
-            reported_by(reader), Ticket.customer_status == "awaiting_customer", Ticket.bucket == "open"))
-    text, items = headline(counts["open_by_status"], counts["open_high"], counts["bucket"].get("open", 0),
-                           translations, own_waiting)
+    window = Window(now.astimezone(zone).date(), zone)
+    counts = _counts(db, scope, window)
+    overview = _overview(db, scope, counts, mapping, locale, translations, reader)
     recent = []
     mine = reported_by(reader) if reader is not None else false()
     for entry, key, summary, own in db.execute(
@@ -174,25 +193,15 @@ def build_summary(db: Session, scope_query: Select[tuple[Ticket]], mapping: Mapp
                        "at": iso(entry.at)})
     # One read serves the medians (created in the last 90 days) and the daily history (opened or
     # closed since the first day shown). Both need only recent tickets.
-    window = now - timedelta(days=HISTORY_DAYS)
-    done = _done_at()
-    rows = db.execute(scope.with_only_columns(Ticket.created_at, Ticket.first_response_at, Ticket.resolved_at, done)
-                      .where(or_(Ticket.created_at >= min(window, start), done >= start))).all()
-    recent_rows = [r for r in rows if r[0] >= window]
-    first = [(r[1] - r[0]).total_seconds() for r in recent_rows if r[1]]
-    solve = [(r[2] - r[0]).total_seconds() for r in recent_rows if r[2]]
-    history = _daily_history(counts["carried"], [r[0] for r in rows if r[0] >= start],
-                             [r[3] for r in rows if r[3] is not None and r[3] >= start], zone, first_day)
+    since = now - timedelta(days=HISTORY_DAYS)
+    rows = db.execute(scope.with_only_columns(Ticket.created_at, Ticket.first_response_at, Ticket.resolved_at,
+                                              done_at()).where(changed_in(window, opened_since=since))).all()
+    recent_rows = [r for r in rows if r[0] >= since]
     return {
-        "headline": text, "headline_items": items,
-        "level": "attention" if any(i["kind"] in ATTENTION for i in items) else "ok",
-        "counts": {"status": counts["status"], "priority": counts["priority"], "bucket": counts["bucket"]},
-        "labels": {"status": {s.key: s.label(locale, requester=False) for s in mapping.statuses},
-                   "priority": {p.key: p.label(locale) for p in mapping.priorities}},
+        **overview,
         "recent": recent,
-        "medians": {"first_response_seconds": _median(first), "resolution_seconds": _median(solve),
-                    "window_days": HISTORY_DAYS, "sample": {"first_response": len(first), "resolution": len(solve)}},
-        "history": history,
+        "medians": _medians(recent_rows),
+        "history": days(window, counts["carried"], ((r[0], r[3]) for r in rows)),
         "sla": sla_results(db, scope, mapping, zone, now, [(r[0], r[1]) for r in recent_rows if r[1]]),
-        "last_synced": iso(counts["last_synced"]), "generated": iso(now),
+        "generated": iso(now),
     }

@@ -23,7 +23,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, any_, bindparam, func, or_, select
 from sqlalchemy.dialects.postgresql import ARRAY
-from sqlalchemy.orm import InstrumentedAttribute, Session, lazyload
+from sqlalchemy.orm import InstrumentedAttribute, Session, lazyload, selectinload
 
 from sync.inbound.echo import ECHO_WINDOW, TRANSITIONS
 from sync.jsm.events import CommentEvent, CommentSnapshot, Event, IssueEvent, IssueSnapshot
@@ -158,10 +158,12 @@ class BatchCache:
     def _load_rows(self, session: Session, issue_ids: set[str], comment_ids: set[str]) -> None:
         if issue_ids:
             # One statement locks the batch's tickets, in id order (a fixed order: no deadlock between
-            # drains). lazyload: the organisation is never read while applying.
+            # drains). lazyload: the organisation is never read while applying; the participants are
+            # compared with each event's, so they come in one more query for the whole batch.
             self.tickets = {t.jira_id: t for t in session.scalars(
                 select(Ticket).where(_one_of(session, Ticket.jira_id, issue_ids)).order_by(Ticket.id)
-                .options(lazyload(Ticket.organization)).with_for_update(of=Ticket))}
+                .options(lazyload(Ticket.organization), selectinload(Ticket.participants))
+                .with_for_update(of=Ticket))}
         if comment_ids:
             self.comments = {c.jira_id: c for c in session.scalars(
                 select(Comment).where(_one_of(session, Comment.jira_id, comment_ids)).order_by(Comment.id)

@@ -17,7 +17,7 @@ from mappings import Mapping
 from sync.inbound.echo import is_own_comment_echo, is_transition_echo, link_pending_comment
 from sync.inbound.history import record_history, record_late_history
 from sync.jsm.events import CommentEvent, CommentSnapshot, IssueEvent, IssueSnapshot, Organisation, StatusChange
-from sync.models import Comment, Organization, Ticket, User, utcnow
+from sync.models import Comment, Organization, Ticket, TicketParticipant, User, utcnow
 from sync.naming import slugify
 from sync.notify.facts import NOBODY, Actor, record_status_change, record_support_reply
 
@@ -30,6 +30,10 @@ if TYPE_CHECKING:
 # one such event would make every real event and every reconcile lose to it and freeze the ticket.
 # The incoming time itself is kept as JSM sent it (the stand-in's clock may be moved on purpose).
 MAX_FUTURE_SKEW = timedelta(minutes=5)
+
+
+# JSM account ids are at most 128 characters (the column's width); a longer one is no account.
+MAX_ACCOUNT_ID = 128
 
 
 def _trusted(stored: datetime) -> bool:
@@ -107,6 +111,14 @@ def _assign(ticket: Ticket, values: dict[str, object], *, every: bool) -> None:
             setattr(ticket, name, value)
 
 
+def _set_participants(ticket: Ticket, accounts: tuple[str, ...]) -> None:
+    """Make the ticket's participant rows JSM's list: rows of accounts still listed are kept as they are."""
+    wanted = dict.fromkeys(a for a in accounts if a and len(a) <= MAX_ACCOUNT_ID)
+    held = {p.account_id: p for p in ticket.participants}
+    if held.keys() != wanted.keys():
+        ticket.participants = [held.get(a) or TicketParticipant(account_id=a) for a in wanted]
+
+
 def _project(ticket: Ticket, issue: IssueSnapshot, mapping: Mapping) -> None:
     status = mapping.resolve_status(issue.status_id, issue.status_name, issue.status_category,
                                     project_key=issue.project_key, request_type_id=issue.request_type_id)
@@ -129,7 +141,7 @@ def apply_issue(session: Session, issue: IssueSnapshot, mapping: Mapping, *, cha
     updated = issue.updated or issue.created or utcnow()
     if ticket is None:
         ticket = Ticket(jira_id=issue.jira_id, key=issue.key, created_at=issue.created or updated,
-                        jira_updated_at=updated, participant_account_ids=[])
+                        jira_updated_at=updated)
         session.add(ticket)
         if batch is not None:
             batch.tickets[issue.jira_id] = ticket
@@ -171,8 +183,9 @@ def apply_issue(session: Session, issue: IssueSnapshot, mapping: Mapping, *, cha
                                   batch)
         if org_id is not None or issue.organisations_known:
             ticket.organization_id = org_id
-    if issue.participants_known and list(issue.participants) != list(ticket.participant_account_ids or []):
-        ticket.participant_account_ids = list(issue.participants)  # who else is told (sync.notify.recipients)
+    if issue.participants_known:
+        # Participants see the request and are told of it (sync.scope); one removed in JSM loses it at once.
+        _set_participants(ticket, issue.participants)
     if batch is None:
         session.flush()  # alone, as before: callers (reconcile, outbound) may read it back at once
     elif is_new:

@@ -20,7 +20,7 @@ from mappings import Mapping
 from sync.models import EmailMode, MailState, NotificationPreference, OutgoingMail, Ticket, User
 from sync.notify import links, message
 from sync.notify.wording import PRODUCT, words
-from sync.scope import scopes_for, visible_anywhere
+from sync.scope import reported_by, scopes_for, visible_anywhere
 from sync.settings import Settings
 
 WAITING_STATUS = "awaiting_customer"
@@ -74,14 +74,18 @@ def compose_digest(session: Session, settings: Settings, mapping: Mapping, user_
     since = now - timedelta(days=1)
     visible = select(Ticket).where(visible_anywhere(user), Ticket.deleted.is_(False))
     new = list(session.scalars(visible.where(Ticket.created_at >= since).order_by(Ticket.created_at.desc())))
-    waiting = list(session.scalars(visible.where(Ticket.customer_status == WAITING_STATUS)
-                                   .order_by(Ticket.jira_updated_at.desc())))
+    organisation = "org" in scopes_for(user)
+    # "Waiting for you": a customer's own requests only (one they take part in waits for its requester);
+    # the organisation digest lists every request of the organisation that waits.
+    waiting_query = visible.where(Ticket.customer_status == WAITING_STATUS)
+    if not organisation:
+        waiting_query = waiting_query.where(reported_by(user))
+    waiting = list(session.scalars(waiting_query.order_by(Ticket.jira_updated_at.desc())))
     resolved = list(session.scalars(visible.where(Ticket.resolved_at >= since).order_by(Ticket.resolved_at.desc())))
     if not (new or waiting or resolved):
         return None
     locale = user.locale or settings.portal.default_locale
     w = words(locale)
-    organisation = "org" in scopes_for(user)
     sections = [(w["digest_new"], _items(new, mapping, settings, locale)),
                 (w["digest_waiting"], _items(waiting, mapping, settings, locale)),
                 (w["digest_resolved"], _items(resolved, mapping, settings, locale))]

@@ -10,7 +10,7 @@ from __future__ import annotations
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from sync.models import EmailMode, NotificationPreference, Ticket, User
+from sync.models import EmailMode, NotificationPreference, Ticket, TicketParticipant, User
 from sync.scope import visible_anywhere
 
 
@@ -30,11 +30,10 @@ def candidates(session: Session, ticket: Ticket) -> list[User]:
     conditions = []
     if ticket.reporter_email:
         conditions.append(User.email == ticket.reporter_email.lower())
-    accounts = [a for a in [ticket.reporter_account_id, *(ticket.participant_account_ids or [])] if a]
-    if accounts:
-        conditions.append(User.jira_account_id.in_(accounts))
-    if not conditions:
-        return []
+    if ticket.reporter_account_id:
+        conditions.append(User.jira_account_id == ticket.reporter_account_id)
+    conditions.append(User.jira_account_id.in_(
+        select(TicketParticipant.account_id).where(TicketParticipant.ticket_id == ticket.id)))
     return list(session.scalars(select(User).where(or_(*conditions), User.active.is_(True)).order_by(User.id)))
 
 

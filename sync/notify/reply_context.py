@@ -7,7 +7,7 @@ from collections.abc import Callable
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from sync.models import Attachment, Comment, Ticket, User
+from sync.models import Attachment, Comment, Ticket, TicketParticipant, User
 
 
 def mention_names(session: Session, ticket: Ticket) -> dict[str, str]:
@@ -19,12 +19,11 @@ def mention_names(session: Session, ticket: Ticket) -> dict[str, str]:
             Comment.ticket_id == ticket.id, Comment.author_account_id.is_not(None)).distinct()):
         if account and name:
             names.setdefault(account, name)
-    accounts = [a for a in (ticket.participant_account_ids or []) if isinstance(a, str) and a not in names]
-    if accounts:
-        for account, name, email in session.execute(select(User.jira_account_id, User.name, User.email)
-                                                    .where(User.jira_account_id.in_(accounts))):
-            if account:
-                names[account] = name or email
+    participants = select(TicketParticipant.account_id).where(TicketParticipant.ticket_id == ticket.id)
+    for account, name, email in session.execute(select(User.jira_account_id, User.name, User.email)
+                                                .where(User.jira_account_id.in_(participants))):
+        if account and account not in names:
+            names[account] = name or email
     return names
 
 

@@ -10,21 +10,19 @@ made. The 90 days that end with the month, day by day, in the shape the summary'
 from __future__ import annotations
 
 import re
-import statistics
-from collections import Counter
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta, tzinfo
+from datetime import date, datetime, timedelta, tzinfo
 from typing import Any
 
-from sqlalchemy import Select, case, func, or_, select, type_coerce
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from mappings import Mapping
-from sync.models import Role, StatusHistory, Ticket, TicketSla, User, UTCDateTime
-from sync.policies.sla_view import decided_outcomes
-from sync.scope import visible_condition
+from sync.models import StatusHistory, Ticket
+from sync.reports.history import Window, midnight, read_history
+from sync.reports.measures import median_working_hours, sla_by_month
+from sync.scope import organisation_tickets
 
-HISTORY_DAYS = 90
 WAITING_STATUS = "awaiting_customer"
 WAITING_LIMIT = 100  # a report lists them; the portal has the rest
 _MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
@@ -68,66 +66,26 @@ class Month:
 
     def bounds(self, zone: tzinfo) -> tuple[datetime, datetime]:
         """[start, end) of the month in `zone`, as UTC instants."""
-        return _midnight(self.first_day, zone), _midnight(self.next().first_day, zone)
+        return midnight(self.first_day, zone), midnight(self.next().first_day, zone)
 
 
-def _midnight(day: date, zone: tzinfo) -> datetime:
-    return datetime(day.year, day.month, day.day, tzinfo=zone).astimezone(UTC)
-
-
-def org_tickets(org_id: int) -> Select[Any]:
-    """The organisation's requests as an org viewer sees them: the one scope rule decides, not this module."""
-    reader = User(email="", role=Role.ORG_VIEWER, organization_id=org_id)
-    return select(Ticket).where(visible_condition(reader, "org"))
-
-
-def _done_at() -> Any:
-    # When a request left the open bucket (the summary's rule): requests open now count as open.
-    return type_coerce(case((Ticket.bucket != "open", func.coalesce(Ticket.resolved_at, Ticket.jira_updated_at)),
-                            else_=None), UTCDateTime())
-
-
-def _median(values: list[float]) -> float | None:
-    return round(float(statistics.median(values)), 1) if values else None
-
-
-def _history(rows: list[tuple[datetime, datetime | None]], zone: tzinfo, last_day: date) -> list[dict[str, Any]]:
-    """Opened and resolved per day, and open at each day's end, for the 90 days that end on `last_day`.
-
-    `rows` are (created, left the open bucket) of every request created before the window's end that was
-    still open when the window began.
-    """
-    first_day = last_day - timedelta(days=HISTORY_DAYS - 1)
-    window_start = _midnight(first_day, zone)
-    opened = Counter(created.astimezone(zone).date() for created, _ in rows if created >= window_start)
-    resolved = Counter(done.astimezone(zone).date() for _, done in rows if done is not None and done >= window_start)
-    open_count = sum(1 for created, _ in rows if created < window_start)
-    out = []
-    for offset in range(HISTORY_DAYS):
-        day = first_day + timedelta(days=offset)
-        open_count += opened[day] - resolved[day]
-        out.append({"date": day.isoformat(), "opened": opened[day], "resolved": resolved[day], "open": open_count})
-    return out
+def _rounded(value: float | None) -> float | None:
+    return round(value, 1) if value is not None else None
 
 
 def month_figures(db: Session, mapping: Mapping, org_id: int, month: Month, zone: tzinfo,
                   now: datetime) -> dict[str, Any]:
     """Everything the report shows for `org_id` in `month` (read in `zone`), as plain values."""
-    scope = org_tickets(org_id)
+    scope = organisation_tickets(org_id)
     start, end = month.bounds(zone)
     calendar = mapping.policies.calendar
     opened = db.execute(scope.with_only_columns(Ticket.created_at, Ticket.first_response_at)
                         .where(Ticket.created_at >= start, Ticket.created_at < end)).all()
     resolved = db.execute(scope.with_only_columns(Ticket.created_at, Ticket.resolved_at)
                           .where(Ticket.resolved_at >= start, Ticket.resolved_at < end)).all()
-    first = [calendar.working_hours(c, f) for c, f in opened if f is not None]
-    solve = [calendar.working_hours(c, r) for c, r in resolved if r is not None]
-    met = breached = 0
-    for (metrics,) in db.execute(scope.with_only_columns(TicketSla.metrics).select_from(Ticket)
-                                 .join(TicketSla, TicketSla.ticket_id == Ticket.id)):
-        for moment, late in decided_outcomes(metrics or [], min(now, end)):
-            if start <= moment < end:
-                breached, met = (breached + 1, met) if late else (breached, met + 1)
+    first, first_sample = median_working_hours(calendar, opened)
+    solve, solve_sample = median_working_hours(calendar, resolved)
+    sla = sla_by_month(db, scope, zone, now).get(str(month), {"met": 0, "breached": 0})
     since = (select(func.max(StatusHistory.at)).where(StatusHistory.ticket_id == Ticket.id,
                                                       StatusHistory.customer_status == WAITING_STATUS)
              .correlate(Ticket).scalar_subquery())
@@ -136,16 +94,12 @@ def month_figures(db: Session, mapping: Mapping, org_id: int, month: Month, zone
                    scope.with_only_columns(Ticket.key, Ticket.summary, since)
                    .where(Ticket.customer_status == WAITING_STATUS, Ticket.bucket == "open")
                    .order_by(Ticket.key).limit(WAITING_LIMIT))]
-    window_start = _midnight(month.last_day - timedelta(days=HISTORY_DAYS - 1), zone)
-    done = _done_at()
-    spans = [(c, d) for c, d in db.execute(scope.with_only_columns(Ticket.created_at, done)
-                                           .where(Ticket.created_at < end, or_(done.is_(None), done >= window_start)))]
     return {
         "month": str(month), "opened": len(opened), "resolved": len(resolved),
-        "median_first_response_hours": _median(first), "median_resolution_hours": _median(solve),
-        "sample": {"first_response": len(first), "resolution": len(solve)},
-        "sla": {"met": met, "breached": breached},
+        "median_first_response_hours": _rounded(first), "median_resolution_hours": _rounded(solve),
+        "sample": {"first_response": first_sample, "resolution": solve_sample},
+        "sla": sla,
         "waiting": waiting,
-        "history": _history(spans, zone, month.last_day),
+        "history": read_history(db, scope, Window(month.last_day, zone)),
         "calendar_timezone": calendar.timezone,
     }

@@ -4,7 +4,8 @@ Who: active org admins and org viewers of an organisation who opted in (`Notific
 When: from `REPORT_HOUR` on the 1st in the recipient's time zone, about the month that just ended; a scheduler
 that was down catches up until the `CATCH_UP_DAYS`th, later the moment has passed (nobody wants last month's
 report on the 20th). Exactly once: the Message-ID is made of organisation, month and recipient, and Message-IDs
-are unique in the outbox, so a second run (or a second scheduler) finds the mail there, or fails to insert it.
+are unique in the outbox, so a second run (or a second scheduler) finds the mail there, or its insert skips the row
+the first one stored (`INSERT … ON CONFLICT DO NOTHING`, on SQLite as on PostgreSQL).
 """
 
 from __future__ import annotations
@@ -13,11 +14,11 @@ from datetime import datetime
 from typing import Any
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
-from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from mappings import Mapping
+from sync.db import insert_skipping_duplicates
 from sync.models import MailState, NotificationPreference, Organization, OutgoingMail, Role, User
 from sync.notify import links, message
 from sync.notify.digest import local_now
@@ -106,16 +107,16 @@ def compose_report(session: Session, settings: Settings, mapping: Mapping, user_
     locale = user.locale or settings.portal.default_locale
     unsubscribe = links.unsubscribe_url(settings, user.id)
     subject, text, html = render_report(figures, org.name, locale, settings, f"cid:{CHART_CID}", unsubscribe)
-    mail = OutgoingMail(user_id=user.id, to_address=user.email, kind="monthly_report", ticket_id=None,
-                        message_id=message_id, subject=subject[:255], state=MailState.PENDING, attempts=0,
-                        scrub_after_send=False,
-                        raw=message.build(sender=settings.mail.sender, to=user.email, to_name=user.name,
-                                          subject=subject, text=text, html=html, message_id=message_id,
-                                          unsubscribe_url=unsubscribe,
-                                          images=[message.InlineImage(CHART_CID, history_png(figures["history"]))]))
-    try:
-        with session.begin_nested():  # a concurrent run that stored it first wins; this one adds nothing
-            session.add(mail)
-    except IntegrityError:
-        return None
-    return mail
+    row = {"user_id": user.id, "to_address": user.email, "kind": "monthly_report", "ticket_id": None,
+           "message_id": message_id, "subject": subject[:255], "state": MailState.PENDING, "attempts": 0,
+           "scrub_after_send": False,
+           "raw": message.build(sender=settings.mail.sender, to=user.email, to_name=user.name, subject=subject,
+                                text=text, html=html, message_id=message_id, unsubscribe_url=unsubscribe,
+                                images=[message.InlineImage(CHART_CID, history_png(figures["history"]))])}
+    # A concurrent run that stored it first wins (this one waits for its commit, then adds nothing).
+    dialect = session.get_bind().dialect.name
+    upsert = insert_skipping_duplicates(dialect, OutgoingMail, ["message_id"])
+    if upsert is None:  # neither SQLite nor PostgreSQL: a duplicate fails on the unique index instead
+        upsert = insert(OutgoingMail)
+    new_id = session.scalar(upsert.values(**row).returning(OutgoingMail.id))
+    return session.get(OutgoingMail, new_id) if new_id is not None else None

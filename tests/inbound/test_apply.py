@@ -13,7 +13,7 @@ from mappings import load_default
 from sync.db import make_engine, make_session_factory
 from sync.inbound.upsert import Deferred, apply_comment_event, apply_issue_event
 from sync.jsm.events import CommentEvent, IssueEvent, normalise
-from sync.models import Comment, Organization, StatusHistory, Ticket, User
+from sync.models import Comment, Organization, StatusHistory, Ticket, TicketParticipant, User
 from tests.helpers import issue_payload
 
 MAPPING = load_default()
@@ -180,3 +180,35 @@ def test_without_jsm_organisations_the_reporters_organisation_is_used(db: Sessio
         db.add(User(email="alice@acme.test", organization_id=org.id))
     apply(db, issue_payload(reporter="acc-unknown", reporter_email="alice@acme.test"))
     assert db.scalars(select(Ticket)).one().organization.slug == "acme"
+
+
+PARTICIPANTS_FIELD = "customfield_10003"
+
+
+def _with_participants(updated: str, accounts: list[str] | None) -> IssueEvent:
+    """An issue webhook whose Request participants field lists `accounts` (None: the field is absent)."""
+    body = issue_payload(updated=updated)
+    if accounts is not None:
+        body["issue"]["fields"][PARTICIPANTS_FIELD] = [{"accountId": a, "displayName": a} for a in accounts]
+    event = normalise(body, participants_fields=frozenset({PARTICIPANTS_FIELD}))
+    assert isinstance(event, IssueEvent)
+    return event
+
+
+def _participant_rows(db: Session) -> set[str]:
+    return set(db.scalars(select(TicketParticipant.account_id).join(Ticket).where(Ticket.key == "SUP-1")))
+
+
+def test_participant_rows_follow_jsm_list_in_the_same_apply(db: Session) -> None:
+    # Duplicates are stored once; a 200-character "id" is no JSM account (and would not fit the column).
+    steps = [("10:00", ["acc-maria", "acc-ivan", "acc-maria", "x" * 200], {"acc-maria", "acc-ivan"}),
+             ("10:05", None, {"acc-maria", "acc-ivan"}),  # the field absent: participants not said, kept
+             ("10:10", ["acc-ivan", "acc-carl"], {"acc-ivan", "acc-carl"}),
+             ("10:01", ["acc-olga"], {"acc-ivan", "acc-carl"}),  # older than the stored ticket: nothing changes
+             ("10:15", [], set())]  # emptied in JSM: nobody takes part any more
+    for at, accounts, wanted in steps:
+        with db.begin():
+            apply_issue_event(db, _with_participants(f"2026-01-01T{at}:00.000+0000", accounts), MAPPING)
+        db.expire_all()
+        assert _participant_rows(db) == wanted, at
+        db.rollback()  # ends the read, so the next apply begins its own transaction

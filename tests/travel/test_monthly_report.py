@@ -187,32 +187,51 @@ def test_the_printable_page_is_the_organisations_own(client: Any, runtime: Any) 
     assert '<dd id="fig-opened">1</dd>' in globex and "SUP-" not in globex
 
 
-def test_two_runs_racing_store_one_report(tmp_path: Any, postgres_url: str, redis_url: str) -> None:
-    """Two schedulers composing the same report at once (PostgreSQL: SQLite lets one writer in at a time)."""
-    _empty_tables(postgres_url)
-    runtime = Runtime(make_settings(tmp_path, postgres_url, redis_url))
-    try:
-        seed_october(runtime)
-        with runtime.sessions() as db:
-            viewer = db.scalar(select(User.id).where(User.email == "viewer@acme.test"))
-        results: list[Any] = []
-        first = runtime.sessions()
-        first.begin()
-        results.append(compose_report(first, runtime.settings, runtime.mapping, viewer, Month(2026, 10), REPORT_RUN))
+def _race_two_composes(runtime: Runtime) -> None:
+    """The first run holds its stored report uncommitted; the second, past its look-up, must wait for that
+    commit on the unique Message-ID and then store nothing (no error, no second mail)."""
+    seed_october(runtime)
+    with runtime.sessions() as db:
+        viewer = db.scalar(select(User.id).where(User.email == "viewer@acme.test"))
+    results: list[Any] = []
+    first = runtime.sessions()
+    first.begin()
+    results.append(compose_report(first, runtime.settings, runtime.mapping, viewer, Month(2026, 10), REPORT_RUN))
 
-        def second() -> None:  # passes the look-up (the first is not committed), then waits on the unique index
+    def second() -> None:  # passes the look-up (the first is not committed), then waits on the unique index
+        try:
             with runtime.sessions() as db, db.begin():
                 results.append(compose_report(db, runtime.settings, runtime.mapping, viewer, Month(2026, 10),
                                               REPORT_RUN))
+        except Exception as error:  # a busy or duplicate-key error: the assertion below shows it
+            results.append(error)
 
-        thread = threading.Thread(target=second)
-        thread.start()
-        thread.join(timeout=1.0)
-        assert thread.is_alive()  # blocked behind the first one's uncommitted row
-        first.commit()
-        first.close()
-        thread.join(timeout=10)
-        assert results[0] is not None and results[1] is None
-        assert len(_mails(runtime)["viewer@acme.test"]) == 1
+    thread = threading.Thread(target=second)
+    thread.start()
+    thread.join(timeout=1.0)
+    assert thread.is_alive()  # blocked behind the first one's uncommitted row
+    first.commit()
+    first.close()
+    thread.join(timeout=10)
+    assert results[0] is not None and results[1] is None, results
+    assert len(_mails(runtime)["viewer@acme.test"]) == 1
+
+
+def test_two_runs_racing_store_one_report(tmp_path: Any, postgres_url: str, redis_url: str) -> None:
+    """Two schedulers composing the same report at once on PostgreSQL."""
+    _empty_tables(postgres_url)
+    runtime = Runtime(make_settings(tmp_path, postgres_url, redis_url))
+    try:
+        _race_two_composes(runtime)
+    finally:
+        runtime.close()
+
+
+def test_two_runs_racing_on_sqlite_store_one_report(tmp_path: Any, database_url: str, redis_url: str) -> None:
+    """The same race on SQLite: the second writer waits for the first's commit (WAL, busy timeout) and its
+    INSERT … ON CONFLICT DO NOTHING then skips the row, instead of failing on a busy or duplicate-key error."""
+    runtime = Runtime(make_settings(tmp_path, database_url, redis_url))
+    try:
+        _race_two_composes(runtime)
     finally:
         runtime.close()
