@@ -119,7 +119,7 @@ def table(results: dict[str, Any]) -> str:
         rows.append((f"cloud_limits: per-issue refusals, {o['writes']} writes on one request",
                      str(o["refused_per_issue"]), f"without per-issue bucket {w['refused_per_issue']}",
                      f"{o['seconds']} s vs {w['seconds']} s"))
-        rows.append(("cloud_limits: search calls/s after the burst", str(q["achieved_steady_rate"]),
+        rows.append(("cloud_limits: search calls/s once the throttle binds", str(q["achieved_steady_rate"]),
                      f"configured {q['configured_rate']}", f"ratio {q['ratio_to_configured']}"))
     r = results.get("portal", {})
     if r.get("status") == "ok":
