@@ -16,7 +16,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 import redis
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from sync.inbound import attachments, reconcile_comments
@@ -251,13 +251,16 @@ def reconcile(runtime: Runtime, *, full: bool, project: str | None = None, progr
                 since = None if mark is None else datetime.fromtimestamp(mark / 1000, UTC) - overlap
                 seen: set[str] = set()
                 offset = result.fetched
+                expected = _expected(runtime, key) if full and progress is not None else None
                 for page in gw.search_pages(gw.build_jql([key], since), page_size):
                     _apply_page(runtime, gw, key, page, full, result, seen)
                     lock.extend()
                     result.pages += 1
                     result.fetched += len(page.hits)
                     if progress is not None:
-                        progress(result.fetched, None if page.total is None else offset + page.total)
+                        total = page.total if page.total is not None else expected
+                        progress(result.fetched, None if total is None
+                                 else offset + max(total, result.fetched - offset))
                 if full:
                     _detect_deletions(runtime, gw, key, seen, result)
             finally:
@@ -265,6 +268,18 @@ def reconcile(runtime: Runtime, *, full: bool, project: str | None = None, progr
     finally:
         result.jsm_calls = gw.total_calls() - calls_before
     return result
+
+
+def _expected(runtime: Runtime, project: str) -> int | None:
+    """How many tickets a full reconcile of `project` should see, for the progress bar's ETA.
+
+    Cloud's search pages carry no total; the store's count of the project's live tickets stands in for
+    it (exact once a first run has mirrored the site), and costs no JSM call.
+    """
+    with runtime.sessions() as session:
+        count = session.scalar(select(func.count()).select_from(Ticket).where(
+            Ticket.project_key == project, Ticket.deleted.is_(False)))
+    return int(count) if count else None
 
 
 def _redis(runtime: Runtime) -> redis.Redis | None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections import Counter
 
 import pytest
 from sqlalchemy import select
@@ -99,3 +100,22 @@ def test_a_project_is_never_reconciled_twice_at_once(runtime, site):
     finally:
         held.release()
     assert reconcile(runtime, full=True, project="sup", gateway=gateway_for(runtime)).busy == 0
+
+
+def test_a_full_run_reports_a_total_for_the_progress_bar_on_either_deployment(runtime, site):
+    # Cloud's search pages carry no total: a full run stands the store's count in for it, so the bar
+    # has an ETA from the second run on; Data Center's total comes from the search itself.
+    populate(site, 5)
+    seen: list[tuple[int, int | None]] = []
+    reconcile(runtime, full=True, gateway=gateway_for(runtime), page_size=2,
+              progress=lambda done, total: seen.append((done, total)))
+    if site.sandbox.deployment == "datacenter":
+        assert seen[-1] == (5, 5)
+    seen.clear()
+    reconcile(runtime, full=True, gateway=gateway_for(runtime), page_size=2,
+              progress=lambda done, total: seen.append((done, total)))
+    # Per project, added up: each call's total covers the projects done so far and this one whole.
+    assert all(total is not None and done <= total for done, total in seen) and seen[-1] == (5, 5)
+    with runtime.sessions() as session:
+        per_project = Counter(session.scalars(select(Ticket.project_key)))
+    assert len(per_project) == 2 and seen[0][1] in per_project.values()  # the first project's own count
