@@ -79,8 +79,8 @@ def bench_env(prefer_postgres: bool = True) -> Iterator[BenchEnv]:
         url = base_url.set(database=name).render_as_string(hide_password=False)
     else:
         url = f"sqlite:///{data_dir / 'bench.db'}"
-    upgrade(url)
     try:
+        upgrade(url)  # inside: a failed migration must still drop the database and stop the embedded Redis
         yield BenchEnv(data_dir, url, redis_url)
     finally:
         import redis
