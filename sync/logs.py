@@ -55,6 +55,17 @@ def bound_request_id(value: str | None) -> Iterator[None]:
         request_id.reset(token)
 
 
+@contextmanager
+def request_id_restored() -> Iterator[None]:
+    """Whatever id the block binds with `request_id.set` (a claimed job's) ends with the block, so work done
+    in-process after it (a burst worker, the tests) is not logged under that id."""
+    token = request_id.set(request_id.get())
+    try:
+        yield
+    finally:
+        request_id.reset(token)
+
+
 class _RequestIdFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         if not getattr(record, "request_id", None):

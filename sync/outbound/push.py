@@ -23,7 +23,7 @@ from sqlalchemy import select
 from sync.inbound.upsert import apply_issue
 from sync.jsm.errors import JsmPermanentError, JsmTransientError
 from sync.jsm.gateway import gateway_for
-from sync.logs import request_id
+from sync.logs import request_id, request_id_restored
 from sync.models import Comment, OutboxAction, OutboxState, Ticket, User, utcnow
 from sync.notify.facts import Actor
 from sync.outbound.handlers import HANDLERS, Context, Outcome
@@ -150,39 +150,40 @@ def _later(runtime: Runtime, ctx: Context, error: JsmTransientError, wait: float
 def push(runtime: Runtime, action_id: int, gw: JsmGateway | None = None,
          sleep: Callable[[float], None] = time.sleep) -> str:
     """Push one action; returns its state afterwards (or "skipped" when it was not ours to take)."""
-    gw = gw or gateway_for(runtime)
-    for round_ in range(INLINE_RETRIES + 1):
-        try:
-            actor = our_account_id(runtime, gw)
-        except JsmTransientError:
-            actor = None  # the handler's own call will meet the same outage and schedule a retry
-        ctx = _claim(runtime, action_id, actor)
-        if ctx is None:
-            return "skipped"
-        try:
-            outcome = HANDLERS[ctx.kind](ctx, gw, runtime)
-        except JsmTransientError as exc:
-            if ctx.attempts >= MAX_ATTEMPTS:
-                _fail(runtime, ctx, "unavailable", f"gave up after {ctx.attempts} attempts: {exc}", str(exc))
+    with request_id_restored():  # the claimed action's request id is bound only for this push
+        gw = gw or gateway_for(runtime)
+        for round_ in range(INLINE_RETRIES + 1):
+            try:
+                actor = our_account_id(runtime, gw)
+            except JsmTransientError:
+                actor = None  # the handler's own call will meet the same outage and schedule a retry
+            ctx = _claim(runtime, action_id, actor)
+            if ctx is None:
+                return "skipped"
+            try:
+                outcome = HANDLERS[ctx.kind](ctx, gw, runtime)
+            except JsmTransientError as exc:
+                if ctx.attempts >= MAX_ATTEMPTS:
+                    _fail(runtime, ctx, "unavailable", f"gave up after {ctx.attempts} attempts: {exc}", str(exc))
+                    return OutboxState.FAILED
+                wait = backoff(ctx.attempts, exc.retry_after)
+                log.info("outbox %s (%s): %s; next try in %.1f s", action_id, ctx.kind, exc, wait)
+                if wait <= INLINE_MAX_WAIT and round_ < INLINE_RETRIES:
+                    _later(runtime, ctx, exc, None)
+                    if wait > 0:
+                        sleep(wait)
+                    continue
+                _later(runtime, ctx, exc, wait)
+                return OutboxState.PENDING
+            except JsmPermanentError as exc:
+                code = getattr(exc, "code", None) or code_for_status(exc.status, exc.messages)
+                _fail(runtime, ctx, code, str(exc), "; ".join(exc.messages) or str(exc))
                 return OutboxState.FAILED
-            wait = backoff(ctx.attempts, exc.retry_after)
-            log.info("outbox %s (%s): %s; next try in %.1f s", action_id, ctx.kind, exc, wait)
-            if wait <= INLINE_MAX_WAIT and round_ < INLINE_RETRIES:
-                _later(runtime, ctx, exc, None)
-                if wait > 0:
-                    sleep(wait)
-                continue
-            _later(runtime, ctx, exc, wait)
-            return OutboxState.PENDING
-        except JsmPermanentError as exc:
-            code = getattr(exc, "code", None) or code_for_status(exc.status, exc.messages)
-            _fail(runtime, ctx, code, str(exc), "; ".join(exc.messages) or str(exc))
-            return OutboxState.FAILED
-        except LookupError as exc:  # the action lacks what its kind needs (a ticket, a desk): retrying cannot help
-            _fail(runtime, ctx, "error", str(exc), str(exc))
-            return OutboxState.FAILED
-        _finish(runtime, ctx, outcome)
-        log.info("outbox %s (%s) confirmed by JSM", action_id, ctx.kind,
-                 extra={"outbox_action": action_id, "ticket": ctx.ticket_key})
-        return OutboxState.DONE
-    return OutboxState.PENDING
+            except LookupError as exc:  # the action lacks what its kind needs (a ticket, a desk): retrying cannot help
+                _fail(runtime, ctx, "error", str(exc), str(exc))
+                return OutboxState.FAILED
+            _finish(runtime, ctx, outcome)
+            log.info("outbox %s (%s) confirmed by JSM", action_id, ctx.kind,
+                     extra={"outbox_action": action_id, "ticket": ctx.ticket_key})
+            return OutboxState.DONE
+        return OutboxState.PENDING

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from sync.logs import configure_logging
+from sync.logs import configure_logging, request_id
 from sync.models import InboundEvent, OutboxAction
 from sync.settings import LogSettings
 from sync.worker import make_worker
@@ -63,3 +63,16 @@ def test_a_webhook_and_a_customer_action_are_followed_by_one_request_id(env, jso
     assert echoed.headers["X-Request-Id"] == "lb-1234"
     forged = env.client.get("/healthz", headers={"X-Request-Id": 'x" "level": "error'})
     assert forged.headers["X-Request-Id"] != 'x" "level": "error'
+
+
+def test_a_push_in_this_process_leaves_no_request_id_behind(env) -> None:  # type: ignore[no-untyped-def]
+    """A push logs under the id of the request that accepted the action, and only the push does: a burst
+    worker or anything else in the same process logs its next lines under its own id, or none."""
+    key = env.raise_request()
+    response = env.client.post(f"/api/v1/tickets/{key}/comments", json={"body": "Any news?"}, headers=env.headers())
+    assert response.status_code == 202 and response.headers["X-Request-Id"]
+    assert request_id.get() is None
+    env.push_all()
+    with env.runtime.sessions() as db:
+        assert db.scalars(select(OutboxAction.state)).one() == "done"
+    assert request_id.get() is None
