@@ -1,4 +1,4 @@
-"""Migration 0017 moves each ticket's JSON participant list into `ticket_participants`, and back on downgrade."""
+"""Migration 0012 moves each ticket's JSON participant list into `ticket_participants`, and back on downgrade."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from sqlalchemy import create_engine, inspect, make_url, text
 from sync.db import alembic_config, upgrade
 from tests.conftest import NO_PG_REASON
 
-STORED = {  # ticket id → the JSON list 0010 held (duplicates, junk and empties included, as old rows may)
+STORED = {  # ticket id → the JSON list 0011 held (duplicates, junk and empties included, as old rows may)
     1: ["acc-maria", "acc-ivan"],
     2: [],
     3: ["acc-ivan", "acc-ivan", "", None, 7, "x" * 200],
@@ -45,7 +45,7 @@ def fresh_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     admin.dispose()
 
 
-def _seed_0010(url: str) -> None:
+def _seed_0011(url: str) -> None:
     engine = create_engine(url)
     now = datetime(2026, 5, 1, tzinfo=UTC).isoformat()
     with engine.begin() as conn:
@@ -70,9 +70,9 @@ def _rows(url: str, sql: str) -> list[tuple[object, ...]]:
 
 
 def test_backfill_moves_every_listed_participant_and_drops_the_json_column(fresh_url: str) -> None:
-    upgrade(fresh_url, "0010")
-    _seed_0010(fresh_url)
-    upgrade(fresh_url, "0017")
+    upgrade(fresh_url, "0011")
+    _seed_0011(fresh_url)
+    upgrade(fresh_url, "0012")
     assert set(_rows(fresh_url, "SELECT ticket_id, account_id FROM ticket_participants")) == WANTED
     engine = create_engine(fresh_url)
     columns = {c["name"] for c in inspect(engine).get_columns("tickets")}
@@ -81,7 +81,7 @@ def test_backfill_moves_every_listed_participant_and_drops_the_json_column(fresh
     assert "participant_account_ids" not in columns  # one record of participants: the table
     assert indexes["ix_ticket_participants_account"] == ["account_id", "ticket_id"]
 
-    command.downgrade(alembic_config(fresh_url), "0010")
+    command.downgrade(alembic_config(fresh_url), "0011")
     back = {ticket_id: json.loads(raw) if isinstance(raw, str) else raw
             for ticket_id, raw in _rows(fresh_url, "SELECT id, participant_account_ids FROM tickets")}
     assert back == {1: ["acc-ivan", "acc-maria"], 2: [], 3: ["acc-ivan"], 4: ["acc-carl"]}

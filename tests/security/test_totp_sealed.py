@@ -83,7 +83,7 @@ def test_a_rotated_secret_key_opens_no_sealed_secret(strict_app, tmp_path_factor
 
 
 def test_the_migrated_column_holds_a_sealed_secret(any_database_url: str) -> None:
-    """Migration 0018 widens users.totp_secret (PostgreSQL enforces the length; SQLite does not)."""
+    """Migration 0013 widens users.totp_secret (PostgreSQL enforces the length; SQLite does not)."""
     sealed = SecretBox("any key", b"jsm-companion totp secrets v1").seal(pyotp.random_base32())
     engine = create_engine(any_database_url)
     try:

@@ -3,8 +3,8 @@
 The JSON list `tickets.participant_account_ids` is moved into `ticket_participants` (one row per ticket and
 account) and dropped: the table is the one record of who takes part in a request.
 
-Revision ID: 0017
-Revises: 0010
+Revision ID: 0012
+Revises: 0011
 """
 import json
 from typing import Any
@@ -12,8 +12,8 @@ from typing import Any
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0017"
-down_revision = "0010"
+revision = "0012"
+down_revision = "0011"
 branch_labels = None
 depends_on = None
 

@@ -1,13 +1,13 @@
 """Server-side sessions, API token expiry, TOTP second factor and its recovery codes.
 
-Revision ID: 0010
-Revises: 0012
+Revision ID: 0011
+Revises: 0010
 """
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0010"
-down_revision = "0012"
+revision = "0011"
+down_revision = "0010"
 branch_labels = None
 depends_on = None
 

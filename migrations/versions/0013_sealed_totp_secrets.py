@@ -4,14 +4,14 @@ The secrets themselves are sealed by the application at their next accepted code
 is given only the database URL, never the install's secret key the key is derived from (and sealing under
 a wrong key would lock every such user out).
 
-Revision ID: 0018
-Revises: 0017
+Revision ID: 0013
+Revises: 0012
 """
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0018"
-down_revision = "0017"
+revision = "0013"
+down_revision = "0012"
 branch_labels = None
 depends_on = None
 

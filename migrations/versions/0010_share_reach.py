@@ -1,12 +1,12 @@
 """Share links travel: who made a link, its language and subjects choice, its reads; monthly report opt-in.
 
-Revision ID: 0012
+Revision ID: 0010
 Revises: 0009
 """
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0012"
+revision = "0010"
 down_revision = "0009"
 branch_labels = None
 depends_on = None
