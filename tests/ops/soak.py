@@ -228,6 +228,12 @@ def agent_act(sb: RunningSandbox, keys: list[str], rng: random.Random, n: int, t
             tally.agent_comments.append(AgentComment(response.json()["id"], key, body["body"], body["public"]))
 
 
+BLOWS = ("worker", "scheduler", "web", "redis", "worker", "database")
+# The operations go on past their count until one whole round of blows has landed: on a fast, quiet machine
+# the count alone can finish before the first kill, and a soak without its chaos proves nothing.
+CHAOS_ROUND_CAP_SECONDS = 300
+
+
 class Chaos(threading.Thread):
     """Every `every` seconds, one blow: a worker, a web process, the leading scheduler, Redis, the database."""
 
@@ -236,19 +242,20 @@ class Chaos(threading.Thread):
         super().__init__(name="chaos", daemon=True)
         self.install, self.redis_server, self.admin, self.db_name = install, redis_server, admin, db_name
         self.every, self.rng, self.tally, self.stopped = every, rng, tally, threading.Event()
+        self.landed = 0  # blows dealt so far (read by the operations loop; only this thread writes it)
 
     def run(self) -> None:
         # Every kind of blow in each round, in a shuffled order.
-        blows = ["worker", "scheduler", "web", "redis", "worker", "database"]
+        blows = list(BLOWS)
         self.rng.shuffle(blows)
-        n = 0
         while not self.stopped.wait(self.every):
-            blow, n = blows[n % len(blows)], n + 1
+            blow = blows[self.landed % len(blows)]
             try:
                 getattr(self, f"_{blow}")()
             except Exception as exc:  # a blow that misfired is reported, the soak goes on
                 self.tally.add(f"chaos_error_{blow}")
                 print(f"chaos {blow} failed: {exc!r}", file=sys.stderr)
+            self.landed += 1
 
     def _worker(self) -> None:
         self.install.restart(f"worker{self.rng.randrange(3)}")
@@ -347,12 +354,15 @@ def _drive(install: Install, sb: RunningSandbox, settings: Settings, redis_serve
         chaos = Chaos(install, redis_server, admin, db_name, chaos_every, random.Random(rng.random()), tally)
         chaos.start()
         laps = Laps()
+        cap = time.monotonic() + CHAOS_ROUND_CAP_SECONDS
+        done = 0
         try:
-            for n in range(operations):
+            while done < operations or (chaos.landed < len(BLOWS) and time.monotonic() < cap):
                 if rng.random() < 0.5:
-                    agent_act(sb, keys, rng, n, tally)
+                    agent_act(sb, keys, rng, done, tally)
                 else:
-                    customer.act(keys, n)
+                    customer.act(keys, done)
+                done += 1
                 time.sleep(PACE_SECONDS)
         finally:
             chaos.stopped.set()
@@ -383,7 +393,7 @@ def _drive(install: Install, sb: RunningSandbox, settings: Settings, redis_serve
     webhooks = sb.sandbox.sender
     return {
         "ok": bool(settled) and not different and not once["lost"] and not once["doubled"] and notifications["ok"],
-        "requests": len(jsm["requests"]), "operations": operations,
+        "requests": len(jsm["requests"]), "operations": done, "blows": chaos.landed,
         "events": {"agent": sum(v for k, v in tally.counts.items() if k.startswith("agent_") and k != "agent_refused"),
                    "webhooks_pending_at_end": webhooks.pending()},
         "actions": {"accepted_comments": len(tally.comments), "accepted_creates": len(tally.created),

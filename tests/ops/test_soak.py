@@ -22,6 +22,7 @@ def test_short_soak_loses_and_doubles_nothing(tmp_path) -> None:  # type: ignore
     assert report["mismatches"] == 0, shown
     assert report["backlog_at_end"] == {"outbox": 0, "inbox": 0}, shown
     assert report["actions"]["accepted_comments"] > 0 and sum(report["kills"].values()) > 0, shown
+    assert report["blows"] >= 6, shown  # one whole round: workers, the leading scheduler, web, Redis, database
     mail = report["notifications"]
     # Every public agent reply reached the customer in exactly one e-mail; no internal note, no second copy.
     assert mail["support_replies"] > 0 and mail["replies_mailed_once"] == mail["support_replies"], shown
