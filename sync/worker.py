@@ -131,7 +131,9 @@ def run_worker(runtime: Runtime, queue_names: Iterable[str], *, burst: bool = Fa
             worker.work(burst=burst, with_scheduler=False, logging_level="INFO")
         except (redis.RedisError, OSError) as exc:  # e.g. its teardown could not reach Redis either
             log.warning("the worker loop stopped: %s", exc)
-        if burst or worker._stop_requested:
+        # RQ records a warm shutdown only in `_stop_requested` while a job runs; an idle worker's SIGTERM
+        # ends work() with nothing but the request's date set, which must not read as an outage.
+        if burst or worker._stop_requested or worker._shutdown_requested_date is not None:
             return 0
         time.sleep(1.0)  # never spin on a loop that stops at once
         signal.signal(signal.SIGTERM, request_stop)  # RQ's handlers stay installed after work() returns
