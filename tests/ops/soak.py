@@ -12,7 +12,7 @@ accepted customer comment and creation present in JSM exactly once, and every pu
 mailed to the customer exactly once through a real SMTP server (`tests.ops.soak_mail`). Prints a
 JSON report.
 
-    .venv/bin/python -m tests.ops.soak [--operations 120] [--requests 12] [--chaos-every 4]
+    .venv/bin/python -m tests.ops.soak [--operations 120] [--requests 12] [--chaos-every 4] [--rounds 3]
 """
 
 from __future__ import annotations
@@ -229,9 +229,9 @@ def agent_act(sb: RunningSandbox, keys: list[str], rng: random.Random, n: int, t
 
 
 BLOWS = ("worker", "scheduler", "web", "redis", "worker", "database")
-# The operations go on past their count until one whole round of blows has landed: on a fast, quiet machine
-# the count alone can finish before the first kill, and a soak without its chaos proves nothing.
-CHAOS_ROUND_CAP_SECONDS = 300
+# The operations go on past their count until `rounds` whole rounds of blows have landed: on a fast, quiet
+# machine the count alone can finish before the first kill, and a soak without its chaos proves nothing.
+CHAOS_ROUND_CAP_SECONDS = 600
 
 
 class Chaos(threading.Thread):
@@ -304,7 +304,7 @@ def _link_customer(settings: Settings, sb: RunningSandbox) -> str:
 
 
 def run_soak(operations: int = 120, requests_n: int = 12, chaos_every: float = 4.0, seed: int = 1,
-             work_dir: Path | None = None, settle_timeout: float = 240) -> dict[str, Any]:
+             work_dir: Path | None = None, settle_timeout: float = 240, rounds: int = 1) -> dict[str, Any]:
     """Run the scenario; returns the report (`ok` false on anything lost, doubled or different)."""
     began, rng, tally = time.monotonic(), random.Random(seed), Tally()
     work = work_dir or Path(tempfile.mkdtemp(prefix="companion-soak-"))
@@ -327,7 +327,7 @@ def run_soak(operations: int = 120, requests_n: int = 12, chaos_every: float = 4
                               COMPANION_MAIL_SMTP_URL=mail.url, COMPANION_NOTIFICATIONS_COALESCE_SECONDS="2")
             install = Install(env, work / "logs", web_ports, sb)
             report = _drive(install, sb, settings, redis_server, mail, admin, db_name, keys, token, tally, rng,
-                            operations, chaos_every, settle_timeout)
+                            operations, chaos_every, settle_timeout, rounds)
     finally:
         redis_server.stop()
         mail.stop()
@@ -338,7 +338,7 @@ def run_soak(operations: int = 120, requests_n: int = 12, chaos_every: float = 4
 
 def _drive(install: Install, sb: RunningSandbox, settings: Settings, redis_server: RedisServer, mail: MailSink,
            admin: Engine, db_name: str, keys: list[str], token: str, tally: Tally, rng: random.Random, operations: int,
-           chaos_every: float, settle_timeout: float) -> dict[str, Any]:
+           chaos_every: float, settle_timeout: float, rounds: int) -> dict[str, Any]:
     subprocess.run([sys.executable, "-m", "app", "reconcile", "--full"], env=install.env, check=True,
                    capture_output=True, timeout=120)
     for name in ("web0", "web1", "worker0", "worker1", "worker2", "scheduler0", "scheduler1"):
@@ -357,7 +357,7 @@ def _drive(install: Install, sb: RunningSandbox, settings: Settings, redis_serve
         cap = time.monotonic() + CHAOS_ROUND_CAP_SECONDS
         done = 0
         try:
-            while done < operations or (chaos.landed < len(BLOWS) and time.monotonic() < cap):
+            while done < operations or (chaos.landed < rounds * len(BLOWS) and time.monotonic() < cap):
                 if rng.random() < 0.5:
                     agent_act(sb, keys, rng, done, tally)
                 else:
@@ -434,10 +434,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--requests", type=int, default=12)
     parser.add_argument("--chaos-every", type=float, default=4.0, help="seconds between blows")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--rounds", type=int, default=3,
+                        help="whole rounds of blows (each kind at least once) before the operations may stop")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
     logging.getLogger("sandbox.webhooks").setLevel(logging.ERROR)  # given-up deliveries are the point here
-    report = run_soak(args.operations, args.requests, args.chaos_every, args.seed)
+    report = run_soak(args.operations, args.requests, args.chaos_every, args.seed, rounds=args.rounds)
     print(json.dumps(report, indent=2))
     return 0 if report["ok"] else 1
 
