@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -14,6 +15,13 @@ from typing import Any
 
 from sync.settings import Settings
 from tests.conftest import REPO_ROOT
+
+
+def free_port() -> int:
+    """A TCP port on loopback that nothing listens on now (the OS picks it)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
 
 
 def process_env(settings: Settings, **extra: str) -> dict[str, str]:

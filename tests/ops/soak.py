@@ -23,7 +23,6 @@ import json
 import logging
 import os
 import random
-import socket
 import subprocess
 import sys
 import tempfile
@@ -48,7 +47,7 @@ from sync.models import OutboxAction, OutboxState
 from sync.runtime import Runtime
 from sync.scheduler import current_leader
 from sync.settings import Settings
-from tests.ops.procs import kill, process_env, start, stop, wait_until
+from tests.ops.procs import free_port, kill, process_env, start, stop, wait_until
 from tests.ops.soak_checks import Tally, backlog, mismatches, once_each, queues_settled
 from tests.ops.soak_mail import AgentComment, MailSink, mail_report
 
@@ -63,11 +62,6 @@ PACE_SECONDS = 0.1  # between operations, so the blows land while work is in fli
 FAULTS = {"rate_limit": {"every": 9, "retry_after": 1}, "error_rate": 0.05,
           "webhooks": {"drop": 0.15, "duplicate": 0.2, "reorder": 0.3, "delay_ms": 50}}
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 # --------------------------------------------------------------------------- the services

@@ -4,20 +4,13 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import urllib.request
 
 import psutil
 import pytest
 
 from tests.conftest import make_settings
-from tests.ops.procs import process_env, start, stop, wait_until
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+from tests.ops.procs import free_port, process_env, start, stop, wait_until
 
 
 def _healthy(port: int) -> bool:
@@ -41,9 +34,9 @@ def _child(run: psutil.Process, word: str) -> psutil.Process | None:
 @pytest.mark.slow
 def test_a_killed_child_is_restarted_and_the_install_keeps_serving(tmp_path, database_url, redis_url,
                                                                   redis_client) -> None:  # type: ignore[no-untyped-def]
-    port = _free_port()
+    port = free_port()
     settings = make_settings(tmp_path, database_url, redis_url)
-    env = process_env(settings, PORT=str(port), COMPANION_JIRA_SANDBOX_PORT=str(_free_port()),
+    env = process_env(settings, PORT=str(port), COMPANION_JIRA_SANDBOX_PORT=str(free_port()),
                       COMPANION_LOG_FORMAT="json")
     log = tmp_path / "run.log"
     run = start(["run"], env, log)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -17,6 +16,7 @@ import pytest
 
 from app.redaction import RedactingFilter, redact
 from tests.conftest import REPO_ROOT
+from tests.ops.procs import free_port
 
 HOOK_SECRET = "dc-query-secret-0123456789"
 
@@ -45,16 +45,11 @@ def test_the_filter_redacts_merged_arguments() -> None:
     assert record.getMessage() == '"GET /s/[redacted] HTTP/1.1" 200'
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
 
 def test_gunicorn_access_log_has_no_query_secret_nor_share_token(tmp_path: Path, database_url: str,
                                                                  redis_url: str) -> None:
     """The real server as `companion serve` starts it, with its logger class; the lines it writes are read."""
-    port = _free_port()
+    port = free_port()
     env = dict(os.environ, COMPANION_DATA_DIR=str(tmp_path), COMPANION_DATABASE_URL=database_url,
                COMPANION_REDIS_URL=redis_url, COMPANION_SECRET_KEY="k", COMPANION_JIRA_WEBHOOK_SECRET=HOOK_SECRET,
                PYTHONPATH=str(REPO_ROOT))

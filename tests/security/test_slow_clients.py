@@ -17,15 +17,11 @@ import urllib.request
 from pathlib import Path
 
 from tests.conftest import REPO_ROOT
+from tests.ops.procs import free_port
 
 HALF_SENT = 20
 HOOK_SECRET = "slow-client-test-secret-0123456789"
 
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _status(url: str, data: bytes | None = None, timeout: float = 5) -> int:
@@ -50,7 +46,7 @@ def _wait_up(base: str, server: subprocess.Popen[bytes]) -> None:
 
 def test_twenty_half_sent_requests_leave_healthz_and_the_receiver_answering(tmp_path: Path, database_url: str,
                                                                            redis_url: str) -> None:
-    port = _free_port()
+    port = free_port()
     env = dict(os.environ, COMPANION_DATA_DIR=str(tmp_path), COMPANION_DATABASE_URL=database_url,
                COMPANION_REDIS_URL=redis_url, COMPANION_SECRET_KEY="k", COMPANION_JIRA_WEBHOOK_SECRET=HOOK_SECRET,
                PYTHONPATH=str(REPO_ROOT))
