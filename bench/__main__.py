@@ -135,7 +135,8 @@ def table(results: dict[str, Any]) -> str:
                      f"full-table UPDATE {r['baseline_full_update_s']} s", f"ratio {r['publish_ratio_to_baseline']}"))
         rows.append(("mapping preview", f"{r['preview_s']} s", f"{r['preview_changes']} changes", ""))
     for name, other in results.get("others", {}).items():
-        rows.append((f"{name} bench script", other.get("status", "?"), f"{other.get('seconds', '')} s", ""))
+        rows.append((f"{name} bench script", other.get("status", "?"), f"{other.get('seconds', '')} s",
+                     other.get("headline", "")))
     for name in OURS:
         if results.get(name, {}).get("status") == "error":
             rows.append((name, "ERROR", results[name]["error"][:60], ""))

@@ -24,6 +24,7 @@ from sync.inbound.batch import BatchCache
 from sync.inbound.site_fields import remember_organisations_fields, remember_participants_fields
 from sync.inbound.upsert import apply_comment, apply_issue
 from sync.jsm.gateway import JsmGateway, gateway_for
+from sync.jsm.prefetch import Prefetch
 from sync.jsm.snapshots import CommentSnapshot, IssueSnapshot
 from sync.jsm.values import SearchPage
 from sync.models import Organization, SyncState, Ticket, utcnow
@@ -34,6 +35,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 PAGE_SIZE = 100  # Cloud's enhanced search caps pages at 100 once fields are asked for
 DELETION_CHUNK = 5000  # rows per fetch while looking for tickets the search no longer returns
+PREFETCH_PAGES = 1  # one page on its way while one is applied: memory stays two pages
 LOCK_TTL_MS = 10 * 60 * 1000  # renewed after every page, so only a dead run lets it lapse
 Progress = Callable[[int, "int | None"], None]
 
@@ -252,15 +254,20 @@ def reconcile(runtime: Runtime, *, full: bool, project: str | None = None, progr
                 seen: set[str] = set()
                 offset = result.fetched
                 expected = _expected(runtime, key) if full and progress is not None else None
-                for page in gw.search_pages(gw.build_jql([key], since), page_size):
-                    _apply_page(runtime, gw, key, page, full, result, seen)
-                    lock.extend()
-                    result.pages += 1
-                    result.fetched += len(page.hits)
-                    if progress is not None:
-                        total = page.total if page.total is not None else expected
-                        progress(result.fetched, None if total is None
-                                 else offset + max(total, result.fetched - offset))
+                # Page N+1 is fetched (through the same throttle) while page N is applied: a run costs
+                # max(fetch, apply) per page rather than their sum. Pages are applied in order, so the
+                # watermark moves as before, and a failed run has applied every page it fetched.
+                with Prefetch(gw.search_pages(gw.build_jql([key], since), page_size), ahead=PREFETCH_PAGES,
+                              name=f"reconcile-{key}-pages") as pages:
+                    for page in pages:
+                        _apply_page(runtime, gw, key, page, full, result, seen)
+                        lock.extend()
+                        result.pages += 1
+                        result.fetched += len(page.hits)
+                        if progress is not None:
+                            total = page.total if page.total is not None else expected
+                            progress(result.fetched, None if total is None
+                                     else offset + max(total, result.fetched - offset))
                 if full:
                     _detect_deletions(runtime, gw, key, seen, result)
             finally:
