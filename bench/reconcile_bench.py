@@ -144,7 +144,11 @@ def _per_page(measured: dict, rate: float) -> dict:
             "apply_ms": round(measured["result"]["apply_ms"] / pages, 1),
             "fetch_wait_ms": round(measured["result"]["fetch_wait_ms"] / pages, 1),
             "cpu_ms": cpu, "cpu_ms_all": round(busiest, 1), "two_cores_floor_ms": round(busiest / 2, 1),
-            "cpus": os.cpu_count()}
+            "cpus": os.cpu_count(),
+            # Outside the pages: the deletion check, and the rest (start-up, field list, counts).
+            "deletion_check_s": round(measured["result"].get("deletion_check_ms", 0) / 1000, 1),
+            "outside_pages_s": round(measured["wall_s"] - (measured["result"]["apply_ms"]
+                                                         + measured["result"]["fetch_wait_ms"]) / 1000, 1)}
 
 
 def _figures(measured: dict, rate: float, minimum: int) -> dict:
