@@ -272,6 +272,10 @@ def _live_index(name: str, *columns: Any) -> Index:
 # choices and the live fingerprint through an index instead of every row (app.portal.list_rows).
 _live_index("ix_tickets_live_rank_updated", BUCKET_RANK, Ticket.__table__.c.jira_updated_at.desc(),
             Ticket.__table__.c.id.desc())
+# An organisation's list in the same order, for an organisation of any size (and the first part of a
+# participant's, sync.scope.visible_parts).
+_live_index("ix_tickets_live_org_rank_updated", Ticket.__table__.c.organization_id, BUCKET_RANK,
+            Ticket.__table__.c.jira_updated_at.desc(), Ticket.__table__.c.id.desc())
 _live_index("ix_tickets_live_priority", Ticket.__table__.c.customer_priority, BUCKET_RANK, Ticket.__table__.c.id)
 _live_index("ix_tickets_live_status", Ticket.__table__.c.customer_status, BUCKET_RANK, Ticket.__table__.c.id)
 _live_index("ix_tickets_live_type", TICKET_TYPE)

@@ -13,7 +13,8 @@ from sync.models import Base
 
 # Indexes on the bucket rank: PostgreSQL gives their CASE back with casts, SQLite not at all, so the text
 # cannot be compared; tests/portal/test_list_at_scale.py shows both databases' plans use them instead.
-RANK_INDEXES = {"ix_tickets_live_rank_updated", "ix_tickets_live_priority", "ix_tickets_live_status"}
+RANK_INDEXES = {"ix_tickets_live_rank_updated", "ix_tickets_live_org_rank_updated", "ix_tickets_live_priority",
+                "ix_tickets_live_status"}
 
 
 def _compared(obj: object, name: str | None, kind: str, reflected: bool, other: object) -> bool:

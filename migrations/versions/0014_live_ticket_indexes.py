@@ -1,10 +1,10 @@
-"""Partial indexes of live tickets for lists that span every organisation (an administrator's).
+"""Partial indexes of live tickets for lists of many tickets (an administrator's, or a big organisation's).
 
-Each lets one part of such a list be read through an index instead of every ticket: the page in bucket
-and update order, the priority and status sorts and counts, and the loose index scans that list the
-types, reporters and assignees for the filters. The bucket rank is written with literals, exactly as the
-list queries write it (`sync.models.BUCKET_RANK`), since PostgreSQL matches an expression index only to
-the same expression.
+Each lets one part of such a list be read through an index instead of every ticket: the page in bucket and
+update order (across every organisation, and per organisation), the priority and status sorts and counts,
+and the loose index scans that list the types, reporters and assignees for the filters. The bucket rank is
+written with literals, exactly as the list queries write it (`sync.models.BUCKET_RANK`): PostgreSQL matches
+an index on an expression only to the same expression.
 
 Revision ID: 0014
 Revises: 0013
@@ -19,6 +19,7 @@ depends_on = None
 _RANK = "(CASE bucket WHEN 'open' THEN 0 WHEN 'resolved' THEN 1 WHEN 'closed' THEN 2 ELSE 3 END)"
 INDEXES = {
     "ix_tickets_live_rank_updated": f"{_RANK}, jira_updated_at DESC, id DESC",
+    "ix_tickets_live_org_rank_updated": f"organization_id, {_RANK}, jira_updated_at DESC, id DESC",
     "ix_tickets_live_priority": f"customer_priority, {_RANK}, id",
     "ix_tickets_live_status": f"customer_status, {_RANK}, id",
     "ix_tickets_live_type": "coalesce(request_type_name, issue_type_name)",
