@@ -18,17 +18,18 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import ColumnElement, any_, bindparam, func, or_, select
 from sqlalchemy.dialects.postgresql import ARRAY
-from sqlalchemy.orm import InstrumentedAttribute, Session, lazyload, selectinload
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from sync.inbound.echo import ECHO_WINDOW, TRANSITIONS
+from sync.inbound.rows import CommentRow, HistoryRow, TicketRow, comment_row, ticket_row
+from sync.inbound.write import COMMENTS, PARTICIPANTS, TICKETS, write_comments, write_history, write_tickets
 from sync.jsm.events import CommentEvent, Event, IssueEvent
 from sync.jsm.snapshots import CommentSnapshot, IssueSnapshot
-from sync.models import OUTBOX_IN_FLIGHT, Comment, Organization, OutboxAction, StatusHistory, Ticket, User, utcnow
+from sync.models import OUTBOX_IN_FLIGHT, Comment, Organization, OutboxAction, Ticket, TicketParticipant, User, utcnow
 
 # One transaction-level advisory lock ("JSMC") for the drains that may insert tickets or comments.
 CREATION_LOCK = 0x4A534D43
@@ -68,8 +69,9 @@ def _one_of(session: Session, column: InstrumentedAttribute[Any], values: Iterab
 class BatchCache:
     """Per-batch lookups: tickets and comments by JSM id, portal accounts, organisations, echo candidates."""
 
-    tickets: dict[str, Ticket] = field(default_factory=dict)
-    comments: dict[str, Comment] = field(default_factory=dict)
+    tickets: dict[str, TicketRow] = field(default_factory=dict)
+    # Rows of JSM comments; an ORM `Comment` where a pending portal comment was linked (the ORM writes it).
+    comments: dict[str, CommentRow | Comment] = field(default_factory=dict)
     # Accounts asked about, and those linked to a portal user ("is this author a customer?").
     asked_accounts: set[str] = field(default_factory=set)
     portal_accounts: set[str] = field(default_factory=set)
@@ -83,21 +85,22 @@ class BatchCache:
     echo_actors: dict[str, set[str]] = field(default_factory=dict)
     # Ticket ids with a local comment still waiting for its JSM id (an echo may link it).
     pending_local: set[int] = field(default_factory=set)
-    # First history entries of tickets created by this batch, added once the tickets have ids.
-    held_history: list[tuple[Ticket, dict[str, Any]]] = field(default_factory=list)
+    # History entries to add when the batch settles (a new ticket's need its id first).
+    history: list[HistoryRow] = field(default_factory=list)
 
-    def hold_history(self, ticket: Ticket, at: datetime, changelog_id: str | None) -> None:
-        """Keep the first history entry of a ticket this batch creates until `settle`."""
-        self.held_history.append((ticket, {"customer_status": ticket.customer_status, "at": at,
-                                           "jira_status_name": ticket.jira_status_name,
-                                           "changelog_id": changelog_id}))
+    def add_history(self, entry: HistoryRow) -> None:
+        """Add a history entry at `settle`, unless this batch holds the same change already."""
+        if not any(h.ticket is entry.ticket and h.same_change(entry.customer_status, entry.at, entry.changelog_id)
+                   for h in self.history):
+            self.history.append(entry)
 
     def settle(self, session: Session) -> None:
-        """Insert the new tickets and their held history, before a query that must see them (and at the end)."""
-        if self.held_history:
-            session.flush()
-            session.add_all([StatusHistory(ticket_id=t.id, **values) for t, values in self.held_history])
-            self.held_history.clear()
+        """Write what the batch changed so far: before a query that must see it, and at the end."""
+        session.flush()  # the ORM's part first (a linked comment, an organisation, facts, inbox rows)
+        write_tickets(session, self.tickets.values())
+        write_comments(session, [c for c in self.comments.values() if isinstance(c, CommentRow)])
+        write_history(session, self.history)
+        self.history.clear()
 
     @classmethod
     def load(cls, session: Session, events: Iterable[Event]) -> BatchCache:
@@ -159,18 +162,24 @@ class BatchCache:
     def _load_rows(self, session: Session, issue_ids: set[str], comment_ids: set[str]) -> None:
         if issue_ids:
             # One statement locks the batch's tickets, in id order (a fixed order: no deadlock between
-            # drains). lazyload: the organisation is never read while applying; the participants are
-            # compared with each event's, so they come in one more query for the whole batch.
-            self.tickets = {t.jira_id: t for t in session.scalars(
-                select(Ticket).where(_one_of(session, Ticket.jira_id, issue_ids)).order_by(Ticket.id)
-                .options(lazyload(Ticket.organization), selectinload(Ticket.participants))
-                .with_for_update(of=Ticket))}
+            # drains); plain rows, not ORM objects (`sync.inbound.rows` says why).
+            self.tickets = {r.jira_id: ticket_row(r) for r in session.execute(
+                select(TICKETS).where(_one_of(session, Ticket.jira_id, issue_ids)).order_by(TICKETS.c.id)
+                .with_for_update())}
         if comment_ids:
-            self.comments = {c.jira_id: c for c in session.scalars(
-                select(Comment).where(_one_of(session, Comment.jira_id, comment_ids)).order_by(Comment.id)
-                .with_for_update())
-                if c.jira_id is not None}
-        ticket_ids = {t.id: t.jira_id for t in self.tickets.values()}
+            self.comments = {r.jira_id: comment_row(r) for r in session.execute(
+                select(COMMENTS).where(_one_of(session, Comment.jira_id, comment_ids)).order_by(COMMENTS.c.id)
+                .with_for_update()) if r.jira_id is not None}
+        by_id = {t.id: t for t in self.tickets.values()}
+        held: dict[int, list[str]] = {}
+        if by_id:  # participants are compared with each event's list
+            for ticket_id, account_id in session.execute(
+                    select(PARTICIPANTS.c.ticket_id, PARTICIPANTS.c.account_id)
+                    .where(_one_of(session, TicketParticipant.ticket_id, by_id))):
+                held.setdefault(ticket_id, []).append(account_id)
+        for ticket_id, ticket in by_id.items():
+            ticket.participants = ticket.stored_participants = tuple(held.get(cast(int, ticket_id), ()))
+        ticket_ids = {t.id for t in self.tickets.values()}
         if not ticket_ids:
             return
         # The echo check, once per batch: run per event it cost a quarter of the apply time.
