@@ -17,7 +17,7 @@ from app.redaction import install_redaction
 from app.webhooks import announce_webhook_policy
 from sandbox.cli import SECRET_ENV as SANDBOX_SECRET_ENV
 
-# sync.jobs imports every job's modules: each job runs in a forked work-horse, which then inherits
+# sync.jobs imports every job's modules: most jobs run in a forked work-horse, which then inherits
 # them instead of paying about a second of imports (the JSM client, SQLAlchemy models) per job.
 from sync import telemetry
 from sync.db import upgrade
@@ -88,7 +88,7 @@ def _with_metrics_dir(settings: Settings) -> None:
 
 
 def work(settings: Settings, queue_names: list[str], burst: bool = False) -> int:
-    """Run one RQ worker; each job runs in a forked work-horse, so a crash loses only that attempt."""
+    """Run one RQ worker: inbox drains in its process, other jobs in forked work-horses (sync.worker)."""
     _with_metrics_dir(settings)
     configure_logging(settings, "worker")
     install_redaction()
