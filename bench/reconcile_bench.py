@@ -10,8 +10,9 @@ Where the time goes, per page: the worker's own split (applying to the store, an
 next page beyond what overlapped with applying the one before), and the CPU each process spent (the
 worker, the stand-in in this process, the database's backends serving the worker): on 2 cores, their
 sum ÷ 2 is the least time a page can take, whatever the rate. Beside them, how long the worker was
-ready to run but waiting for a core (other load on the machine), and the load average. A second full run over the filled store
-(nothing to write: the periodic full reconcile of a mirrored site) is reported beside the first.
+ready to run but waiting for a core (other load on the machine), and the load average. A second full
+run over the filled store (nothing to write: the periodic full reconcile of a mirrored site) is
+reported beside the first.
 
     .venv/bin/python -m bench --only reconcile --scale 100000  # 100,000 tickets
     .venv/bin/python -m bench --only reconcile [--quick]       # 10,000 (1,000) tickets
