@@ -79,6 +79,7 @@ def main() -> int:
     parser.add_argument("--requests", type=int, default=20, help="requests the actions are spread over")
     args = parser.parse_args()
     from sync.models import OutboxAction
+    from sync.redis_conn import stop_embedded_redis
     from sync.settings import RateSettings
 
     with tempfile.TemporaryDirectory() as tmp_dir:
@@ -86,6 +87,7 @@ def main() -> int:
         headers = {"Authorization": f"Bearer {env.pop('token')}"}
         client, runtime = app.test_client(), app.extensions["companion"]
         worker = [sys.executable, "-m", "app", "worker", "--queues", "outbound"]
+        live: subprocess.Popen[bytes] | None = None
         try:
             for n in range(args.actions):
                 key = keys[n % len(keys)]
@@ -113,10 +115,13 @@ def main() -> int:
                 while _comments(sb, [key]) == before and time.perf_counter() - t0 < 30:
                     time.sleep(0.002)
                 latencies.append(time.perf_counter() - t0)
-            live.terminate()
-            live.wait(10)
         finally:
+            if live is not None:
+                live.terminate()
+                live.wait(10)
+            runtime.close()
             ctx.__exit__(None, None, None)
+            stop_embedded_redis(Path(tmp_dir) / "redis")  # else its redis-server outlives the temporary directory
     latencies.sort()
     rate = RateSettings()
     result = {
