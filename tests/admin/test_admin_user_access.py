@@ -131,15 +131,6 @@ def test_view_as_of_oneself_or_a_deactivated_user_is_400(client: Any, runtime: A
     assert client.get(f"/api/v1/admin/users/{gina}/view-as/tickets", headers=admin).status_code == 400
 
 
-@pytest.fixture
-def cli_env(settings: Any, runtime: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
-    monkeypatch.setenv("COMPANION_DATABASE_URL", settings.effective_database_url)
-    monkeypatch.setenv("COMPANION_SECRET_KEY", settings.effective_secret_key)
-    monkeypatch.setenv("COMPANION_REDIS_URL", settings.redis_url)
-    monkeypatch.chdir(settings.data_dir)
-    return runtime
-
-
 def test_cli_parity_tokens_revoke_reset_link_and_view_as(cli_env: Any, client: Any, tokens: Any,
                                                          capsys: Any) -> None:
     token_id = _token_id(cli_env, "alice@acme.test")

@@ -6,9 +6,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 from werkzeug.security import generate_password_hash
 
-from sync.models import Comment, Organization, StatusHistory, Ticket
+from sync.models import Comment, Organization, StatusHistory, Ticket, User
 from tests.helpers import make_account
 
 PASSWORD = "correct horse battery"
@@ -29,6 +30,18 @@ def _ticket(org_id: int, n: int, key: str, **fields: Any) -> Ticket:
     }
     values.update(fields)
     return Ticket(**values)
+
+
+def alice_with_a_request(runtime: Any) -> tuple[int, str, int]:
+    """alice@acme.test and one request of Acme (SUP-1): (her user id, her e-mail, the request's ticket id)."""
+    make_account(runtime, "alice@acme.test")
+    with runtime.sessions() as db, db.begin():
+        org = db.scalars(select(Organization)).one()
+        user = db.scalars(select(User)).one()
+        ticket = _ticket(org.id, 1, "SUP-1")
+        db.add(ticket)
+        db.flush()
+        return user.id, user.email, ticket.id
 
 
 def seed(runtime: Any) -> dict[str, Any]:

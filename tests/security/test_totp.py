@@ -10,26 +10,15 @@ from datetime import timedelta
 from typing import Any
 
 import pyotp
-import pytest
 from sqlalchemy import select, update
 
-from app import create_app
 from app.portal.guard import SECOND_FACTOR_LIMIT
 from app.services.invitations import make_link_token
 from sync.models import RecoveryCode, User, WebSession, utcnow
-from tests.conftest import REPO_ROOT, make_settings
+from tests.conftest import REPO_ROOT
 from tests.helpers import make_account
 
 PASSWORD = "correct horse battery"
-
-
-@pytest.fixture
-def strict_app(tmp_path, database_url, redis_url, redis_client):  # type: ignore[no-untyped-def]
-    """An install with the default policy: admins and org admins must use a second factor."""
-    settings = make_settings(tmp_path, database_url, redis_url, security={"require_totp_for_managers": True})
-    application = create_app(settings, {"TESTING": True, "WTF_CSRF_ENABLED": False})
-    yield application
-    application.extensions["companion"].close()
 
 
 def _password_step(app: Any, email: str) -> Any:
