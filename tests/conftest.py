@@ -18,6 +18,7 @@ import pytest
 import redis
 from sqlalchemy import create_engine, delete, text
 from sqlalchemy.engine import Engine, make_url
+from werkzeug.security import generate_password_hash
 
 from sync.db import upgrade
 from sync.models import Base
@@ -207,6 +208,21 @@ def client(app):  # type: ignore[no-untyped-def]
 @pytest.fixture
 def runtime(app):  # type: ignore[no-untyped-def]
     return app.extensions["companion"]
+
+
+def _fast_hash(password: str) -> str:
+    return generate_password_hash(password, method="pbkdf2:sha256:1000")
+
+
+@pytest.fixture(autouse=True)
+def fast_password_hashes(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Cheap hashes for the accounts tests make and sign in with: scrypt costs about 0.3 s per account and per
+    sign-in on a busy CI machine, and a test install makes five or more. Tests of the hashing itself (and every
+    `companion` process a test starts) use the real one: `@pytest.mark.real_password_hashes`."""
+    if request.node.get_closest_marker("real_password_hashes"):
+        return
+    for module in ("app.services.accounts", "app.portal.account", "app.portal.invite"):
+        monkeypatch.setattr(f"{module}.hash_password", _fast_hash)
 
 
 @pytest.fixture(autouse=True)

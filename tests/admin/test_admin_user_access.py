@@ -15,7 +15,7 @@ from sqlalchemy import select
 from app.cli import main
 from sync.models import ApiToken, AuditEntry, User
 from tests.helpers import bearer, make_account
-from tests.portal.conftest import fast_password_hashes, seed  # noqa: F401  (cheap hashes here too)
+from tests.portal.conftest import seed
 
 FORM = {"new_password": "a brand new secret", "confirm_password": "a brand new secret"}
 

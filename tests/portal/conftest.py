@@ -7,7 +7,6 @@ from typing import Any
 
 import pytest
 from sqlalchemy import select
-from werkzeug.security import generate_password_hash
 
 from sync.models import Comment, Organization, StatusHistory, Ticket, User
 from tests.helpers import make_account
@@ -88,17 +87,6 @@ def seed(runtime: Any) -> dict[str, Any]:
                           changelog_id="h4"),
         ])
     return tokens
-
-
-def _fast_hash(password: str) -> str:
-    return generate_password_hash(password, method="pbkdf2:sha256:1000")
-
-
-@pytest.fixture(autouse=True)
-def fast_password_hashes(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Cheap hashes in these tests only (scrypt costs ~0.3 s per account on a busy CI box)."""
-    monkeypatch.setattr("app.services.accounts.hash_password", _fast_hash)
-    monkeypatch.setattr("app.portal.account.hash_password", _fast_hash)
 
 
 @pytest.fixture
