@@ -10,6 +10,7 @@ import json
 import subprocess
 import sys
 
+from app.cli.processes import gunicorn_argv
 from bench.env import ROOT, BenchEnv, gunicorn
 
 
@@ -34,7 +35,7 @@ def run(env: BenchEnv, quick: bool = False) -> dict:
     with gunicorn("app.wsgi:application", child) as url:
         drive(url, 100, threads, 10)
         real = drive(url, count, threads, seconds)
-    return {"server": "gunicorn --workers 2 --threads 8 (as `companion serve`), access log off",
+    return {"server": " ".join(gunicorn_argv("127.0.0.1:PORT", 2, "<app>")[1:]),
             "database": env.dialect, "companion": real, "bare_flask": bare, "naive_durable": naive,
             "ratio_rps": round(real["rps"] / bare["rps"], 3) if bare["rps"] else None,
             "ratio_to_naive_durable": round(real["rps"] / naive["rps"], 3) if naive["rps"] else None}
