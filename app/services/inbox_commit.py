@@ -2,12 +2,13 @@
 
 A receiver must not answer 2xx before its delivery is durable, and one commit per delivery is what
 limited ingest (bench/ingest.py): every request paid a pool check-out, an INSERT, a COMMIT and its
-WAL flush. Here each request hands its row to the process's `InboxCommitter` and blocks; whichever
-request finds no flush running becomes the leader, lets arrivals gather for at most `max_wait`
-seconds (only while traffic is concurrent: a lone delivery is written at once), writes everything
-queued in one multi-row `INSERT … ON CONFLICT (delivery_id) DO NOTHING RETURNING`, commits, and
-wakes the others. Requests queued meanwhile form the next batch. Every caller returns only after
-the commit that holds its row (or raises that commit's error), so "durable before 2xx" holds.
+WAL flush. Here each request hands its row to the process's `InboxCommitter` and blocks; the request
+that finds no flush running becomes the leader, lets arrivals gather for at most `max_wait` seconds
+(only while traffic is concurrent: a lone delivery is written at once), writes everything queued in
+one multi-row `INSERT … ON CONFLICT (delivery_id) DO NOTHING RETURNING`, commits, wakes the callers of
+that batch, and hands the lead to the first request queued meanwhile, whose batch comes next. Every
+caller returns only after the commit that holds its row (or raises that commit's error), so "durable
+before 2xx" holds.
 
 Measured and kept simple (bench/ingest.py, 2 cores, 64 deliveries in flight): one flush at a time per
 process fills about 55 rows a commit (`companion_inbox_commit_rows` in /metrics); two or three flushes
@@ -53,6 +54,7 @@ class _Entry:
     event_id: int | None = None  # None once done: the delivery id was already recorded
     error: BaseException | None = None
     others: list[_Entry] = field(default_factory=list)  # same delivery id, same batch: duplicates of this one
+    wake: threading.Event = field(default_factory=threading.Event)
 
 
 _COLUMNS = ("delivery_id", "webhook_event", "issue_key", "project_key", "event_timestamp", "payload", "state",
@@ -92,7 +94,8 @@ class InboxCommitter:
         # returns (the webhook receiver enqueues one inbox drain per batch instead of one per delivery).
         self._on_commit = on_commit
         self._max_batch, self._max_wait = max_batch, max_wait
-        self._cond = threading.Condition()
+        self._lock = threading.Lock()
+        self._full = threading.Event()  # set when the queue holds a whole batch
         self._queue: list[_Entry] = []
         self._flushing = False
         self._last_batch = 0
@@ -107,32 +110,50 @@ class InboxCommitter:
         Raises the SQLAlchemy error of the commit that should have held it (the caller answers 503).
         """
         entry = _Entry(row)
-        with self._cond:
+        with self._lock:
             self._queue.append(entry)
+            leads = not self._flushing
+            self._flushing = True
             if len(self._queue) >= self._max_batch:
-                self._cond.notify_all()  # a gathering leader need not wait any longer
-            while not entry.done:
-                if self._flushing:
-                    self._cond.wait()
-                    continue
-                self._flushing = True
-                if self._max_wait > 0 and self._last_batch > 1 and len(self._queue) < self._max_batch:
-                    # Traffic is concurrent (the last batch had company): let this batch fill a little.
-                    self._cond.wait_for(lambda: len(self._queue) >= self._max_batch, timeout=self._max_wait)
-                batch, self._queue = self._queue[:self._max_batch], self._queue[self._max_batch:]
-                self._cond.release()
-                try:
-                    self._write(batch)
-                finally:
-                    self._cond.acquire()
-                    self._last_batch = len(batch)
-                    for done in batch:
-                        done.done = True
-                    self._flushing = False
-                    self._cond.notify_all()
+                self._full.set()  # a gathering leader need not wait any longer
+        # Each caller sleeps on its own event and is woken once: when its batch is committed, or when the
+        # leader before it hands it the lead (a shared condition woke every waiter after every batch).
+        if not leads:
+            entry.wake.wait()
+        if not entry.done:
+            self._lead(entry)
         if entry.error is not None:
             raise entry.error
         return entry.event_id
+
+    def _lead(self, entry: _Entry) -> None:
+        """Write the queue's first batch (`entry` is first in it), wake its callers, hand the lead on."""
+        if self._max_wait > 0 and self._last_batch > 1:
+            # Traffic is concurrent (the last batch had company): let this batch fill a little.
+            with self._lock:
+                if len(self._queue) < self._max_batch:
+                    self._full.clear()
+            self._full.wait(self._max_wait)
+        with self._lock:
+            batch, self._queue = self._queue[:self._max_batch], self._queue[self._max_batch:]
+        try:
+            self._write(batch)
+        except BaseException as exc:  # _write settles every Exception itself; this is an exit or a kill
+            for unsettled in batch:
+                if unsettled.event_id is None and unsettled.error is None:
+                    unsettled.error = exc  # never answered as a duplicate: it may not be stored
+            raise
+        finally:
+            self._last_batch = len(batch)
+            for done in batch:
+                done.done = True
+                if done is not entry:
+                    done.wake.set()
+            with self._lock:
+                if self._queue:
+                    self._queue[0].wake.set()  # arrived during this flush: it leads the next batch
+                else:
+                    self._flushing = False
 
     def _write(self, batch: list[_Entry]) -> None:
         firsts: dict[str, _Entry] = {}
