@@ -14,8 +14,11 @@ from __future__ import annotations
 
 import json
 import re
+import statistics
 import subprocess
 import sys
+from collections import Counter
+from contextlib import ExitStack
 
 import requests
 
@@ -48,27 +51,43 @@ def _ratio(a: float, b: float) -> float | None:
     return round(a / b, 3) if b else None
 
 
+def _merged(slices: list[dict]) -> dict:
+    """One figure from an app's time slices: requests ÷ seconds over all, the median slice's p50 and p99."""
+    requests_, seconds = sum(s["requests"] for s in slices), sum(s["seconds"] for s in slices)
+    return {"requests": requests_, "seconds": round(seconds, 3), "rps": round(requests_ / seconds, 1),
+            "p50_ms": statistics.median(s["p50_ms"] for s in slices),
+            "p99_ms": statistics.median(s["p99_ms"] for s in slices), "slices": len(slices),
+            "statuses": dict(sum((Counter(s["statuses"]) for s in slices), Counter()))}
+
+
 def run(env: BenchEnv, quick: bool = False) -> dict:
-    """Requests/s and p50/p99 of the real receiver beside both baselines at each concurrency; the ratios."""
-    seconds = 4 if quick else 15
-    count = 4000 * seconds  # above what any of them answers in `seconds`: the run is bounded by time
+    """Requests/s and p50/p99 of the real receiver beside both baselines at each concurrency; the ratios.
+
+    The three servers run side by side and are driven in turns of a few seconds, round after round: on a
+    shared machine the load of other work drifts, and turns give each server its share of every phase
+    of it (one long run each, one after the other, measured the drift more than the servers).
+    """
+    rounds, turn = (3, 2.0) if quick else (5, 4.0)
+    count = int(4000 * turn)  # above what any of them answers in a turn: each turn is bounded by time
     child = env.child_env()
-    by_app: dict[str, dict[int, dict]] = {}
-    for name, app_path in APPS.items():
-        with gunicorn(app_path, child) as url:
+    with ExitStack() as stack:
+        urls = {name: stack.enter_context(gunicorn(path, child)) for name, path in APPS.items()}
+        for url in urls.values():
             drive(url, 200, 8, 10)  # warm-up: connections, pools, prepared statements
-            by_app[name] = {}
-            for threads in (LOW, SATURATION):
-                before = commit_rows(url) if name == "companion" else None
-                result = by_app[name][threads] = drive(url, count, threads, seconds)
-                if before is not None:
-                    rows, commits = (after - first for after, first in zip(commit_rows(url), before, strict=True))
-                    result["rows_per_commit"] = round(rows / commits, 1) if commits else None
-    at = {threads: {"companion": by_app["companion"][threads], "bare_flask": by_app["bare_flask"][threads],
-                    "naive_durable": by_app["naive_durable"][threads],
-                    "ratio_rps": _ratio(by_app["companion"][threads]["rps"], by_app["bare_flask"][threads]["rps"]),
-                    "ratio_to_naive_durable": _ratio(by_app["companion"][threads]["rps"],
-                                                     by_app["naive_durable"][threads]["rps"])}
-          for threads in (LOW, SATURATION)}
+        at = {}
+        for threads in (LOW, SATURATION):
+            slices: dict[str, list[dict]] = {name: [] for name in APPS}
+            before = commit_rows(urls["companion"])
+            for _ in range(rounds):
+                for name, url in urls.items():
+                    slices[name].append(drive(url, count, threads, turn))
+            rows, commits = (after - first for after, first in zip(commit_rows(urls["companion"]), before,
+                                                                    strict=True))
+            merged = {name: _merged(runs) for name, runs in slices.items()}
+            merged["companion"]["rows_per_commit"] = round(rows / commits, 1) if commits else None
+            at[threads] = {**merged, "ratio_rps": _ratio(merged["companion"]["rps"], merged["bare_flask"]["rps"]),
+                           "ratio_to_naive_durable": _ratio(merged["companion"]["rps"],
+                                                            merged["naive_durable"]["rps"])}
     return {"server": " ".join(gunicorn_argv("127.0.0.1:PORT", 2, "<app>")[1:]), "database": env.dialect,
-            "connections": SATURATION, **at[SATURATION], f"at_{LOW}_connections": at[LOW]}
+            "connections": SATURATION, "rounds": rounds, "turn_seconds": turn, **at[SATURATION],
+            f"at_{LOW}_connections": at[LOW]}
