@@ -1,5 +1,10 @@
 """(c) Freshness: webhook POST → change visible in GET /api/v1/tickets/<key>, at a steady rate, real RQ workers;
-then a 2,000-event burst (one Jira bulk edit) and the seconds until every ticket shows it."""
+then a 2,000-event burst (one Jira bulk edit) and the seconds until every ticket shows it.
+
+Each sampled event's latency is split into stages by wall clock: POST answered (the inbox commit), the
+drain batch that holds its row claimed and committed (the workers' JSON log, "inbox_batch"), and seen
+through the API (the load generator's poll).
+"""
 
 from __future__ import annotations
 
@@ -8,6 +13,7 @@ import subprocess
 import sys
 import time
 from contextlib import ExitStack
+from pathlib import Path
 
 import requests
 
@@ -34,16 +40,18 @@ def run(env: BenchEnv, quick: bool = False, rate: float = 200.0, workers: int = 
     seconds = 6 if quick else 15
     token = _admin_token(env)
     child = env.child_env()
+    logs = [env.data_dir / f"worker-{n}.log" for n in range(workers)]
     with ExitStack() as stack:
         url = stack.enter_context(gunicorn("app.wsgi:application", child))
-        procs = [subprocess.Popen([sys.executable, "-m", "app", "worker", "--queues", "inbound"], cwd=ROOT, env=child,
-                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) for _ in range(workers)]
+        procs = [subprocess.Popen([sys.executable, "-m", "app", "worker", "--queues", "inbound"], cwd=ROOT,
+                                  env={**child, "COMPANION_LOG_FORMAT": "json"}, stdout=subprocess.DEVNULL,
+                                  stderr=stack.enter_context(path.open("wb"))) for path in logs]
         try:
             # Steady state: load starts once every worker listens (their start-up is not freshness).
             _wait_for_workers(env, workers)
             out = subprocess.run([sys.executable, "-m", "bench.loadgen", "steady", url, "--rate", str(rate),
                                   "--seconds", str(seconds), "--tickets", "200", "--token", token,
-                                  "--sample-every", "20"], cwd=ROOT, capture_output=True, text=True,
+                                  "--sample-every", "10"], cwd=ROOT, capture_output=True, text=True,
                                  timeout=seconds + 240, check=True)
             bulk = _bulk_edit(env, url, token, 500 if quick else BULK_EVENTS)
         finally:
@@ -55,7 +63,9 @@ def run(env: BenchEnv, quick: bool = False, rate: float = 200.0, workers: int = 
                 except subprocess.TimeoutExpired:
                     proc.kill()
     result = json.loads(out.stdout.strip().splitlines()[-1])
-    return {"database": env.dialect, "rq_workers": workers, **result, **_apply_lag(env), "bulk_edit": bulk}
+    stages = _stages(env, result.pop("traces"), logs)
+    return {"database": env.dialect, "rq_workers": workers, **result, "stages_ms": stages, **_apply_lag(env),
+            "bulk_edit": bulk}
 
 
 def _bulk_edit(env: BenchEnv, url: str, token: str, count: int, timeout: float = 120) -> dict:
@@ -106,6 +116,68 @@ def _wait_for_workers(env: BenchEnv, count: int, timeout: float = 60) -> None:
         if time.monotonic() > deadline:
             raise RuntimeError(f"{count} RQ workers did not start within {timeout} s")
         time.sleep(0.2)
+
+
+# Consecutive moments of a sampled event; each stage runs from one to the next. "asked": the API request
+# that saw the change was sent (it may have been sent just before the commit it saw).
+STAGES = (("post", "sent", "answered"), ("to_claim", "answered", "claimed"), ("apply", "claimed", "committed"),
+          ("to_asked", "committed", "asked"), ("get", "asked", "seen"))
+
+
+def _stages(env: BenchEnv, traces: dict[str, dict[str, float]], logs: list[Path]) -> dict:
+    """p50/p95/max in ms of each stage over the sampled events whose batch the workers logged."""
+    from sqlalchemy import select
+
+    from sync.models import InboundEvent
+    from sync.runtime import Runtime
+
+    runtime = Runtime(env.settings())
+    with runtime.sessions() as db:
+        ids = dict(db.execute(select(InboundEvent.delivery_id, InboundEvent.id)
+                              .where(InboundEvent.delivery_id.in_(list(traces)))).all())
+    runtime.close()
+    batches: dict[int, dict] = {}
+    every: list[dict] = []
+    for path in logs:
+        for line in path.read_text(errors="replace").splitlines():
+            if '"inbox_batch"' in line:
+                batch = json.loads(line)["inbox_batch"]
+                every.append(batch)
+                batches.update((row_id, batch) for row_id in batch["ids"])
+    spans: dict[str, list[float]] = {name: [] for name, *_ in STAGES}
+    joined = 0
+    for delivery, trace in traces.items():
+        batch = batches.get(ids.get(delivery, -1))
+        if batch is None or "seen" not in trace:
+            continue
+        joined += 1
+        moments = {**trace, "claimed": batch["claimed"], "committed": batch["committed"]}
+        for name, begin, end in STAGES:
+            spans[name].append(moments[end] - moments[begin])
+    out: dict = {"samples": joined, "batches": _batches(every)}
+    for name, values in spans.items():
+        out[name] = {"p50": _ms(percentile(values, 0.5)), "p95": _ms(percentile(values, 0.95)),
+                     "max": _ms(max(values, default=None))}
+    return out
+
+
+def _batches(batches: list[dict]) -> dict:
+    """Rows per batch, claim→commit time, and the longest time no worker claimed (a hole in draining)."""
+    sizes = [len(b["ids"]) for b in batches]
+    took = [b["committed"] - b["claimed"] for b in batches]
+    ordered = sorted(batches, key=lambda b: b["claimed"])
+    busy_until, holes = 0.0, [0.0]
+    for b in ordered:
+        if busy_until:
+            holes.append(b["claimed"] - busy_until)
+        busy_until = max(busy_until, b["committed"])
+    return {"count": len(batches), "rows_p50": percentile(sizes, 0.5), "rows_max": max(sizes, default=None),
+            "took_p50_ms": _ms(percentile(took, 0.5)), "took_p95_ms": _ms(percentile(took, 0.95)),
+            "longest_gap_ms": _ms(max(holes))}
+
+
+def _ms(seconds: float | None) -> float | None:
+    return None if seconds is None else round(seconds * 1000, 1)
 
 
 def _apply_lag(env: BenchEnv) -> dict:

@@ -2,7 +2,8 @@
 
 `burst`: C threads POST N signed webhooks as fast as answers come (bounded by N and seconds).
 `steady`: one webhook every 1/R s for T s; sampled events are polled through the tickets API until
-visible (freshness). Loopback only. Prints one JSON object.
+visible (freshness), each sample's wall-clock times (sent, answered, seen) listed under its delivery id
+so the caller can place the server's own timestamps between them. Loopback only. Prints one JSON object.
 """
 
 from __future__ import annotations
@@ -38,8 +39,9 @@ def webhook(i: int, tickets: int, marker: str | None = None) -> bytes:
     return json.dumps(body).encode()
 
 
-def headers(body: bytes, i: int) -> dict[str, str]:
-    return {"Content-Type": "application/json", "X-Atlassian-Webhook-Identifier": f"bench-{time.time_ns()}-{i}",
+def headers(body: bytes, i: int, delivery: str | None = None) -> dict[str, str]:
+    return {"Content-Type": "application/json",
+            "X-Atlassian-Webhook-Identifier": delivery or f"bench-{time.time_ns()}-{i}",
             "X-Hub-Signature": "sha256=" + hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest()}
 
 
@@ -49,8 +51,8 @@ def _connection(url: str) -> http.client.HTTPConnection:
     return http.client.HTTPConnection(parts.hostname, parts.port, timeout=30)
 
 
-def post(conn: http.client.HTTPConnection, body: bytes, i: int) -> int:
-    conn.request("POST", "/webhooks/jira", body=body, headers=headers(body, i))
+def post(conn: http.client.HTTPConnection, body: bytes, i: int, delivery: str | None = None) -> int:
+    conn.request("POST", "/webhooks/jira", body=body, headers=headers(body, i, delivery))
     response = conn.getresponse()
     response.read()
     return response.status
@@ -100,20 +102,25 @@ def burst(url: str, count: int, threads: int, seconds: float, tickets: int, mark
 def steady(url: str, rate: float, seconds: float, tickets: int, token: str, sample_every: int) -> dict:
     count = int(rate * seconds)
     fresh: list[float] = []
+    # Per sample, wall-clock seconds (comparable with the server's log and database timestamps).
+    traces: dict[str, dict[str, float]] = {}
     errors = {"post": 0, "timeout": 0}
     lock = threading.Lock()
     samplers: list[threading.Thread] = []
+    run = time.time_ns()
 
-    def watch(i: int, key: str, sent: float) -> None:
+    def watch(i: int, key: str, sent: float, trace: dict[str, float]) -> None:
         conn = _connection(url)
         auth = {"Authorization": f"Bearer {token}"}
         while time.perf_counter() - sent < 30:
+            asked = time.time()
             conn.request("GET", f"/api/v1/tickets/{key}", headers=auth)
             response = conn.getresponse()
             data = response.read()
             if response.status == 200:
                 summary = json.loads(data).get("summary", "")
                 if summary.startswith("m-") and int(summary[2:]) >= i:
+                    trace["asked"], trace["seen"] = asked, time.time()
                     with lock:
                         fresh.append(time.perf_counter() - sent)
                     return
@@ -132,18 +139,24 @@ def steady(url: str, rate: float, seconds: float, tickets: int, token: str, samp
             if (delay := start + i / rate - time.perf_counter()) > 0:
                 time.sleep(delay)
             body = webhook(i, tickets, marker=f"m-{i}")
-            sent = time.perf_counter()
+            delivery = f"bench-{run}-{i}"
+            sampled = i % sample_every == 0 and i >= tickets  # every ticket exists by then: a change, not a creation
+            sent, sent_wall = time.perf_counter(), time.time()
             try:
-                if post(conn, body, i) != 202:
+                if post(conn, body, i, delivery) != 202:
                     errors["post"] += 1
+                    sampled = False
             except (OSError, http.client.HTTPException):
                 conn.close()
                 conn = _connection(url)
                 errors["post"] += 1
-            if i % sample_every == 0 and i >= tickets:  # every ticket exists by then: a change, not a creation
-                t = threading.Thread(target=watch, args=(i, f"SUP-{i % tickets + 1}", sent))
+                sampled = False
+            if sampled:
+                trace = {"sent": sent_wall, "answered": time.time()}
+                t = threading.Thread(target=watch, args=(i, f"SUP-{i % tickets + 1}", sent, trace))
                 t.start()
                 with lock:
+                    traces[delivery] = trace
                     samplers.append(t)
 
     threads = [threading.Thread(target=send, args=(k,)) for k in range(senders)]
@@ -156,7 +169,7 @@ def steady(url: str, rate: float, seconds: float, tickets: int, token: str, samp
         t.join()
     return {"events": count, "target_rate": rate, "achieved_rate": round(achieved, 1), "samples": len(fresh),
             "p50_ms": round((percentile(fresh, 0.5) or 0) * 1000, 1),
-            "p95_ms": round((percentile(fresh, 0.95) or 0) * 1000, 1), "errors": errors}
+            "p95_ms": round((percentile(fresh, 0.95) or 0) * 1000, 1), "errors": errors, "traces": traces}
 
 
 def main() -> None:

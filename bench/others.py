@@ -35,8 +35,21 @@ def run_script(path: str, timeout: float, args: list[str]) -> dict:
         return {"status": "bad output", "path": path, "seconds": took, "stdout_tail": proc.stdout[-1500:]}
 
 
+def _headline(name: str, result: dict) -> str:
+    """The script's main figure for the table (beside its status), where one is known."""
+    if name == "outbound" and "one_worker_actions_per_s_steady" in result:
+        return (f"{result['one_worker_actions_per_s_steady']} actions/s (jira.rate {result['configured_rate_per_s']}), "
+                f"POST→JSM p50/p95 {result['post_to_jsm_latency_p50_ms']}/{result['post_to_jsm_latency_p95_ms']} ms")
+    return ""
+
+
 def run(quick: bool = False) -> dict:
     """Every known script, smaller and shorter with --quick."""
     limit = 60 if quick else 120
-    quick_args = {"sandbox": ["--bench-size", "5000", "--seconds", "2"]} if quick else {}
-    return {name: run_script(path, limit, quick_args.get(name, [])) for name, path in SCRIPTS.items()}
+    quick_args = {"sandbox": ["--bench-size", "5000", "--seconds", "2"],
+                  "outbound": ["--actions", "100", "--latency-samples", "20"]} if quick else {}
+    results = {name: run_script(path, limit, quick_args.get(name, [])) for name, path in SCRIPTS.items()}
+    for name, out in results.items():
+        if out.get("status") == "ok" and (headline := _headline(name, out["result"])):
+            out["headline"] = headline
+    return results

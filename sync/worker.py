@@ -4,10 +4,18 @@ RQ stores a job's function as a dotted path and calls it with the stored argumen
 `Runtime` first (`sync.jobs`), so the worker holds one runtime, made before it forks work-horses, and
 `RuntimeJob` passes it in. Jobs queued before a release that moved their function still run: their old
 dotted paths are mapped to today's in LEGACY_PATHS (keep an entry for at least one release after a move).
+
+Inbox drains run in the worker's own process, every other job in a forked work-horse. A drain is the
+freshness path: a fork, fresh connections and a cold mapping cost more than a batch, and two workers
+starting fresh horses at once left nobody draining for a few hundred milliseconds every ten seconds
+(bench/freshness.py). A drain holds no state outside the database: a worker that dies mid-batch rolls
+its transaction back, the rows stay pending, and the next drain (a new delivery's, or the sweeper's)
+applies them.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import signal
@@ -19,19 +27,23 @@ import redis
 from rq import SimpleWorker, Worker
 from rq.exceptions import StopRequested
 from rq.job import Job
+from rq.queue import Queue
 from rq.utils import import_attribute
-from rq.worker import BaseWorker
+from rq.worker import BaseWorker, DequeueStrategy, WorkerStatus
 from sqlalchemy import text
 
 from sync import telemetry
 from sync.logs import bound_request_id
-from sync.queues import queue
+from sync.queues import hand_back, queue
 from sync.runtime import Runtime
 from sync.telemetry import JOB_SECONDS, JOBS
 
 log = logging.getLogger(__name__)
 # Redis or the database gone while the worker runs: wait for them, doubling up to this, then go on.
 MAX_BACKOFF_SECONDS = 30.0
+
+# Queues whose jobs run in the worker's process instead of a forked work-horse (see above).
+IN_PROCESS_QUEUES = frozenset({"inbound"})
 
 # Dotted paths of job functions in earlier releases → where they live now.
 LEGACY_PATHS = {
@@ -71,15 +83,37 @@ class _HandsRuntime(BaseWorker):
             telemetry.horse_of = self.pid  # a forked work-horse: one metrics file per worker, not per job
         name = (job.func_name or "unknown").rsplit(".", 1)[-1]
         started = time.monotonic()
-        with bound_request_id(job.meta.get("request_id")):
-            ok = bool(super().perform_job(job, *args, **kwargs))
+        token = hand_back.set(functools.partial(self.should_hand_back, job.origin))
+        try:
+            with bound_request_id(job.meta.get("request_id")):
+                ok = bool(super().perform_job(job, *args, **kwargs))
+        finally:
+            hand_back.reset(token)
         JOBS.labels(job=name, outcome="ok" if ok else "failed").inc()
         JOB_SECONDS.labels(job=name).observe(time.monotonic() - started)
         return ok
 
 
+    def should_hand_back(self, origin: str) -> bool:
+        """Whether the job in hand (from queue `origin`) should return soon: a stop was requested, or
+        another of this worker's queues has jobs waiting (a lingering inbox drain must not hold up the outbox)."""
+        if self._stop_requested or self._shutdown_requested_date is not None:
+            return True
+        return any(q.name != origin and q.count > 0 for q in self.queues)
+
+
 class RuntimeWorker(_HandsRuntime, Worker):
-    """The production worker: each job runs in a forked work-horse, so a crash loses only that attempt."""
+    """The production worker: inbox drains run in its process, any other job in a forked work-horse,
+    so a crash of one loses only that attempt."""
+
+    def execute_job(self, job: Job, queue: Queue) -> None:
+        if queue.name not in IN_PROCESS_QUEUES:
+            super().execute_job(job, queue)
+            return
+        # What RQ's SimpleWorker does: the job's timeout still applies (SIGALRM in this process).
+        execution = self.prepare_execution(job)
+        self.perform_job(job, queue, execution)
+        self.set_state(WorkerStatus.IDLE)
 
 
 class InlineRuntimeWorker(_HandsRuntime, SimpleWorker):
@@ -128,7 +162,9 @@ def run_worker(runtime: Runtime, queue_names: Iterable[str], *, burst: bool = Fa
     while True:
         worker = make_worker(runtime, names)
         try:
-            worker.work(burst=burst, with_scheduler=False, logging_level="INFO")
+            # In turn: a busy inbox always has a drain queued, which must not starve the other queues.
+            worker.work(burst=burst, with_scheduler=False, logging_level="INFO",
+                        dequeue_strategy=DequeueStrategy.ROUND_ROBIN)
         except (redis.RedisError, OSError) as exc:  # e.g. its teardown could not reach Redis either
             log.warning("the worker loop stopped: %s", exc)
         # RQ records a warm shutdown only in `_stop_requested` while a job runs; an idle worker's SIGTERM

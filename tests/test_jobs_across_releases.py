@@ -31,6 +31,18 @@ def test_a_job_queued_under_an_old_path_runs_with_the_runtime(runtime, redis_cli
         assert db.scalars(select(InboundEvent)).all() == []
 
 
+def test_every_job_is_stored_under_sync_jobs_whichever_module_defines_it(redis_client) -> None:  # type: ignore[no-untyped-def]
+    import sync.jobs
+
+    queue = Queue("maintenance", connection=redis_client)
+    for name, function in sync.jobs.ENTRY_POINTS.items():
+        # What RQ stores and what its cron scheduler keys on; a later move between modules keeps it.
+        assert queue.enqueue(function).func_name == f"sync.jobs.{name}"
+        assert getattr(sync.jobs, name) is function
+    assert {"drain_inbox", "drain_outbox", "drain_notifications", "sweep", "reconcile_incremental"} \
+        <= set(sync.jobs.ENTRY_POINTS)
+
+
 def test_every_legacy_path_points_at_a_job_of_today() -> None:
     import sync.jobs
 

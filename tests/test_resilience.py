@@ -95,10 +95,9 @@ def test_worker_killed_mid_batch_loses_nothing_and_applies_once(tmp_path: Path, 
             time.sleep(0.1)  # the worker has taken the job
         time.sleep(1.5)  # …and is now blocked on the lock, mid-batch
         assert worker.poll() is None, "the worker should be blocked inside its batch"
-        # RQ's work-horse runs in a process group of its own: kill the worker and every descendant,
+        # The drain runs in the worker's own process (sync.worker); kill it and anything it started,
         # like a machine that dies.
         family = [worker.pid, *(child.pid for child in psutil.Process(worker.pid).children(recursive=True))]
-        assert len(family) >= 2, "the worker should have forked a work-horse for the job"
         for pid in family:
             os.kill(pid, signal.SIGKILL)
         worker.wait(10)

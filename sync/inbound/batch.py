@@ -18,17 +18,18 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import ColumnElement, any_, bindparam, func, or_, select
-from sqlalchemy.dialects.postgresql import ARRAY
-from sqlalchemy.orm import InstrumentedAttribute, Session, lazyload, selectinload
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import Session
 
 from sync.inbound.echo import ECHO_WINDOW, TRANSITIONS
+from sync.inbound.rows import CommentRow, HistoryRow, TicketRow, comment_row, ticket_row
+from sync.inbound.sql import one_of
+from sync.inbound.write import COMMENTS, PARTICIPANTS, TICKETS, write_comments, write_history, write_tickets
 from sync.jsm.events import CommentEvent, Event, IssueEvent
 from sync.jsm.snapshots import CommentSnapshot, IssueSnapshot
-from sync.models import OUTBOX_IN_FLIGHT, Comment, Organization, OutboxAction, StatusHistory, Ticket, User, utcnow
+from sync.models import OUTBOX_IN_FLIGHT, Comment, Organization, OutboxAction, Ticket, TicketParticipant, User, utcnow
 
 # One transaction-level advisory lock ("JSMC") for the drains that may insert tickets or comments.
 CREATION_LOCK = 0x4A534D43
@@ -42,34 +43,24 @@ def _serialise_creations(session: Session, issue_ids: set[str], comment_ids: set
     batches then fell back to row by row). Inserting drains take turns instead; the rest never wait
     for this lock, and taking it before the row locks keeps the lock order acyclic.
     """
-    count = select(func.count())
-    found_tickets = session.execute(count.select_from(Ticket).where(
-        _one_of(session, Ticket.jira_id, issue_ids))).scalar_one() if issue_ids else 0
-    found_comments = session.execute(count.select_from(Comment).where(
-        _one_of(session, Comment.jira_id, comment_ids))).scalar_one() if comment_ids else 0
+    def found(model: type[Ticket] | type[Comment], ids: set[str]) -> Any:
+        return select(func.count()).select_from(model).where(
+            one_of(session, model.jira_id, ids)).scalar_subquery() if ids else 0
+
+    # One round trip for both counts: a batch's reads are round trips more than work.
+    found_tickets, found_comments = session.execute(
+        select(found(Ticket, issue_ids), found(Comment, comment_ids))).one()
     if found_tickets < len(issue_ids) or found_comments < len(comment_ids):
         session.execute(select(func.pg_advisory_xact_lock(CREATION_LOCK)))
-
-
-def _one_of(session: Session, column: InstrumentedAttribute[Any], values: Iterable[Any]) -> ColumnElement[bool]:
-    """`column IN (values)`; on PostgreSQL `= ANY(array)`, one parameter for the whole batch.
-
-    A batch asks about up to BATCH_SIZE ids several times: as an IN list each statement had hundreds of
-    placeholders, and psycopg re-parsed every such statement (its cache skips long ones), which was about
-    a tenth of the apply's CPU (bench/apply.py under cProfile).
-    """
-    values = list(values)
-    if session.get_bind().dialect.name == "postgresql":
-        return column == any_(bindparam(None, values, type_=ARRAY(column.type)))
-    return column.in_(values)
 
 
 @dataclass
 class BatchCache:
     """Per-batch lookups: tickets and comments by JSM id, portal accounts, organisations, echo candidates."""
 
-    tickets: dict[str, Ticket] = field(default_factory=dict)
-    comments: dict[str, Comment] = field(default_factory=dict)
+    tickets: dict[str, TicketRow] = field(default_factory=dict)
+    # Rows of JSM comments; an ORM `Comment` where a pending portal comment was linked (the ORM writes it).
+    comments: dict[str, CommentRow | Comment] = field(default_factory=dict)
     # Accounts asked about, and those linked to a portal user ("is this author a customer?").
     asked_accounts: set[str] = field(default_factory=set)
     portal_accounts: set[str] = field(default_factory=set)
@@ -83,37 +74,41 @@ class BatchCache:
     echo_actors: dict[str, set[str]] = field(default_factory=dict)
     # Ticket ids with a local comment still waiting for its JSM id (an echo may link it).
     pending_local: set[int] = field(default_factory=set)
-    # First history entries of tickets created by this batch, added once the tickets have ids.
-    held_history: list[tuple[Ticket, dict[str, Any]]] = field(default_factory=list)
+    # History entries to add when the batch settles (a new ticket's need its id first).
+    history: list[HistoryRow] = field(default_factory=list)
 
-    def hold_history(self, ticket: Ticket, at: datetime, changelog_id: str | None) -> None:
-        """Keep the first history entry of a ticket this batch creates until `settle`."""
-        self.held_history.append((ticket, {"customer_status": ticket.customer_status, "at": at,
-                                           "jira_status_name": ticket.jira_status_name,
-                                           "changelog_id": changelog_id}))
+    def add_history(self, entry: HistoryRow) -> None:
+        """Add a history entry at `settle`, unless this batch holds the same change already."""
+        if not any(h.ticket is entry.ticket and h.same_change(entry.customer_status, entry.at, entry.changelog_id)
+                   for h in self.history):
+            self.history.append(entry)
 
     def settle(self, session: Session) -> None:
-        """Insert the new tickets and their held history, before a query that must see them (and at the end)."""
-        if self.held_history:
-            session.flush()
-            session.add_all([StatusHistory(ticket_id=t.id, **values) for t, values in self.held_history])
-            self.held_history.clear()
+        """Write what the batch changed so far: before a query that must see it, and at the end."""
+        session.flush()  # the ORM's part first (a linked comment, an organisation, facts, inbox rows)
+        write_tickets(session, self.tickets.values())
+        write_comments(session, [c for c in self.comments.values() if isinstance(c, CommentRow)])
+        write_history(session, self.history)
+        self.history.clear()
 
     @classmethod
     def load(cls, session: Session, events: Iterable[Event]) -> BatchCache:
-        """Read everything the batch's events need, in at most seven queries."""
+        """Read everything the batch's events need, in at most seven queries (fewer when they need less)."""
         issue_ids: set[str] = set()
         comment_ids: set[str] = set()
         authors: set[str] = set()
         reporters: set[str] = set()
         emails: set[str] = set()
         jira_orgs: set[str] = set()
+        participants = echo = False
         for event in events:
             comment = None
             if isinstance(event, IssueEvent):
                 issue = event.issue
                 issue_ids.add(issue.jira_id)
                 comment = event.comment
+                participants = participants or issue.participants_known
+                echo = echo or (event.kind == "updated" and event.actor is not None)
                 if issue.reporter and issue.reporter.account_id:
                     reporters.add(issue.reporter.account_id)
                 if issue.reporter and issue.reporter.email:
@@ -126,7 +121,8 @@ class BatchCache:
                 comment_ids.add(comment.jira_id)
                 if comment.author and comment.author.account_id:
                     authors.add(comment.author.account_id)
-        return cls._read(session, issue_ids, comment_ids, authors, reporters, emails, jira_orgs)
+        return cls._read(session, issue_ids, comment_ids, authors, reporters, emails, jira_orgs,
+                         participants=participants, echo=echo)
 
     @classmethod
     def for_snapshots(cls, session: Session, issues: Iterable[IssueSnapshot],
@@ -137,61 +133,78 @@ class BatchCache:
         emails = {i.reporter.email.lower() for i in issues if i.reporter and i.reporter.email}
         authors = {c.author.account_id for c in comments if c.author and c.author.account_id}
         return cls._read(session, {i.jira_id for i in issues}, {c.jira_id for c in comments}, authors, reporters,
-                         emails, {o.jira_id for i in issues for o in i.organisations})
+                         emails, {o.jira_id for i in issues for o in i.organisations},
+                         participants=any(i.participants_known for i in issues), echo=False)
 
     @classmethod
     def _read(cls, session: Session, issue_ids: set[str], comment_ids: set[str], authors: set[str],
-              reporters: set[str], emails: set[str], jira_orgs: set[str]) -> BatchCache:
+              reporters: set[str], emails: set[str], jira_orgs: set[str], *, participants: bool,
+              echo: bool) -> BatchCache:
+        """The reads; `participants`/`echo`: whether any event lists participants / may echo our transition."""
         cache = cls()
         with session.no_autoflush:
             if session.get_bind().dialect.name == "postgresql":
                 _serialise_creations(session, issue_ids, comment_ids)
-            cache._load_rows(session, issue_ids, comment_ids)
+            cache._load_rows(session, issue_ids, comment_ids, participants=participants, echo=echo)
             cache._load_accounts(session, authors | reporters, emails)
             cache.asked_reporters = reporters | {f"email:{e}" for e in emails}
             if jira_orgs:
                 cache.org_by_jira = {jira_org_id: org_id for jira_org_id, org_id in session.execute(
                     select(Organization.jira_org_id, Organization.id).where(
-                        _one_of(session, Organization.jira_org_id, jira_orgs)))
+                        one_of(session, Organization.jira_org_id, jira_orgs)))
                     if jira_org_id is not None}
         return cache
 
-    def _load_rows(self, session: Session, issue_ids: set[str], comment_ids: set[str]) -> None:
+    def _load_rows(self, session: Session, issue_ids: set[str], comment_ids: set[str], *, participants: bool,
+                   echo: bool) -> None:
         if issue_ids:
             # One statement locks the batch's tickets, in id order (a fixed order: no deadlock between
-            # drains). lazyload: the organisation is never read while applying; the participants are
-            # compared with each event's, so they come in one more query for the whole batch.
-            self.tickets = {t.jira_id: t for t in session.scalars(
-                select(Ticket).where(_one_of(session, Ticket.jira_id, issue_ids)).order_by(Ticket.id)
-                .options(lazyload(Ticket.organization), selectinload(Ticket.participants))
-                .with_for_update(of=Ticket))}
+            # drains); plain rows, not ORM objects (`sync.inbound.rows` says why).
+            self.tickets = {r.jira_id: ticket_row(r) for r in session.execute(
+                select(TICKETS).where(one_of(session, Ticket.jira_id, issue_ids)).order_by(TICKETS.c.id)
+                .with_for_update())}
         if comment_ids:
-            self.comments = {c.jira_id: c for c in session.scalars(
-                select(Comment).where(_one_of(session, Comment.jira_id, comment_ids)).order_by(Comment.id)
-                .with_for_update())
-                if c.jira_id is not None}
-        ticket_ids = {t.id: t.jira_id for t in self.tickets.values()}
+            self.comments = {r.jira_id: comment_row(r) for r in session.execute(
+                select(COMMENTS).where(one_of(session, Comment.jira_id, comment_ids)).order_by(COMMENTS.c.id)
+                .with_for_update()) if r.jira_id is not None}
+        ticket_ids = {t.id for t in self.tickets.values() if t.id is not None}
         if not ticket_ids:
             return
-        # The echo check, once per batch: run per event it cost a quarter of the apply time.
+        # Each read below only when an event of the batch needs it: a batch's reads cost round trips.
+        if participants:  # compared with the lists the events carry
+            self._load_participants(session, ticket_ids)
+        if echo:  # the echo check, once per batch: run per event it cost a quarter of the apply time
+            self._load_echo_actors(session, ticket_ids)
+        if comment_ids:
+            self.pending_local = set(session.scalars(select(Comment.ticket_id).distinct().where(
+                one_of(session, Comment.ticket_id, ticket_ids), Comment.jira_id.is_(None),
+                Comment.outbox_action_id.is_not(None), Comment.deleted.is_(False))))
+
+    def _load_participants(self, session: Session, ticket_ids: set[int]) -> None:
+        held: dict[int, list[str]] = {}
+        for ticket_id, account_id in session.execute(
+                select(PARTICIPANTS.c.ticket_id, PARTICIPANTS.c.account_id)
+                .where(one_of(session, TicketParticipant.ticket_id, ticket_ids))):
+            held.setdefault(ticket_id, []).append(account_id)
+        for ticket in self.tickets.values():
+            ticket.stored_participants = tuple(held.get(cast(int, ticket.id), ()))
+
+    def _load_echo_actors(self, session: Session, ticket_ids: set[int]) -> None:
         since = utcnow() - ECHO_WINDOW
         for jira_id, payload in session.execute(
                 select(Ticket.jira_id, OutboxAction.payload).join(Ticket, OutboxAction.ticket_id == Ticket.id)
-                .where(_one_of(session, OutboxAction.ticket_id, ticket_ids), OutboxAction.kind.in_(TRANSITIONS),
+                .where(one_of(session, OutboxAction.ticket_id, ticket_ids), OutboxAction.kind.in_(TRANSITIONS),
                        or_(OutboxAction.state.in_(OUTBOX_IN_FLIGHT), OutboxAction.updated_at >= since))):
             actor = (payload or {}).get("jsm_actor")
             if actor:
                 self.echo_actors.setdefault(jira_id, set()).add(actor)
-        self.pending_local = set(session.scalars(select(Comment.ticket_id).distinct().where(
-            _one_of(session, Comment.ticket_id, ticket_ids), Comment.jira_id.is_(None),
-            Comment.outbox_action_id.is_not(None), Comment.deleted.is_(False))))
 
     def _load_accounts(self, session: Session, accounts: set[str], emails: set[str]) -> None:
         conditions = []
         if accounts:
-            conditions.append(_one_of(session, User.jira_account_id, accounts))
+            conditions.append(one_of(session, User.jira_account_id, accounts))
         if emails:
-            conditions.append(_one_of(session, User.email, emails))
+            conditions.append(one_of(session, User.email, emails))
         self.asked_accounts = set(accounts)
         if not conditions:
             return

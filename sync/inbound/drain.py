@@ -9,7 +9,6 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
-from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from sqlalchemy import or_, select
@@ -17,6 +16,7 @@ from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
 from sync.inbound.batch import BatchCache
+from sync.inbound.outcomes import count_attempts, defer, fail, mark_batch, outcome, set_outcome
 from sync.inbound.site_fields import organisations_fields, participants_fields
 from sync.inbound.upsert import ApplyResult, Deferred, apply_comment_event, apply_issue_event
 from sync.inbound.visibility import with_comment_visibility
@@ -32,9 +32,6 @@ log = logging.getLogger(__name__)
 # Rows per transaction. Larger batches amortise the per-batch reads and commit, smaller ones make
 # changes visible sooner; at 200 a batch takes about 0.2 s to apply on PostgreSQL (bench/apply.py).
 BATCH_SIZE = 200
-# A deferred event (its ticket not mirrored yet) is retried this many times, then marked failed;
-# reconciliation brings the ticket and its comments in any case.
-MAX_DEFERRALS = 5
 
 
 def _parse(row: InboundEvent, session: Session) -> Event:
@@ -49,21 +46,6 @@ def _apply_event(session: Session, event: Event, mapping: Mapping, batch: BatchC
     if isinstance(event, CommentEvent):
         return apply_comment_event(session, event, batch=batch)
     return None
-
-
-def _set_outcome(row: InboundEvent, event: Event, result: ApplyResult | None) -> None:
-    if result is None:
-        row.state, row.reason = InboxState.IGNORED, f"event kind {event.kind} is not mirrored"
-    else:
-        row.state, row.reason, row.applied_at = InboxState.APPLIED, result.reason, utcnow()
-
-
-def _defer(row: InboundEvent, exc: Exception) -> None:
-    if row.attempts >= MAX_DEFERRALS:
-        row.state, row.reason = InboxState.FAILED, f"{exc}; gave up after {row.attempts} attempts"
-    else:
-        row.reason = f"deferred: {exc}"
-        row.retry_at = utcnow() + timedelta(seconds=15 * row.attempts)
 
 
 def apply_inbox_row(row: InboundEvent, session: Session, runtime: Runtime, mapping: Mapping,
@@ -87,11 +69,11 @@ def _apply_one(row: InboundEvent, session: Session, runtime: Runtime, mapping: M
             if batch is not None:
                 batch.settle(session)  # this row's held history belongs in its own savepoint
         rolled_back = False
-        _set_outcome(row, event, result)
+        set_outcome(row, event, result)
     except Deferred as exc:
-        _defer(row, exc)
+        defer(row, exc)
     except (NotAWebhook, ValueError, KeyError, TypeError) as exc:
-        row.state, row.reason = InboxState.FAILED, f"{type(exc).__name__}: {exc}"
+        fail(row, exc)
     except (IntegrityError, DataError) as exc:
         if retry_conflict and isinstance(exc, IntegrityError):
             # PostgreSQL reports a unique violation only once the other drain that inserted the same
@@ -100,19 +82,29 @@ def _apply_one(row: InboundEvent, session: Session, runtime: Runtime, mapping: M
         row.state, row.reason = InboxState.FAILED, f"{type(exc).__name__}: {str(exc.orig).strip()[:500]}"
     except OperationalError as exc:
         # A deadlock or lock timeout: try again later (the connection itself is still usable).
-        _defer(row, exc)
+        defer(row, exc)
     return "rolled_back" if rolled_back else "ok"
 
 
-def _apply_together(session: Session, rows: list[InboundEvent], runtime: Runtime, mapping: Mapping) -> None:
-    """Apply rows with one cache and no per-row savepoint; any unexpected error aborts them all."""
+def _apply_together(session: Session, rows: list[InboundEvent], runtime: Runtime, mapping: Mapping, *,
+                    counted: bool) -> None:
+    """Apply rows with one cache and no per-row savepoint; any unexpected error aborts them all.
+
+    `counted`: the rows' attempts are written already; else each row's is counted with its outcome.
+    """
+    def attempt(row: InboundEvent) -> None:
+        if not counted:
+            row.attempts += 1
+
     parsed: list[tuple[InboundEvent, Event]] = []
     for row in rows:
         try:
             parsed.append((row, _parse(row, session)))
         except (NotAWebhook, ValueError, KeyError, TypeError) as exc:
-            row.state, row.reason = InboxState.FAILED, f"{type(exc).__name__}: {exc}"
+            attempt(row)
+            fail(row, exc)
     batch = BatchCache.load(session, [event for _, event in parsed])
+    outcomes: list[tuple[InboundEvent, InboxState, str]] = []
     for row, event in parsed:
         try:
             event = with_comment_visibility(event, runtime, session=session, known=batch.comments.__contains__)
@@ -120,29 +112,37 @@ def _apply_together(session: Session, rows: list[InboundEvent], runtime: Runtime
         except Deferred as exc:
             if not isinstance(event, CommentEvent):
                 raise  # an issue event may have written before: let the per-row path roll it back alone
-            _defer(row, exc)  # raised before the comment wrote anything: nothing to undo
+            attempt(row)
+            defer(row, exc)  # raised before the comment wrote anything: nothing to undo
             continue
-        _set_outcome(row, event, result)
-    batch.settle(session)
-    session.flush()  # inside the batch's savepoint, so a failing write falls back to per-row
+        outcomes.append((row, *outcome(event, result)))
+    batch.settle(session)  # inside the batch's savepoint, so a failing write falls back to per-row
+    mark_batch(session, outcomes, count_attempt=not counted)
+    session.flush()
 
 
 def apply_inbox_rows(session: Session, rows: list[InboundEvent], runtime: Runtime, mapping: Mapping) -> None:
     """Apply a batch of inbox rows: together in one savepoint, or row by row if that fails."""
-    for row in rows:
-        row.attempts += 1
-    # Written before the savepoint (kept if it rolls back). On SQLite this first write also takes the
-    # write lock while no read snapshot is open: a SAVEPOINT opened first would start a read
-    # transaction whose later upgrade fails at once ("database is locked") instead of waiting.
-    session.flush()
+    # On SQLite the attempts are written first, before the savepoint: this first write takes the write
+    # lock while no read snapshot is open (a SAVEPOINT opened first would start a read transaction
+    # whose later upgrade fails at once, "database is locked", instead of waiting). On PostgreSQL each
+    # row's attempt is written with its outcome: one UPDATE of the whole batch fewer.
+    counted = session.get_bind().dialect.name == "sqlite"
+    if counted:
+        count_attempts(session, rows)
     try:
         with session.begin_nested():
-            _apply_together(session, rows, runtime, mapping)
+            _apply_together(session, rows, runtime, mapping, counted=counted)
         return
     except Exception as exc:  # whatever it was, the per-row pass below isolates (or re-raises) it
-        # The savepoint's rollback expired the rows and the batch's objects: start again from the database.
+        # Start again from the database: the rows' outcomes were set without the ORM knowing (it would
+        # not see them as changed when the per-row pass sets them again), so read them afresh.
+        for row in rows:
+            session.expire(row)
         log.info("inbox batch of %d rows failed together (%s: %s); applying them one by one",
                  len(rows), type(exc).__name__, exc)
+    if not counted:
+        count_attempts(session, rows)  # outside the per-row savepoints: kept whatever each row does
     batch: BatchCache | None = None
     for row in rows:
         for retry_conflict in (True, False):

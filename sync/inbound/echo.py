@@ -23,6 +23,7 @@ from sync.models import OUTBOX_IN_FLIGHT, Comment, OutboxAction, Ticket, utcnow
 
 if TYPE_CHECKING:
     from sync.inbound.batch import BatchCache
+    from sync.inbound.rows import CommentRow, TicketRow
 
 TRANSITIONS = ("resolve", "cancel", "reopen")
 # How long after our transition its late webhooks are still recognised as ours.
@@ -68,7 +69,7 @@ def _ours(action: OutboxAction | None, comment: CommentSnapshot) -> bool:
     return normalise_body(payload.get("jsm_body")) == normalise_body(comment.body)
 
 
-def link_pending_comment(session: Session, ticket: Ticket, comment: CommentSnapshot) -> Comment | None:
+def link_pending_comment(session: Session, ticket: Ticket | TicketRow, comment: CommentSnapshot) -> Comment | None:
     """The pending local comment this JSM comment is the echo of (now linked to its JSM id), or None."""
     candidates = session.scalars(select(Comment).where(
         Comment.ticket_id == ticket.id, Comment.jira_id.is_(None), Comment.outbox_action_id.is_not(None),
@@ -82,7 +83,7 @@ def link_pending_comment(session: Session, ticket: Ticket, comment: CommentSnaps
     return None
 
 
-def is_own_comment_echo(session: Session, row: Comment, comment: CommentSnapshot) -> bool:
+def is_own_comment_echo(session: Session, row: Comment | CommentRow, comment: CommentSnapshot) -> bool:
     """Whether a stored comment of ours is being re-delivered unchanged (so the local copy must stay)."""
     if row.outbox_action_id is None:
         return False

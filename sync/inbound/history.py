@@ -3,21 +3,31 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
 from mappings import Mapping, StatusResolution
+from sync.inbound.rows import HistoryRow, TicketRow
 from sync.jsm.snapshots import IssueSnapshot, StatusChange
 from sync.models import StatusHistory, Ticket
 
+if TYPE_CHECKING:
+    from sync.inbound.batch import BatchCache
 
-def record_history(session: Session, ticket: Ticket, at: datetime, changelog_id: str | None,
-                   status: str | None = None, jira_status_name: str | None = None) -> None:
+
+def record_history(session: Session, ticket: Ticket | TicketRow, at: datetime, changelog_id: str | None,
+                   status: str | None = None, jira_status_name: str | None = None,
+                   batch: BatchCache | None = None) -> None:
     """Add a history entry for `ticket` unless the same change is already recorded."""
     # Idempotent two ways: by changelog id (a redelivered event), and by (status, at), because the
     # same change can arrive once from reconcile (no changelog id) and once from its webhook.
     status = status or ticket.customer_status
+    if batch is not None and isinstance(ticket, TicketRow):
+        # The same rule, for the whole batch at once when it settles (`sync.inbound.write.write_history`).
+        batch.add_history(HistoryRow(ticket, status, jira_status_name or ticket.jira_status_name, at, changelog_id))
+        return
     same = and_(StatusHistory.customer_status == status, StatusHistory.at == at)
     if changelog_id is not None:
         same = or_(same, StatusHistory.changelog_id == changelog_id)
@@ -28,9 +38,9 @@ def record_history(session: Session, ticket: Ticket, at: datetime, changelog_id:
                               changelog_id=changelog_id))
 
 
-def record_late_history(session: Session, ticket: Ticket, issue: IssueSnapshot,
+def record_late_history(session: Session, ticket: Ticket | TicketRow, issue: IssueSnapshot,
                         changes: tuple[StatusChange, ...], at: datetime, changelog_id: str | None,
-                        mapping: Mapping) -> None:
+                        mapping: Mapping, batch: BatchCache | None = None) -> None:
     """History of an event older than the ticket: its changelog's customer-visible status change."""
     if not changes or changelog_id is None:
         return
@@ -55,4 +65,4 @@ def record_late_history(session: Session, ticket: Ticket, issue: IssueSnapshot,
         # e.g. the ticket's first sighting): the changelog tells when the change really happened.
         later[0].at, later[0].changelog_id = at, changelog_id
         return
-    record_history(session, ticket, at, changelog_id, after.key, change.to_name)
+    record_history(session, ticket, at, changelog_id, after.key, change.to_name, batch)

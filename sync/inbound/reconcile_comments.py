@@ -78,18 +78,44 @@ def _with_public(c: CommentSnapshot, public: bool) -> CommentSnapshot:
     return CommentSnapshot(c.jira_id, c.author, c.body, c.created, c.updated, public)
 
 
+def _known_visibility(hit: SearchHit, stored: StoredComments) -> list[CommentSnapshot]:
+    # A comment we already hold unchanged keeps the visibility we stored; only new or edited ones
+    # without a flag (Data Center search results carry no `jsdPublic`) need the listing for theirs.
+    return [_with_public(c, stored.live[c.jira_id][1]) if c.public is None and stored.is_current(c) else c
+            for c in hit.comments]
+
+
+def _asks_visibility(hit: SearchHit, comments: list[CommentSnapshot]) -> bool:
+    """Whether the listing is needed for the comments themselves (a truncated list, or an unknown flag)."""
+    return not hit.comments_complete or any(c.public is None for c in comments)
+
+
+def _disagreement(hit: SearchHit, stored: StoredComments, ids: set[str]) -> tuple[set[str], set[str]]:
+    """Stored live comments the hit lacks, and stored deleted ones it has."""
+    return (stored.live_by_ticket.get(hit.issue.jira_id, set()) - ids,
+            stored.deleted_by_ticket.get(hit.issue.jira_id, set()) & ids)
+
+
+def needs_listing(hit: SearchHit, stored: StoredComments) -> bool:
+    """Whether `compare` will ask JSM for the hit's comment listing (page and store disagree, or a flag is unknown).
+
+    Lets a page that needs no call be read and written in one transaction.
+    """
+    comments = _known_visibility(hit, stored)
+    if _asks_visibility(hit, comments):
+        return True
+    missing, deleted_yet_listed = _disagreement(hit, stored, {c.jira_id for c in comments})
+    return bool(missing or deleted_yet_listed)
+
+
 def compare(gw: JsmGateway, hit: SearchHit, stored: StoredComments) -> HitComments:
     """The hit's comments to apply, and which stored ones JSM confirms deleted or not deleted.
 
     Call only after `read_stored`: a listing asked here is newer than what the store was seen to hold.
     """
-    # A comment we already hold unchanged keeps the visibility we stored; only new or edited ones
-    # without a flag (Data Center search results carry no `jsdPublic`), or a list the search
-    # truncated, need the listing for their visibility.
-    comments = [_with_public(c, stored.live[c.jira_id][1]) if c.public is None and stored.is_current(c) else c
-                for c in hit.comments]
+    comments = _known_visibility(hit, stored)
     listed: dict[str, CommentSnapshot] | None = None
-    asked = not hit.comments_complete or any(c.public is None for c in comments)
+    asked = _asks_visibility(hit, comments)
     if asked:
         listed = _listing(gw, hit.issue.key)
         found = listed or {}
@@ -98,9 +124,7 @@ def compare(gw: JsmGateway, hit: SearchHit, stored: StoredComments) -> HitCommen
                     for c in comments]
         seen = {c.jira_id for c in comments}
         comments.extend(c for cid, c in found.items() if cid not in seen)
-    ids = {c.jira_id for c in comments}
-    missing = stored.live_by_ticket.get(hit.issue.jira_id, set()) - ids
-    deleted_yet_listed = stored.deleted_by_ticket.get(hit.issue.jira_id, set()) & ids
+    missing, deleted_yet_listed = _disagreement(hit, stored, {c.jira_id for c in comments})
     if not missing and not deleted_yet_listed:
         return HitComments(comments)
     if not asked:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy.orm import Session
 
@@ -30,17 +30,30 @@ class Actor:
 NOBODY = Actor()
 
 
+class ChangedTicket(Protocol):
+    """What a fact needs of its ticket: a `Ticket`, or the row an inbox batch writes (`sync.inbound.rows`)."""
+
+    @property
+    def id(self) -> int | None: ...
+
+    @property
+    def customer_status(self) -> str: ...
+
+
 def _is_news(at: datetime | None) -> bool:
     return at is None or at >= utcnow() - NEWS_MAX_AGE
 
 
-def _record(session: Session, kind: NotificationKind, ticket: Ticket, actor: Actor, details: dict[str, Any]) -> None:
+def _record(session: Session, kind: NotificationKind, ticket: ChangedTicket, actor: Actor,
+            details: dict[str, Any]) -> None:
+    if ticket.id is None:
+        raise ValueError("a fact names a stored ticket: write the ticket first")
     session.add(NotificationEvent(kind=kind, ticket_id=ticket.id, actor_account_id=actor.account_id,
                                   details={**details, "actor_user_id": actor.user_id}, created_at=utcnow(),
                                   fanned_out=False))
 
 
-def record_status_change(session: Session, ticket: Ticket, previous: str, *, resolved: bool, at: datetime | None,
+def record_status_change(session: Session, ticket: ChangedTicket, previous: str, *, resolved: bool, at: datetime | None,
                          actor: Actor = NOBODY) -> None:
     """The customer status of `ticket` changed from `previous` (a Jira move inside one customer status is none)."""
     if previous == ticket.customer_status or not _is_news(at):
@@ -49,7 +62,7 @@ def record_status_change(session: Session, ticket: Ticket, previous: str, *, res
             {"from": previous, "to": ticket.customer_status, "resolved": resolved})
 
 
-def record_support_reply(session: Session, ticket: Ticket, comment_jira_id: str, *, at: datetime | None,
+def record_support_reply(session: Session, ticket: ChangedTicket, comment_jira_id: str, *, at: datetime | None,
                          author_account_id: str | None) -> None:
     """A public comment from support arrived (internal comments and customers' own never come here)."""
     if not _is_news(at):

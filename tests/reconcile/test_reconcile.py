@@ -8,7 +8,8 @@ from collections import Counter
 import pytest
 from sqlalchemy import select
 
-from sync.inbound.reconcile import ProjectLock, reconcile, watermark
+from sync.inbound.reconcile import reconcile, watermark
+from sync.inbound.reconcile_lock import ProjectLock
 from sync.jsm.errors import JsmTransientError
 from sync.models import Ticket
 from tests.reconcile.conftest import assert_mirrors, control, gateway_for, populate
