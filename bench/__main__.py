@@ -122,6 +122,9 @@ def table(results: dict[str, Any]) -> str:
             cpu = " + ".join(f"{name} {ms}" for name, ms in p["cpu_ms"].items())
             rows.append(("full reconcile CPU ms per page", cpu, f"÷ {p['cpus']} cores {p['two_cores_floor_ms']}",
                          f"1/rate {p['budget_ms_at_rate']}"))
+            if "worker_runqueue_wait_ms" in p:
+                rows.append(("full reconcile worker waiting for a core, ms per page", str(p["worker_runqueue_wait_ms"]),
+                             f"load average {p['load_average_before_after']}", ""))
         if "again_unchanged" in r:
             a = r["again_unchanged"]
             rows.append(("full reconcile again, nothing changed: wall s", str(a["wall_s"]),
