@@ -115,6 +115,9 @@ def create_app(settings: Settings | None = None, test_config: dict[str, Any] | N
     )
     if test_config:
         app.config.update(test_config)
+    # A webhook delivery skips Flask's per-request hooks, which decide nothing for it; behind the proxy fix,
+    # so its answer knows the scheme the client used (HSTS) as every other answer does.
+    app.wsgi_app = WebhookDispatch(app.wsgi_app, runtime, MAX_BODY_BYTES)  # type: ignore[method-assign]
     if settings.proxy.trusted_hops:
         # Client address, scheme and host from the proxies' X-Forwarded-* headers (login limits, Secure, HSTS).
         hops = settings.proxy.trusted_hops
@@ -133,6 +136,4 @@ def create_app(settings: Settings | None = None, test_config: dict[str, Any] | N
             csrf.exempt(blueprint)
     guard_cookie_writes(app, frozenset(bp.name for bp, exempt in BLUEPRINTS if exempt and bp is not webhooks.bp))
     init_portal(app, runtime)
-    # Outermost: a webhook delivery skips Flask's per-request hooks, which decide nothing for it.
-    app.wsgi_app = WebhookDispatch(app.wsgi_app, runtime, MAX_BODY_BYTES)  # type: ignore[method-assign]
     return app

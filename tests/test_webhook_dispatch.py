@@ -123,3 +123,15 @@ def test_a_defect_in_the_receiver_is_a_logged_500_not_a_lost_answer(client, monk
         response = post_webhook(client, issue_payload())
     assert response.status_code == 500 and response.json == {"error": "internal error"}
     assert any("webhook receiver failed" in r.getMessage() and r.exc_info for r in caplog.records)
+
+
+def test_behind_a_trusted_proxy_the_lane_sees_the_clients_scheme(tmp_path, database_url, redis_url,
+                                                                 redis_client) -> None:  # type: ignore[no-untyped-def]
+    from app import create_app
+    from tests.conftest import make_settings
+
+    app = create_app(make_settings(tmp_path, database_url, redis_url, proxy={"trusted_hops": 1}), {"TESTING": True})
+    response = post_webhook(app.test_client(), issue_payload(), headers={"X-Forwarded-Proto": "https"})
+    assert response.status_code == 202
+    assert response.headers["Strict-Transport-Security"] == "max-age=31536000"
+    app.extensions["companion"].close()

@@ -10,11 +10,12 @@ that batch, and hands the lead to the first request queued meanwhile, whose batc
 caller returns only after the commit that holds its row (or raises that commit's error), so "durable
 before 2xx" holds.
 
-Measured and kept simple (bench/ingest.py, 2 cores, 64 deliveries in flight): one flush at a time per
-process fills about 55 rows a commit (`companion_inbox_commit_rows` in /metrics); two or three flushes
-in flight made batches of 29 or 20 rows, more CPU per delivery and no more throughput. On PostgreSQL
-the batch goes as one JSON document (`_recordset_upsert`); `unnest` of one array per column cost more
-than that, as the arrays' text form escapes every quote of every JSON payload.
+Measured and kept simple (bench/ingest.py, 2 cores): with 64 deliveries in flight over two web
+processes a commit holds 22–29 rows, with 16 about 7 (`companion_inbox_commit_rows` in /metrics). Two
+or three flushes in flight per process made batches a half or a third as large, cost more CPU per
+delivery and gave no more throughput. On PostgreSQL the batch goes as one JSON document
+(`_recordset_upsert`); `unnest` of one array per column cost more than the VALUES list it replaced, as
+the arrays' text form escapes every quote of every JSON payload.
 
 A delivery id already stored (or twice in one batch) comes back as None: `200 duplicate`, exactly as
 a unique violation answered before. Rows go in in delivery-id order, so the batches of two processes
