@@ -18,9 +18,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, cast
+from typing import cast
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.orm import Session
 
 from sync.inbound.echo import ECHO_WINDOW, TRANSITIONS
@@ -43,15 +43,16 @@ def _serialise_creations(session: Session, issue_ids: set[str], comment_ids: set
     batches then fell back to row by row). Inserting drains take turns instead; the rest never wait
     for this lock, and taking it before the row locks keeps the lock order acyclic.
     """
-    def found(model: type[Ticket] | type[Comment], ids: set[str]) -> Any:
+    def missing(model: type[Ticket] | type[Comment], ids: set[str]) -> ColumnElement[bool]:
         return select(func.count()).select_from(model).where(
-            one_of(session, model.jira_id, ids)).scalar_subquery() if ids else 0
+            one_of(session, model.jira_id, ids)).scalar_subquery() < len(ids)
 
-    # One round trip for both counts: a batch's reads are round trips more than work.
-    found_tickets, found_comments = session.execute(
-        select(found(Ticket, issue_ids), found(Comment, comment_ids))).one()
-    if found_tickets < len(issue_ids) or found_comments < len(comment_ids):
-        session.execute(select(func.pg_advisory_xact_lock(CREATION_LOCK)))
+    if not issue_ids and not comment_ids:
+        return
+    # One round trip: the lock is taken only when a count falls short (the WHERE is a one-time filter
+    # PostgreSQL evaluates before the select list). A batch's reads cost round trips more than work.
+    short = [missing(model, ids) for model, ids in ((Ticket, issue_ids), (Comment, comment_ids)) if ids]
+    session.execute(select(func.pg_advisory_xact_lock(CREATION_LOCK)).where(or_(*short)))
 
 
 @dataclass
