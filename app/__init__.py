@@ -48,6 +48,7 @@ from app.portal import settings as portal_settings
 from app.redaction import install_redaction
 from app.requestlog import init_request_log
 from app.security import csrf, guard_cookie_writes, init_security
+from app.webhook_dispatch import WebhookDispatch
 from sync.runtime import Runtime
 from sync.settings import Settings, load_settings
 
@@ -132,4 +133,6 @@ def create_app(settings: Settings | None = None, test_config: dict[str, Any] | N
             csrf.exempt(blueprint)
     guard_cookie_writes(app, frozenset(bp.name for bp, exempt in BLUEPRINTS if exempt and bp is not webhooks.bp))
     init_portal(app, runtime)
+    # Outermost: a webhook delivery skips Flask's per-request hooks, which decide nothing for it.
+    app.wsgi_app = WebhookDispatch(app.wsgi_app, runtime, MAX_BODY_BYTES)  # type: ignore[method-assign]
     return app

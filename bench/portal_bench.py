@@ -28,14 +28,18 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from sqlalchemy import create_engine, event, insert, select, text
+from sqlalchemy import create_engine, event, insert, select, text, update
 from sqlalchemy.engine import make_url
 
-from sync.models import Comment, Organization, StatusHistory, Ticket, User
+from sync.models import Comment, Organization, StatusHistory, Ticket, TicketParticipant, User
 
 STATUSES = [("open", "open"), ("in_progress", "open"), ("awaiting_customer", "open"), ("awaiting_fix", "open"),
             ("resolved", "resolved"), ("closed", "closed"), ("canceled", "closed")]
 PRIORITIES = ["high", "medium", "low"]
+# The participant reader: an org viewer of org-1 whom JSM lists on a few other organisations' requests,
+# so their organisation scope is "org-1's requests, or one they take part in" (sync.scope).
+PARTICIPANT = ("participant@org1.test", "acc-bench-participant")
+PARTICIPATIONS = 5
 TYPES = ["Incident", "Defect", "Consultation", "Feature request"]
 
 
@@ -158,6 +162,17 @@ def _copy_fill(engine: Any, tickets: int, orgs: int, seed: int) -> None:
         raw.close()
 
 
+def _add_participations(db: Any, tickets: int, orgs: int) -> None:
+    """Make the participant reader a JSM participant of a few requests outside org-1 (once per database)."""
+    db.execute(update(User).where(User.email == PARTICIPANT[0]).values(jira_account_id=PARTICIPANT[1]))
+    if db.scalar(select(TicketParticipant.ticket_id).where(TicketParticipant.account_id == PARTICIPANT[1])):
+        return
+    # Tickets round-robin over organisations: ticket n belongs to organisation n % orgs + 1 (org-1 is id 2).
+    outside = [n for n in range(3, tickets + 1, max(1, tickets // PARTICIPATIONS)) if n % orgs + 1 != 2]
+    db.execute(insert(TicketParticipant), [{"ticket_id": n, "account_id": PARTICIPANT[1]}
+                                           for n in outside[:PARTICIPATIONS]])
+
+
 class QueryCounter:
     """Counts the SQL statements the app sends (SQLAlchemy's before_cursor_execute event)."""
 
@@ -202,7 +217,7 @@ def main() -> None:
     parser.add_argument("--keep-database", metavar="NAME",
                         help="PostgreSQL: reuse (or create and fill once) this database and never drop it")
     parser.add_argument("--only", help="pages to time, comma-separated "
-                                       "(floor,list,request,summary,export_csv,admin_list)")
+                                       "(floor,list,request,summary,export_csv,admin_list,participant_list)")
     parser.add_argument("--show-sql", action="store_true", help="print the statements of one request per page")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="portal-bench-"))
@@ -227,12 +242,15 @@ def main() -> None:
         app = create_app(settings, {"TESTING": True, "WTF_CSRF_ENABLED": False})
         runtime = app.extensions["companion"]
         with runtime.sessions() as db, db.begin():
-            for email, role, org in (("viewer@org1.test", "org_viewer", "org-1"), ("admin@bench.test", "admin", None)):
+            for email, role, org in (("viewer@org1.test", "org_viewer", "org-1"), ("admin@bench.test", "admin", None),
+                                     (PARTICIPANT[0], "org_viewer", "org-1")):
                 if db.scalar(select(User.id).where(User.email == email)) is None:
                     create_user(db, email=email, role=role, org_slug=org, password="bench-password")
-        client, admin = app.test_client(), app.test_client()
+            _add_participations(db, tickets, orgs)
+        client, admin, participant = app.test_client(), app.test_client(), app.test_client()
         client.post("/login", data={"email": "viewer@org1.test", "password": "bench-password"})
         admin.post("/login", data={"email": "admin@bench.test", "password": "bench-password"})
+        participant.post("/login", data={"email": PARTICIPANT[0], "password": "bench-password"})
         keys = [f"SUP-{n}" for n in range(1, tickets + 1) if n % orgs + 1 == 2][:20]
         pages = {
             # The same-run floor: the app's cheapest answer through the same client (one round trip each
@@ -247,9 +265,12 @@ def main() -> None:
             "admin_list": (["/?scope=org", "/?scope=org&status=in_progress", "/?scope=org&sort=priority&dir=asc",
                             "/?scope=org&page=2"], args.rounds),
         }
+        # The organisation's list read by a viewer who also takes part in other organisations' requests.
+        pages["participant_list"] = pages["list"]
         wanted = args.only.split(",") if args.only else list(pages)
         counter = QueryCounter(runtime.engine)
         reader = {name: admin if name.startswith("admin") else client for name in pages}
+        reader["participant_list"] = participant
         results = {name: measure(reader[name], *pages[name], counter) for name in wanted}
         if args.show_sql:
             for name in wanted:

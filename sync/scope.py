@@ -131,6 +131,29 @@ def visible_condition(user: User, scope: str = "mine") -> ColumnElement[bool]:
     return and_(alive, or_(in_org, participated_by(user))) if _participates_elsewhere(user) else and_(alive, in_org)
 
 
+def spans_every_organisation(user: User, scope: str) -> bool:
+    """Whether `scope` is every live ticket for `user` (an administrator's organisation or group scope): the
+    whole table, so its list and counts must be read through indexes rather than by looking at each row."""
+    return scope != "mine" and is_admin(user) and scope in scopes_for(user)
+
+
+def visible_parts(user: User, scope: str = "mine") -> list[ColumnElement[bool]]:
+    """`visible_condition` as disjoint conditions whose union is the same set, each readable in index order.
+
+    An org viewer who takes part in another organisation's request sees their organisation's tickets OR
+    those requests; no single index gives that OR in update order, while each part alone has one (the
+    organisation's index; the participants' few rows). The second part leaves out the organisation's own
+    tickets (NULL organisation included), so no ticket is in both and a merge of the parts repeats none.
+    """
+    condition = visible_condition(user, scope)
+    if scope != "org" or is_admin(user) or user.organization_id is None or not _participates_elsewhere(user):
+        return [condition]
+    alive = Ticket.deleted.is_(False)
+    elsewhere = or_(Ticket.organization_id.is_(None), Ticket.organization_id != user.organization_id)
+    return [and_(alive, Ticket.organization_id == user.organization_id),
+            and_(alive, participated_by(user), elsewhere)]
+
+
 def organisation_tickets(org_id: int) -> Select[Any]:
     """An organisation's requests as its org viewers see them, for readers without an account (a share link,
     the monthly report): a transient org viewer, so `visible_condition` still decides what is counted."""

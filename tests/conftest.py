@@ -23,6 +23,9 @@ from sync.models import Base
 from sync.runtime import Runtime
 from sync.settings import Settings
 
+# Headless Chromium (`pages`, `chromium`) for every directory's browser tests.
+pytest_plugins = ["tests.browser"]
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SHARED_JSM = REPO_ROOT.parent / "shared" / "jsm"
 # The Redis database number tests use on a shared server (RQ cannot prefix its keys).

@@ -5,6 +5,8 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import threading
+from collections.abc import Callable
 from typing import Any
 
 from app.services.accounts import create_org, create_user, issue_token
@@ -83,3 +85,26 @@ def issue_payload(key: str = "SUP-1", *, jira_id: str = "10001", status: str = "
     if changelog_id:
         body["changelog"] = {"id": changelog_id, "items": []}
     return body
+
+
+class InBackground:
+    """Calls `step()` every `interval` seconds in a thread while the with-block runs: a worker's loop for tests
+    that drive the UI in the main thread (RQ's own worker installs signal handlers, which only the main thread
+    may do, so the job functions are called directly)."""
+
+    def __init__(self, step: Callable[[], object], interval: float) -> None:
+        self.step, self.interval, self.stop = step, interval, threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while not self.stop.is_set():
+            self.step()
+            self.stop.wait(self.interval)
+
+    def __enter__(self) -> InBackground:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop.set()
+        self.thread.join(10)

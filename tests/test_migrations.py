@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
@@ -10,11 +11,23 @@ from sqlalchemy import create_engine, inspect
 from sync.db import alembic_config
 from sync.models import Base
 
+# Indexes on the bucket rank: PostgreSQL gives their CASE back with casts, SQLite not at all, so the text
+# cannot be compared; tests/portal/test_list_at_scale.py shows both databases' plans use them instead.
+RANK_INDEXES = {"ix_tickets_live_rank_updated", "ix_tickets_live_org_rank_updated", "ix_tickets_live_priority",
+                "ix_tickets_live_status"}
 
+
+def _compared(obj: object, name: str | None, kind: str, reflected: bool, other: object) -> bool:
+    return not (kind == "index" and name in RANK_INDEXES)
+
+
+# SQLite's expression indexes cannot be reflected (SQLAlchemy and Alembic say so); PostgreSQL compares them.
+@pytest.mark.filterwarnings("ignore:Skipped unsupported reflection of expression-based index")
+@pytest.mark.filterwarnings("ignore:autogenerate skipping metadata-specified expression-based index")
 def test_migrated_schema_matches_the_models(any_database_url: str) -> None:
     engine = create_engine(any_database_url)
     with engine.connect() as conn:
-        context = MigrationContext.configure(conn, opts={"compare_type": False})
+        context = MigrationContext.configure(conn, opts={"compare_type": False, "include_object": _compared})
         differences = compare_metadata(context, Base.metadata)
         tables = set(inspect(conn).get_table_names())
     engine.dispose()

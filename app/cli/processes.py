@@ -5,9 +5,11 @@ from __future__ import annotations
 import logging
 import os
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 
 from app import create_app
@@ -45,6 +47,8 @@ WORKER_CONNECTIONS = 1000
 # An RQ worker's warm shutdown finishes the job in hand; longer jobs are killed and their work resumes
 # from the database (outbox leases, inbox rows), so nothing is lost, only redone.
 WORKER_DRAIN_SECONDS = 60
+# `run` warns once when the web has not answered /healthz this long after the start.
+UP_WARNING_SECONDS = 60
 
 
 def serve(settings: Settings, config: str | None, host: str, port: int | None, workers: int = 2) -> int:
@@ -63,15 +67,20 @@ def serve(settings: Settings, config: str | None, host: str, port: int | None, w
         configure_logging(settings, "web")
         create_app(settings).run(host=host, port=port, threaded=True)
         return 0
+    argv = gunicorn_argv(f"{host}:{port}", workers)
+    os.execv(sys.executable, argv)
+    return 0  # not reached
+
+
+def gunicorn_argv(bind: str, workers: int, wsgi_app: str = "app.wsgi:application") -> list[str]:
+    """The gunicorn command line of `serve` (the benchmarks serve their baselines with exactly this one)."""
     # No gunicorn access log: the app logs each request itself, with its request id (app.requestlog).
-    argv = [sys.executable, "-m", "gunicorn", "--bind", f"{host}:{port}", "--workers", str(workers),
+    return [sys.executable, "-m", "gunicorn", "--bind", bind, "--workers", str(workers),
             "--worker-class", "gevent", "--worker-connections", str(WORKER_CONNECTIONS),
             "--timeout", "60", "--graceful-timeout", str(GRACEFUL_SECONDS),
             # Access lines name the URL: this logger redacts ?token= and share/one-time link tokens.
             "--logger-class", "app.cli.access_log.RedactingLogger",
-            "--config", str(GUNICORN_CONF), "app.wsgi:application"]
-    os.execv(sys.executable, argv)
-    return 0  # not reached
+            "--config", str(GUNICORN_CONF), wsgi_app]
 
 
 def _export_config(config: str | None) -> None:
@@ -116,9 +125,10 @@ def schedule(settings: Settings) -> int:
     return 0
 
 
-def _wait_http(url: str, timeout: float) -> bool:
+def _wait_http(url: str, timeout: float, given_up: Callable[[], bool] = lambda: False) -> bool:
+    """Poll `url` until it answers below 500; False after `timeout` seconds or once `given_up()` is true."""
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
+    while time.monotonic() < deadline and not given_up():
         try:
             with urllib.request.urlopen(url, timeout=2) as response:
                 if response.status < 500:
@@ -169,12 +179,11 @@ def run_all(settings: Settings, config: str | None, host: str, port: int | None)
         if SANDBOX_SECRET_ENV in sandbox_env:
             supervisor.env[SANDBOX_SECRET_ENV] = sandbox_env[SANDBOX_SECRET_ENV]
         supervisor.add("sandbox", sandbox_args, 5)
+    # The main thread supervises from the first child on: a child that dies while the web is still
+    # starting is restarted, and Ctrl-C is honoured at once, however long the start-up greeting takes.
+    threading.Thread(target=_greet_when_up, args=(settings, config, env, host, port, supervisor),
+                     name="start-up", daemon=True).start()
     try:
-        if _wait_http(f"http://127.0.0.1:{port}/healthz", 60):
-            log.info("JSM Companion is up: http://%s:%s/  (Ctrl-C stops everything)", host, port)
-            if settings.jira.is_sandbox:
-                _demo_accounts(config, host, port)
-                _first_sync(config, env)
         supervisor.supervise()
     finally:
         supervisor.stop()
@@ -184,13 +193,33 @@ def run_all(settings: Settings, config: str | None, host: str, port: int | None)
     return 0
 
 
-def _demo_accounts(config: str | None, host: str, port: int) -> None:
+def _greet_when_up(settings: Settings, config: str | None, env: dict[str, str], host: str, port: int,
+                   supervisor: Supervisor) -> None:
+    """Once the web answers: say so and, against the stand-in JSM, set up the demo (a start-up thread)."""
+    healthz = f"http://127.0.0.1:{port}/healthz"
+    slow_warned = False
+    def stopping() -> bool:
+        return supervisor.stopping
+
+    while not _wait_http(healthz, UP_WARNING_SECONDS, stopping):
+        if supervisor.stopping:
+            return
+        if not slow_warned:  # a loaded machine or a web crashing at start (its exits are logged)
+            log.warning("the web has not answered %s for %d s; still waiting", healthz, UP_WARNING_SECONDS)
+            slow_warned = True
+    log.info("JSM Companion is up: http://%s:%s/  (Ctrl-C stops everything)", host, port)
+    if settings.jira.is_sandbox and not supervisor.stopping:
+        _demo_accounts(config, host, port, stopping)
+        _first_sync(config, env)
+
+
+def _demo_accounts(config: str | None, host: str, port: int, given_up: Callable[[], bool]) -> None:
     """In sandbox mode on a new install, create demo sign-ins matching the stand-in's customers."""
     runtime = Runtime(load_settings(config))
-    if not _wait_http(f"{runtime.settings.jira.site_url}/rest/api/2/serverInfo", 30):
-        log.warning("the stand-in JSM did not answer; no demo accounts created")
-        return
     try:
+        if not _wait_http(f"{runtime.settings.jira.site_url}/rest/api/2/serverInfo", 30, given_up):
+            log.warning("the stand-in JSM did not answer; no demo accounts created")
+            return
         announce(create_demo_accounts(runtime), f"http://{host}:{port}/", runtime.settings.totp_required_for_managers)
     except Exception as exc:  # a demo convenience must never stop the service
         log.warning("could not create demo accounts: %s", exc)

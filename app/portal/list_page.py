@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-import hashlib
 import io
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -36,8 +35,9 @@ from app.portal.list_query import (
     ordered,
     parse_spec,
     people_query,
-    stats_query,
 )
+from app.portal.list_rows import page_query
+from app.portal.list_stats import list_stats
 from app.portal.live import version_answer
 from app.portal.sla_block import support_hours
 from app.services.download_names import disposition_names
@@ -75,28 +75,10 @@ def _rows(tickets: list[Ticket], user: User, locale: str) -> list[dict[str, Any]
     return rows
 
 
-def _newest(rows: list[Any], index: int) -> Any:
-    values = [row[index] for row in rows if row[index] is not None]
-    return max(values) if values else None
-
-
-def list_stats(db: Session, user: User, spec: ListSpec) -> tuple[int, list[str], str]:
-    """Total of the filtered list, the scope's types and the list's fingerprint, from one statement.
-
-    The fingerprint changes when a ticket appears, leaves or changes; the page and the live poll
-    both come here, so they always agree.
-    """
-    rows = db.execute(stats_query(user, spec, user_zone(user))).all()
-    total = sum(row[1] for row in rows)
-    types = sorted(row[0] for row in rows if row[0])
-    fingerprint = (total, _newest(rows, 2), _newest(rows, 3), _newest(rows, 4))
-    return total, types, hashlib.sha256(repr(fingerprint).encode()).hexdigest()[:20]
-
-
 def list_version(user: User, spec: ListSpec) -> str:
     """A short fingerprint of the filtered list (see `list_stats`)."""
     with runtime_of(current_app).sessions() as db:
-        return list_stats(db, user, spec)[2]
+        return list_stats(db, user, spec, user_zone(user), runtime_of(current_app).mapping)[2]
 
 
 def awaiting_you(db: Session, user: User) -> int:
@@ -121,11 +103,9 @@ def list_page(user: User) -> Any:
     zone = user_zone(user)
     locale = locale_code()
     columns = chosen_columns()
-    query = filtered(user, spec, zone)
     with runtime.sessions() as db:
-        total, types, version = list_stats(db, user, spec)
-        rows = db.scalars(ordered(query, spec, runtime.mapping).options(*LIST_LOAD).limit(PER_PAGE)
-                          .offset((spec.page - 1) * PER_PAGE)).all() if total else []
+        total, types, version = list_stats(db, user, spec, zone, runtime.mapping)
+        rows = db.scalars(page_query(db, user, spec, zone, runtime.mapping).options(*LIST_LOAD)).all() if total else []
         tickets = _rows(list(rows), user, locale)
         waiting_for_you = awaiting_you(db, user)
         people = {name: list(db.scalars(people_query(user, spec, column)))
@@ -206,8 +186,8 @@ def export_csv() -> Any:
         memo: dict[tuple[str, str], Any] = {}
         with runtime.sessions() as db:
             for ticket in db.scalars(query.execution_options(yield_per=500)):
-                # The CSV has no sync column: skip the outbox lookup per row.
-                data = ticket_json(ticket, runtime.mapping, user, locale, sync_block={}, memo=memo)
+                # The CSV has no sync or SLA column: skip the outbox and SLA lookups per row.
+                data = ticket_json(ticket, runtime.mapping, user, locale, sync_block={}, memo=memo, sla=[])
                 data["assignee"] = ticket.assignee_name
                 cells = _csv_cells(data, fmt)
                 writer.writerow([_safe_cell(cells[c]) for c in columns])

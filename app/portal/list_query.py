@@ -9,16 +9,17 @@ from typing import Any
 from sqlalchemy import Select, and_, case, func
 from werkzeug.datastructures import MultiDict
 
+from app.services.distinct_values import distinct_values
 from app.services.scope import ScopeError, scopes_for, visible_tickets
 from app.services.search import matches_text
-from mappings import Mapping
-from sync.models import Ticket, User
+from mappings import BUCKETS, Mapping
+from sync.models import BUCKET_RANK, TICKET_TYPE, Ticket, User
+from sync.scope import spans_every_organisation, visible_condition
 
 PER_PAGE = 50
 COLUMNS = ("key", "summary", "type", "status", "priority", "reporter", "assignee", "created", "updated",
            "resolved")
 DEFAULT_COLUMNS = ("key", "summary", "status", "priority", "updated")
-BUCKETS = ("open", "resolved", "closed")
 # Filters that travel in the URL; the CSV export and the live-update poll reuse the same set.
 FILTER_KEYS = ("scope", "status", "priority", "type", "bucket", "reporter", "assignee", "q", "created_from",
                "created_to", "updated_from", "updated_to", "sort", "dir")
@@ -113,7 +114,7 @@ def _day_start(day: date, zone: tzinfo) -> datetime:
 
 def type_of() -> Any:
     """The type a ticket shows: its request type, else its issue type."""
-    return func.coalesce(Ticket.request_type_name, Ticket.issue_type_name)
+    return TICKET_TYPE
 
 
 def conditions(spec: ListSpec, zone: tzinfo) -> list[Any]:
@@ -149,7 +150,13 @@ def filtered(user: User, spec: ListSpec, zone: tzinfo) -> Select[tuple[Ticket]]:
 
 
 def people_query(user: User, spec: ListSpec, column: Any) -> Select[Any]:
-    """The distinct names in `column` (reporter or assignee) among the scope's tickets, for a filter's choices."""
+    """The distinct names in `column` (reporter or assignee) among the scope's tickets, for a filter's choices.
+
+    Across every organisation a loose scan of the name's index (one probe per name); an organisation's few
+    tickets are simply read.
+    """
+    if spans_every_organisation(user, spec.scope):
+        return distinct_values(column, [visible_condition(user, spec.scope)], PEOPLE_CHOICES)
     return (visible_tickets(user, spec.scope).order_by(None).with_only_columns(column).where(column.is_not(None))
             .distinct().order_by(column).limit(PEOPLE_CHOICES))
 
@@ -172,7 +179,7 @@ def ordered(query: Select[tuple[Ticket]], spec: ListSpec, mapping: Mapping) -> S
     }
     keys = [c.desc() if spec.descending else c.asc() for c in columns[spec.sort]]
     tie = Ticket.id.desc() if spec.descending else Ticket.id.asc()
-    return query.order_by(_rank(Ticket.bucket, list(BUCKETS)), *keys, tie)
+    return query.order_by(BUCKET_RANK, *keys, tie)
 
 
 def stats_query(user: User, spec: ListSpec, zone: tzinfo) -> Select[Any]:

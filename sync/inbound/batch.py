@@ -4,10 +4,12 @@
 reads dominated the apply (the ticket's row lock, the outbox echo check, the reporter's and the
 comment author's portal accounts, the organisation): `BatchCache.load` reads them for the whole
 batch in a few IN-queries, and `sync.inbound.upsert` then looks them up here (passing `batch=`).
+The tickets and comments are plain rows (`sync.inbound.rows`) the apply changes in memory; `settle`
+writes the changed ones as sets (`sync.inbound.write`), before a query that must see them and at the end.
 
 Why a snapshot taken at the start of the batch is enough:
 - tickets and comments are locked (FOR UPDATE, ordered by id so concurrent drains cannot deadlock
-  on them) and every write of the batch goes through the cached objects, so the cache stays current;
+  on them) and every write of the batch goes through the cached rows, so the cache stays current;
 - an echo (of a transition or of a portal comment) can only exist in the inbox after our push was
   claimed and committed (`outbound_push._claim` commits `jsm_actor` before calling JSM), so any
   outbox action or pending local comment an event of this batch echoes is committed before the
@@ -18,14 +20,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, cast
+from typing import cast
 
-from sqlalchemy import ColumnElement, any_, bindparam, func, or_, select
-from sqlalchemy.dialects.postgresql import ARRAY
-from sqlalchemy.orm import InstrumentedAttribute, Session
+from sqlalchemy import ColumnElement, exists, func, or_, select
+from sqlalchemy.orm import Session
 
 from sync.inbound.echo import ECHO_WINDOW, TRANSITIONS
 from sync.inbound.rows import CommentRow, HistoryRow, TicketRow, comment_row, ticket_row
+from sync.inbound.sql import one_of
 from sync.inbound.write import COMMENTS, PARTICIPANTS, TICKETS, write_comments, write_history, write_tickets
 from sync.jsm.events import CommentEvent, Event, IssueEvent
 from sync.jsm.snapshots import CommentSnapshot, IssueSnapshot
@@ -43,26 +45,16 @@ def _serialise_creations(session: Session, issue_ids: set[str], comment_ids: set
     batches then fell back to row by row). Inserting drains take turns instead; the rest never wait
     for this lock, and taking it before the row locks keeps the lock order acyclic.
     """
-    count = select(func.count())
-    found_tickets = session.execute(count.select_from(Ticket).where(
-        _one_of(session, Ticket.jira_id, issue_ids))).scalar_one() if issue_ids else 0
-    found_comments = session.execute(count.select_from(Comment).where(
-        _one_of(session, Comment.jira_id, comment_ids))).scalar_one() if comment_ids else 0
-    if found_tickets < len(issue_ids) or found_comments < len(comment_ids):
-        session.execute(select(func.pg_advisory_xact_lock(CREATION_LOCK)))
+    def missing(model: type[Ticket] | type[Comment], ids: set[str]) -> ColumnElement[bool]:
+        return select(func.count()).select_from(model).where(
+            one_of(session, model.jira_id, ids)).scalar_subquery() < len(ids)
 
-
-def _one_of(session: Session, column: InstrumentedAttribute[Any], values: Iterable[Any]) -> ColumnElement[bool]:
-    """`column IN (values)`; on PostgreSQL `= ANY(array)`, one parameter for the whole batch.
-
-    A batch asks about up to BATCH_SIZE ids several times: as an IN list each statement had hundreds of
-    placeholders, and psycopg re-parsed every such statement (its cache skips long ones), which was about
-    a tenth of the apply's CPU (bench/apply.py under cProfile).
-    """
-    values = list(values)
-    if session.get_bind().dialect.name == "postgresql":
-        return column == any_(bindparam(None, values, type_=ARRAY(column.type)))
-    return column.in_(values)
+    if not issue_ids and not comment_ids:
+        return
+    # One round trip: the lock is taken only when a count falls short (the WHERE is a one-time filter
+    # PostgreSQL evaluates before the select list). A batch's reads cost round trips more than work.
+    short = [missing(model, ids) for model, ids in ((Ticket, issue_ids), (Comment, comment_ids)) if ids]
+    session.execute(select(func.pg_advisory_xact_lock(CREATION_LOCK)).where(or_(*short)))
 
 
 @dataclass
@@ -104,19 +96,22 @@ class BatchCache:
 
     @classmethod
     def load(cls, session: Session, events: Iterable[Event]) -> BatchCache:
-        """Read everything the batch's events need, in at most seven queries."""
+        """Read everything the batch's events need, in at most seven queries (fewer when they need less)."""
         issue_ids: set[str] = set()
         comment_ids: set[str] = set()
         authors: set[str] = set()
         reporters: set[str] = set()
         emails: set[str] = set()
         jira_orgs: set[str] = set()
+        participants = echo = False
         for event in events:
             comment = None
             if isinstance(event, IssueEvent):
                 issue = event.issue
                 issue_ids.add(issue.jira_id)
                 comment = event.comment
+                participants = participants or issue.participants_known
+                echo = echo or (event.kind == "updated" and event.actor is not None)
                 if issue.reporter and issue.reporter.account_id:
                     reporters.add(issue.reporter.account_id)
                 if issue.reporter and issue.reporter.email:
@@ -129,7 +124,8 @@ class BatchCache:
                 comment_ids.add(comment.jira_id)
                 if comment.author and comment.author.account_id:
                     authors.add(comment.author.account_id)
-        return cls._read(session, issue_ids, comment_ids, authors, reporters, emails, jira_orgs)
+        return cls._read(session, issue_ids, comment_ids, authors, reporters, emails, jira_orgs,
+                         participants=participants, echo=echo)
 
     @classmethod
     def for_snapshots(cls, session: Session, issues: Iterable[IssueSnapshot],
@@ -140,67 +136,93 @@ class BatchCache:
         emails = {i.reporter.email.lower() for i in issues if i.reporter and i.reporter.email}
         authors = {c.author.account_id for c in comments if c.author and c.author.account_id}
         return cls._read(session, {i.jira_id for i in issues}, {c.jira_id for c in comments}, authors, reporters,
-                         emails, {o.jira_id for i in issues for o in i.organisations})
+                         emails, {o.jira_id for i in issues for o in i.organisations},
+                         participants=any(i.participants_known for i in issues), echo=False)
 
     @classmethod
     def _read(cls, session: Session, issue_ids: set[str], comment_ids: set[str], authors: set[str],
-              reporters: set[str], emails: set[str], jira_orgs: set[str]) -> BatchCache:
+              reporters: set[str], emails: set[str], jira_orgs: set[str], *, participants: bool,
+              echo: bool) -> BatchCache:
+        """The reads; `participants`/`echo`: whether any event lists participants / may echo our transition."""
         cache = cls()
         with session.no_autoflush:
             if session.get_bind().dialect.name == "postgresql":
                 _serialise_creations(session, issue_ids, comment_ids)
-            cache._load_rows(session, issue_ids, comment_ids)
+            cache._load_rows(session, issue_ids, comment_ids, participants=participants, echo=echo)
             cache._load_accounts(session, authors | reporters, emails)
             cache.asked_reporters = reporters | {f"email:{e}" for e in emails}
             if jira_orgs:
                 cache.org_by_jira = {jira_org_id: org_id for jira_org_id, org_id in session.execute(
                     select(Organization.jira_org_id, Organization.id).where(
-                        _one_of(session, Organization.jira_org_id, jira_orgs)))
+                        one_of(session, Organization.jira_org_id, jira_orgs)))
                     if jira_org_id is not None}
         return cache
 
-    def _load_rows(self, session: Session, issue_ids: set[str], comment_ids: set[str]) -> None:
+    def _load_rows(self, session: Session, issue_ids: set[str], comment_ids: set[str], *, participants: bool,
+                   echo: bool) -> None:
         if issue_ids:
-            # One statement locks the batch's tickets, in id order (a fixed order: no deadlock between
-            # drains); plain rows, not ORM objects (`sync.inbound.rows` says why).
-            self.tickets = {r.jira_id: ticket_row(r) for r in session.execute(
-                select(TICKETS).where(_one_of(session, Ticket.jira_id, issue_ids)).order_by(TICKETS.c.id)
-                .with_for_update())}
+            self._load_tickets(session, issue_ids, echo=echo, comments=bool(comment_ids))
         if comment_ids:
             self.comments = {r.jira_id: comment_row(r) for r in session.execute(
-                select(COMMENTS).where(_one_of(session, Comment.jira_id, comment_ids)).order_by(COMMENTS.c.id)
+                select(COMMENTS).where(one_of(session, Comment.jira_id, comment_ids)).order_by(COMMENTS.c.id)
                 .with_for_update()) if r.jira_id is not None}
-        by_id = {t.id: t for t in self.tickets.values()}
+        ticket_ids = {t.id for t in self.tickets.values() if t.id is not None}
+        if participants and ticket_ids:  # compared with the lists the events carry
+            self._load_participants(session, ticket_ids)
+
+    def _load_tickets(self, session: Session, issue_ids: set[str], *, echo: bool, comments: bool) -> None:
+        """Lock and read the batch's tickets, each with whether it has echo candidates or pending comments.
+
+        One statement locks them, in id order (a fixed order: no deadlock between drains); plain rows,
+        not ORM objects (`sync.inbound.rows` says why). The two flags ride along, so the usual batch
+        (no transition of ours in flight, no portal comment waiting) needs no read of its own for them.
+        """
+        since = utcnow() - ECHO_WINDOW
+        flags = []
+        if echo:  # events of the batch may echo a customer transition of ours
+            flags.append(exists().where(
+                OutboxAction.ticket_id == TICKETS.c.id, OutboxAction.kind.in_(TRANSITIONS),
+                or_(OutboxAction.state.in_(OUTBOX_IN_FLIGHT), OutboxAction.updated_at >= since)).label("echo"))
+        if comments:  # a comment of the batch may be the echo of a portal comment waiting for its JSM id
+            flags.append(exists().where(
+                COMMENTS.c.ticket_id == TICKETS.c.id, COMMENTS.c.jira_id.is_(None),
+                COMMENTS.c.outbox_action_id.is_not(None), COMMENTS.c.deleted.is_(False)).label("pending"))
+        candidates: set[int] = set()
+        for r in session.execute(select(TICKETS, *flags).where(one_of(session, Ticket.jira_id, issue_ids))
+                                 .order_by(TICKETS.c.id).with_for_update(of=TICKETS)):
+            self.tickets[r.jira_id] = ticket_row(r)
+            if echo and r.echo:
+                candidates.add(r.id)
+            if comments and r.pending:
+                self.pending_local.add(r.id)
+        if candidates:  # the echo check, once per batch: run per event it cost a quarter of the apply time
+            self._load_echo_actors(session, candidates)
+
+    def _load_participants(self, session: Session, ticket_ids: set[int]) -> None:
         held: dict[int, list[str]] = {}
-        if by_id:  # participants are compared with each event's list
-            for ticket_id, account_id in session.execute(
-                    select(PARTICIPANTS.c.ticket_id, PARTICIPANTS.c.account_id)
-                    .where(_one_of(session, TicketParticipant.ticket_id, by_id))):
-                held.setdefault(ticket_id, []).append(account_id)
-        for ticket_id, ticket in by_id.items():
-            ticket.participants = ticket.stored_participants = tuple(held.get(cast(int, ticket_id), ()))
-        ticket_ids = {t.id for t in self.tickets.values()}
-        if not ticket_ids:
-            return
-        # The echo check, once per batch: run per event it cost a quarter of the apply time.
+        for ticket_id, account_id in session.execute(
+                select(PARTICIPANTS.c.ticket_id, PARTICIPANTS.c.account_id)
+                .where(one_of(session, TicketParticipant.ticket_id, ticket_ids))):
+            held.setdefault(ticket_id, []).append(account_id)
+        for ticket in self.tickets.values():
+            ticket.stored_participants = tuple(held.get(cast(int, ticket.id), ()))
+
+    def _load_echo_actors(self, session: Session, ticket_ids: set[int]) -> None:
         since = utcnow() - ECHO_WINDOW
         for jira_id, payload in session.execute(
                 select(Ticket.jira_id, OutboxAction.payload).join(Ticket, OutboxAction.ticket_id == Ticket.id)
-                .where(_one_of(session, OutboxAction.ticket_id, ticket_ids), OutboxAction.kind.in_(TRANSITIONS),
+                .where(one_of(session, OutboxAction.ticket_id, ticket_ids), OutboxAction.kind.in_(TRANSITIONS),
                        or_(OutboxAction.state.in_(OUTBOX_IN_FLIGHT), OutboxAction.updated_at >= since))):
             actor = (payload or {}).get("jsm_actor")
             if actor:
                 self.echo_actors.setdefault(jira_id, set()).add(actor)
-        self.pending_local = set(session.scalars(select(Comment.ticket_id).distinct().where(
-            _one_of(session, Comment.ticket_id, ticket_ids), Comment.jira_id.is_(None),
-            Comment.outbox_action_id.is_not(None), Comment.deleted.is_(False))))
 
     def _load_accounts(self, session: Session, accounts: set[str], emails: set[str]) -> None:
         conditions = []
         if accounts:
-            conditions.append(_one_of(session, User.jira_account_id, accounts))
+            conditions.append(one_of(session, User.jira_account_id, accounts))
         if emails:
-            conditions.append(_one_of(session, User.email, emails))
+            conditions.append(one_of(session, User.email, emails))
         self.asked_accounts = set(accounts)
         if not conditions:
             return

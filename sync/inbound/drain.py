@@ -86,13 +86,22 @@ def _apply_one(row: InboundEvent, session: Session, runtime: Runtime, mapping: M
     return "rolled_back" if rolled_back else "ok"
 
 
-def _apply_together(session: Session, rows: list[InboundEvent], runtime: Runtime, mapping: Mapping) -> None:
-    """Apply rows with one cache and no per-row savepoint; any unexpected error aborts them all."""
+def _apply_together(session: Session, rows: list[InboundEvent], runtime: Runtime, mapping: Mapping, *,
+                    counted: bool) -> None:
+    """Apply rows with one cache and no per-row savepoint; any unexpected error aborts them all.
+
+    `counted`: the rows' attempts are written already; else each row's is counted with its outcome.
+    """
+    def attempt(row: InboundEvent) -> None:
+        if not counted:
+            row.attempts += 1
+
     parsed: list[tuple[InboundEvent, Event]] = []
     for row in rows:
         try:
             parsed.append((row, _parse(row, session)))
         except (NotAWebhook, ValueError, KeyError, TypeError) as exc:
+            attempt(row)
             fail(row, exc)
     batch = BatchCache.load(session, [event for _, event in parsed])
     outcomes: list[tuple[InboundEvent, InboxState, str]] = []
@@ -103,23 +112,27 @@ def _apply_together(session: Session, rows: list[InboundEvent], runtime: Runtime
         except Deferred as exc:
             if not isinstance(event, CommentEvent):
                 raise  # an issue event may have written before: let the per-row path roll it back alone
+            attempt(row)
             defer(row, exc)  # raised before the comment wrote anything: nothing to undo
             continue
         outcomes.append((row, *outcome(event, result)))
     batch.settle(session)  # inside the batch's savepoint, so a failing write falls back to per-row
-    mark_batch(session, outcomes)
+    mark_batch(session, outcomes, count_attempt=not counted)
     session.flush()
 
 
 def apply_inbox_rows(session: Session, rows: list[InboundEvent], runtime: Runtime, mapping: Mapping) -> None:
     """Apply a batch of inbox rows: together in one savepoint, or row by row if that fails."""
-    # Written before the savepoint (kept if it rolls back). On SQLite this first write also takes the
-    # write lock while no read snapshot is open: a SAVEPOINT opened first would start a read
-    # transaction whose later upgrade fails at once ("database is locked") instead of waiting.
-    count_attempts(session, rows)
+    # On SQLite the attempts are written first, before the savepoint: this first write takes the write
+    # lock while no read snapshot is open (a SAVEPOINT opened first would start a read transaction
+    # whose later upgrade fails at once, "database is locked", instead of waiting). On PostgreSQL each
+    # row's attempt is written with its outcome: one UPDATE of the whole batch fewer.
+    counted = session.get_bind().dialect.name == "sqlite"
+    if counted:
+        count_attempts(session, rows)
     try:
         with session.begin_nested():
-            _apply_together(session, rows, runtime, mapping)
+            _apply_together(session, rows, runtime, mapping, counted=counted)
         return
     except Exception as exc:  # whatever it was, the per-row pass below isolates (or re-raises) it
         # Start again from the database: the rows' outcomes were set without the ORM knowing (it would
@@ -128,6 +141,8 @@ def apply_inbox_rows(session: Session, rows: list[InboundEvent], runtime: Runtim
             session.expire(row)
         log.info("inbox batch of %d rows failed together (%s: %s); applying them one by one",
                  len(rows), type(exc).__name__, exc)
+    if not counted:
+        count_attempts(session, rows)  # outside the per-row savepoints: kept whatever each row does
     batch: BatchCache | None = None
     for row in rows:
         for retry_conflict in (True, False):

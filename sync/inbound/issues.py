@@ -137,7 +137,7 @@ def apply_issue(session: Session, issue: IssueSnapshot, mapping: Mapping, *, cha
     elif is_new:
         # A ticket first seen in this batch has no history yet: its first entry needs no check.
         batch.add_history(HistoryRow(_row(ticket), ticket.customer_status, ticket.jira_status_name, updated,
-                                     changelog_id))
+                                     changelog_id, first=True))
         return ApplyResult(True, "created")
     if previous_status != ticket.customer_status:
         record_history(session, ticket, updated, changelog_id, batch=batch)

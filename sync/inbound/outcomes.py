@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from sync.inbound.order import ApplyResult
+from sync.inbound.sql import one_of
 from sync.jsm.events import Event
 from sync.models import InboundEvent, InboxState, utcnow
 
@@ -52,22 +53,29 @@ def count_attempts(session: Session, rows: list[InboundEvent]) -> None:
     """Count one more attempt for each row, in one UPDATE (the row objects learn it without a flush)."""
     if not rows:
         return
-    session.execute(update(InboundEvent).where(InboundEvent.id.in_([r.id for r in rows]))
+    session.execute(update(InboundEvent).where(one_of(session, InboundEvent.id, [r.id for r in rows]))
                     .values(attempts=InboundEvent.attempts + 1).execution_options(synchronize_session=False))
     for row in rows:
         set_committed_value(row, "attempts", row.attempts + 1)
 
 
-def mark_batch(session: Session, outcomes: list[tuple[InboundEvent, InboxState, str]]) -> None:
-    """Write the outcomes of a batch's applied (or ignored) rows, one UPDATE per distinct outcome."""
+def mark_batch(session: Session, outcomes: list[tuple[InboundEvent, InboxState, str]], *,
+               count_attempt: bool) -> None:
+    """Write the outcomes of a batch's applied (or ignored) rows, one UPDATE per distinct outcome.
+
+    `count_attempt`: the same UPDATE counts the rows' attempt (not written before).
+    """
     now = utcnow()
     groups: dict[tuple[InboxState, str], list[InboundEvent]] = defaultdict(list)
     for row, state, reason in outcomes:
         groups[state, reason].append(row)
     for (state, reason), rows in groups.items():
         values = {"state": state, "reason": reason, **({"applied_at": now} if state == InboxState.APPLIED else {})}
-        session.execute(update(InboundEvent).where(InboundEvent.id.in_([r.id for r in rows])).values(**values)
-                        .execution_options(synchronize_session=False))
+        attempts = {"attempts": InboundEvent.attempts + 1} if count_attempt else {}
+        session.execute(update(InboundEvent).where(one_of(session, InboundEvent.id, [r.id for r in rows]))
+                        .values(**values, **attempts).execution_options(synchronize_session=False))
         for row in rows:
             for name, value in values.items():
                 set_committed_value(row, name, value)
+            if count_attempt:
+                set_committed_value(row, "attempts", row.attempts + 1)

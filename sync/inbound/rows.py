@@ -49,9 +49,10 @@ class TicketRow:
     first_response_at: datetime | None = None
     deleted: bool = False
     last_synced_at: datetime = field(default_factory=utcnow)
-    # JSM's "Request participants" (account ids), and what the store held when the batch read it.
-    participants: tuple[str, ...] = ()
-    stored_participants: tuple[str, ...] | None = None
+    # JSM's "Request participants" (account ids) when an event listed them, and what the store held
+    # (read only when an event of the batch lists them; a new ticket holds none).
+    participants: tuple[str, ...] | None = None
+    stored_participants: tuple[str, ...] = ()
     # The column values as last read or written: the row is written again only when they differ.
     stored: tuple[Any, ...] | None = None
 
@@ -64,7 +65,9 @@ class TicketRow:
 
     def mark_stored(self) -> None:
         self.stored = tuple(self.image().values())
-        self.stored_participants = self.participants
+
+    def participants_changed(self) -> bool:
+        return self.participants is not None and self.participants != self.stored_participants
 
 
 @dataclass(eq=False)
@@ -112,6 +115,8 @@ class HistoryRow:
     jira_status_name: str | None
     at: datetime
     changelog_id: str | None
+    # The first entry of a ticket this batch creates: the store holds no history of it to compare with.
+    first: bool = False
 
     def same_change(self, customer_status: str, at: datetime, changelog_id: str | None) -> bool:
         """The history's idempotency rule: the same changelog, or the same status at the same time."""

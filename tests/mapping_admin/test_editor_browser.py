@@ -5,7 +5,6 @@ progress, a per-project exception, and the way back to the default. A thread pla
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -15,54 +14,31 @@ from babel.support import Translations
 from sqlalchemy import select
 
 from sync.models import Ticket
-from tests.helpers import drain, issue_payload, make_account, post_webhook
-from tests.portal.a11y import assert_accessible, enable_axe
+from tests.browser import ARTIFACTS, NEEDS_CHROMIUM, PHONE, Pages, serving
+from tests.helpers import InBackground, drain, issue_payload, make_account, post_webhook
+from tests.portal.a11y import assert_accessible
 
-CHROMIUM = Path("/usr/bin/chromium")
-ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts" / "mapping-editor"
+SHOTS = ARTIFACTS / "mapping-editor"
 TRANSLATIONS = Path(__file__).resolve().parents[2] / "app" / "translations"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--disable-sync", "--no-first-run"]
-SIZES = {"desktop": {"width": 1366, "height": 900}, "phone": {"width": 390, "height": 844}}
+SIZES = {"desktop": {"width": 1366, "height": 900}, "phone": PHONE}
 PASSWORD = "admin password 123"
 
-pytestmark = [pytest.mark.browser,
-              pytest.mark.skipif(not CHROMIUM.exists(), reason=f"{CHROMIUM} is missing (apt install chromium)")]
+pytestmark = NEEDS_CHROMIUM
 
 
-class MaintenanceWorker:
-    """Runs the re-projection jobs a publish enqueues, as the `maintenance` worker would (RQ's own worker
-    installs signal handlers, which only the main thread may do)."""
+def run_reprojections(runtime: Any) -> None:
+    """The re-projection jobs a publish enqueued, as the `maintenance` worker runs them."""
+    from sync.jobs import queue, reproject_all
 
-    def __init__(self, runtime: Any) -> None:
-        self.runtime, self.stop = runtime, threading.Event()
-        self.thread = threading.Thread(target=self._run, daemon=True)
-
-    def _run(self) -> None:
-        from sync.jobs import queue, reproject_all
-
-        maintenance = queue("maintenance", self.runtime.redis)
-        while not self.stop.is_set():
-            for job in maintenance.jobs:
-                if job.func_name.endswith("reproject_all"):
-                    reproject_all(self.runtime, *job.args)
-                job.delete()
-            self.stop.wait(0.2)
-
-    def __enter__(self) -> MaintenanceWorker:
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop.set()
-        self.thread.join(10)
+    for job in queue("maintenance", runtime.redis).jobs:
+        if job.func_name.endswith("reproject_all"):
+            reproject_all(runtime, *job.args)
+        job.delete()
 
 
 @pytest.fixture
 def live(settings: Any) -> Iterator[tuple[str, Any]]:
     """CSRF on; three requests Escalated, one in a status nobody mapped, two projects; served on a free port."""
-    from werkzeug.serving import make_server
-
     from app import create_app
 
     app = create_app(settings, {"TESTING": True})
@@ -77,11 +53,8 @@ def live(settings: Any) -> Iterator[tuple[str, Any]]:
                                        category="indeterminate"))
     drain(runtime)
     make_account(runtime, "root@ops.test", role="admin", org=None, password=PASSWORD)
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_port}", runtime
-    server.shutdown()
-    runtime.close()
+    with serving(app) as base:
+        yield base, runtime
 
 
 def _statuses(runtime: Any) -> dict[str, str]:
@@ -91,22 +64,14 @@ def _statuses(runtime: Any) -> dict[str, str]:
 
 @pytest.mark.parametrize(("lang", "size"), [("en", "desktop"), ("ru", "phone")])
 def test_admin_edits_publishes_adds_an_exception_and_goes_back_to_the_default(
-        live: tuple[str, Any], lang: str, size: str) -> None:
-    from playwright.sync_api import sync_playwright
-
+        live: tuple[str, Any], pages: Pages, lang: str, size: str) -> None:
     t = Translations.load(str(TRANSLATIONS), [lang])
     base, runtime = live
-    shots = ARTIFACTS / f"{lang}-{size}"
+    shots = SHOTS / f"{lang}-{size}"
     shots.mkdir(parents=True, exist_ok=True)
     label = {s.key: s.label(lang) for s in runtime.mapping.statuses}
-    with sync_playwright() as p, MaintenanceWorker(runtime):
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        context = browser.new_context(viewport=SIZES[size], locale="en-GB")
-        enable_axe(context)
-        page = context.new_page()
-        page.set_default_timeout(15_000)
-        errors: list[str] = []
-        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    with InBackground(lambda: run_reprojections(runtime), 0.2):
+        page = pages.open(viewport=SIZES[size], axe=True, timeout_ms=15_000)
         checked: list[str] = []
 
         def step(name: str, axe: bool = False) -> None:
@@ -198,6 +163,5 @@ def test_admin_edits_publishes_adds_an_exception_and_goes_back_to_the_default(
         assert _statuses(runtime)["SUP-4"] == "in_progress"  # the unmapped one, by its category
         assert page.locator("#overrides tr.override").count() == 0
         step("default-restored")
-        browser.close()
-    assert not errors, errors
+    assert not pages.console_errors, pages.console_errors
     assert len(checked) == 7

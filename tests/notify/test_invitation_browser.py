@@ -4,9 +4,7 @@ the organisation's requests."""
 from __future__ import annotations
 
 import re
-import threading
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,38 +12,24 @@ import requests
 from pydantic import SecretStr
 
 from sync.jobs import drain_notifications
+from tests.browser import ARTIFACTS, NEEDS_CHROMIUM, Pages, live_app
 from tests.notify.conftest import smtp_url
 from tests.portal.conftest import seed
-from tests.portal.test_browser import ARGS, CHROMIUM
 
-pytestmark = [pytest.mark.browser,
-              pytest.mark.skipif(not CHROMIUM.exists(), reason=f"{CHROMIUM} is missing (apt install chromium)")]
-ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
+pytestmark = NEEDS_CHROMIUM
 
 
 @pytest.fixture
 def portal(settings: Any, smtp: Any) -> Iterator[tuple[str, Any, Any]]:
     """The portal (CSRF on) on a free port, its mail going to the test's SMTP server."""
-    from werkzeug.serving import make_server
-
-    from app import create_app
-
     inbox, controller = smtp
     settings = settings.model_copy(update={
         "mail": settings.mail.model_copy(update={"smtp_url": SecretStr(smtp_url(controller))})})
-    app = create_app(settings, {"TESTING": True})
-    runtime = app.extensions["companion"]
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}", runtime, inbox
-    server.shutdown()
-    runtime.close()
+    with live_app(settings) as (base, runtime):
+        yield base, runtime, inbox
 
 
-def test_invitation_mail_to_the_organisations_requests(portal: tuple[str, Any, Any]) -> None:
-    from playwright.sync_api import sync_playwright
-
+def test_invitation_mail_to_the_organisations_requests(portal: tuple[str, Any, Any], pages: Pages) -> None:
     base, runtime, inbox = portal
     tokens = seed(runtime)
     answer = requests.post(base + "/api/v1/admin/users", headers={"Authorization": f"Bearer {tokens['admin']}"},
@@ -59,22 +43,18 @@ def test_invitation_mail_to_the_organisations_requests(portal: tuple[str, Any, A
     assert link, mails[0].get_body(("plain",)).get_content()
     assert mails[0].get_body(("html",)).get_content().count(link.group(1)) == 1  # the HTML part links it too
 
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        page = browser.new_context(viewport={"width": 1280, "height": 900}, locale="en-GB").new_page()
-        page.set_default_timeout(10_000)
-        page.goto(base + link.group(1))
-        assert "newbie@acme.test" in page.locator("main").inner_text()
-        page.get_by_label("New password", exact=True).fill("a long new password")
-        page.get_by_label("Repeat the new password").fill("a long new password")
-        page.get_by_role("button", name="Set password and sign in").click()
-        page.wait_for_url(base + "/")
-        rows = page.locator("tbody tr:not(.group-head)")
-        assert rows.count() == 3  # every request of Acme, none of Globex
-        listed = page.locator("main").inner_text()
-        assert "Printer is on fire" in listed and "Globex secret project" not in listed
-        ARTIFACTS.mkdir(exist_ok=True)
-        page.screenshot(path=str(ARTIFACTS / "invited.png"), full_page=True)
-        again = page.goto(base + link.group(1))
-        assert again is not None and again.status == 404  # the link worked once
-        browser.close()
+    page = pages.open()
+    page.goto(base + link.group(1))
+    assert "newbie@acme.test" in page.locator("main").inner_text()
+    page.get_by_label("New password", exact=True).fill("a long new password")
+    page.get_by_label("Repeat the new password").fill("a long new password")
+    page.get_by_role("button", name="Set password and sign in").click()
+    page.wait_for_url(base + "/")
+    rows = page.locator("tbody tr:not(.group-head)")
+    assert rows.count() == 3  # every request of Acme, none of Globex
+    listed = page.locator("main").inner_text()
+    assert "Printer is on fire" in listed and "Globex secret project" not in listed
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "invited.png"), full_page=True)
+    again = page.goto(base + link.group(1))
+    assert again is not None and again.status == 404  # the link worked once

@@ -3,7 +3,7 @@ customers linked to the stand-in's accounts and organisations, and in-process pu
 
 from __future__ import annotations
 
-import threading
+import contextlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,10 +12,10 @@ from typing import Any
 import pytest
 import requests
 from sqlalchemy import select, update
-from werkzeug.serving import make_server
 
 from sandbox.testing import RunningSandbox, running_sandbox
 from sync.models import OutboxAction, Ticket
+from tests.browser import serving
 from tests.conftest import make_settings
 from tests.helpers import drain
 
@@ -102,29 +102,21 @@ def make_env(tmp_path: Path, redis_url: str, redis_client) -> Iterator[Any]:  # 
     """A factory: `make_env(database_url, deployment="cloud")` → Env (everything stopped afterwards)."""
     from app import create_app
 
-    stack: list[Any] = []
+    with contextlib.ExitStack() as stack:
 
-    def build(database_url: str, deployment: str = "cloud") -> Env:
-        ctx = running_sandbox(seed="empty", deployment=deployment)
-        sb = ctx.__enter__()
-        stack.append(ctx.__exit__)
-        settings = make_settings(tmp_path, database_url, redis_url,
-                                 jira={"base_url": sb.url, "deployment": deployment, "email": sb.email,
-                                       "api_token": sb.token, "allow_unsigned_webhooks": True})
-        app = create_app(settings, {"TESTING": True, "WTF_CSRF_ENABLED": False})
-        server = make_server("127.0.0.1", 0, app, threaded=True)
-        thread = threading.Thread(target=server.serve_forever, daemon=True)
-        thread.start()
-        stack.append(lambda *a: (server.shutdown(), server.server_close()))
-        sb.set_webhook(f"http://127.0.0.1:{server.server_port}/webhooks/jira")
-        runtime = app.extensions["companion"]
-        stack.append(lambda *a: runtime.close())  # pooled database connections must not outlive the test
-        return Env(sb, app, app.test_client(), runtime, settings, _link_users(runtime, sb),
-                   f"http://127.0.0.1:{server.server_port}")
+        def build(database_url: str, deployment: str = "cloud") -> Env:
+            sb = stack.enter_context(running_sandbox(seed="empty", deployment=deployment))
+            settings = make_settings(tmp_path, database_url, redis_url,
+                                     jira={"base_url": sb.url, "deployment": deployment, "email": sb.email,
+                                           "api_token": sb.token, "allow_unsigned_webhooks": True})
+            app = create_app(settings, {"TESTING": True, "WTF_CSRF_ENABLED": False})
+            runtime = app.extensions["companion"]
+            stack.callback(runtime.close)  # pooled database connections must not outlive the test
+            base = stack.enter_context(serving(app))
+            sb.set_webhook(f"{base}/webhooks/jira")
+            return Env(sb, app, app.test_client(), runtime, settings, _link_users(runtime, sb), base)
 
-    yield build
-    for close in reversed(stack):
-        close(None, None, None)
+        yield build
 
 
 @pytest.fixture

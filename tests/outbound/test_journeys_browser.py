@@ -7,8 +7,6 @@ Screenshots of each step go to tests/artifacts/ (git-ignored).
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -18,67 +16,36 @@ from playwright.sync_api import expect
 from sqlalchemy import update
 
 from sync.models import OutboxAction
-from tests.helpers import drain
-from tests.portal.a11y import AXE_SKIP_REASON, assert_accessible, enable_axe
+from tests.browser import ARTIFACTS as ALL_ARTIFACTS
+from tests.browser import NEEDS_CHROMIUM, PHONE, Pages
+from tests.helpers import InBackground, drain
+from tests.portal.a11y import AXE_SKIP_REASON, assert_accessible
 
-CHROMIUM = Path("/usr/bin/chromium")
-ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts" / "journeys"
+ARTIFACTS = ALL_ARTIFACTS / "journeys"
 TRANSLATIONS = Path(__file__).resolve().parents[2] / "app" / "translations"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--disable-sync", "--no-first-run"]
-SIZES = {"desktop": {"width": 1366, "height": 900}, "phone": {"width": 390, "height": 844}}
+SIZES = {"desktop": {"width": 1366, "height": 900}, "phone": PHONE}
 
-pytestmark = [pytest.mark.browser,
-              pytest.mark.skipif(not CHROMIUM.exists(), reason=f"{CHROMIUM} is missing (apt install chromium)")]
+pytestmark = NEEDS_CHROMIUM
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    """One Chromium for the whole module (a launch costs about a second)."""
-    from playwright.sync_api import sync_playwright
+def work_once(env: Any) -> None:
+    """What the outbound and inbound workers do: push what is due, then apply what JSM sent back."""
+    from sync.jobs import queue, refresh_attachments
+    from sync.outbound.outbox import due_actions
+    from sync.outbound.push import push
 
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        yield chromium
-        chromium.close()
-
-
-class Workers:
-    """The outbound and inbound workers, in a thread: push what is due, then apply what JSM sent back."""
-
-    def __init__(self, env: Any) -> None:
-        self.env, self.stop = env, threading.Event()
-        self.thread = threading.Thread(target=self._run, daemon=True)
-
-    def _run(self) -> None:
-        # RQ's worker installs signal handlers (main thread only): the same job functions are called here.
-        from sync.jobs import queue, refresh_attachments
-        from sync.outbound.outbox import due_actions
-        from sync.outbound.push import push
-
-        runtime = self.env.runtime
-        maintenance = queue("maintenance", runtime.redis)
-        while not self.stop.is_set():
-            with runtime.sessions() as db, db.begin():  # backoff waits would only slow the test down
-                db.execute(update(OutboxAction).where(OutboxAction.state == "pending").values(next_attempt_at=None))
-                ids = due_actions(db, lease_seconds=3600)
-            for action_id in ids:
-                push(runtime, action_id, sleep=lambda s: None)
-            self.env.sb.wait_for_webhooks(5)
-            drain(runtime)
-            for job in maintenance.jobs:
-                if job.func_name.endswith("refresh_attachments"):
-                    refresh_attachments(runtime, *job.args)
-                job.delete()
-            self.stop.wait(0.3)
-
-    def __enter__(self) -> Workers:
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop.set()
-        self.thread.join(10)
+    runtime = env.runtime
+    with runtime.sessions() as db, db.begin():  # backoff waits would only slow the test down
+        db.execute(update(OutboxAction).where(OutboxAction.state == "pending").values(next_attempt_at=None))
+        ids = due_actions(db, lease_seconds=3600)
+    for action_id in ids:
+        push(runtime, action_id, sleep=lambda s: None)
+    env.sb.wait_for_webhooks(5)
+    drain(runtime)
+    for job in queue("maintenance", runtime.redis).jobs:
+        if job.func_name.endswith("refresh_attachments"):
+            refresh_attachments(runtime, *job.args)
+        job.delete()
 
 
 def _no_sideways_scroll(page: Any, step: str) -> None:
@@ -93,18 +60,13 @@ def _no_sideways_scroll(page: Any, step: str) -> None:
 
 @pytest.mark.parametrize("size", ["desktop", "phone"])
 @pytest.mark.parametrize("lang", ["en", "ru"])
-def test_create_reply_resolve_rate_close(browser: Any, env: Any, tmp_path: Path, lang: str, size: str) -> None:
+def test_create_reply_resolve_rate_close(pages: Pages, env: Any, tmp_path: Path, lang: str, size: str) -> None:
     t = Translations.load(str(TRANSLATIONS), [lang]).gettext
     shots = ARTIFACTS / f"{lang}-{size}"
     shots.mkdir(parents=True, exist_ok=True)
     base = env.base_url
     env.app.config["PORTAL_POLL_MS"] = 300
-    context = browser.new_context(viewport=SIZES[size], locale="en-GB", timezone_id="Europe/Moscow")
-    enable_axe(context)
-    page = context.new_page()
-    page.set_default_timeout(10_000)
-    csp_errors: list[str] = []
-    page.on("console", lambda m: csp_errors.append(m.text) if "Content Security Policy" in m.text else None)
+    page = pages.open(viewport=SIZES[size], timezone_id="Europe/Moscow", axe=True)
     checked: list[str] = []
 
     def step(name: str) -> None:
@@ -113,7 +75,7 @@ def test_create_reply_resolve_rate_close(browser: Any, env: Any, tmp_path: Path,
         assert_accessible(page, name)
         checked.append(name)
 
-    with Workers(env):
+    with InBackground(lambda: work_once(env), 0.3):
         page.goto(f"{base}/login?lang={lang}")
         page.get_by_label(t("Email")).fill("customer1@example.com")
         page.get_by_label(t("Password")).fill("correct horse battery")
@@ -211,12 +173,10 @@ def test_create_reply_resolve_rate_close(browser: Any, env: Any, tmp_path: Path,
         page.locator("#follow-up").click()
         assert page.locator("#choose-type input[name=follow_up]").get_attribute("value") == key
         step("follow-up")
-    context.close()
-    assert not csp_errors, csp_errors
     assert len(checked) == 11
 
 
-def test_the_desks_are_explained_on_the_create_form(browser: Any, env: Any) -> None:
+def test_the_desks_are_explained_on_the_create_form(pages: Pages, env: Any) -> None:
     """000: paid technical support with SLAs vs free help. No note is configured: the wording comes from
     the SLAs JSM gave each desk's requests (the stand-in's SUP has them, HELP has none). English, then
     Russian after a click on the language, on a phone."""
@@ -225,9 +185,7 @@ def test_the_desks_are_explained_on_the_create_form(browser: Any, env: Any) -> N
     env.raise_request(summary="On the paid desk")
     env.raise_request(summary="On the free desk", request_type="21")
     refresh_slas(env.runtime)
-    context = browser.new_context(viewport=SIZES["phone"], locale="en-GB")
-    enable_axe(context)
-    page = context.new_page()
+    page = pages.open(viewport=SIZES["phone"], axe=True, timeout_ms=30_000)
     page.goto(f"{env.base_url}/login?lang=en")
     page.get_by_label("Email").fill("customer1@example.com")
     page.get_by_label("Password").fill("correct horse battery")
@@ -249,13 +207,11 @@ def test_the_desks_are_explained_on_the_create_form(browser: Any, env: Any) -> N
         _no_sideways_scroll(page, f"desk notes ({lang})")
         assert_accessible(page, f"desk notes ({lang})")
         page.screenshot(path=str(ARTIFACTS / f"desk-notes-{lang}-phone.png"), full_page=True)
-    context.close()
 
 
-def test_create_without_javascript(browser: Any, env: Any) -> None:
+def test_create_without_javascript(pages: Pages, env: Any) -> None:
     """The <noscript> path: with scripts off, Next chooses the desk and the type."""
-    context = browser.new_context(java_script_enabled=False, viewport=SIZES["phone"])
-    page = context.new_page()
+    page = pages.open(java_script_enabled=False, viewport=SIZES["phone"], locale="en-US", timeout_ms=30_000)
     base = env.base_url
     page.goto(f"{base}/login?lang=en")
     page.get_by_label("Email").fill("customer1@example.com")
@@ -272,7 +228,6 @@ def test_create_without_javascript(browser: Any, env: Any) -> None:
     assert subject.get_attribute("aria-invalid") == "true"
     assert page.locator("#summary-error").inner_text() == "Fill in “Subject”."
     _no_sideways_scroll(page, "create without JavaScript")
-    context.close()
 
 
 def test_axe_is_available() -> None:

@@ -3,55 +3,35 @@ in English and Russian, with support hours; screenshots in tests/artifacts/."""
 
 from __future__ import annotations
 
-import threading
-from pathlib import Path
-
-import pytest
-from werkzeug.serving import make_server
-
 from sync.jobs import refresh_slas
-from tests.portal.test_browser import ARGS, ARTIFACTS, CHROMIUM
+from tests.browser import ARTIFACTS, NEEDS_CHROMIUM, Pages
 
-pytestmark = [pytest.mark.browser,
-              pytest.mark.skipif(not CHROMIUM.exists(), reason=f"{CHROMIUM} is missing (apt install chromium)")]
+pytestmark = NEEDS_CHROMIUM
 
 
-def test_sla_block_in_both_languages(env) -> None:  # type: ignore[no-untyped-def]
-    from playwright.sync_api import sync_playwright
-
+def test_sla_block_in_both_languages(env, pages: Pages) -> None:  # type: ignore[no-untyped-def]
     paid = env.raise_request(summary="Payments are down", request_type="11")
     free = env.raise_request(summary="Where is my invoice?", request_type="22")
     env.sandbox_post(f"/_sandbox/requests/{paid}/comment", {"body": "We are looking into it."})
     env.sync_in()
     refresh_slas(env.runtime, [paid, free])
-    server = make_server("127.0.0.1", 0, env.app, threaded=True)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    base = f"http://127.0.0.1:{server.server_port}"
+    base = env.base_url  # the install's own server, which the stand-in's webhooks reach too
     ARTIFACTS.mkdir(exist_ok=True)
-    try:
-        with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-            page = browser.new_context(viewport={"width": 1280, "height": 1000}, timezone_id="Asia/Yekaterinburg",
-                                       locale="en-GB").new_page()
-            page.set_default_timeout(10_000)
-            page.goto(base + "/login")
-            page.get_by_label("Email").fill("customer1@example.com")
-            page.get_by_label("Password").fill("correct horse battery")
-            page.get_by_role("button", name="Sign in").click()
-            page.wait_for_url(base + "/")
-            for lang, first, none, hours in (("en", "answered in", "No SLA", "Support hours"),
-                                             ("ru", "ответ дан за", "Без SLA", "Часы работы поддержки")):
-                page.goto(f"{base}/tickets/{paid}?lang={lang}")
-                block = page.locator("#ticket-sla")
-                assert first in block.inner_text()
-                assert hours in block.inner_text() and "10:00" in block.inner_text()
-                assert "Time to first response" not in block.inner_text()  # JSM's goal names stay internal
-                block.scroll_into_view_if_needed()
-                page.screenshot(path=str(Path(ARTIFACTS) / f"sla-paid-{lang}.png"), full_page=True)
-                page.goto(f"{base}/tickets/{free}?lang={lang}")
-                assert none in page.locator("#ticket-sla").inner_text()
-                page.screenshot(path=str(Path(ARTIFACTS) / f"sla-free-{lang}.png"), full_page=True)
-            browser.close()
-    finally:
-        server.shutdown()
-        server.server_close()
+    page = pages.open(viewport={"width": 1280, "height": 1000}, timezone_id="Asia/Yekaterinburg")
+    page.goto(base + "/login")
+    page.get_by_label("Email").fill("customer1@example.com")
+    page.get_by_label("Password").fill("correct horse battery")
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(base + "/")
+    for lang, first, none, hours in (("en", "answered in", "No SLA", "Support hours"),
+                                     ("ru", "ответ дан за", "Без SLA", "Часы работы поддержки")):
+        page.goto(f"{base}/tickets/{paid}?lang={lang}")
+        block = page.locator("#ticket-sla")
+        assert first in block.inner_text()
+        assert hours in block.inner_text() and "10:00" in block.inner_text()
+        assert "Time to first response" not in block.inner_text()  # JSM's goal names stay internal
+        block.scroll_into_view_if_needed()
+        page.screenshot(path=str(ARTIFACTS / f"sla-paid-{lang}.png"), full_page=True)
+        page.goto(f"{base}/tickets/{free}?lang={lang}")
+        assert none in page.locator("#ticket-sla").inner_text()
+        page.screenshot(path=str(ARTIFACTS / f"sla-free-{lang}.png"), full_page=True)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import threading
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -11,52 +10,25 @@ from typing import Any
 
 import pytest
 
+from tests.browser import ARTIFACTS, NEEDS_CHROMIUM, Pages, live_app
 from tests.portal.a11y import assert_accessible, contrast, enable_axe
 from tests.portal.conftest import NOW, PASSWORD, seed
 
-CHROMIUM = Path("/usr/bin/chromium")
-ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--disable-sync", "--no-first-run"]
-
-pytestmark = [pytest.mark.browser,
-              pytest.mark.skipif(not CHROMIUM.exists(), reason=f"{CHROMIUM} is missing (apt install chromium)")]
+pytestmark = NEEDS_CHROMIUM
 
 
 @pytest.fixture
 def live_server(settings: Any) -> Iterator[tuple[str, Any]]:
-    """The portal (CSRF on, fast polling) on a free port in a thread."""
-    from werkzeug.serving import make_server
-
-    from app import create_app
-
-    app = create_app(settings, {"TESTING": True, "PORTAL_POLL_MS": 500})
-    runtime = app.extensions["companion"]
-    seed(runtime)
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}", runtime
-    server.shutdown()
-    runtime.close()
+    """The portal (CSRF on, fast polling), seeded, on a free port."""
+    with live_app(settings, PORTAL_POLL_MS=500) as (base, runtime):
+        seed(runtime)
+        yield base, runtime
 
 
 @pytest.fixture
-def page(live_server: tuple[str, Any]) -> Iterator[Any]:
-    """A fresh browser page in Moscow time (the portal must show times in the browser's zone)."""
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        context = browser.new_context(viewport={"width": 1280, "height": 900}, timezone_id="Europe/Moscow",
-                                      locale="en-GB")
-        page = context.new_page()
-        page.set_default_timeout(10_000)
-        errors: list[str] = []
-        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-        yield page
-        browser.close()
-        assert not [e for e in errors if "Content Security Policy" in e], errors
+def page(pages: Pages) -> Any:
+    """A fresh page in Moscow time (the portal must show times in the browser's zone)."""
+    return pages.open(timezone_id="Europe/Moscow")
 
 
 def _add_public_comment(runtime: Any, body: str) -> None:

@@ -13,7 +13,7 @@ from sqlalchemy import create_engine, select
 from sqlalchemy.orm import Session
 
 from sync.models import Organization, Ticket, TicketParticipant, User
-from sync.scope import actionable_condition, visible_anywhere, visible_condition
+from sync.scope import actionable_condition, visible_anywhere, visible_condition, visible_parts
 
 NOW = datetime(2026, 5, 1, tzinfo=UTC)
 USERS = {  # email: role, organisation, JSM account
@@ -79,6 +79,24 @@ def test_participants_see_and_act_as_on_their_own_and_nobody_else_crosses(seeded
             assert _keys(db, visible_condition(user, "org")) == org
         assert _keys(db, visible_anywhere(user)) == (org if org is not None else mine)
         assert _keys(db, actionable_condition(user)) == acts
+    engine.dispose()
+
+
+@pytest.mark.parametrize("email", list(EXPECTED))
+def test_the_scope_parts_are_the_scope_split_without_overlap(seeded: str, email: str) -> None:
+    """The list reads `visible_parts` one by one and merges them: together they must be the scope, each
+    ticket in one part only."""
+    engine = create_engine(seeded)
+    with Session(engine) as db:
+        user = db.scalars(select(User).where(User.email == email)).one()
+        for scope in ("mine", "org"):
+            if scope == "org" and EXPECTED[email][1] is None:
+                continue
+            parts = [_keys(db, part) for part in visible_parts(user, scope)]
+            assert set().union(*parts) == _keys(db, visible_condition(user, scope))
+            assert sum(len(part) for part in parts) == len(set().union(*parts))
+        if email == "vera@a.test":  # takes part in B-1: her organisation's tickets, then B-1 alone
+            assert [_keys(db, part) for part in visible_parts(user, "org")] == [{"A-1", "A-2"}, {"B-1"}]
     engine.dispose()
 
 

@@ -6,48 +6,26 @@ import http.server
 import re
 import threading
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.portal.a11y import AXE_SKIP_REASON, assert_accessible, enable_axe
+from tests.browser import ARTIFACTS, NEEDS_CHROMIUM, Pages, live_app
+from tests.portal.a11y import AXE_SKIP_REASON, assert_accessible
 from tests.portal.conftest import PASSWORD
-from tests.portal.test_browser import ARGS, CHROMIUM
 from tests.travel.report_seed import seed_october
 
-ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts" / "report"
+REPORTS = ARTIFACTS / "report"
 
-pytestmark = [pytest.mark.browser,
-              pytest.mark.skipif(not CHROMIUM.exists(), reason=f"{CHROMIUM} is missing (apt install chromium)")]
+pytestmark = NEEDS_CHROMIUM
 
 
 @pytest.fixture
 def live_server(settings: Any) -> Iterator[tuple[str, Any]]:
-    """The portal (CSRF on) with the seeded October, on a free port in a thread."""
-    from werkzeug.serving import make_server
-
-    from app import create_app
-
-    app = create_app(settings, {"TESTING": True})
-    runtime = app.extensions["companion"]
-    seed_october(runtime)
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}", runtime
-    server.shutdown()
-    runtime.close()
-
-
-@pytest.fixture
-def browser() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        instance = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        yield instance
-        instance.close()
+    """The portal (CSRF on) with the seeded October, on a free port."""
+    with live_app(settings) as (base, runtime):
+        seed_october(runtime)
+        yield base, runtime
 
 
 def _sign_in(page: Any, base: str, email: str) -> None:
@@ -58,15 +36,11 @@ def _sign_in(page: Any, base: str, email: str) -> None:
     page.wait_for_url(base + "/")
 
 
-def test_printable_report_renders_and_prints(browser: Any, live_server: tuple[str, Any]) -> None:
+def test_printable_report_renders_and_prints(pages: Pages, live_server: tuple[str, Any]) -> None:
     base, _ = live_server
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    context = browser.new_context(viewport={"width": 1100, "height": 1000}, locale="ru-RU",
-                                  timezone_id="Europe/Moscow")
-    enable_axe(context)
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    REPORTS.mkdir(parents=True, exist_ok=True)
+    page = pages.open(viewport={"width": 1100, "height": 1000}, locale="ru-RU", timezone_id="Europe/Moscow",
+                      axe=True, timeout_ms=30_000)
     _sign_in(page, base, "viewer@acme.test")
     page.goto(base + "/summary")
     page.locator("a#monthly-report").click()  # the summary leads to the month that just ended
@@ -81,14 +55,12 @@ def test_printable_report_renders_and_prints(browser: Any, live_server: tuple[st
     assert page.locator("#waiting tbody tr").count() == 1 and "SUP-2" in page.locator("#waiting").inner_text()
     assert page.locator("svg.history rect").count() == 270  # 90 days, three bars each
     assert_accessible(page, "/summary/report")
-    page.screenshot(path=str(ARTIFACTS / "report-screen.png"), full_page=True)
+    page.screenshot(path=str(REPORTS / "report-screen.png"), full_page=True)
     page.emulate_media(media="print")
     assert not page.locator("header.top").is_visible() and not page.locator(".report-months").is_visible()
-    page.screenshot(path=str(ARTIFACTS / "report-print.png"), full_page=True)
-    pdf = page.pdf(path=str(ARTIFACTS / "report.pdf"), format="A4", print_background=True)
+    page.screenshot(path=str(REPORTS / "report-print.png"), full_page=True)
+    pdf = page.pdf(path=str(REPORTS / "report.pdf"), format="A4", print_background=True)
     assert pdf.startswith(b"%PDF") and len(pdf) > 5_000
-    assert not [e for e in errors if "Content Security Policy" in e], errors
-    context.close()
 
 
 class _Intranet(http.server.BaseHTTPRequestHandler):
@@ -106,17 +78,15 @@ class _Intranet(http.server.BaseHTTPRequestHandler):
         pass
 
 
-def test_another_site_can_frame_the_card_and_nothing_else(browser: Any, live_server: tuple[str, Any]) -> None:
+def test_another_site_can_frame_the_card_and_nothing_else(pages: Pages, live_server: tuple[str, Any]) -> None:
     base, _ = live_server
-    context = browser.new_context()
-    enable_axe(context)
-    page = context.new_page()
+    page = pages.open(axe=True, timeout_ms=30_000)
     _sign_in(page, base, "viewer@acme.test")
     page.goto(base + "/summary")
     page.locator("form[action$='/summary/share'] button[type=submit]").click()
     link = page.locator("#share-link").input_value()
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    page.locator("section.share").screenshot(path=str(ARTIFACTS / "share-link-created.png"))
+    REPORTS.mkdir(parents=True, exist_ok=True)
+    page.locator("section.share").screenshot(path=str(REPORTS / "share-link-created.png"))
     path = "/s/" + link.rsplit("/s/", 1)[1]
     page.goto(base + path + "/embed")
     # axe's meta-refresh rule (WCAG 2.2.1) is the one left out here: refreshing is what the card is for (a
@@ -130,13 +100,13 @@ def test_another_site_can_frame_the_card_and_nothing_else(browser: Any, live_ser
     intranet = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Intranet)
     threading.Thread(target=intranet.serve_forever, daemon=True).start()
     try:
-        visitor = browser.new_context().new_page()
+        visitor = pages.open(timeout_ms=30_000, refusals_expected=True)  # the framed page
         visitor.goto(f"http://127.0.0.1:{intranet.server_port}/")
         card = visitor.frame_locator("#card")
         # The viewer reads Russian, so the link was made in Russian.
         assert "1 обращение ждёт ответа заявителя" in card.locator(".headline").inner_text()
-        ARTIFACTS.mkdir(parents=True, exist_ok=True)
-        visitor.screenshot(path=str(ARTIFACTS / "embed-in-intranet.png"))
+        REPORTS.mkdir(parents=True, exist_ok=True)
+        visitor.screenshot(path=str(REPORTS / "embed-in-intranet.png"))
         visitor.wait_for_timeout(300)
         # Chromium replaces a refused frame with its own error page: the summary never renders there, while
         # the same page opened directly shows it.
