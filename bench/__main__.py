@@ -64,13 +64,16 @@ def table(results: dict[str, Any]) -> str:
     rows: list[tuple[str, str, str, str]] = []
     r = results.get("ingest", {})
     if "companion" in r:
-        c, b = r["companion"], r["bare_flask"]
-        rows.append(("ingest req/s", f"{c['rps']}", f"bare {b['rps']}", f"ratio {r['ratio_rps']}"))
-        rows.append(("ingest p50/p99 ms", f"{c['p50_ms']}/{c['p99_ms']}", f"bare {b['p50_ms']}/{b['p99_ms']}", ""))
-        if "naive_durable" in r:
-            n = r["naive_durable"]
-            rows.append(("ingest req/s vs naive durable", f"{c['rps']}", f"1 commit/request {n['rps']}",
-                         f"ratio {r['ratio_to_naive_durable']}"))
+        levels = [(r.get("connections"), r)] + [(int(key.split("_")[1]), value) for key, value in r.items()
+                                                if key.startswith("at_") and isinstance(value, dict)]
+        for connections, at in levels:
+            c, b, n = at["companion"], at["bare_flask"], at["naive_durable"]
+            suffix = f" ({connections} conns)" if connections else ""
+            rows.append((f"ingest req/s{suffix}", f"{c['rps']}", f"bare {b['rps']}", f"ratio {at['ratio_rps']}"))
+            rows.append((f"ingest p50/p99 ms{suffix}", f"{c['p50_ms']}/{c['p99_ms']}",
+                         f"bare {b['p50_ms']}/{b['p99_ms']}", f"{c.get('rows_per_commit')} rows/commit"))
+            rows.append((f"ingest req/s vs naive durable{suffix}", f"{c['rps']}", f"1 commit/request {n['rps']}",
+                         f"ratio {at['ratio_to_naive_durable']}"))
     r = results.get("apply", {})
     if "apply_eps" in r:
         rows.append((f"apply events/s ({r['database']})", f"{r['apply_eps']}", f"raw upsert {r['raw_upsert_eps']}",
@@ -119,6 +122,9 @@ def table(results: dict[str, Any]) -> str:
             cpu = " + ".join(f"{name} {ms}" for name, ms in p["cpu_ms"].items())
             rows.append(("full reconcile CPU ms per page", cpu, f"÷ {p['cpus']} cores {p['two_cores_floor_ms']}",
                          f"1/rate {p['budget_ms_at_rate']}"))
+            if "worker_runqueue_wait_ms" in p:
+                rows.append(("full reconcile worker waiting for a core, ms per page", str(p["worker_runqueue_wait_ms"]),
+                             f"load average {p['load_average_before_after']}", ""))
         if "again_unchanged" in r:
             a = r["again_unchanged"]
             rows.append(("full reconcile again, nothing changed: wall s", str(a["wall_s"]),

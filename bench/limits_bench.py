@@ -15,6 +15,7 @@ import time
 import requests
 
 from bench.env import BenchEnv
+from sandbox import catalog
 from sandbox.cloud_limits import BURST_REASON, PER_ISSUE_REASON
 from sandbox.testing import RunningSandbox, running_sandbox
 from sync.jsm.errors import JsmTransientError
@@ -32,8 +33,8 @@ def _gateway(jsm: RunningSandbox, throttle: Throttle, attempts: int = 4) -> JsmG
 
 def _burst(jsm: RunningSandbox, writes: int, throttle: Throttle) -> dict:
     requests.post(f"{jsm.url}/_sandbox/faults", json=CLOUD, timeout=10).raise_for_status()  # fresh windows
-    with jsm.state.lock:
-        key = next(iter(jsm.state.requests.values())).key
+    with jsm.state.lock:  # a request still open to comments (`bench:N` closes some at random)
+        key = next(r.key for r in jsm.state.requests.values() if catalog.STATUS_BY_ID[r.status_id].name != "Closed")
     gateway = _gateway(jsm, throttle, attempts=1)  # a refusal counted as the stand-in saw it, never retried
     failed = 0
     started = time.perf_counter()

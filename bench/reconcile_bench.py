@@ -9,8 +9,10 @@ With `cloud_limits` the stand-in enforces Jira Cloud's per-site and per-issue li
 Where the time goes, per page: the worker's own split (applying to the store, and waiting for the
 next page beyond what overlapped with applying the one before), and the CPU each process spent (the
 worker, the stand-in in this process, the database's backends serving the worker): on 2 cores, their
-sum ÷ 2 is the least time a page can take, whatever the rate. A second full run over the filled store
-(nothing to write: the periodic full reconcile of a mirrored site) is reported beside the first.
+sum ÷ 2 is the least time a page can take, whatever the rate. Beside them, how long the worker was
+ready to run but waiting for a core (other load on the machine), and the load average. A second full
+run over the filled store (nothing to write: the periodic full reconcile of a mirrored site) is
+reported beside the first.
 
     .venv/bin/python -m bench --only reconcile --scale 100000  # 100,000 tickets
     .venv/bin/python -m bench --only reconcile [--quick]       # 10,000 (1,000) tickets
@@ -68,6 +70,15 @@ def _cpu_s(pid: int) -> float | None:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def _runqueue_wait_s(pid: int) -> float | None:
+    """Seconds the process's threads spent runnable but waiting for a CPU (schedstat's run_delay), or None."""
+    try:
+        tasks = list(Path(f"/proc/{pid}/task").iterdir())
+        return sum(int((task / "schedstat").read_text().split()[1]) for task in tasks) / 1e9
+    except (OSError, IndexError, ValueError):
+        return None
+
+
 def _backends(database: str) -> list[int]:
     """Pids of the local PostgreSQL backends connected to `database` (their command line names it)."""
     pids = []
@@ -97,17 +108,20 @@ def _worker(env: BenchEnv, config: str) -> dict:
     proc = subprocess.Popen([sys.executable, "-m", "app", "reconcile", "--full"], cwd=ROOT, env=child,
                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     peak = 0.0
+    queued = 0.0
+    load_before = os.getloadavg()[0]
     backend_cpu: dict[int, float] = {}
     running = threading.Event()
     running.set()
 
     def watch() -> None:
-        nonlocal peak
+        nonlocal peak, queued
         backends: list[int] = []
         for tick in itertools.count():
             if not running.is_set():
                 return
             peak = max(peak, _high_water_mb(proc.pid) or 0.0)
+            queued = max(queued, _runqueue_wait_s(proc.pid) or 0.0)  # threads that ended take theirs along
             if database and tick % 10 == 0:  # the pool's connections come and go rarely; /proc is big
                 backends = _backends(database)
             for pid in backends:
@@ -129,7 +143,8 @@ def _worker(env: BenchEnv, config: str) -> dict:
     cpu = {"worker": usage.ru_utime + usage.ru_stime,
            "stand_in": (own_after.ru_utime + own_after.ru_stime) - (own_before.ru_utime + own_before.ru_stime),
            "database": sum(backend_cpu.values()) if database else None}
-    return {"wall_s": round(wall, 1), "peak_rss_mb": round(peak, 1), "cpu_s": cpu,
+    return {"wall_s": round(wall, 1), "peak_rss_mb": round(peak, 1), "cpu_s": cpu, "runqueue_wait_s": queued,
+            "load_average": [round(load_before, 1), round(os.getloadavg()[0], 1)],
             "result": {k: int(v) for k, v in summary.items()}}
 
 
@@ -144,7 +159,14 @@ def _per_page(measured: dict, rate: float) -> dict:
             "apply_ms": round(measured["result"]["apply_ms"] / pages, 1),
             "fetch_wait_ms": round(measured["result"]["fetch_wait_ms"] / pages, 1),
             "cpu_ms": cpu, "cpu_ms_all": round(busiest, 1), "two_cores_floor_ms": round(busiest / 2, 1),
-            "cpus": os.cpu_count()}
+            "cpus": os.cpu_count(),
+            # The worker ready to run but waiting for a core: what other load on the machine costs it.
+            "worker_runqueue_wait_ms": round(measured["runqueue_wait_s"] * 1000 / pages, 1),
+            "load_average_before_after": measured["load_average"],
+            # Outside the pages: the deletion check, and the rest (start-up, field list, counts).
+            "deletion_check_s": round(measured["result"].get("deletion_check_ms", 0) / 1000, 1),
+            "outside_pages_s": round(measured["wall_s"] - (measured["result"]["apply_ms"]
+                                                         + measured["result"]["fetch_wait_ms"]) / 1000, 1)}
 
 
 def _figures(measured: dict, rate: float, minimum: int) -> dict:

@@ -54,6 +54,7 @@ class ReconcileResult:
     # throttle and the HTTP call, less what overlapped with applying the page before).
     apply_ms: int = 0
     fetch_wait_ms: int = 0
+    deletion_check_ms: int = 0  # a full run's look for tickets the search no longer returns
 
     def as_dict(self) -> dict[str, int]:
         """Plain counts (the RQ job's return value, the CLI's summary)."""
@@ -141,7 +142,9 @@ def reconcile(runtime: Runtime, *, full: bool, project: str | None = None, progr
                             progress(result.fetched, None if total is None
                                      else offset + max(total, result.fetched - offset))
                 if full:
+                    started = time.perf_counter()
                     _detect_deletions(runtime, gw, key, seen, result)
+                    result.deletion_check_ms += _elapsed_ms(started)
             finally:
                 lock.release()
     finally:

@@ -18,6 +18,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from sync.inbound.sql import one_of
 from sync.jsm.errors import JsmPermanentError
 from sync.jsm.gateway import JsmGateway
 from sync.jsm.snapshots import CommentSnapshot
@@ -53,7 +54,7 @@ def read_stored(session: Session, ticket_ids: Iterable[str]) -> StoredComments:
     stored = StoredComments()
     for tid, cid, updated, public, deleted in session.execute(
             select(Ticket.jira_id, Comment.jira_id, Comment.updated_at, Comment.public, Comment.deleted)
-            .join(Ticket).where(Ticket.jira_id.in_(list(ticket_ids)), Comment.jira_id.is_not(None))):
+            .join(Ticket).where(one_of(session, Ticket.jira_id, ticket_ids), Comment.jira_id.is_not(None))):
         if cid is None:  # excluded by the query; narrows the type
             continue
         if deleted:

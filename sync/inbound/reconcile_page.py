@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from sync.inbound import attachments, reconcile_comments
 from sync.inbound.batch import BatchCache
+from sync.inbound.sql import one_of
 from sync.inbound.upsert import apply_comment, apply_issue
 from sync.jsm.gateway import JsmGateway
 from sync.jsm.snapshots import CommentSnapshot, IssueSnapshot
@@ -72,9 +73,10 @@ class _Held:
 
     @classmethod
     def read(cls, session: Session, ids: list[str]) -> _Held:
-        return cls({jid: (upd, dele, jira_org) for jid, upd, dele, jira_org in session.execute(
-            select(Ticket.jira_id, Ticket.jira_updated_at, Ticket.deleted, Organization.jira_org_id)
-            .outerjoin(Organization, Organization.id == Ticket.organization_id).where(Ticket.jira_id.in_(ids)))},
+        tickets = select(Ticket.jira_id, Ticket.jira_updated_at, Ticket.deleted, Organization.jira_org_id) \
+            .outerjoin(Organization, Organization.id == Ticket.organization_id) \
+            .where(one_of(session, Ticket.jira_id, ids))
+        return cls({jid: (upd, dele, jira_org) for jid, upd, dele, jira_org in session.execute(tickets)},
                    reconcile_comments.read_stored(session, ids), attachments.known_field_ids(session, ids))
 
     def asks_jsm(self, page: SearchPage) -> bool:
