@@ -48,6 +48,7 @@ from app.portal import settings as portal_settings
 from app.redaction import install_redaction
 from app.requestlog import init_request_log
 from app.security import csrf, guard_cookie_writes, init_security
+from app.webhook_dispatch import WebhookDispatch
 from sync.runtime import Runtime
 from sync.settings import Settings, load_settings
 
@@ -114,6 +115,9 @@ def create_app(settings: Settings | None = None, test_config: dict[str, Any] | N
     )
     if test_config:
         app.config.update(test_config)
+    # A webhook delivery skips Flask's per-request hooks, which decide nothing for it; behind the proxy fix,
+    # so its answer knows the scheme the client used (HSTS) as every other answer does.
+    app.wsgi_app = WebhookDispatch(app.wsgi_app, runtime, MAX_BODY_BYTES)  # type: ignore[method-assign]
     if settings.proxy.trusted_hops:
         # Client address, scheme and host from the proxies' X-Forwarded-* headers (login limits, Secure, HSTS).
         hops = settings.proxy.trusted_hops

@@ -28,13 +28,8 @@ def init_request_log(app: Flask) -> None:
         rid = request_id.get()
         if rid:
             response.headers["X-Request-Id"] = rid
-        HTTP_RESPONSES.labels(endpoint=request.blueprint or "other", status=f"{response.status_code // 100}xx").inc()
-        elapsed_ms = round((time.monotonic() - g.get("request_started", time.monotonic())) * 1000, 1)
-        # The path only: a query string may hold a token (?token= on Data Center webhooks).
-        log.log(logging.DEBUG if request.path in _QUIET else logging.INFO, "%s %s -> %s in %.1f ms",
-                request.method, request.path, response.status_code, elapsed_ms,
-                extra={"http_method": request.method, "http_path": request.path,
-                       "http_status": response.status_code, "duration_ms": elapsed_ms})
+        log_answer(request.blueprint or "other", request.method, request.path, response.status_code,
+                   g.get("request_started", time.monotonic()))
         return response
 
     @app.teardown_request
@@ -42,3 +37,13 @@ def init_request_log(app: Flask) -> None:
         token = g.pop("request_id_token", None)
         if token is not None:
             request_id.reset(token)
+
+
+def log_answer(endpoint: str, method: str, path: str, status: int, started: float) -> None:
+    """Count the answer by endpoint group and status class, and log its line (`started`: time.monotonic())."""
+    HTTP_RESPONSES.labels(endpoint=endpoint, status=f"{status // 100}xx").inc()
+    elapsed_ms = round((time.monotonic() - started) * 1000, 1)
+    # The path only: a query string may hold a token (?token= on Data Center webhooks).
+    log.log(logging.DEBUG if path in _QUIET else logging.INFO, "%s %s -> %s in %.1f ms", method, path, status,
+            elapsed_ms, extra={"http_method": method, "http_path": path, "http_status": status,
+                               "duration_ms": elapsed_ms})

@@ -15,7 +15,8 @@ CSRF_HEADER = "X-Requested-With"
 # The API endpoints a user who must change their password may still call with their session cookie.
 _API_ALLOWED_WHILE_FORCED: frozenset[str] = frozenset({"openapi.openapi_json"})
 
-_HEADERS = {
+# Sent with every answer, the webhook receiver's too (app.webhook_dispatch).
+SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "X-Frame-Options": "DENY",
     "Referrer-Policy": "same-origin",
@@ -25,7 +26,7 @@ _HEADERS = {
 
 # The one route meant for other sites' iframes (a share link's card) sends this instead: any page may frame
 # it, and no X-Frame-Options goes with it (that header cannot say "anyone").
-EMBEDDABLE_CSP = _HEADERS["Content-Security-Policy"].replace("frame-ancestors 'none'", "frame-ancestors *")
+EMBEDDABLE_CSP = SECURITY_HEADERS["Content-Security-Policy"].replace("frame-ancestors 'none'", "frame-ancestors *")
 
 
 def init_security(app: Flask) -> None:
@@ -36,7 +37,7 @@ def init_security(app: Flask) -> None:
     @app.after_request
     def _headers(response: Response) -> Response:
         embeddable = response.headers.get("Content-Security-Policy") == EMBEDDABLE_CSP
-        for name, value in _HEADERS.items():
+        for name, value in SECURITY_HEADERS.items():
             if not (embeddable and name == "X-Frame-Options"):
                 response.headers.setdefault(name, value)
         if request.is_secure:

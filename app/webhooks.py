@@ -1,4 +1,9 @@
-"""POST /webhooks/jira: verify, validate, record durably, enqueue, acknowledge. Nothing else."""
+"""POST /webhooks/jira: verify, validate, record durably, enqueue, acknowledge. Nothing else.
+
+`receive_delivery` is the whole receiver and knows no framework: `app.webhook_dispatch` calls it for every
+delivery before Flask is entered (a delivery needs no session, CSRF, language or rate limit), and the
+Flask view below calls it for an app used without that dispatcher.
+"""
 
 from __future__ import annotations
 
@@ -6,13 +11,15 @@ import hashlib
 import hmac
 import json
 import logging
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import parse_qsl
 
-from flask import Blueprint, current_app, jsonify, request
+from flask import Blueprint, Response, current_app, request
 from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from app.context import runtime_of
-from app.errors import json_error
 from app.services.inbox_commit import committer_for
 from sync.jobs import request_inbox_drain
 from sync.jsm.events import CommentEvent, IssueEvent, NotAWebhook, normalise
@@ -24,10 +31,13 @@ from sync.settings import Settings
 log = logging.getLogger(__name__)
 bp = Blueprint("webhooks", __name__)
 
+PATH = "/webhooks/jira"
+TOO_LARGE = (413, {"error": "body over 1 MiB; Jira webhooks are smaller than that"})
+Answer = tuple[int, dict[str, Any]]
 
-def _signature_ok(secrets: tuple[str, ...], body: bytes) -> bool:
+
+def _signature_ok(secrets: tuple[str, ...], body: bytes, header: str, query: Callable[[], str]) -> bool:
     """Whether the delivery is signed (or, for Data Center, carries ?token=) with one of the secrets."""
-    header = request.headers.get("X-Hub-Signature", "")
     method, _, signature = header.partition("=")
     if signature and method.lower() == "sha256":
         given = signature.strip().lower().encode("ascii", "replace")
@@ -36,7 +46,7 @@ def _signature_ok(secrets: tuple[str, ...], body: bytes) -> bool:
                    for s in secrets]
         return any(matches)
     # Data Center webhooks that cannot sign may carry the secret as ?token= (redacted from the logs).
-    token = request.args.get("token")
+    token = next((value for name, value in parse_qsl(query(), keep_blank_values=True) if name == "token"), None)
     if token is None:
         return False
     return any([hmac.compare_digest(token.encode(), s.encode()) for s in secrets])
@@ -59,37 +69,44 @@ def _request_drain(runtime: Runtime, rows: list[dict[str, object]]) -> None:
         request_inbox_drain(runtime.redis)
 
 
-@bp.post("/webhooks/jira")
-def receive():  # type: ignore[no-untyped-def]
-    """Record one Jira webhook delivery in the inbox and enqueue its application."""
-    runtime = runtime_of(current_app)
-    jira = runtime.settings.jira
-    try:
-        body = request.get_data(cache=False)
-    except RequestEntityTooLarge:
-        return json_error(413, "body over 1 MiB; Jira webhooks are smaller than that")
-    secrets = runtime.settings.webhook_secrets
-    # Fail closed: with no secret, only an explicit jira.allow_unsigned_webhooks lets a delivery in.
-    unsigned_allowed = not secrets and jira.allow_unsigned_webhooks
-    if not unsigned_allowed and not _signature_ok(secrets, body):
-        return json_error(401, "bad or missing X-Hub-Signature (expected sha256=<hex HMAC-SHA256 of the body>)")
+def _parse(body: bytes) -> tuple[str, Any] | Answer:
+    """The body as text and as JSON, or the 400 saying why it is neither."""
     try:
         # UTF-8 only (RFC 8259 §8.1): json.loads would guess UTF-16 too, which the inbox cannot keep.
         text = body.decode("utf-8")
     except UnicodeDecodeError as exc:
-        return json_error(400, f"body is not JSON (it must be UTF-8): {exc}")
+        return 400, {"error": f"body is not JSON (it must be UTF-8): {exc}"}
     try:
-        parsed = json.loads(text)
+        return text, json.loads(text)
     except ValueError as exc:
-        return json_error(400, f"body is not JSON: {exc}")
+        return 400, {"error": f"body is not JSON: {exc}"}
     except RecursionError:
-        return json_error(400, "body is not JSON: nested too deeply")
+        return 400, {"error": "body is not JSON: nested too deeply"}
+
+
+def receive_delivery(runtime: Runtime, body: bytes, signature: str, identifier: str | None,
+                     query: Callable[[], str]) -> Answer:
+    """Record one Jira webhook delivery in the inbox and enqueue its application; the status and JSON answer.
+
+    `signature` is the X-Hub-Signature header ("" when absent), `identifier` X-Atlassian-Webhook-Identifier,
+    `query` gives the URL's query string (read only for an unsigned delivery's ?token=).
+    """
+    jira = runtime.settings.jira
+    secrets = runtime.settings.webhook_secrets
+    # Fail closed: with no secret, only an explicit jira.allow_unsigned_webhooks lets a delivery in.
+    unsigned_allowed = not secrets and jira.allow_unsigned_webhooks
+    if not unsigned_allowed and not _signature_ok(secrets, body, signature, query):
+        return 401, {"error": "bad or missing X-Hub-Signature (expected sha256=<hex HMAC-SHA256 of the body>)"}
+    parsed_body = _parse(body)
+    if isinstance(parsed_body[0], int):
+        return parsed_body
+    text, parsed = parsed_body
     try:
+        # Validated in full here, so a body that is not a webhook is refused now (400) and not by the worker.
         event = normalise(parsed)
     except NotAWebhook as exc:
-        return json_error(400, f"not a Jira webhook: {exc}")
+        return 400, {"error": f"not a Jira webhook: {exc}"}
 
-    delivery_id = request.headers.get("X-Atlassian-Webhook-Identifier") or hashlib.sha256(body).hexdigest()
     if isinstance(event, IssueEvent):
         issue_key, project_key = event.issue.key, event.issue.project_key
     elif isinstance(event, CommentEvent):
@@ -101,6 +118,7 @@ def receive():  # type: ignore[no-untyped-def]
         ignored = f"event kind {event.kind} is not mirrored"
     elif project_key is not None and not jira.mirrors(project_key):
         ignored = f"project {project_key} is not mirrored (jira.projects)"
+    delivery_id = identifier or hashlib.sha256(body).hexdigest()
     row = {"delivery_id": delivery_id[:128], "webhook_event": event.kind if ignored else parsed["webhookEvent"],
            "issue_key": issue_key, "project_key": project_key, "event_timestamp": parsed.get("timestamp"),
            "payload": text, "state": InboxState.IGNORED if ignored else InboxState.PENDING,
@@ -110,16 +128,32 @@ def receive():  # type: ignore[no-untyped-def]
         event_id = committer_for(runtime.engine, on_commit=lambda rows: _request_drain(runtime, rows)).record(row)
     except IntegrityError as exc:
         log.error("webhook not recorded: %s", exc.orig)
-        return json_error(503, "could not record the delivery; it will be retried by Jira")
+        return 503, {"error": "could not record the delivery; it will be retried by Jira"}
     except OperationalError as exc:
         # The database is away: 503 makes Jira Cloud retry the delivery later.
         log.error("database unavailable, webhook refused with 503: %s", exc.orig)
-        return json_error(503, "database unavailable; the delivery will be retried by Jira")
+        return 503, {"error": "database unavailable; the delivery will be retried by Jira"}
     except SQLAlchemyError as exc:
         log.exception("could not record webhook")
-        return json_error(503, f"could not record the delivery: {type(exc).__name__}")
+        return 503, {"error": f"could not record the delivery: {type(exc).__name__}"}
     if event_id is None:
-        return jsonify(status="duplicate"), 200
+        return 200, {"status": "duplicate"}
     if ignored:
-        return jsonify(status="ignored", reason=ignored, event_id=event_id), 202
-    return jsonify(status="accepted", event_id=event_id), 202
+        return 202, {"status": "ignored", "reason": ignored, "event_id": event_id}
+    return 202, {"status": "accepted", "event_id": event_id}
+
+
+@bp.post(PATH)
+def receive() -> Response:
+    """The receiver as a Flask view, for an app served without `app.webhook_dispatch` in front."""
+    try:
+        body = request.get_data(cache=False)
+    except RequestEntityTooLarge:
+        status, answer = TOO_LARGE
+    else:
+        status, answer = receive_delivery(runtime_of(current_app), body, request.headers.get("X-Hub-Signature", ""),
+                                          request.headers.get("X-Atlassian-Webhook-Identifier"),
+                                          lambda: request.query_string.decode("utf-8", "replace"))
+    response = current_app.json.response(answer)
+    response.status_code = status
+    return response

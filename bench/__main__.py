@@ -64,13 +64,16 @@ def table(results: dict[str, Any]) -> str:
     rows: list[tuple[str, str, str, str]] = []
     r = results.get("ingest", {})
     if "companion" in r:
-        c, b = r["companion"], r["bare_flask"]
-        rows.append(("ingest req/s", f"{c['rps']}", f"bare {b['rps']}", f"ratio {r['ratio_rps']}"))
-        rows.append(("ingest p50/p99 ms", f"{c['p50_ms']}/{c['p99_ms']}", f"bare {b['p50_ms']}/{b['p99_ms']}", ""))
-        if "naive_durable" in r:
-            n = r["naive_durable"]
-            rows.append(("ingest req/s vs naive durable", f"{c['rps']}", f"1 commit/request {n['rps']}",
-                         f"ratio {r['ratio_to_naive_durable']}"))
+        levels = [(r.get("connections"), r)] + [(int(key.split("_")[1]), value) for key, value in r.items()
+                                                if key.startswith("at_") and isinstance(value, dict)]
+        for connections, at in levels:
+            c, b, n = at["companion"], at["bare_flask"], at["naive_durable"]
+            suffix = f" ({connections} conns)" if connections else ""
+            rows.append((f"ingest req/s{suffix}", f"{c['rps']}", f"bare {b['rps']}", f"ratio {at['ratio_rps']}"))
+            rows.append((f"ingest p50/p99 ms{suffix}", f"{c['p50_ms']}/{c['p99_ms']}",
+                         f"bare {b['p50_ms']}/{b['p99_ms']}", f"{c.get('rows_per_commit')} rows/commit"))
+            rows.append((f"ingest req/s vs naive durable{suffix}", f"{c['rps']}", f"1 commit/request {n['rps']}",
+                         f"ratio {at['ratio_to_naive_durable']}"))
     r = results.get("apply", {})
     if "apply_eps" in r:
         rows.append((f"apply events/s ({r['database']})", f"{r['apply_eps']}", f"raw upsert {r['raw_upsert_eps']}",

@@ -6,7 +6,6 @@ import os
 import shutil
 import socket
 import subprocess
-import sys
 import tempfile
 import time
 import uuid
@@ -126,18 +125,25 @@ def free_port() -> int:
 
 
 @contextmanager
-def gunicorn(app_path: str, env: dict[str, str], ready_path: str = "/healthz", workers: int = 2,
-             threads: int = 8) -> Iterator[str]:
-    """`gunicorn --workers 2 --threads 8` (the `companion serve` setup, access log off) on a free port."""
+def gunicorn(app_path: str, env: dict[str, str], ready_path: str = "/healthz", workers: int = 2) -> Iterator[str]:
+    """`app_path` served on a free port exactly as `companion serve` serves the companion: the same gunicorn
+    command line (gevent worker, its connection limit, the config file that patches the master, the logger
+    class), so the baselines and the companion are measured on one server setup."""
+    from app.cli.processes import gunicorn_argv
+
     port = free_port()
     # Its log goes to a file, never to a pipe nobody reads: the app logs a line per request, and a full
     # pipe (64 KiB, some 600 requests) would block every worker on its next write.
-    log_path = Path(env.get("COMPANION_DATA_DIR") or tempfile.gettempdir()) / f"gunicorn-{port}.log"
+    data_dir = Path(env.get("COMPANION_DATA_DIR") or tempfile.gettempdir())
+    log_path = data_dir / f"gunicorn-{port}.log"
+    # `serve` exports a metrics directory before gunicorn starts (sync.telemetry): the counters are then
+    # shared files, a cost each counted response pays in production too.
+    metrics = data_dir / f"metrics-{port}"
+    metrics.mkdir(parents=True, exist_ok=True)
+    env = {**env, "PROMETHEUS_MULTIPROC_DIR": env.get("PROMETHEUS_MULTIPROC_DIR") or str(metrics)}
     with log_path.open("wb") as log_file:
-        proc = subprocess.Popen([sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--workers",
-                                 str(workers), "--threads", str(threads), "--timeout", "60", "--log-level",
-                                 "warning", app_path], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
-                                stderr=log_file)
+        proc = subprocess.Popen(gunicorn_argv(f"127.0.0.1:{port}", workers, app_path), cwd=ROOT, env=env,
+                                stdout=subprocess.DEVNULL, stderr=log_file)
     url = f"http://127.0.0.1:{port}"
     try:
         wait_http(url + ready_path, proc, log_path)

@@ -99,24 +99,28 @@ def burst(url: str, count: int, threads: int, seconds: float, tickets: int, mark
             "statuses": {str(k): v for k, v in statuses.items()}, "threads": threads}
 
 
-def steady(url: str, rate: float, seconds: float, tickets: int, token: str, sample_every: int) -> dict:
+def steady(url: str, rate: float, seconds: float, tickets: int, tokens: list[str], sample_every: int) -> dict:
+    """`tokens`: the samples' polls take them in turn (each token has a rate limit of its own)."""
     count = int(rate * seconds)
     fresh: list[float] = []
     # Per sample, wall-clock seconds (comparable with the server's log and database timestamps).
     traces: dict[str, dict[str, float]] = {}
     errors = {"post": 0, "timeout": 0}
+    polls: dict[int, int] = {}  # answers to the API polls by status
     lock = threading.Lock()
     samplers: list[threading.Thread] = []
     run = time.time_ns()
 
     def watch(i: int, key: str, sent: float, trace: dict[str, float]) -> None:
         conn = _connection(url)
-        auth = {"Authorization": f"Bearer {token}"}
+        auth = {"Authorization": f"Bearer {tokens[i // sample_every % len(tokens)]}"}
         while time.perf_counter() - sent < 30:
             asked = time.time()
             conn.request("GET", f"/api/v1/tickets/{key}", headers=auth)
             response = conn.getresponse()
             data = response.read()
+            with lock:
+                polls[response.status] = polls.get(response.status, 0) + 1
             if response.status == 200:
                 summary = json.loads(data).get("summary", "")
                 if summary.startswith("m-") and int(summary[2:]) >= i:
@@ -169,7 +173,8 @@ def steady(url: str, rate: float, seconds: float, tickets: int, token: str, samp
         t.join()
     return {"events": count, "target_rate": rate, "achieved_rate": round(achieved, 1), "samples": len(fresh),
             "p50_ms": round((percentile(fresh, 0.5) or 0) * 1000, 1),
-            "p95_ms": round((percentile(fresh, 0.95) or 0) * 1000, 1), "errors": errors, "traces": traces}
+            "p95_ms": round((percentile(fresh, 0.95) or 0) * 1000, 1), "errors": errors,
+            "poll_statuses": {str(k): v for k, v in sorted(polls.items())}, "traces": traces}
 
 
 def main() -> None:
@@ -181,14 +186,14 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=20)
     parser.add_argument("--tickets", type=int, default=200)
     parser.add_argument("--rate", type=float, default=200)
-    parser.add_argument("--token", default="")
+    parser.add_argument("--token", default="", help="steady: API token(s) for the polls, comma-separated")
     parser.add_argument("--sample-every", type=int, default=10)
     parser.add_argument("--marker", help="burst: a bulk edit setting this summary on tickets 1..count")
     args = parser.parse_args()
     if args.mode == "burst":
         out = burst(args.url, args.count, args.threads, args.seconds, args.tickets, args.marker)
     else:
-        out = steady(args.url, args.rate, args.seconds, args.tickets, args.token, args.sample_every)
+        out = steady(args.url, args.rate, args.seconds, args.tickets, args.token.split(","), args.sample_every)
     print(json.dumps(out))
 
 

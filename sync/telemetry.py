@@ -43,6 +43,9 @@ JSM_RESPONSES = Counter("companion_jsm_responses_total", "HTTP answers from JSM 
 JOBS = Counter("companion_jobs_total", "RQ jobs finished by the workers, by job and outcome", ["job", "outcome"])
 JOB_SECONDS = Histogram("companion_job_duration_seconds", "Run time of RQ jobs", ["job"],
                         buckets=(0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 1800))
+# Rows per durable commit of the webhook inbox (app.services.inbox_commit): how much deliveries share one.
+INBOX_COMMIT_ROWS = Histogram("companion_inbox_commit_rows", "Webhook deliveries written per inbox commit",
+                              buckets=(1, 2, 4, 8, 16, 32, 64))
 CRON_TICKS = Counter("companion_scheduler_ticks_total", "Cron ticks enqueued by the leading scheduler", ["job"])
 
 

@@ -93,7 +93,6 @@ class _HandsRuntime(BaseWorker):
         JOB_SECONDS.labels(job=name).observe(time.monotonic() - started)
         return ok
 
-
     def should_hand_back(self, origin: str) -> bool:
         """Whether the job in hand (from queue `origin`) should return soon: a stop was requested, or
         another of this worker's queues has jobs waiting (a lingering inbox drain must not hold up the outbox)."""

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -60,6 +60,17 @@ def live_app(settings: Any, **config: Any) -> Iterator[tuple[str, Any]]:
             yield base, runtime
     finally:
         runtime.close()
+
+
+def sign_in(page: Any, base: str, email: str, password: str, lang: str | None = None,
+            gettext: Callable[[str], str] = str, then: str | None = "/") -> None:
+    """Fill and send the sign-in form by its labels (`gettext` words them in `lang`), then wait for `base + then`."""
+    page.goto(f"{base}/login" + (f"?lang={lang}" if lang else ""))
+    page.get_by_label(gettext("Email")).fill(email)
+    page.get_by_label(gettext("Password")).fill(password)
+    page.get_by_role("button", name=gettext("Sign in")).click()
+    if then is not None:
+        page.wait_for_url(base + then)
 
 
 class Pages:

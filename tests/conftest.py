@@ -7,6 +7,7 @@ started for this run when REDIS_URL is unset.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import uuid
 from collections.abc import Callable, Iterator
@@ -16,7 +17,8 @@ from typing import Any
 import pytest
 import redis
 from sqlalchemy import create_engine, delete, text
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import Engine, make_url
+from werkzeug.security import generate_password_hash
 
 from sync.db import upgrade
 from sync.models import Base
@@ -105,25 +107,35 @@ def sqlite_url(tmp_path_factory: pytest.TempPathFactory) -> str:
     return url
 
 
+@contextlib.contextmanager
+def created_postgres(base: str, prefix: str) -> Iterator[tuple[str, Engine, str]]:
+    """A migrated database created on `base`'s server, named `prefix` and a random suffix; yields its URL, an
+    AUTOCOMMIT engine on the server and its name; dropped afterwards (its connections ended first)."""
+    base_url = make_url(base)
+    if base_url.drivername in ("postgresql", "postgres"):
+        base_url = base_url.set(drivername="postgresql+psycopg")
+    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(base_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        url = base_url.set(database=name).render_as_string(hide_password=False)
+        upgrade(url)
+        yield url, admin, name
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
 @pytest.fixture(scope="session")
 def postgres_url() -> Iterator[str]:
     """A migrated PostgreSQL database created for this run (dropped afterwards)."""
     base = os.environ.get("TEST_DATABASE_URL")
     if not base:
         pytest.skip(NO_PG_REASON)
-    base_url = make_url(base)
-    if base_url.drivername in ("postgresql", "postgres"):
-        base_url = base_url.set(drivername="postgresql+psycopg")
-    name = f"companion_test_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(base_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = base_url.set(database=name).render_as_string(hide_password=False)
-    upgrade(url)
-    yield url
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    with created_postgres(base, "companion_test") as (url, _, _):
+        yield url
 
 
 def _empty_tables(url: str) -> None:
@@ -196,6 +208,21 @@ def client(app):  # type: ignore[no-untyped-def]
 @pytest.fixture
 def runtime(app):  # type: ignore[no-untyped-def]
     return app.extensions["companion"]
+
+
+def _fast_hash(password: str) -> str:
+    return generate_password_hash(password, method="pbkdf2:sha256:1000")
+
+
+@pytest.fixture(autouse=True)
+def fast_password_hashes(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Cheap hashes for the accounts tests make and sign in with: scrypt costs about 0.3 s per account and per
+    sign-in on a busy CI machine, and a test install makes five or more. Tests of the hashing itself (and every
+    `companion` process a test starts) use the real one: `@pytest.mark.real_password_hashes`."""
+    if request.node.get_closest_marker("real_password_hashes"):
+        return
+    for module in ("app.services.accounts", "app.portal.account", "app.portal.invite"):
+        monkeypatch.setattr(f"{module}.hash_password", _fast_hash)
 
 
 @pytest.fixture(autouse=True)

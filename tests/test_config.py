@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
+from app.cli import main
 from sync.settings import ConfigError, load_settings
 
 REPO = Path(__file__).resolve().parent.parent
@@ -100,21 +99,20 @@ def test_missing_file_is_a_clear_error(tmp_path: Path) -> None:
         load_settings(tmp_path / "nope.yaml")
 
 
-def test_check_config_masks_secrets_and_fails_cleanly(tmp_path: Path) -> None:
+def test_check_config_masks_secrets_and_fails_cleanly(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # `companion check-config` in this process: the same `main` that `python -m app` runs, without a second
+    # interpreter importing the whole app (other tests start real `companion` processes).
     good = write(tmp_path, "jira:\n  base_url: https://acme.atlassian.net\n  email: a@acme.test\n"
                            "  api_token: SUPERSECRET\n  webhook_secret: HOOKSECRET-0123456789\n"
                            "database_url: postgresql+psycopg://app:DBPASS@db/companion\n")
-    done = subprocess.run([sys.executable, "-m", "app", "--config", str(good), "check-config"],
-                          capture_output=True, text=True, cwd=REPO, timeout=60)
-    assert done.returncode == 0, done.stderr
+    assert main(["--config", str(good), "check-config"]) == 0
+    out = capsys.readouterr().out
     for secret in ("SUPERSECRET", "HOOKSECRET", "DBPASS"):
-        assert secret not in done.stdout
-    assert '"base_url": "https://acme.atlassian.net"' in done.stdout
+        assert secret not in out
+    assert '"base_url": "https://acme.atlassian.net"' in out
     bad = write(tmp_path, "jira:\n  deployment: nope\n")
-    done = subprocess.run([sys.executable, "-m", "app", "--config", str(bad), "check-config"],
-                          capture_output=True, text=True, cwd=REPO, timeout=60)
-    assert done.returncode == 2
-    assert done.stderr.strip().splitlines()[-1].startswith("configuration error: jira.deployment:")
+    assert main(["--config", str(bad), "check-config"]) == 2
+    assert capsys.readouterr().err.strip().splitlines()[-1].startswith("configuration error: jira.deployment:")
 
 
 def test_example_file_is_valid_and_documents_every_key() -> None:

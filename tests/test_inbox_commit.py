@@ -96,3 +96,22 @@ def test_a_lone_delivery_is_written_at_once(engine: Engine) -> None:
     assert committer.record(row("alone")) == stored(engine)["alone"]
     assert committer.record(row("alone")) is None
     assert committer.commits == 2
+
+
+@pytest.mark.parametrize("payload", ['{"q": "a \\"quoted\\" \\\\ back\\\\slash"}', '{"ru": "Привет", "emoji": "🙂"}',
+                                     '{"nul": "\\u0000", "tab": "\\t"}', "{}" + " " * 70_000])
+def test_every_column_is_stored_exactly_as_given(engine: Engine, payload: str) -> None:
+    """The batch travels as one JSON document on PostgreSQL: nothing in a payload may change on the way."""
+    committer = InboxCommitter(engine)
+    given = [row("exact-1", payload=payload, request_id="rid-1"),
+             row("exact-2", payload=payload, issue_key=None, project_key=None, event_timestamp=None, reason="why",
+                 state=InboxState.IGNORED)]
+    results = record_concurrently(committer, given, threads=2)
+    assert all(isinstance(r, int) for r in results), results
+    with engine.connect() as conn:
+        found = {r.delivery_id: r for r in conn.execute(select(InboundEvent).order_by(InboundEvent.delivery_id))}
+    for wanted in given:
+        stored_row = found[wanted["delivery_id"]]
+        for name, value in wanted.items():
+            assert getattr(stored_row, name) == value, name
+        assert stored_row.attempts == 0 and stored_row.received_at is not None

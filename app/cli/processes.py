@@ -67,15 +67,20 @@ def serve(settings: Settings, config: str | None, host: str, port: int | None, w
         configure_logging(settings, "web")
         create_app(settings).run(host=host, port=port, threaded=True)
         return 0
+    argv = gunicorn_argv(f"{host}:{port}", workers)
+    os.execv(sys.executable, argv)
+    return 0  # not reached
+
+
+def gunicorn_argv(bind: str, workers: int, wsgi_app: str = "app.wsgi:application") -> list[str]:
+    """The gunicorn command line of `serve` (the benchmarks serve their baselines with exactly this one)."""
     # No gunicorn access log: the app logs each request itself, with its request id (app.requestlog).
-    argv = [sys.executable, "-m", "gunicorn", "--bind", f"{host}:{port}", "--workers", str(workers),
+    return [sys.executable, "-m", "gunicorn", "--bind", bind, "--workers", str(workers),
             "--worker-class", "gevent", "--worker-connections", str(WORKER_CONNECTIONS),
             "--timeout", "60", "--graceful-timeout", str(GRACEFUL_SECONDS),
             # Access lines name the URL: this logger redacts ?token= and share/one-time link tokens.
             "--logger-class", "app.cli.access_log.RedactingLogger",
-            "--config", str(GUNICORN_CONF), "app.wsgi:application"]
-    os.execv(sys.executable, argv)
-    return 0  # not reached
+            "--config", str(GUNICORN_CONF), wsgi_app]
 
 
 def _export_config(config: str | None) -> None:

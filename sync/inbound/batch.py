@@ -4,10 +4,12 @@
 reads dominated the apply (the ticket's row lock, the outbox echo check, the reporter's and the
 comment author's portal accounts, the organisation): `BatchCache.load` reads them for the whole
 batch in a few IN-queries, and `sync.inbound.upsert` then looks them up here (passing `batch=`).
+The tickets and comments are plain rows (`sync.inbound.rows`) the apply changes in memory; `settle`
+writes the changed ones as sets (`sync.inbound.write`), before a query that must see them and at the end.
 
 Why a snapshot taken at the start of the batch is enough:
 - tickets and comments are locked (FOR UPDATE, ordered by id so concurrent drains cannot deadlock
-  on them) and every write of the batch goes through the cached objects, so the cache stays current;
+  on them) and every write of the batch goes through the cached rows, so the cache stays current;
 - an echo (of a transition or of a portal comment) can only exist in the inbox after our push was
   claimed and committed (`outbound_push._claim` commits `jsm_actor` before calling JSM), so any
   outbox action or pending local comment an event of this batch echoes is committed before the
@@ -18,9 +20,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, cast
+from typing import cast
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import ColumnElement, exists, func, or_, select
 from sqlalchemy.orm import Session
 
 from sync.inbound.echo import ECHO_WINDOW, TRANSITIONS
@@ -43,15 +45,16 @@ def _serialise_creations(session: Session, issue_ids: set[str], comment_ids: set
     batches then fell back to row by row). Inserting drains take turns instead; the rest never wait
     for this lock, and taking it before the row locks keeps the lock order acyclic.
     """
-    def found(model: type[Ticket] | type[Comment], ids: set[str]) -> Any:
+    def missing(model: type[Ticket] | type[Comment], ids: set[str]) -> ColumnElement[bool]:
         return select(func.count()).select_from(model).where(
-            one_of(session, model.jira_id, ids)).scalar_subquery() if ids else 0
+            one_of(session, model.jira_id, ids)).scalar_subquery() < len(ids)
 
-    # One round trip for both counts: a batch's reads are round trips more than work.
-    found_tickets, found_comments = session.execute(
-        select(found(Ticket, issue_ids), found(Comment, comment_ids))).one()
-    if found_tickets < len(issue_ids) or found_comments < len(comment_ids):
-        session.execute(select(func.pg_advisory_xact_lock(CREATION_LOCK)))
+    if not issue_ids and not comment_ids:
+        return
+    # One round trip: the lock is taken only when a count falls short (the WHERE is a one-time filter
+    # PostgreSQL evaluates before the select list). A batch's reads cost round trips more than work.
+    short = [missing(model, ids) for model, ids in ((Ticket, issue_ids), (Comment, comment_ids)) if ids]
+    session.execute(select(func.pg_advisory_xact_lock(CREATION_LOCK)).where(or_(*short)))
 
 
 @dataclass
@@ -158,27 +161,42 @@ class BatchCache:
     def _load_rows(self, session: Session, issue_ids: set[str], comment_ids: set[str], *, participants: bool,
                    echo: bool) -> None:
         if issue_ids:
-            # One statement locks the batch's tickets, in id order (a fixed order: no deadlock between
-            # drains); plain rows, not ORM objects (`sync.inbound.rows` says why).
-            self.tickets = {r.jira_id: ticket_row(r) for r in session.execute(
-                select(TICKETS).where(one_of(session, Ticket.jira_id, issue_ids)).order_by(TICKETS.c.id)
-                .with_for_update())}
+            self._load_tickets(session, issue_ids, echo=echo, comments=bool(comment_ids))
         if comment_ids:
             self.comments = {r.jira_id: comment_row(r) for r in session.execute(
                 select(COMMENTS).where(one_of(session, Comment.jira_id, comment_ids)).order_by(COMMENTS.c.id)
                 .with_for_update()) if r.jira_id is not None}
         ticket_ids = {t.id for t in self.tickets.values() if t.id is not None}
-        if not ticket_ids:
-            return
-        # Each read below only when an event of the batch needs it: a batch's reads cost round trips.
-        if participants:  # compared with the lists the events carry
+        if participants and ticket_ids:  # compared with the lists the events carry
             self._load_participants(session, ticket_ids)
-        if echo:  # the echo check, once per batch: run per event it cost a quarter of the apply time
-            self._load_echo_actors(session, ticket_ids)
-        if comment_ids:
-            self.pending_local = set(session.scalars(select(Comment.ticket_id).distinct().where(
-                one_of(session, Comment.ticket_id, ticket_ids), Comment.jira_id.is_(None),
-                Comment.outbox_action_id.is_not(None), Comment.deleted.is_(False))))
+
+    def _load_tickets(self, session: Session, issue_ids: set[str], *, echo: bool, comments: bool) -> None:
+        """Lock and read the batch's tickets, each with whether it has echo candidates or pending comments.
+
+        One statement locks them, in id order (a fixed order: no deadlock between drains); plain rows,
+        not ORM objects (`sync.inbound.rows` says why). The two flags ride along, so the usual batch
+        (no transition of ours in flight, no portal comment waiting) needs no read of its own for them.
+        """
+        since = utcnow() - ECHO_WINDOW
+        flags = []
+        if echo:  # events of the batch may echo a customer transition of ours
+            flags.append(exists().where(
+                OutboxAction.ticket_id == TICKETS.c.id, OutboxAction.kind.in_(TRANSITIONS),
+                or_(OutboxAction.state.in_(OUTBOX_IN_FLIGHT), OutboxAction.updated_at >= since)).label("echo"))
+        if comments:  # a comment of the batch may be the echo of a portal comment waiting for its JSM id
+            flags.append(exists().where(
+                COMMENTS.c.ticket_id == TICKETS.c.id, COMMENTS.c.jira_id.is_(None),
+                COMMENTS.c.outbox_action_id.is_not(None), COMMENTS.c.deleted.is_(False)).label("pending"))
+        candidates: set[int] = set()
+        for r in session.execute(select(TICKETS, *flags).where(one_of(session, Ticket.jira_id, issue_ids))
+                                 .order_by(TICKETS.c.id).with_for_update(of=TICKETS)):
+            self.tickets[r.jira_id] = ticket_row(r)
+            if echo and r.echo:
+                candidates.add(r.id)
+            if comments and r.pending:
+                self.pending_local.add(r.id)
+        if candidates:  # the echo check, once per batch: run per event it cost a quarter of the apply time
+            self._load_echo_actors(session, candidates)
 
     def _load_participants(self, session: Session, ticket_ids: set[int]) -> None:
         held: dict[int, list[str]] = {}

@@ -10,6 +10,7 @@ added or removed in JSM is one for notifications at once. Until the first reconc
 
 from __future__ import annotations
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from sync.models import SyncState
@@ -36,11 +37,15 @@ def _remember(session: Session, name: str, field_ids: frozenset[str]) -> None:
 def _recorded(session: Session, name: str) -> frozenset[str]:
     # Read once per session: an absent row (no reconcile yet) is not kept by the identity map, so every
     # event of an inbox batch asked the database again (two reads per event, a third of the apply).
+    # Both fields in one read: each inbox batch has a session of its own, and asks for both.
     cache: dict[str, frozenset[str]] = session.info.setdefault(_CACHE, {})
     if name not in cache:
-        row = session.get(SyncState, name)
-        ids = (row.value or {}).get("ids") if row is not None else None
-        cache[name] = frozenset(str(i) for i in ids) if isinstance(ids, list) else frozenset()
+        names = (_ORGANISATIONS, _PARTICIPANTS)
+        values: dict[str, dict[str, object] | None] = dict(session.execute(
+            select(SyncState.name, SyncState.value).where(SyncState.name.in_(names))).all())
+        for each in names:
+            ids = (values.get(each) or {}).get("ids")
+            cache.setdefault(each, frozenset(str(i) for i in ids) if isinstance(ids, list) else frozenset())
     return cache[name]
 
 

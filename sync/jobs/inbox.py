@@ -63,8 +63,6 @@ def drain_inbox(runtime: Runtime, limit: int = BATCH_SIZE) -> dict[str, int]:
     full = False
     try:
         while True:
-            if pacer is not None:
-                pacer.batch_starts()
             rows = _apply_batch(runtime, None, limit)
             for row in rows:
                 if row.state == InboxState.PENDING:

@@ -23,7 +23,7 @@ from sync.models import AuditEntry, InboundEvent, InboxState, Organization, Outb
 from tests.browser import ARTIFACTS, NEEDS_CHROMIUM, PHONE, Pages, live_app
 from tests.notify.conftest import Inbox, smtp, smtp_url  # noqa: F401  (the SMTP server fixture)
 from tests.portal.a11y import assert_accessible
-from tests.portal.conftest import NOW, PASSWORD, _ticket, fast_password_hashes, seed  # noqa: F401
+from tests.portal.conftest import NOW, PASSWORD, _ticket, seed
 
 SHOTS = ARTIFACTS / "admin"
 NEW_PASSWORD = "a long new password"

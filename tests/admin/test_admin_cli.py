@@ -4,20 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-import pytest
-
 from app.cli import main
 from tests.helpers import bearer, make_account
-
-
-@pytest.fixture
-def cli_env(settings: Any, runtime: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
-    monkeypatch.setenv("COMPANION_DATABASE_URL", settings.effective_database_url)
-    monkeypatch.setenv("COMPANION_SECRET_KEY", settings.effective_secret_key)
-    # The test's Redis: without it the CLI would start an embedded one that outlives the test.
-    monkeypatch.setenv("COMPANION_REDIS_URL", settings.redis_url)
-    monkeypatch.chdir(settings.data_dir)
-    return runtime
 
 
 def test_lists_by_slug_or_exact_name_and_disables(cli_env: Any, client: Any, capsys: Any) -> None:

@@ -15,7 +15,7 @@ from sqlalchemy import select
 from app.cli import main
 from sync.models import ApiToken, AuditEntry, User
 from tests.helpers import bearer, make_account
-from tests.portal.conftest import fast_password_hashes, seed  # noqa: F401  (cheap hashes here too)
+from tests.portal.conftest import seed
 
 FORM = {"new_password": "a brand new secret", "confirm_password": "a brand new secret"}
 
@@ -129,15 +129,6 @@ def test_view_as_of_oneself_or_a_deactivated_user_is_400(client: Any, runtime: A
     gina = _id(runtime, "gina@globex.test")
     client.patch(f"/api/v1/admin/users/{gina}", json={"active": False}, headers=admin)
     assert client.get(f"/api/v1/admin/users/{gina}/view-as/tickets", headers=admin).status_code == 400
-
-
-@pytest.fixture
-def cli_env(settings: Any, runtime: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
-    monkeypatch.setenv("COMPANION_DATABASE_URL", settings.effective_database_url)
-    monkeypatch.setenv("COMPANION_SECRET_KEY", settings.effective_secret_key)
-    monkeypatch.setenv("COMPANION_REDIS_URL", settings.redis_url)
-    monkeypatch.chdir(settings.data_dir)
-    return runtime
 
 
 def test_cli_parity_tokens_revoke_reset_link_and_view_as(cli_env: Any, client: Any, tokens: Any,

@@ -130,3 +130,15 @@ def test_the_pacer_decides_after_each_batch(redis_client, seen_before: int, rows
         assert pacer.another(rows, 200) is expected
     finally:
         pacer.close()
+
+
+def test_every_drain_of_the_install_passes_one_gate_before_a_batch(redis_client) -> None:  # type: ignore[no-untyped-def]
+    pacer = inbox_pacing.Pacer(redis_client, lambda: False)
+    try:
+        pacer.seen = inbox_pacing.LINGER_MIN_ROWS
+        assert request_inbox_drain(redis_client)
+        assert pacer.another(5, 200)
+        # Another worker's drain woken now waits until this key expires: fewer, larger batches.
+        assert 0 < redis_client.pttl(inbox_pacing.BATCH_GATE_KEY) <= inbox_pacing.MIN_SPACING_SECONDS * 1000
+    finally:
+        pacer.close()

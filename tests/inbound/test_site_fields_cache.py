@@ -1,4 +1,4 @@
-"""The site's field ids are read once per session: an inbox batch asked the database twice per event."""
+"""The site's field ids are read once per session, both in one statement: an inbox batch asked twice per event."""
 
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ def test_each_field_list_is_read_once_per_session_and_a_remembered_one_is_seen(d
         for _ in range(50):  # none recorded yet: the absent row is not kept by the identity map
             assert organisations_fields(session) == frozenset()
             assert participants_fields(session) == frozenset()
-        assert statements == ["SELECT", "SELECT"]
+        assert statements == ["SELECT"]  # both lists, in one statement
         remember_organisations_fields(session, frozenset({"customfield_10002"}))
         assert organisations_fields(session) == frozenset({"customfield_10002"})
         session.rollback()

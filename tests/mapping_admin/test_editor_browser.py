@@ -14,7 +14,7 @@ from babel.support import Translations
 from sqlalchemy import select
 
 from sync.models import Ticket
-from tests.browser import ARTIFACTS, NEEDS_CHROMIUM, PHONE, Pages, serving
+from tests.browser import ARTIFACTS, NEEDS_CHROMIUM, PHONE, Pages, serving, sign_in
 from tests.helpers import InBackground, drain, issue_payload, make_account, post_webhook
 from tests.portal.a11y import assert_accessible
 
@@ -82,11 +82,7 @@ def test_admin_edits_publishes_adds_an_exception_and_goes_back_to_the_default(
                 assert_accessible(page, name)
             checked.append(name)
 
-        page.goto(f"{base}/login?lang={lang}")
-        page.get_by_label(t.gettext("Email")).fill("root@ops.test")
-        page.get_by_label(t.gettext("Password")).fill(PASSWORD)
-        page.get_by_role("button", name=t.gettext("Sign in")).click()
-        page.wait_for_url(base + "/**")
+        sign_in(page, base, "root@ops.test", PASSWORD, lang, t.gettext, then="/**")
         page.get_by_role("link", name={"en": "English", "ru": "Русский"}[lang]).click()
         page.wait_for_url(f"**lang={lang}")
         page.get_by_role("navigation", name=t.gettext("Main")).get_by_role(

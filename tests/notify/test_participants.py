@@ -44,6 +44,14 @@ def with_participants(make_env: Any, database_url: str, controller: Any) -> Any:
     return env
 
 
+def shared_request(make_env: Any, database_url: str, controller: Any, participant: str) -> tuple[Any, str]:
+    """The install of `with_participants` and alice's new request with `participant` added in JSM."""
+    env = with_participants(make_env, database_url, controller)
+    key = env.raise_request()
+    set_participants(env, key, [participant])
+    return env, key
+
+
 def _readers(inbox: Any) -> list[str]:
     return sorted(str(m["To"]).split("<")[-1].rstrip(">") for m in inbox.messages)
 
@@ -115,9 +123,7 @@ def test_a_participant_of_another_organisation_may_act_as_on_their_own(make_env,
 
 def test_reconcile_removes_a_participant_jsm_no_longer_lists(make_env, database_url, smtp) -> None:  # type: ignore[no-untyped-def]
     _, controller = smtp
-    env = with_participants(make_env, database_url, controller)
-    key = env.raise_request()
-    set_participants(env, key, ["customer2@example.com"])
+    env, key = shared_request(make_env, database_url, controller, "customer2@example.com")
     assert all(_sees(env, "customer2@example.com", key).values())
     # The removal's webhook is lost; the next reconcile applies JSM's list all the same.
     env.sandbox_post("/_sandbox/faults", {"webhooks": {"drop": 1.0}})
@@ -131,9 +137,7 @@ def test_reconcile_removes_a_participant_jsm_no_longer_lists(make_env, database_
 
 def test_a_participant_is_not_told_of_their_own_change(make_env, database_url, smtp) -> None:  # type: ignore[no-untyped-def]
     inbox, controller = smtp
-    env = with_participants(make_env, database_url, controller)
-    key = env.raise_request()
-    set_participants(env, key, ["customer4@example.com"])
+    env, key = shared_request(make_env, database_url, controller, "customer4@example.com")
     env.sandbox_post(f"/_sandbox/requests/{key}/transition", {"status": "In Progress"})
     env.sync_in()
     notify(env)
@@ -149,9 +153,7 @@ def test_a_participant_is_not_told_of_their_own_change(make_env, database_url, s
 
 def test_a_portal_action_is_not_mailed_to_its_author(make_env, database_url, smtp) -> None:  # type: ignore[no-untyped-def]
     inbox, controller = smtp
-    env = with_participants(make_env, database_url, controller)
-    key = env.raise_request()
-    set_participants(env, key, ["customer4@example.com"])
+    env, key = shared_request(make_env, database_url, controller, "customer4@example.com")
     # alice resolves her request in the portal; the outbox pushes it to JSM, whose webhook comes back.
     answer = env.client.post(f"/api/v1/tickets/{key}/resolve", json={}, headers=env.headers("alice"))
     assert answer.status_code == 202, answer.get_json()
@@ -163,9 +165,7 @@ def test_a_portal_action_is_not_mailed_to_its_author(make_env, database_url, smt
 
 def test_a_participant_reads_that_the_request_waits_for_its_requester(make_env, database_url, smtp) -> None:  # type: ignore[no-untyped-def]
     _, controller = smtp
-    env = with_participants(make_env, database_url, controller)
-    key = env.raise_request()
-    set_participants(env, key, ["customer2@example.com"])
+    env, key = shared_request(make_env, database_url, controller, "customer2@example.com")
     env.sandbox_post(f"/_sandbox/requests/{key}/transition", {"status": "Waiting for Customer"})
     env.sync_in()
     readers = {}

@@ -16,13 +16,10 @@ from sync.models import (
     NotificationEvent,
     NotificationKind,
     NotificationState,
-    Organization,
     OutgoingMail,
-    User,
     utcnow,
 )
-from tests.helpers import make_account
-from tests.portal.conftest import _ticket
+from tests.portal.conftest import alice_with_a_request
 
 OLD = utcnow() - timedelta(days=91)
 RECENT = utcnow() - timedelta(days=89)
@@ -30,32 +27,27 @@ RECENT = utcnow() - timedelta(days=89)
 
 def _history(runtime: Any) -> dict[str, int]:
     """One mailed change per case, old or recent, with its mail in the given state."""
-    make_account(runtime, "alice@acme.test")
+    user_id, email, ticket_id = alice_with_a_request(runtime)
     cases = {"old sent": (OLD, MailState.SENT), "recent sent": (RECENT, MailState.SENT),
              "old failed": (OLD, MailState.FAILED), "old uncertain": (OLD, MailState.UNCERTAIN),
              "old pending": (OLD, MailState.PENDING)}
     ids = {}
     with runtime.sessions() as db, db.begin():
-        org = db.scalars(select(Organization)).one()
-        user = db.scalars(select(User)).one()
-        ticket = _ticket(org.id, 1, "SUP-1")
-        db.add(ticket)
-        db.flush()
         for n, (name, (at, state)) in enumerate(cases.items()):
-            mail = OutgoingMail(user_id=user.id, to_address=user.email, kind="update", ticket_id=ticket.id,
+            mail = OutgoingMail(user_id=user_id, to_address=email, kind="update", ticket_id=ticket_id,
                                 message_id=f"<{n}@test>", state=state, raw="x", created_at=at)
-            event = NotificationEvent(kind=NotificationKind.STATUS, ticket_id=ticket.id, details={}, created_at=at,
+            event = NotificationEvent(kind=NotificationKind.STATUS, ticket_id=ticket_id, details={}, created_at=at,
                                       fanned_out=True)
             db.add_all([mail, event])
             db.flush()
-            db.add(Notification(event_id=event.id, user_id=user.id, ticket_id=ticket.id, not_before=at,
+            db.add(Notification(event_id=event.id, user_id=user_id, ticket_id=ticket_id, not_before=at,
                                 state=NotificationState.MAILED, mail_id=mail.id))
             ids[name] = mail.id
-        waiting = NotificationEvent(kind=NotificationKind.COMMENT, ticket_id=ticket.id, details={}, created_at=OLD,
+        waiting = NotificationEvent(kind=NotificationKind.COMMENT, ticket_id=ticket_id, details={}, created_at=OLD,
                                     fanned_out=True)
         db.add(waiting)
         db.flush()
-        db.add(Notification(event_id=waiting.id, user_id=user.id, ticket_id=ticket.id, not_before=OLD,
+        db.add(Notification(event_id=waiting.id, user_id=user_id, ticket_id=ticket_id, not_before=OLD,
                             state=NotificationState.PENDING))
         ids["waiting event"] = waiting.id
     return ids

@@ -9,12 +9,13 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from sync.settings import Settings
-from tests.conftest import REPO_ROOT
+from tests.conftest import REPO_ROOT, make_settings
 
 
 def free_port() -> int:
@@ -33,6 +34,13 @@ def process_env(settings: Settings, **extra: str) -> dict[str, str]:
     (settings.data_dir / "metrics").mkdir(parents=True, exist_ok=True)
     env.update(extra)
     return env
+
+
+def serve_env(data_dir: Path, database_url: str, redis_url: str, webhook_secret: str) -> dict[str, str]:
+    """The environment of a web server started by hand in `data_dir` (not in the checkout), verifying webhooks
+    with `webhook_secret`."""
+    settings = make_settings(data_dir, database_url, redis_url, jira={"webhook_secret": webhook_secret})
+    return process_env(settings, COMPANION_JIRA_WEBHOOK_SECRET=webhook_secret, PYTHONPATH=str(REPO_ROOT))
 
 
 def start(args: list[str], env: dict[str, str], log: Path | None = None) -> subprocess.Popen[bytes]:
@@ -74,3 +82,12 @@ def wait_until(predicate: Callable[[], Any], timeout: float, interval: float = 0
             return value
         time.sleep(interval)
     return None
+
+
+def healthy(base: str) -> bool:
+    """`GET {base}/healthz` answers 200 now (a server still starting, or gone, is not healthy)."""
+    try:
+        with urllib.request.urlopen(f"{base}/healthz", timeout=2) as response:
+            return bool(response.status == 200)
+    except OSError:
+        return False

@@ -39,7 +39,7 @@ from sandbox.testing import RunningSandbox, running_sandbox
 from sync.models import OutboxAction, OutboxState
 from sync.runtime import Runtime
 from sync.settings import Settings
-from tests.ops.procs import free_port, process_env, wait_until
+from tests.ops.procs import free_port, healthy, process_env, wait_until
 from tests.ops.soak_actors import Customer, agent_act
 from tests.ops.soak_chaos import BLOWS, CHAOS_ROUND_CAP_SECONDS, Chaos
 from tests.ops.soak_checks import Tally, backlog, mismatches, once_each, queues_settled
@@ -110,7 +110,7 @@ def _drive(install: Install, sb: RunningSandbox, settings: Settings, redis_serve
     runtime = Runtime(settings)
     try:
         for url in install.web_urls():
-            if not wait_until(lambda u=url: _healthy(u), 120):
+            if not wait_until(lambda u=url: healthy(u), 120):
                 raise RuntimeError(f"{url} did not come up; see {install.logs}")
         requests.post(f"{sb.url}/_sandbox/faults", json={"seed": rng.randrange(10_000), **FAULTS},
                       timeout=10).raise_for_status()
@@ -183,13 +183,6 @@ class Laps:
     def lap(self, name: str) -> None:
         now = time.monotonic()
         self.seconds[name], self.started = round(now - self.started, 1), now
-
-
-def _healthy(url: str) -> bool:
-    try:
-        return requests.get(url + "/healthz", timeout=2).status_code == 200
-    except requests.RequestException:
-        return False
 
 
 def main(argv: list[str] | None = None) -> int:

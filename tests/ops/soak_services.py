@@ -6,17 +6,14 @@ import contextlib
 import os
 import subprocess
 import threading
-import uuid
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import redis
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.engine import Engine
 
 from sandbox.testing import RunningSandbox
-from sync.db import upgrade
+from tests.conftest import created_postgres
 from tests.ops.procs import free_port, kill, start, stop, wait_until
 
 SECRET = "soak-webhook-secret-0123456789"
@@ -61,24 +58,9 @@ def _pings(url: str) -> bool:
         return False
 
 
-@contextlib.contextmanager
-def fresh_postgres() -> Iterator[tuple[str, Engine, str]]:
+def fresh_postgres() -> contextlib.AbstractContextManager[tuple[str, Engine, str]]:
     """A migrated database created for this run; yields (url, admin engine, name); dropped afterwards."""
-    base = make_url(os.environ.get("TEST_DATABASE_URL") or DEFAULT_PG)
-    if base.drivername in ("postgresql", "postgres"):
-        base = base.set(drivername="postgresql+psycopg")
-    name = f"companion_soak_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(base, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = base.set(database=name).render_as_string(hide_password=False)
-    try:
-        upgrade(url)
-        yield url, admin, name
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    return created_postgres(os.environ.get("TEST_DATABASE_URL") or DEFAULT_PG, "companion_soak")
 
 
 @dataclass

@@ -7,7 +7,6 @@ import os
 import signal
 import socket
 import subprocess
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,17 +14,9 @@ import psutil
 import pytest
 
 from tests.conftest import make_settings
-from tests.ops.procs import free_port, process_env, start, stop, wait_until
+from tests.ops.procs import free_port, healthy, process_env, start, stop, wait_until
 
 pytestmark = pytest.mark.slow
-
-
-def _healthy(port: int) -> bool:
-    try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as response:
-            return response.status == 200
-    except OSError:
-        return False
 
 
 def _child(run: psutil.Process, *words: str) -> psutil.Process | None:
@@ -44,6 +35,7 @@ class Install:
 
     def __init__(self, tmp_path: Path, database_url: str, redis_url: str, port: int) -> None:
         self.port, self.log = port, tmp_path / "run.log"
+        self.base = f"http://127.0.0.1:{port}"
         self.settings = make_settings(tmp_path, database_url, redis_url)
         env = process_env(self.settings, PORT=str(port), COMPANION_JIRA_SANDBOX_PORT=str(free_port()),
                           COMPANION_LOG_FORMAT="json")
@@ -80,7 +72,7 @@ def install(tmp_path, database_url, redis_url, redis_client) -> Iterator[Install
 
 
 def test_a_killed_child_is_restarted_and_the_install_keeps_serving(install: Install) -> None:
-    assert wait_until(lambda: _healthy(install.port), 90), install.text()[-3000:]
+    assert wait_until(lambda: healthy(install.base), 90), install.text()[-3000:]
     # The web child is `companion serve` until it has imported the app and become gunicorn: either is it.
     for words in (("gunicorn", " serve "), (" worker",)):
         victim = wait_until(lambda w=words: _child(install.supervisor, *w), 30)
@@ -89,7 +81,7 @@ def test_a_killed_child_is_restarted_and_the_install_keeps_serving(install: Inst
         replacement = wait_until(
             lambda w=words, v=victim: (c := _child(install.supervisor, *w)) and c.pid != v.pid and c, 60)
         assert replacement, f"{words} was not restarted: {install.text()[-3000:]}"
-        assert wait_until(lambda: _healthy(install.port), 90), "the install stopped serving"
+        assert wait_until(lambda: healthy(install.base), 90), "the install stopped serving"
     text = install.text()
     assert text.count("exited with code -9; restarting in") == 2, text[-3000:]
 

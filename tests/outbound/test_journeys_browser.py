@@ -17,7 +17,7 @@ from sqlalchemy import update
 
 from sync.models import OutboxAction
 from tests.browser import ARTIFACTS as ALL_ARTIFACTS
-from tests.browser import NEEDS_CHROMIUM, PHONE, Pages
+from tests.browser import NEEDS_CHROMIUM, PHONE, Pages, sign_in
 from tests.helpers import InBackground, drain
 from tests.portal.a11y import AXE_SKIP_REASON, assert_accessible
 
@@ -76,11 +76,7 @@ def test_create_reply_resolve_rate_close(pages: Pages, env: Any, tmp_path: Path,
         checked.append(name)
 
     with InBackground(lambda: work_once(env), 0.3):
-        page.goto(f"{base}/login?lang={lang}")
-        page.get_by_label(t("Email")).fill("customer1@example.com")
-        page.get_by_label(t("Password")).fill("correct horse battery")
-        page.get_by_role("button", name=t("Sign in")).click()
-        page.wait_for_url(base + "/")
+        sign_in(page, base, "customer1@example.com", "correct horse battery", lang, t)
         page.get_by_role("link", name={"en": "English", "ru": "Русский"}[lang]).click()
         page.wait_for_url(f"**lang={lang}")
         step("list")
@@ -186,11 +182,7 @@ def test_the_desks_are_explained_on_the_create_form(pages: Pages, env: Any) -> N
     env.raise_request(summary="On the free desk", request_type="21")
     refresh_slas(env.runtime)
     page = pages.open(viewport=SIZES["phone"], axe=True, timeout_ms=30_000)
-    page.goto(f"{env.base_url}/login?lang=en")
-    page.get_by_label("Email").fill("customer1@example.com")
-    page.get_by_label("Password").fill("correct horse battery")
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(env.base_url + "/")
+    sign_in(page, env.base_url, "customer1@example.com", "correct horse battery", "en")
     page.get_by_role("navigation", name="Main").get_by_role("link", name="New request").click()
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     for lang in ("en", "ru"):
@@ -213,10 +205,7 @@ def test_create_without_javascript(pages: Pages, env: Any) -> None:
     """The <noscript> path: with scripts off, Next chooses the desk and the type."""
     page = pages.open(java_script_enabled=False, viewport=SIZES["phone"], locale="en-US", timeout_ms=30_000)
     base = env.base_url
-    page.goto(f"{base}/login?lang=en")
-    page.get_by_label("Email").fill("customer1@example.com")
-    page.get_by_label("Password").fill("correct horse battery")
-    page.get_by_role("button", name="Sign in").click()
+    sign_in(page, base, "customer1@example.com", "correct horse battery", "en", then=None)
     page.get_by_role("link", name="New request").first.click()
     page.get_by_label("Where to ask").select_option(label="Technical support")
     page.get_by_role("button", name="Next").click()

@@ -12,10 +12,9 @@ from rq.cron import CronScheduler
 from sqlalchemy import select
 
 from sync.jobs import prune_outbox, register_cron
-from sync.models import Comment, Organization, OutboxAction, OutboxState, PolicyEvent, User, utcnow
+from sync.models import Comment, OutboxAction, OutboxState, PolicyEvent, utcnow
 from tests.conftest import make_settings
-from tests.helpers import make_account
-from tests.portal.conftest import _ticket
+from tests.portal.conftest import alice_with_a_request
 
 OLD = utcnow() - timedelta(days=91)
 RECENT = utcnow() - timedelta(days=89)
@@ -32,29 +31,24 @@ def runtime(tmp_path: Path, any_database_url: str, redis_url: str, redis_client)
 
 def _actions(runtime: Any) -> dict[str, int]:
     """One action per case; the old done comment is linked (JSM id) and referenced by a rule's event."""
-    make_account(runtime, "alice@acme.test")
+    user_id, _, ticket_id = alice_with_a_request(runtime)
     cases = {"old done": (OLD, OutboxState.DONE), "recent done": (RECENT, OutboxState.DONE),
              "old failed": (OLD, OutboxState.FAILED), "old pending": (OLD, OutboxState.PENDING),
              "old sending": (OLD, OutboxState.SENDING), "old done unlinked": (OLD, OutboxState.DONE)}
     ids = {}
     with runtime.sessions() as db, db.begin():
-        org = db.scalars(select(Organization)).one()
-        user = db.scalars(select(User)).one()
-        ticket = _ticket(org.id, 1, "SUP-1")
-        db.add(ticket)
-        db.flush()
         for n, (name, (at, state)) in enumerate(cases.items()):
-            action = OutboxAction(uuid=f"00000000-0000-0000-0000-{n:012d}", kind="comment", user_id=user.id,
-                                  ticket_id=ticket.id, payload={}, state=state, created_at=at, updated_at=at)
+            action = OutboxAction(uuid=f"00000000-0000-0000-0000-{n:012d}", kind="comment", user_id=user_id,
+                                  ticket_id=ticket_id, payload={}, state=state, created_at=at, updated_at=at)
             db.add(action)
             db.flush()
             ids[name] = action.id
         db.add_all([
-            Comment(ticket_id=ticket.id, jira_id="c1", body="linked", created_at=OLD, updated_at=OLD,
+            Comment(ticket_id=ticket_id, jira_id="c1", body="linked", created_at=OLD, updated_at=OLD,
                     outbox_action_id=ids["old done"]),
-            Comment(ticket_id=ticket.id, jira_id=None, body="no JSM id yet", created_at=OLD, updated_at=OLD,
+            Comment(ticket_id=ticket_id, jira_id=None, body="no JSM id yet", created_at=OLD, updated_at=OLD,
                     outbox_action_id=ids["old done unlinked"]),
-            PolicyEvent(rule="nudge", action="comment", ticket_id=ticket.id, anchor="a1", clock_started_at=OLD,
+            PolicyEvent(rule="nudge", action="comment", ticket_id=ticket_id, anchor="a1", clock_started_at=OLD,
                         fired_at=OLD, outbox_action_id=ids["old done"]),
         ])
     return ids

@@ -4,7 +4,7 @@ in English and Russian, with support hours; screenshots in tests/artifacts/."""
 from __future__ import annotations
 
 from sync.jobs import refresh_slas
-from tests.browser import ARTIFACTS, NEEDS_CHROMIUM, Pages
+from tests.browser import ARTIFACTS, NEEDS_CHROMIUM, Pages, sign_in
 
 pytestmark = NEEDS_CHROMIUM
 
@@ -18,11 +18,7 @@ def test_sla_block_in_both_languages(env, pages: Pages) -> None:  # type: ignore
     base = env.base_url  # the install's own server, which the stand-in's webhooks reach too
     ARTIFACTS.mkdir(exist_ok=True)
     page = pages.open(viewport={"width": 1280, "height": 1000}, timezone_id="Asia/Yekaterinburg")
-    page.goto(base + "/login")
-    page.get_by_label("Email").fill("customer1@example.com")
-    page.get_by_label("Password").fill("correct horse battery")
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(base + "/")
+    sign_in(page, base, "customer1@example.com", "correct horse battery")
     for lang, first, none, hours in (("en", "answered in", "No SLA", "Support hours"),
                                      ("ru", "ответ дан за", "Без SLA", "Часы работы поддержки")):
         page.goto(f"{base}/tickets/{paid}?lang={lang}")

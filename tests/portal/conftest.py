@@ -6,9 +6,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from werkzeug.security import generate_password_hash
+from sqlalchemy import select
 
-from sync.models import Comment, Organization, StatusHistory, Ticket
+from sync.models import Comment, Organization, StatusHistory, Ticket, User
 from tests.helpers import make_account
 
 PASSWORD = "correct horse battery"
@@ -29,6 +29,18 @@ def _ticket(org_id: int, n: int, key: str, **fields: Any) -> Ticket:
     }
     values.update(fields)
     return Ticket(**values)
+
+
+def alice_with_a_request(runtime: Any) -> tuple[int, str, int]:
+    """alice@acme.test and one request of Acme (SUP-1): (her user id, her e-mail, the request's ticket id)."""
+    make_account(runtime, "alice@acme.test")
+    with runtime.sessions() as db, db.begin():
+        org = db.scalars(select(Organization)).one()
+        user = db.scalars(select(User)).one()
+        ticket = _ticket(org.id, 1, "SUP-1")
+        db.add(ticket)
+        db.flush()
+        return user.id, user.email, ticket.id
 
 
 def seed(runtime: Any) -> dict[str, Any]:
@@ -75,17 +87,6 @@ def seed(runtime: Any) -> dict[str, Any]:
                           changelog_id="h4"),
         ])
     return tokens
-
-
-def _fast_hash(password: str) -> str:
-    return generate_password_hash(password, method="pbkdf2:sha256:1000")
-
-
-@pytest.fixture(autouse=True)
-def fast_password_hashes(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Cheap hashes in these tests only (scrypt costs ~0.3 s per account on a busy CI box)."""
-    monkeypatch.setattr("app.services.accounts.hash_password", _fast_hash)
-    monkeypatch.setattr("app.portal.account.hash_password", _fast_hash)
 
 
 @pytest.fixture

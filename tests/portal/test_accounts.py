@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from sqlalchemy import update
+import pytest
+from sqlalchemy import select, update
 
+from app.services.accounts import password_matches
 from sync.models import User
-from tests.helpers import bearer
+from tests.helpers import bearer, make_account
 from tests.portal.conftest import PASSWORD, sign_in
 
 
@@ -104,3 +106,16 @@ def test_every_form_requires_csrf(settings, seeded):
     for url in ("/logout", "/account/tokens", "/account/password", "/summary/share", "/summary/share/revoke"):
         assert client.post(url, data={}).status_code == 400, url
     app.extensions["companion"].close()
+
+
+@pytest.mark.real_password_hashes
+def test_passwords_are_stored_as_salted_scrypt_hashes(runtime):
+    """The real hash (the other tests use a cheap one to save time): scrypt, salted, never the password."""
+    make_account(runtime, "one@acme.test", password=PASSWORD)
+    make_account(runtime, "two@acme.test", password=PASSWORD)
+    with runtime.sessions() as db:
+        users = db.scalars(select(User).where(User.email.in_(["one@acme.test", "two@acme.test"]))).all()
+    hashes = [user.password_hash for user in users]
+    assert all(h.startswith("scrypt:") and PASSWORD not in h for h in hashes), hashes
+    assert hashes[0] != hashes[1]  # a salt of its own each
+    assert all(password_matches(user, PASSWORD) and not password_matches(user, "wrong") for user in users)

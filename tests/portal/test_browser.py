@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from tests.browser import ARTIFACTS, NEEDS_CHROMIUM, Pages, live_app
+from tests.browser import ARTIFACTS, NEEDS_CHROMIUM, Pages, live_app, sign_in
 from tests.portal.a11y import assert_accessible, contrast, enable_axe
 from tests.portal.conftest import NOW, PASSWORD, seed
 
@@ -97,11 +97,7 @@ def test_customer_journey(page: Any, live_server: tuple[str, Any]) -> None:
 
 def test_live_list_marks_the_rows_it_changed(page: Any, live_server: tuple[str, Any]) -> None:
     base, runtime = live_server
-    page.goto(base + "/login")
-    page.get_by_label("Email").fill("alice@acme.test")
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(base + "/")
+    sign_in(page, base, "alice@acme.test", PASSWORD)
     assert "1 request waits for your reply" in page.locator(".needs-action").inner_text()
     assert "Waiting for your reply" in page.locator("tr[data-row='SUP-1']").text_content()
     page.wait_for_function("document.querySelector('script[src*=\"portal\"]') !== null")
@@ -116,11 +112,7 @@ def test_live_list_marks_the_rows_it_changed(page: Any, live_server: tuple[str, 
 def test_share_link_copy_button(page: Any, live_server: tuple[str, Any]) -> None:
     base, _ = live_server
     page.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=base)
-    page.goto(base + "/login")
-    page.get_by_label("Email").fill("viewer@acme.test")
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(base + "/")
+    sign_in(page, base, "viewer@acme.test", PASSWORD)
     page.get_by_role("link", name="Summary").first.click()
     page.get_by_label("Works for (days)").fill("7")
     page.get_by_role("button", name="Create a new link").click()
@@ -147,11 +139,7 @@ def test_keyboard_focus_is_visible(page: Any, live_server: tuple[str, Any]) -> N
 
 
 def _sign_in(page: Any, base: str, email: str) -> None:
-    page.goto(base + "/login")
-    page.get_by_label("Email").fill(email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(base + "/**")
+    sign_in(page, base, email, PASSWORD, then="/**")
 
 
 # Every page, as the person who reaches it (None: signed out). The request page and the create form are also

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import os
 import subprocess
 import sys
 import time
@@ -15,8 +14,7 @@ from pathlib import Path
 import pytest
 
 from app.redaction import RedactingFilter, redact
-from tests.conftest import REPO_ROOT
-from tests.ops.procs import free_port
+from tests.ops.procs import free_port, healthy, serve_env, wait_until
 
 HOOK_SECRET = "dc-query-secret-0123456789"
 
@@ -50,10 +48,7 @@ def test_gunicorn_access_log_has_no_query_secret_nor_share_token(tmp_path: Path,
                                                                  redis_url: str) -> None:
     """The real server as `companion serve` starts it, with its logger class; the lines it writes are read."""
     port = free_port()
-    env = dict(os.environ, COMPANION_DATA_DIR=str(tmp_path), COMPANION_DATABASE_URL=database_url,
-               COMPANION_REDIS_URL=redis_url, COMPANION_SECRET_KEY="k", COMPANION_JIRA_WEBHOOK_SECRET=HOOK_SECRET,
-               PYTHONPATH=str(REPO_ROOT))
-    env.pop("COMPANION_CONFIG", None)
+    env = serve_env(tmp_path, database_url, redis_url, HOOK_SECRET)
     # The worker class and logger class of `companion serve`, with the access log written to stdout.
     server = subprocess.Popen([sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--workers", "1",
                                "--worker-class", "gevent", "--access-logfile", "-",
@@ -62,13 +57,7 @@ def test_gunicorn_access_log_has_no_query_secret_nor_share_token(tmp_path: Path,
                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     try:
         base = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                urllib.request.urlopen(f"{base}/healthz", timeout=1).close()
-                break
-            except OSError:
-                time.sleep(0.2)
+        assert wait_until(lambda: healthy(base) or server.poll() is not None, 60) and server.poll() is None
         for url, data in ((f"{base}/webhooks/jira?token={HOOK_SECRET}", b"{}"),
                           (f"{base}/s/SHARE-TOKEN-abcdef", None)):
             # 400 / 404: the line is written all the same.

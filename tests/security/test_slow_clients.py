@@ -16,8 +16,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-from tests.conftest import REPO_ROOT
-from tests.ops.procs import free_port
+from tests.ops.procs import free_port, healthy, serve_env, wait_until
 
 HALF_SENT = 20
 HOOK_SECRET = "slow-client-test-secret-0123456789"
@@ -33,25 +32,10 @@ def _status(url: str, data: bytes | None = None, timeout: float = 5) -> int:
         return int(error.code)
 
 
-def _wait_up(base: str, server: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and server.poll() is None:
-        try:
-            if _status(f"{base}/healthz", timeout=1) == 200:
-                return
-        except OSError:
-            time.sleep(0.2)
-    raise AssertionError("companion serve did not come up")
-
-
 def test_twenty_half_sent_requests_leave_healthz_and_the_receiver_answering(tmp_path: Path, database_url: str,
                                                                            redis_url: str) -> None:
     port = free_port()
-    env = dict(os.environ, COMPANION_DATA_DIR=str(tmp_path), COMPANION_DATABASE_URL=database_url,
-               COMPANION_REDIS_URL=redis_url, COMPANION_SECRET_KEY="k", COMPANION_JIRA_WEBHOOK_SECRET=HOOK_SECRET,
-               PYTHONPATH=str(REPO_ROOT))
-    env.pop("COMPANION_CONFIG", None)
-    env.pop("PROMETHEUS_MULTIPROC_DIR", None)
+    env = serve_env(tmp_path, database_url, redis_url, HOOK_SECRET)
     # One worker: the case the review hit (gthread's 8 threads each stuck reading headers).
     log = tmp_path / "serve.log"
     with open(log, "wb") as out:
@@ -61,7 +45,8 @@ def test_twenty_half_sent_requests_leave_healthz_and_the_receiver_answering(tmp_
     stalled: list[socket.socket] = []
     base = f"http://127.0.0.1:{port}"
     try:
-        _wait_up(base, server)
+        assert wait_until(lambda: healthy(base) or server.poll() is not None, 60) and server.poll() is None, \
+            "companion serve did not come up"
         for n in range(HALF_SENT):
             conn = socket.create_connection(("127.0.0.1", port), timeout=5)
             # A request line and one header, never the blank line that ends the headers.

@@ -4,32 +4,19 @@ sign-in, single use, recovery codes (stored hashed), the admins' requirement and
 from __future__ import annotations
 
 import re
-import subprocess
-import sys
 from datetime import timedelta
 from typing import Any
 
 import pyotp
-import pytest
 from sqlalchemy import select, update
 
-from app import create_app
+from app.cli import main
 from app.portal.guard import SECOND_FACTOR_LIMIT
 from app.services.invitations import make_link_token
 from sync.models import RecoveryCode, User, WebSession, utcnow
-from tests.conftest import REPO_ROOT, make_settings
 from tests.helpers import make_account
 
 PASSWORD = "correct horse battery"
-
-
-@pytest.fixture
-def strict_app(tmp_path, database_url, redis_url, redis_client):  # type: ignore[no-untyped-def]
-    """An install with the default policy: admins and org admins must use a second factor."""
-    settings = make_settings(tmp_path, database_url, redis_url, security={"require_totp_for_managers": True})
-    application = create_app(settings, {"TESTING": True, "WTF_CSRF_ENABLED": False})
-    yield application
-    application.extensions["companion"].close()
 
 
 def _password_step(app: Any, email: str) -> Any:
@@ -151,18 +138,18 @@ def test_the_code_step_lapses(strict_app, monkeypatch) -> None:  # type: ignore[
     assert client.get("/").status_code == 302
 
 
-def test_the_cli_removes_a_lost_factor(strict_app, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_the_cli_removes_a_lost_factor(strict_app, tmp_path, monkeypatch, capsys) -> None:  # type: ignore[no-untyped-def]
     runtime = strict_app.extensions["companion"]
     make_account(runtime, "root@example.test", "admin", None)
     client = _password_step(strict_app, "root@example.test")
     _enrol(client)
     settings = runtime.settings
-    env = {"COMPANION_DATABASE_URL": settings.effective_database_url, "COMPANION_DATA_DIR": str(tmp_path),
-           "COMPANION_SECRET_KEY": "test-secret-key", "COMPANION_REDIS_URL": settings.redis_url or "",
-           "PATH": "/usr/bin:/bin"}
-    done = subprocess.run([sys.executable, "-m", "app", "users", "reset-2fa", "root@example.test"], cwd=REPO_ROOT,
-                          env=env, capture_output=True, text=True, timeout=60)
-    assert done.returncode == 0, done.stderr
+    # `companion users reset-2fa` in this process (the `main` of `python -m app`), on this install.
+    for name, value in (("DATABASE_URL", settings.effective_database_url), ("DATA_DIR", str(tmp_path)),
+                        ("SECRET_KEY", "test-secret-key"), ("REDIS_URL", settings.redis_url or "")):
+        monkeypatch.setenv(f"COMPANION_{name}", value)
+    monkeypatch.chdir(tmp_path)
+    assert main(["users", "reset-2fa", "root@example.test"]) == 0, capsys.readouterr().err
     with runtime.sessions() as db:
         user = db.scalars(select(User)).one()
         assert user.totp_enabled_at is None and db.scalars(select(RecoveryCode)).all() == []

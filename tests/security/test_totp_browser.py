@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import update
 
 from sync.models import User
-from tests.browser import NEEDS_CHROMIUM, Pages, live_app
+from tests.browser import NEEDS_CHROMIUM, Pages, live_app, sign_in
 from tests.conftest import make_settings
 from tests.helpers import make_account
 from tests.portal.a11y import assert_accessible
@@ -30,17 +30,10 @@ def strict_server(tmp_path, database_url, redis_url, redis_client) -> Iterator[t
         yield base, runtime
 
 
-def _password(page: Any, base: str) -> None:
-    page.goto(base + "/login")
-    page.get_by_label("Email").fill("root@example.test")
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-
-
 def test_an_admin_sets_up_two_factor_and_signs_in_with_a_code(strict_server: tuple[str, Any], pages: Pages) -> None:
     base, runtime = strict_server
     page = pages.open(axe=True)
-    _password(page, base)
+    sign_in(page, base, "root@example.test", PASSWORD, then=None)  # the password step
     page.wait_for_url(base + "/account/two-factor")
     page.goto(base + "/admin/")  # nothing else is open yet
     page.wait_for_url(base + "/account/two-factor")
@@ -59,7 +52,7 @@ def test_an_admin_sets_up_two_factor_and_signs_in_with_a_code(strict_server: tup
 
     with runtime.sessions() as db, db.begin():  # as if the enrolment code were from an earlier minute
         db.execute(update(User).values(totp_last_step=None))
-    _password(page, base)
+    sign_in(page, base, "root@example.test", PASSWORD, then=None)  # the password step
     page.wait_for_url(base + "/login/second-factor")
     assert_accessible(page, "/login/second-factor")
     page.get_by_label("Code from your authenticator app").fill(pyotp.TOTP(secret).now())

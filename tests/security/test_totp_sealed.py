@@ -11,10 +11,8 @@ from datetime import timedelta
 from typing import Any
 
 import pyotp
-import pytest
 from sqlalchemy import create_engine, insert, select, update
 
-from app import create_app
 from app.services import second_factor
 from app.services.secret_box import SecretBox
 from sync.models import User, utcnow
@@ -23,15 +21,6 @@ from tests.helpers import make_account
 from tests.security.test_totp import _enrol, _password_step
 
 BASE32 = re.compile(r"[A-Z2-7]+=*")
-
-
-@pytest.fixture
-def strict_app(tmp_path, database_url, redis_url, redis_client):  # type: ignore[no-untyped-def]
-    """An install where admins and org admins must use a second factor."""
-    settings = make_settings(tmp_path, database_url, redis_url, security={"require_totp_for_managers": True})
-    application = create_app(settings, {"TESTING": True, "WTF_CSRF_ENABLED": False})
-    yield application
-    application.extensions["companion"].close()
 
 
 def _stored(runtime: Any, email: str) -> str:

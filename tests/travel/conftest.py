@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from tests.notify.conftest import smtp  # noqa: F401 (fixture)
-from tests.portal.conftest import fast_password_hashes, seeded, sign_in  # noqa: F401 (fixtures)
+from tests.portal.conftest import seeded, sign_in  # noqa: F401 (fixtures)
 
 
 def make_link(client: Any, email: str = "viewer@acme.test", **form: str) -> str:
