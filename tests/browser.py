@@ -13,13 +13,13 @@ tests/conftest.py); `serving(app)` serves a Flask app.
 from __future__ import annotations
 
 import contextlib
-import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from bench.served import served
 from tests.portal.a11y import enable_axe
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -33,19 +33,9 @@ NEEDS_CHROMIUM = [pytest.mark.browser,
                   pytest.mark.skipif(not CHROMIUM.exists(), reason=f"{CHROMIUM} is missing (apt install chromium)")]
 
 
-@contextlib.contextmanager
-def serving(app: Any) -> Iterator[str]:
+def serving(app: Any) -> contextlib.AbstractContextManager[str]:
     """`app` on a free loopback port in a thread (CSRF and all, as a browser meets it); yields its base URL."""
-    from werkzeug.serving import make_server
-
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        server.server_close()
+    return served(app)
 
 
 @contextlib.contextmanager
