@@ -3,6 +3,7 @@ place that registers every periodic job with RQ's cron scheduler."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from sqlalchemy import func, select
@@ -13,7 +14,7 @@ from sync.jobs.inbox import request_inbox_drain
 from sync.jobs.notify import notifications_due, request_notifications, send_digests, send_monthly_reports
 from sync.jobs.outbox import request_push, sweep_outbox
 from sync.jobs.reconcile import discover_vocabulary, reconcile_incremental
-from sync.models import InboundEvent, InboxState
+from sync.models import InboundEvent, InboxState, utcnow
 from sync.notify import retention as notify_retention
 from sync.outbound import retention as outbox_retention
 from sync.policies import run as policies_run
@@ -25,6 +26,8 @@ if TYPE_CHECKING:
     from sync.settings import Settings
 
 SWEEP_INTERVAL_SECONDS = 30
+# Two sweeps: a drain asked for in a healthy install has started well before a row waits this long.
+STUCK_PENDING_SECONDS = 2 * SWEEP_INTERVAL_SECONDS
 # Rules count working hours: a few minutes late is invisible to a customer, and each run reads every
 # ticket in a status some enabled rule watches.
 POLICIES_INTERVAL_SECONDS = 300
@@ -50,10 +53,14 @@ def register_cron(cron: CronScheduler, settings: Settings) -> None:
 def sweep(runtime: Runtime) -> dict[str, int]:
     """Cron: re-enqueue inbox and outbox work that a Redis outage or a killed worker left behind."""
     with runtime.sessions() as session:
-        pending = session.scalar(select(func.count()).select_from(InboundEvent)
-                                 .where(InboundEvent.state == InboxState.PENDING)) or 0
+        pending, oldest = session.execute(select(func.count(), func.min(InboundEvent.received_at))
+                                          .where(InboundEvent.state == InboxState.PENDING)).one()
     if pending:
-        request_inbox_drain(runtime.redis)
+        # A drain job lost with its worker (killed after taking the job, before the job cleared the
+        # pending flag) leaves the flag set until it expires, and a plain request then enqueues nothing:
+        # rows that have waited longer than a healthy pick-up get a drain job regardless.
+        stuck = oldest is not None and utcnow() - oldest > timedelta(seconds=STUCK_PENDING_SECONDS)
+        request_inbox_drain(runtime.redis, force=stuck)
     outbox = sweep_outbox(runtime)
     notify = notifications_due(runtime)
     if notify:
