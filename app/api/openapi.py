@@ -94,7 +94,10 @@ SCHEMAS: dict[str, Any] = {
             "status": {"type": "string"}, "at": {"type": "string", "format": "date-time"}}}}}}]},
     "TicketPage": {"type": "object", "properties": {
         "items": {"type": "array", "items": _ref("Ticket")}, "page": {"type": "integer"},
-        "per_page": {"type": "integer"}, "total": {"type": "integer"}}},
+        "per_page": {"type": "integer"}, "total": {"type": "integer"},
+        "total_exact": {"type": "boolean", "description": "false when an administrator's list of every "
+                                                         "organisation has more tickets than `total`, "
+                                                         "where counting stopped"}}},
     "MappingDocument": {"type": "object", "description": "statuses, priorities, status_rules, priority_rules, "
                                                          "status_fallbacks, categories, transitions"},
 }
