@@ -12,10 +12,11 @@ from app.errors import json_error
 from app.services.bounded_count import COUNT_BOUND, bounded_count
 from app.services.newest_first import newest_first_page
 from app.services.rendering import renderer_for
-from app.services.scope import ScopeError, visible_ticket, visible_tickets
+from app.services.scope import ScopeError, visible_ticket
 from app.services.search import matches_text
 from app.services.serializers import comment_json, history_json, ticket_json, tickets_json
-from app.services.summary import build_summary, summary_scope
+from app.services.summary import summary_scope
+from app.services.summary_cache import reader_summary
 from sync.models import Comment, StatusHistory, Ticket
 from sync.scope import spans_every_organisation, visible_condition
 
@@ -119,7 +120,6 @@ def summary():  # type: ignore[no-untyped-def]
     except ScopeError as exc:
         return json_error(400, str(exc))
     with runtime.sessions() as db:
-        data = build_summary(db, visible_tickets(user, scope), runtime.mapping, locale_code(), user_zone(user),
-                             translations=get_translations(), reader=user)
+        data = reader_summary(db, runtime, user, scope, locale_code(), user_zone(user), get_translations())
     data["scope"] = scope
     return jsonify(data)

@@ -15,6 +15,11 @@ created) find a rare word among a million tickets, and statistics on the two exp
 tell a rare word (read its few rows through the trigrams) from a common one (read the list's index in
 order until the page is full): without them it takes every word for rare.
 
+The per-rank reads of a filtered list (`app.portal.list_rows`, the API's newest-first pages) need the planner
+to know that a status lives in one bucket: without statistics on status, bucket and rank together it
+estimates "in progress and closed" at hundreds of tickets and reads the whole closed range of an index to
+find none; with them it sees none and probes the status index instead.
+
 Built concurrently on PostgreSQL (`sync.index_build`): writes to tickets go on while they build.
 
 Revision ID: 0016
@@ -51,21 +56,27 @@ TRIGRAM_INDEXES = {
     "ix_tickets_live_key_trgm": "lower(key) gin_trgm_ops",
 }
 FOLD_STATISTICS = "st_tickets_folded_text"
+STATUS_STATISTICS = "st_tickets_status_rank"
 
 
 def upgrade() -> None:
     live = live_predicate(op.get_bind().dialect.name)
     create_indexes(op, "tickets", INDEXES, live)
     drop_indexes(op, list(REPLACED))
+    if op.get_bind().dialect.name != "postgresql":
+        return
+    op.execute(f"CREATE STATISTICS IF NOT EXISTS {STATUS_STATISTICS} (mcv) ON customer_status, bucket, {_RANK} "
+               "FROM tickets")
     if create_extension(op, "pg_trgm"):
         create_indexes(op, "tickets", TRIGRAM_INDEXES, live, using="gin")
         op.execute(f"CREATE STATISTICS IF NOT EXISTS {FOLD_STATISTICS} ON lower(summary), lower(key) FROM tickets")
-        op.execute("ANALYZE tickets")  # reads a sample; writes go on
+    op.execute("ANALYZE tickets")  # reads a sample; writes go on
 
 
 def downgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":
         op.execute(f"DROP STATISTICS IF EXISTS {FOLD_STATISTICS}")
+        op.execute(f"DROP STATISTICS IF EXISTS {STATUS_STATISTICS}")
         drop_indexes(op, list(TRIGRAM_INDEXES))
     create_indexes(op, "tickets", REPLACED, live_predicate(op.get_bind().dialect.name))
     drop_indexes(op, list(INDEXES))
