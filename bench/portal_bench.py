@@ -218,6 +218,7 @@ def measure(client: Any, urls: list[str], rounds: int, counter: QueryCounter | N
         client.get(url)  # warm caches (mapping, templates, connection pool)
     times, queries = [], []
     slowest = (0.0, "")
+    by_url: dict[str, list[float]] = {}
     for i in range(rounds):
         url = urls[i % len(urls)]
         before = counter.count if counter else 0
@@ -226,6 +227,7 @@ def measure(client: Any, urls: list[str], rounds: int, counter: QueryCounter | N
         response.get_data()  # a streamed answer (CSV) counts until its last byte
         times.append((time.perf_counter() - started) * 1000)
         slowest = max(slowest, (times[-1], url))
+        by_url.setdefault(url, []).append(times[-1])
         response.close()
         queries.append((counter.count if counter else 0) - before)
         assert response.status_code == 200, (url, response.status_code)
@@ -233,6 +235,7 @@ def measure(client: Any, urls: list[str], rounds: int, counter: QueryCounter | N
     return {"n": rounds, "p50_ms": round(statistics.median(times), 1),
             "p95_ms": round(times[max(0, int(len(times) * 0.95) - 1)], 1), "max_ms": round(times[-1], 1),
             "slowest": slowest[1],
+            "p50_ms_by_url": {u: round(statistics.median(t), 1) for u, t in by_url.items()} if len(by_url) > 1 else {},
             "queries": f"{min(queries)}-{max(queries)}" if min(queries) != max(queries) else queries[0]}
 
 

@@ -249,7 +249,9 @@ class Ticket(Base):
         Index("ix_tickets_org_bucket_updated", "organization_id", "bucket", "jira_updated_at"),
         Index("ix_tickets_org_updated", "organization_id", "jira_updated_at"),
         Index("ix_tickets_org_created", "organization_id", "created_at"),
-        Index("ix_tickets_org_reporter_email", "organization_id", "reporter_email"),
+        # E-mail first: a requester's own requests in their organisation (both equal), and an administrator's
+        # own across every organisation (migration 0016; the organisation first made that a whole-index scan).
+        Index("ix_tickets_reporter_email_org", "reporter_email", "organization_id"),
     )
 
 

@@ -20,6 +20,10 @@ to know that a status lives in one bucket: without statistics on status, bucket 
 estimates "in progress and closed" at hundreds of tickets and reads the whole closed range of an index to
 find none; with them it sees none and probes the status index instead.
 
+The requester index of 0002 led with the organisation: an administrator's own requests ("mine", the API's
+default scope, and the list's "awaiting your reply") are in any organisation, so each read scanned all of
+it. Its columns swap: e-mail, then organisation, which serves a requester's own requests as before.
+
 Built concurrently on PostgreSQL (`sync.index_build`): writes to tickets go on while they build.
 
 Revision ID: 0016
@@ -55,6 +59,8 @@ TRIGRAM_INDEXES = {
     "ix_tickets_live_summary_trgm": "lower(summary) gin_trgm_ops",
     "ix_tickets_live_key_trgm": "lower(key) gin_trgm_ops",
 }
+REQUESTER = {"ix_tickets_reporter_email_org": "reporter_email, organization_id"}
+REQUESTER_BEFORE = {"ix_tickets_org_reporter_email": "organization_id, reporter_email"}
 FOLD_STATISTICS = "st_tickets_folded_text"
 STATUS_STATISTICS = "st_tickets_status_rank"
 
@@ -63,6 +69,8 @@ def upgrade() -> None:
     live = live_predicate(op.get_bind().dialect.name)
     create_indexes(op, "tickets", INDEXES, live)
     drop_indexes(op, list(REPLACED))
+    create_indexes(op, "tickets", REQUESTER)
+    drop_indexes(op, list(REQUESTER_BEFORE))
     if op.get_bind().dialect.name != "postgresql":
         return
     op.execute(f"CREATE STATISTICS IF NOT EXISTS {STATUS_STATISTICS} (mcv) ON customer_status, bucket, {_RANK} "
@@ -78,5 +86,7 @@ def downgrade() -> None:
         op.execute(f"DROP STATISTICS IF EXISTS {FOLD_STATISTICS}")
         op.execute(f"DROP STATISTICS IF EXISTS {STATUS_STATISTICS}")
         drop_indexes(op, list(TRIGRAM_INDEXES))
+    create_indexes(op, "tickets", REQUESTER_BEFORE)
+    drop_indexes(op, list(REQUESTER))
     create_indexes(op, "tickets", REPLACED, live_predicate(op.get_bind().dialect.name))
     drop_indexes(op, list(INDEXES))
