@@ -22,7 +22,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from app.context import runtime_of
 from app.services.inbox_commit import committer_for
 from sync.jobs import request_inbox_drain
-from sync.jsm.events import CommentEvent, IssueEvent, NotAWebhook, normalise
+from sync.jsm.events import NotAWebhook, route
 from sync.logs import request_id
 from sync.models import InboxState
 from sync.runtime import Runtime
@@ -42,7 +42,7 @@ def _signature_ok(secrets: tuple[str, ...], body: bytes, header: str, query: Cal
     if signature and method.lower() == "sha256":
         given = signature.strip().lower().encode("ascii", "replace")
         # Every secret is compared (no early exit), so timing tells nothing about which one matched.
-        matches = [hmac.compare_digest(hmac.new(s.encode(), body, hashlib.sha256).hexdigest().encode(), given)
+        matches = [hmac.compare_digest(hmac.digest(s.encode(), body, "sha256").hex().encode(), given)
                    for s in secrets]
         return any(matches)
     # Data Center webhooks that cannot sign may carry the secret as ?token= (redacted from the logs).
@@ -102,24 +102,20 @@ def receive_delivery(runtime: Runtime, body: bytes, signature: str, identifier: 
         return parsed_body
     text, parsed = parsed_body
     try:
-        # Validated in full here, so a body that is not a webhook is refused now (400) and not by the worker.
-        event = normalise(parsed)
+        # Checked in full here (as the applier's `normalise` checks it), so a body that is not a webhook is
+        # refused now (400) and not by the worker; the snapshots themselves are built by the applier only.
+        routed = route(parsed)
     except NotAWebhook as exc:
         return 400, {"error": f"not a Jira webhook: {exc}"}
 
-    if isinstance(event, IssueEvent):
-        issue_key, project_key = event.issue.key, event.issue.project_key
-    elif isinstance(event, CommentEvent):
-        issue_key, project_key = event.issue_key, event.project_key
-    else:
-        issue_key = project_key = None
+    issue_key, project_key = routed.issue_key, routed.project_key
     ignored = None
-    if not isinstance(event, IssueEvent | CommentEvent):
-        ignored = f"event kind {event.kind} is not mirrored"
+    if not routed.mirrored:
+        ignored = f"event kind {routed.kind} is not mirrored"
     elif project_key is not None and not jira.mirrors(project_key):
         ignored = f"project {project_key} is not mirrored (jira.projects)"
     delivery_id = identifier or hashlib.sha256(body).hexdigest()
-    row = {"delivery_id": delivery_id[:128], "webhook_event": event.kind if ignored else parsed["webhookEvent"],
+    row = {"delivery_id": delivery_id[:128], "webhook_event": routed.kind if ignored else parsed["webhookEvent"],
            "issue_key": issue_key, "project_key": project_key, "event_timestamp": parsed.get("timestamp"),
            "payload": text, "state": InboxState.IGNORED if ignored else InboxState.PENDING,
            "reason": ignored, "request_id": request_id.get()}

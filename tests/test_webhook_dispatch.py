@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
+import io
+import json
 import logging
 import threading
 from typing import Any
 
 import pytest
 from sqlalchemy import select
+from werkzeug.test import EnvironBuilder, run_wsgi_app
 
+from app import MAX_BODY_BYTES
 from app.security import SECURITY_HEADERS
 from sync.logs import request_id
 from sync.models import InboundEvent
 from sync.telemetry import HTTP_RESPONSES
-from tests.helpers import issue_payload, post_webhook
+from tests.conftest import TEST_WEBHOOK_SECRET
+from tests.helpers import issue_payload, post_webhook, sign
 
 
 class _Lines(logging.Handler):
@@ -163,3 +168,28 @@ def test_a_failed_commit_answers_every_delivery_of_its_batch_503_and_stores_noth
     assert all(status == 503 and "retried by Jira" in error for status, error in answers), answers
     with runtime.sessions() as db:
         assert db.scalars(select(InboundEvent)).all() == []
+
+
+@pytest.mark.parametrize(("declared", "size", "status"), [
+    (True, None, 202),  # Content-Length given: the stream is read as the server framed it
+    (True, MAX_BODY_BYTES + 1, 413),  # refused on the declared length, nothing read
+    (False, None, 202),  # chunked: no length, read up to the limit
+    (False, MAX_BODY_BYTES + 1, 413),
+])
+def test_a_body_framed_by_the_server_is_read_whole_and_limited_to_1_mib(app, runtime, declared: bool,
+                                                                        size: int | None, status: int) -> None:
+    """As gunicorn hands a body over (`wsgi.input_terminated`); the test client's bodies take werkzeug's path."""
+    body = json.dumps(issue_payload()).encode()
+    if size is not None:
+        body = body[:-1] + b" " * (size - len(body)) + b"}"
+    headers = {"X-Hub-Signature": sign(body, TEST_WEBHOOK_SECRET), "X-Atlassian-Webhook-Identifier": f"framed-{size}",
+               "Content-Type": "application/json"}
+    environ = EnvironBuilder(path="/webhooks/jira", method="POST", headers=headers).get_environ()
+    environ.update({"wsgi.input": io.BytesIO(body), "wsgi.input_terminated": True})
+    environ.pop("CONTENT_LENGTH", None)
+    if declared:
+        environ["CONTENT_LENGTH"] = str(len(body))
+    answer, answer_status, _ = run_wsgi_app(app.wsgi_app, environ)
+    assert int(answer_status.split()[0]) == status, b"".join(answer)
+    row = stored(runtime, f"framed-{size}")
+    assert (row is not None and row.payload == body.decode()) if status == 202 else row is None

@@ -159,6 +159,23 @@ def _request_type(fields: dict[str, Any]) -> tuple[str | None, str | None]:
     return None, None
 
 
+def issue_identity(raw: Any) -> tuple[str, str, str, dict[str, Any]]:
+    """(id, key, project key, fields) of an issue object; NotAWebhook when it is none."""
+    if not isinstance(raw, dict):
+        raise NotAWebhook("`issue` must be an object")
+    key, jira_id = raw.get("key"), raw.get("id")
+    if not isinstance(key, str) or not key or jira_id is None:
+        raise NotAWebhook("`issue` must have `id` and `key`")
+    fields = _obj(raw.get("fields"))
+    return str(jira_id), key, str(_obj(fields.get("project")).get("key") or key.rsplit("-", 1)[0]), fields
+
+
+def issue_times(fields: dict[str, Any]) -> tuple[datetime | None, datetime | None, datetime | None]:
+    """An issue's created, updated and resolved times; NotAWebhook when one is not a time."""
+    return parse_time(fields.get("created")), parse_time(fields.get("updated")), \
+        parse_time(fields.get("resolutiondate"))
+
+
 def issue_snapshot(raw: Any, organisations_fields: frozenset[str] = frozenset(),
                    participants_fields: frozenset[str] = frozenset()) -> IssueSnapshot:
     """An issue object (webhook `issue` or REST v2 issue) as an IssueSnapshot.
@@ -166,13 +183,8 @@ def issue_snapshot(raw: Any, organisations_fields: frozenset[str] = frozenset(),
     `organisations_fields`, `participants_fields`: the site's Organizations and Request participants field
     ids, when known (see `_organisations`, `_participants`).
     """
-    if not isinstance(raw, dict):
-        raise NotAWebhook("`issue` must be an object")
-    key, jira_id = raw.get("key"), raw.get("id")
-    if not isinstance(key, str) or not key or jira_id is None:
-        raise NotAWebhook("`issue` must have `id` and `key`")
-    fields = _obj(raw.get("fields"))
-    project = _obj(fields.get("project"))
+    jira_id, key, project_key, fields = issue_identity(raw)
+    created, updated, resolved = issue_times(fields)
     status = _obj(fields.get("status"))
     priority = _obj(fields.get("priority"))
     request_type_id, request_type_name = _request_type(fields)
@@ -180,9 +192,9 @@ def issue_snapshot(raw: Any, organisations_fields: frozenset[str] = frozenset(),
     organisations, organisations_known = _organisations(fields, organisations_fields)
     participants, participants_known = _participants(fields, participants_fields)
     return IssueSnapshot(
-        jira_id=str(jira_id),
+        jira_id=jira_id,
         key=key,
-        project_key=str(project.get("key") or key.rsplit("-", 1)[0]),
+        project_key=project_key,
         summary=str(fields.get("summary") or ""),
         description=description if isinstance(description, str) else None,
         status_id=_str(status.get("id")),
@@ -193,9 +205,9 @@ def issue_snapshot(raw: Any, organisations_fields: frozenset[str] = frozenset(),
         issue_type=_str(_obj(fields.get("issuetype")).get("name")),
         request_type_id=request_type_id,
         request_type_name=request_type_name,
-        created=parse_time(fields.get("created")),
-        updated=parse_time(fields.get("updated")),
-        resolved=parse_time(fields.get("resolutiondate")),
+        created=created,
+        updated=updated,
+        resolved=resolved,
         reporter=person(fields.get("reporter")),
         assignee=person(fields.get("assignee")),
         organisations=organisations,
@@ -205,17 +217,23 @@ def issue_snapshot(raw: Any, organisations_fields: frozenset[str] = frozenset(),
     )
 
 
-def comment_snapshot(raw: Any) -> CommentSnapshot:
-    """A webhook or REST v2 comment object as a CommentSnapshot."""
+def comment_times(raw: Any) -> tuple[datetime | None, datetime | None]:
+    """A comment object's created and updated times; NotAWebhook when it is none or a time is not one."""
     if not isinstance(raw, dict) or raw.get("id") is None:
         raise NotAWebhook("`comment` must be an object with an `id`")
+    return parse_time(raw.get("created")), parse_time(raw.get("updated") or raw.get("created"))
+
+
+def comment_snapshot(raw: Any) -> CommentSnapshot:
+    """A webhook or REST v2 comment object as a CommentSnapshot."""
+    created, updated = comment_times(raw)
     public = raw.get("jsdPublic")
     body = raw.get("body")
     return CommentSnapshot(
         jira_id=str(raw["id"]),
         author=person(raw.get("author")),
         body=body if isinstance(body, str) else "",
-        created=parse_time(raw.get("created")),
-        updated=parse_time(raw.get("updated") or raw.get("created")),
+        created=created,
+        updated=updated,
         public=public if isinstance(public, bool) else None,
     )
