@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import functools
 from collections.abc import Iterable
 from collections.abc import Mapping as AbcMapping
@@ -247,16 +246,19 @@ def load_default() -> Mapping:
 MEMO_SIZE = 4096
 
 
+def _rememberable(args: tuple[Any, ...]) -> bool:
+    # Strings and None only (what a snapshot holds): 1, 1.0 and True are equal keys but may resolve
+    # differently, and other values may not even be hashable.
+    return all(a is None or type(a) is str for a in args)
+
+
 def _memo_get(memo: dict[tuple[Any, ...], _R], args: tuple[Any, ...]) -> _R | None:
-    try:
-        return memo.get(args)
-    except TypeError:  # an unhashable value (never from a snapshot, which holds strings): not remembered
-        return None
+    return memo.get(args) if _rememberable(args) else None
 
 
 def _memo_put(memo: dict[tuple[Any, ...], _R], args: tuple[Any, ...], value: _R) -> _R:
-    if len(memo) >= MEMO_SIZE:
-        memo.clear()
-    with contextlib.suppress(TypeError):
+    if _rememberable(args):
+        if len(memo) >= MEMO_SIZE:
+            memo.clear()
         memo[args] = value
     return value
