@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import logging
 import time
+from typing import Any
 
 from flask import Flask, Response, g, request
 
-from sync.logs import new_request_id, request_id
+from sync.logs import PLAIN, new_request_id, request_id
 from sync.telemetry import HTTP_RESPONSES
 
 log = logging.getLogger("companion.http")
@@ -39,11 +40,23 @@ def init_request_log(app: Flask) -> None:
             request_id.reset(token)
 
 
-def log_answer(endpoint: str, method: str, path: str, status: int, started: float) -> None:
-    """Count the answer by endpoint group and status class, and log its line (`started`: time.monotonic())."""
-    HTTP_RESPONSES.labels(endpoint=endpoint, status=f"{status // 100}xx").inc()
+# The counter of each (endpoint group, status class) seen: `labels()` looks it up under a lock every time.
+_COUNTERS: dict[tuple[str, int], Any] = {}
+
+
+def log_answer(endpoint: str, method: str, path: str, status: int, started: float, *, plain: bool = False) -> None:
+    """Count the answer by endpoint group and status class, and log its line (`started`: time.monotonic()).
+
+    `plain`: the caller's method and path are constants of its code (the webhook lane), so the line needs no
+    scan for URL-borne secrets (sync.logs.PLAIN); a path taken from a request may hold a share-link token.
+    """
+    counter = _COUNTERS.get((endpoint, status // 100))
+    if counter is None:
+        counter = _COUNTERS[endpoint, status // 100] = HTTP_RESPONSES.labels(endpoint=endpoint,
+                                                                             status=f"{status // 100}xx")
+    counter.inc()
     elapsed_ms = round((time.monotonic() - started) * 1000, 1)
     # The path only: a query string may hold a token (?token= on Data Center webhooks).
     log.log(logging.DEBUG if path in _QUIET else logging.INFO, "%s %s -> %s in %.1f ms", method, path, status,
             elapsed_ms, extra={"http_method": method, "http_path": path, "http_status": status,
-                               "duration_ms": elapsed_ms})
+                               "duration_ms": elapsed_ms, PLAIN: plain})

@@ -55,7 +55,7 @@ class WebhookDispatch:
             body = json.dumps(answer).encode() + b"\n"
             headers.append(("Content-Length", str(len(body))))
             start_response(f"{status} {_REASONS.get(status, '')}", headers)
-            log_answer("webhooks", "POST", PATH, status, started)
+            log_answer("webhooks", "POST", PATH, status, started, plain=True)
             return [body]
         finally:
             request_id.reset(token)

@@ -43,6 +43,7 @@ def _portal(quick: bool, scale: int | None) -> dict:
     from bench.env import postgres_base
 
     args = ["--tickets", str(scale), "--orgs", str(max(1, scale // 100))] if scale else []
+    args += ["--rounds", "15"] if quick else []
     base = postgres_base()
     if base:
         args += ["--database-url", base]

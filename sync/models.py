@@ -249,7 +249,9 @@ class Ticket(Base):
         Index("ix_tickets_org_bucket_updated", "organization_id", "bucket", "jira_updated_at"),
         Index("ix_tickets_org_updated", "organization_id", "jira_updated_at"),
         Index("ix_tickets_org_created", "organization_id", "created_at"),
-        Index("ix_tickets_org_reporter_email", "organization_id", "reporter_email"),
+        # E-mail first: a requester's own requests in their organisation (both equal), and an administrator's
+        # own across every organisation (migration 0016; the organisation first made that a whole-index scan).
+        Index("ix_tickets_reporter_email_org", "reporter_email", "organization_id"),
     )
 
 
@@ -278,9 +280,16 @@ _live_index("ix_tickets_live_org_rank_updated", Ticket.__table__.c.organization_
             Ticket.__table__.c.jira_updated_at.desc(), Ticket.__table__.c.id.desc())
 _live_index("ix_tickets_live_priority", Ticket.__table__.c.customer_priority, BUCKET_RANK, Ticket.__table__.c.id)
 _live_index("ix_tickets_live_status", Ticket.__table__.c.customer_status, BUCKET_RANK, Ticket.__table__.c.id)
-_live_index("ix_tickets_live_type", TICKET_TYPE)
-_live_index("ix_tickets_live_reporter", Ticket.__table__.c.reporter_name)
-_live_index("ix_tickets_live_assignee", Ticket.__table__.c.assignee_name)
+# Every other sort of the list, by bucket rank, the column and the id (migration 0016); the type, reporter and
+# assignee ones also give the filters' choices, by a loose scan per bucket rank.
+_live_index("ix_tickets_live_rank_created", BUCKET_RANK, Ticket.__table__.c.created_at, Ticket.__table__.c.id)
+_live_index("ix_tickets_live_rank_resolved", BUCKET_RANK, Ticket.__table__.c.resolved_at, Ticket.__table__.c.id)
+_live_index("ix_tickets_live_rank_summary", BUCKET_RANK, Ticket.__table__.c.summary, Ticket.__table__.c.id)
+_live_index("ix_tickets_live_rank_key", BUCKET_RANK, Ticket.__table__.c.project_key,
+            func.length(Ticket.__table__.c.key), Ticket.__table__.c.key, Ticket.__table__.c.id)
+_live_index("ix_tickets_live_rank_type", BUCKET_RANK, TICKET_TYPE, Ticket.__table__.c.id)
+_live_index("ix_tickets_live_rank_reporter", BUCKET_RANK, Ticket.__table__.c.reporter_name, Ticket.__table__.c.id)
+_live_index("ix_tickets_live_rank_assignee", BUCKET_RANK, Ticket.__table__.c.assignee_name, Ticket.__table__.c.id)
 
 
 class TicketParticipant(Base):

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, func, select, text
+from sqlalchemy.exc import SQLAlchemyError
 
 from app.services.inbox_commit import InboxCommitter
 from sync.db import make_engine
 from sync.models import InboundEvent, InboxState
+from tests.conftest import _empty_tables
 
 
 @pytest.fixture
@@ -115,3 +118,86 @@ def test_every_column_is_stored_exactly_as_given(engine: Engine, payload: str) -
         for name, value in wanted.items():
             assert getattr(stored_row, name) == value, name
         assert stored_row.attempts == 0 and stored_row.received_at is not None
+
+
+def test_a_failed_commit_fails_every_row_of_its_batch_and_stores_nothing(engine: Engine) -> None:
+    """The batch's one event wakes its callers only once each knows the outcome: here every one the error."""
+    refuse = {"postgresql": ["CREATE FUNCTION refuse_inbox() RETURNS trigger LANGUAGE plpgsql AS "
+                             "$$ BEGIN RAISE EXCEPTION 'inbox refused'; END $$",
+                             "CREATE TRIGGER refuse_inbox BEFORE INSERT ON inbound_events "
+                             "FOR EACH ROW EXECUTE FUNCTION refuse_inbox()"],
+              "sqlite": ["CREATE TRIGGER refuse_inbox BEFORE INSERT ON inbound_events "
+                         "BEGIN SELECT RAISE(ABORT, 'inbox refused'); END"]}[engine.dialect.name]
+    with engine.begin() as conn:
+        for statement in refuse:
+            conn.exec_driver_sql(statement)
+    try:
+        committer = InboxCommitter(engine, max_wait=0.005)
+        results = record_concurrently(committer, [row(f"refused-{i}") for i in range(40)], threads=8)
+    finally:
+        with engine.begin() as conn:
+            conn.exec_driver_sql("DROP TRIGGER refuse_inbox" + (" ON inbound_events" if engine.dialect.name ==
+                                                                "postgresql" else ""))
+            if engine.dialect.name == "postgresql":
+                conn.exec_driver_sql("DROP FUNCTION refuse_inbox()")
+    assert all(isinstance(result, SQLAlchemyError) and "inbox refused" in str(result) for result in results)
+    assert stored(engine) == {}
+    assert committer.commits == 0
+
+
+@pytest.fixture
+def postgres_engine(postgres_url: str) -> Iterator[Engine]:
+    _empty_tables(postgres_url)
+    made = make_engine(postgres_url, connect_args={"application_name": "inbox-commit-test"})
+    yield made
+    made.dispose()
+
+
+def _backends(engine: Engine) -> list[int]:
+    """The server processes of the connections the committer tests opened (`inbox-commit-test`)."""
+    with engine.connect() as conn:
+        return list(conn.execute(text("SELECT pid FROM pg_stat_activity WHERE application_name = "
+                                      "'inbox-commit-test' AND pid <> pg_backend_pid()")).scalars())
+
+
+def test_a_lost_connection_is_replaced_and_the_batch_still_committed(postgres_engine: Engine,
+                                                                     postgres_url: str) -> None:
+    """The batches' connection is kept between batches; one the server dropped costs no delivery a 503."""
+    committer = InboxCommitter(postgres_engine)
+    first = committer.record(row("before-restart"))
+    observer = make_engine(postgres_url)
+    try:
+        killed = _backends(observer)
+        assert killed
+        with observer.connect() as conn:  # as a database restart would: the sessions of the engine end
+            for pid in killed:
+                conn.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+        assert _wait_for(lambda: not set(killed) & set(_backends(observer)))
+        second = committer.record(row("after-restart"))
+    finally:
+        observer.dispose()
+    assert isinstance(second, int)
+    assert stored(postgres_engine) == {"before-restart": first, "after-restart": second}
+
+
+def test_disposing_the_engine_closes_the_kept_connection(postgres_engine: Engine, postgres_url: str) -> None:
+    """The kept connection is no pool's: it would outlive its engine (and its test) if nothing closed it."""
+    committer = InboxCommitter(postgres_engine)
+    assert isinstance(committer.record(row("kept")), int)
+    observer = make_engine(postgres_url)
+    try:
+        assert _backends(observer)
+        postgres_engine.dispose()
+        assert _wait_for(lambda: not _backends(observer)), _backends(observer)
+    finally:
+        observer.dispose()
+
+
+def _wait_for(condition: Any, seconds: float = 30) -> bool:
+    """A server process ends a moment after its client closes the link: wait until it has."""
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+    return True

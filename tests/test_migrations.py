@@ -14,11 +14,16 @@ from sync.models import Base
 # Indexes on the bucket rank: PostgreSQL gives their CASE back with casts, SQLite not at all, so the text
 # cannot be compared; tests/portal/test_list_at_scale.py shows both databases' plans use them instead.
 RANK_INDEXES = {"ix_tickets_live_rank_updated", "ix_tickets_live_org_rank_updated", "ix_tickets_live_priority",
-                "ix_tickets_live_status"}
+                "ix_tickets_live_status", "ix_tickets_live_rank_created", "ix_tickets_live_rank_resolved",
+                "ix_tickets_live_rank_summary", "ix_tickets_live_rank_key", "ix_tickets_live_rank_type",
+                "ix_tickets_live_rank_reporter", "ix_tickets_live_rank_assignee"}
+
+# Trigram indexes for search: PostgreSQL with pg_trgm only, made by migration 0016 and not in the models.
+TRIGRAM_INDEXES = {"ix_tickets_live_summary_trgm", "ix_tickets_live_key_trgm"}
 
 
 def _compared(obj: object, name: str | None, kind: str, reflected: bool, other: object) -> bool:
-    return not (kind == "index" and name in RANK_INDEXES)
+    return not (kind == "index" and name in RANK_INDEXES | TRIGRAM_INDEXES)
 
 
 # SQLite's expression indexes cannot be reflected (SQLAlchemy and Alembic say so); PostgreSQL compares them.

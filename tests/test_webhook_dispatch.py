@@ -135,3 +135,31 @@ def test_behind_a_trusted_proxy_the_lane_sees_the_clients_scheme(tmp_path, datab
     assert response.status_code == 202
     assert response.headers["Strict-Transport-Security"] == "max-age=31536000"
     app.extensions["companion"].close()
+
+
+def test_a_failed_commit_answers_every_delivery_of_its_batch_503_and_stores_nothing(app, runtime) -> None:  # type: ignore[no-untyped-def]
+    """Concurrent deliveries share a commit; when it fails, none of them is answered 2xx (Jira retries them)."""
+    with runtime.engine.begin() as conn:
+        conn.exec_driver_sql("CREATE TRIGGER refuse_inbox BEFORE INSERT ON inbound_events "
+                             "BEGIN SELECT RAISE(ABORT, 'inbox refused'); END")
+    answers: list[tuple[int, str]] = []
+
+    def deliver(k: int) -> None:
+        client = app.test_client()
+        for i in range(5):
+            response = post_webhook(client, issue_payload(f"SUP-{k + 1}"), delivery_id=f"refused-{k}-{i}")
+            answers.append((response.status_code, response.json["error"]))
+
+    threads = [threading.Thread(target=deliver, args=(k,)) for k in range(8)]
+    try:
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    finally:  # the database outlives the test
+        with runtime.engine.begin() as conn:
+            conn.exec_driver_sql("DROP TRIGGER refuse_inbox")
+    assert len(answers) == 40
+    assert all(status == 503 and "retried by Jira" in error for status, error in answers), answers
+    with runtime.sessions() as db:
+        assert db.scalars(select(InboundEvent)).all() == []

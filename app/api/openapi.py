@@ -94,7 +94,10 @@ SCHEMAS: dict[str, Any] = {
             "status": {"type": "string"}, "at": {"type": "string", "format": "date-time"}}}}}}]},
     "TicketPage": {"type": "object", "properties": {
         "items": {"type": "array", "items": _ref("Ticket")}, "page": {"type": "integer"},
-        "per_page": {"type": "integer"}, "total": {"type": "integer"}}},
+        "per_page": {"type": "integer"}, "total": {"type": "integer"},
+        "total_exact": {"type": "boolean", "description": "false when an administrator's list of every "
+                                                         "organisation has more tickets than `total`, "
+                                                         "where counting stopped"}}},
     "MappingDocument": {"type": "object", "description": "statuses, priorities, status_rules, priority_rules, "
                                                          "status_fallbacks, categories, transitions"},
 }
@@ -136,7 +139,8 @@ PATHS: dict[str, Any] = {
     "/api/v1/request-types": {"get": _op("Service desks and request types (with fields when ?fields=1)",
                                          {"200": _json({"type": "object"}), **_ERRORS})},
     "/api/v1/summary": {"get": _op("Roll-up of the caller's scope: headline, counts, medians, 90-day history, "
-                                   "SLA results by month",
+                                   "SLA results by month (an administrator's of every organisation, over 10,000 "
+                                   "requests, is a few minutes old: `counted_at` says when it was counted)",
                                    {"200": _json({"type": "object"}), **_ERRORS})},
     "/api/v1/mapping": {
         "get": _op("The active mapping (admins also get the unmapped report)", {"200": _json({"type": "object"}),

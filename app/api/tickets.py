@@ -9,12 +9,16 @@ from sqlalchemy import func, select
 from app.auth import api_auth_required
 from app.context import current_user, locale_code, runtime_of, user_zone
 from app.errors import json_error
+from app.services.bounded_count import COUNT_BOUND, bounded_count
+from app.services.newest_first import newest_first_page
 from app.services.rendering import renderer_for
-from app.services.scope import ScopeError, visible_ticket, visible_tickets
+from app.services.scope import ScopeError, visible_ticket
 from app.services.search import matches_text
 from app.services.serializers import comment_json, history_json, ticket_json, tickets_json
-from app.services.summary import build_summary, summary_scope
+from app.services.summary import summary_scope
+from app.services.summary_cache import reader_summary
 from sync.models import Comment, StatusHistory, Ticket
+from sync.scope import spans_every_organisation, visible_condition
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 MAX_PER_PAGE = 200
@@ -33,18 +37,18 @@ def _int_arg(name: str, default: int, low: int, high: int) -> int:
     return value
 
 
-def _filtered_tickets(user, args):  # type: ignore[no-untyped-def]
-    """The caller's tickets with the API's list filters applied."""
-    query = visible_tickets(user, args.get("scope") or "mine")
+def _conditions(user, args):  # type: ignore[no-untyped-def]
+    """The caller's scope and the API's list filters, as WHERE conditions."""
+    where = [visible_condition(user, args.get("scope") or "mine")]
     if args.get("status"):
-        query = query.where(Ticket.customer_status.in_(args.get("status").split(",")))
+        where.append(Ticket.customer_status.in_(args.get("status").split(",")))
     if args.get("priority"):
-        query = query.where(Ticket.customer_priority.in_(args.get("priority").split(",")))
+        where.append(Ticket.customer_priority.in_(args.get("priority").split(",")))
     if args.get("bucket"):
-        query = query.where(Ticket.bucket.in_(args.get("bucket").split(",")))
+        where.append(Ticket.bucket.in_(args.get("bucket").split(",")))
     if args.get("q"):
-        query = query.where(matches_text(args.get("q").strip()[:200]))
-    return query
+        where.append(matches_text(args.get("q").strip()[:200]))
+    return where
 
 
 def ticket_page(user, args):  # type: ignore[no-untyped-def]
@@ -52,13 +56,17 @@ def ticket_page(user, args):  # type: ignore[no-untyped-def]
     runtime = runtime_of(current_app)
     page = _int_arg("page", 1, 1, 1_000_000)
     per_page = _int_arg("per_page", 50, 1, MAX_PER_PAGE)
-    query = _filtered_tickets(user, args)
+    where = _conditions(user, args)
+    every = spans_every_organisation(user, args.get("scope") or "mine")
     with runtime.sessions() as db:
-        total = db.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
-        rows = db.scalars(query.order_by(Ticket.jira_updated_at.desc(), Ticket.id.desc())
-                          .limit(per_page).offset((page - 1) * per_page)).all()
+        # Across every organisation the total is counted up to a bound (at least past this page), as the list's.
+        if every:
+            total, exact = bounded_count(db, where, max(COUNT_BOUND, (page + 1) * per_page))
+        else:
+            total, exact = int(db.scalar(select(func.count()).select_from(Ticket).where(*where)) or 0), True
+        rows = db.scalars(newest_first_page(where, per_page, (page - 1) * per_page, every)).all()
         items = tickets_json(list(rows), runtime.mapping, user, locale_code())
-    return {"items": items, "page": page, "per_page": per_page, "total": total}
+    return {"items": items, "page": page, "per_page": per_page, "total": total, "total_exact": exact}
 
 
 def ticket_detail(user, key):  # type: ignore[no-untyped-def]
@@ -112,7 +120,6 @@ def summary():  # type: ignore[no-untyped-def]
     except ScopeError as exc:
         return json_error(400, str(exc))
     with runtime.sessions() as db:
-        data = build_summary(db, visible_tickets(user, scope), runtime.mapping, locale_code(), user_zone(user),
-                             translations=get_translations(), reader=user)
+        data = reader_summary(db, runtime, user, scope, locale_code(), user_zone(user), get_translations())
     data["scope"] = scope
     return jsonify(data)

@@ -37,7 +37,7 @@ from app.portal.list_query import (
     people_query,
 )
 from app.portal.list_rows import page_query
-from app.portal.list_stats import list_stats
+from app.portal.list_stats import list_stats, list_version
 from app.portal.live import version_answer
 from app.portal.sla_block import support_hours
 from app.services.download_names import disposition_names
@@ -75,10 +75,10 @@ def _rows(tickets: list[Ticket], user: User, locale: str) -> list[dict[str, Any]
     return rows
 
 
-def list_version(user: User, spec: ListSpec) -> str:
+def current_version(user: User, spec: ListSpec) -> str:
     """A short fingerprint of the filtered list (see `list_stats`)."""
     with runtime_of(current_app).sessions() as db:
-        return list_stats(db, user, spec, user_zone(user), runtime_of(current_app).mapping)[2]
+        return list_version(db, user, spec, user_zone(user), runtime_of(current_app).mapping)
 
 
 def awaiting_you(db: Session, user: User) -> int:
@@ -104,7 +104,7 @@ def list_page(user: User) -> Any:
     locale = locale_code()
     columns = chosen_columns()
     with runtime.sessions() as db:
-        total, types, version = list_stats(db, user, spec, zone, runtime.mapping)
+        total, types, version, capped = list_stats(db, user, spec, zone, runtime.mapping)
         rows = db.scalars(page_query(db, user, spec, zone, runtime.mapping).options(*LIST_LOAD)).all() if total else []
         tickets = _rows(list(rows), user, locale)
         waiting_for_you = awaiting_you(db, user)
@@ -117,7 +117,7 @@ def list_page(user: User) -> Any:
         groups[-1][1].append(ticket)
     pages = max(1, -(-total // PER_PAGE))
     response = current_app.make_response(render_template(
-        "list.html", user=user, spec=spec, groups=groups, total=total, pages=pages, columns=columns,
+        "list.html", user=user, spec=spec, groups=groups, total=total, capped=capped, pages=pages, columns=columns,
         all_columns=COLUMNS, scopes=scopes_for(user), mapping=runtime.mapping, locale=locale, types=types,
         version=version, support=support_hours(runtime.mapping), waiting_for_you=waiting_for_you,
         people=people))
@@ -213,5 +213,4 @@ def live_list() -> Any:
         spec = parse_spec(user, request.args)
     except (BadFilter, ScopeError) as exc:
         return json_error(400, str(exc))
-    version = list_version(user, spec)
-    return version_answer(version)
+    return version_answer(current_version(user, spec))

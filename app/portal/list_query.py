@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import Select, and_, case, func
 from werkzeug.datastructures import MultiDict
 
-from app.services.distinct_values import distinct_values
+from app.services.distinct_values import distinct_by_rank
 from app.services.scope import ScopeError, scopes_for, visible_tickets
 from app.services.search import matches_text
 from mappings import BUCKETS, Mapping
@@ -152,11 +152,11 @@ def filtered(user: User, spec: ListSpec, zone: tzinfo) -> Select[tuple[Ticket]]:
 def people_query(user: User, spec: ListSpec, column: Any) -> Select[Any]:
     """The distinct names in `column` (reporter or assignee) among the scope's tickets, for a filter's choices.
 
-    Across every organisation a loose scan of the name's index (one probe per name); an organisation's few
-    tickets are simply read.
+    Across every organisation a loose scan of the name's index per bucket rank (one probe per name and rank);
+    an organisation's few tickets are simply read.
     """
     if spans_every_organisation(user, spec.scope):
-        return distinct_values(column, [visible_condition(user, spec.scope)], PEOPLE_CHOICES)
+        return distinct_by_rank(column, [visible_condition(user, spec.scope)], PEOPLE_CHOICES)
     return (visible_tickets(user, spec.scope).order_by(None).with_only_columns(column).where(column.is_not(None))
             .distinct().order_by(column).limit(PEOPLE_CHOICES))
 

@@ -5,14 +5,15 @@ index that gives that order, so the database would read every ticket of the scop
 
 - an org viewer whom JSM lists on another organisation's request sees their organisation's tickets OR
   those requests (`sync.scope.visible_parts` gives the two disjoint parts);
-- an administrator's scope spans every organisation: the bucket rank index orders it by update, newest
-  first (one scan), but not oldest first, nor by priority or status, which rank by the mapping's order.
+- an administrator's scope spans every organisation: each sort has an index led by the bucket rank (0014,
+  0016) that gives the list's order when read one way (newest first; ascending for the other columns), but
+  not the other way round, nor by priority or status, which rank by the mapping's order.
 
 Both become a merge: each branch (a part of the scope; or one bucket rank, and one priority or status value
 present in the scope) reads the page's rows in its index order, the branches' rows are merged and sorted
 once, and the page is cut from them. Each branch keeps the scope and every filter, and gives at most
 offset + page rows, which hold all the rows of the page that it can contribute: the same rows in the same
-order as the single statement. Other sorts of the whole table still read every row.
+order as the single statement.
 """
 
 from __future__ import annotations
@@ -24,14 +25,17 @@ from sqlalchemy import ColumnElement, Select, select, union_all
 from sqlalchemy.orm import Session
 
 from app.portal.list_query import PER_PAGE, ListSpec, conditions, ordered
-from app.services.distinct_values import distinct_values
-from mappings import BUCKETS, Mapping
+from app.services.distinct_values import BUCKET_RANKS, distinct_values
+from mappings import Mapping
 from sync.models import BUCKET_RANK, Ticket, User
 from sync.scope import spans_every_organisation, visible_parts
 
 # The sorts whose rank column gets one branch per value (with the index that starts with that column).
 RANKED_COLUMNS = {"priority": Ticket.customer_priority, "status": Ticket.customer_status}
-BUCKET_RANKS = range(len(BUCKETS) + 1)  # the buckets, and the rank of anything else
+# The sorts whose rank-led index gives the list's order in one direction (True: descending), as one scan;
+# the other direction reads each bucket rank's range of it backwards.
+ONE_SCAN_DESCENDING = {"updated": True, "created": False, "resolved": False, "key": False, "summary": False,
+                       "type": False, "reporter": False, "assignee": False}
 
 
 # A branch: its conditions, and its own ORDER BY when the list's would not match its index (None: the list's).
@@ -44,13 +48,10 @@ def _branches(db: Session, user: User, spec: ListSpec) -> list[Branch]:
     if len(parts) > 1 or not spans_every_organisation(user, spec.scope):
         return [([part], None) for part in parts]
     scope = parts[0]
-    if spec.sort == "updated":
-        # Newest first is the rank index's own order; oldest first reads each rank's range backwards.
-        return [([scope], None)] if spec.descending else [([scope, rank == BUCKET_RANK], None)
-                                                           for rank in BUCKET_RANKS]
-    column = RANKED_COLUMNS.get(spec.sort)
-    if column is None:
-        return [([scope], None)]
+    if spec.sort in ONE_SCAN_DESCENDING:
+        return [([scope], None)] if spec.descending == ONE_SCAN_DESCENDING[spec.sort] else [
+            ([scope, rank == BUCKET_RANK], None) for rank in BUCKET_RANKS]
+    column = RANKED_COLUMNS[spec.sort]
     # The values present in the whole scope (a loose scan of their index), not only the mapping's: a value
     # the mapping no longer has still shows, ranked last, until re-projection. Within one value and one
     # bucket rank both ranks are constant, so the branch is ordered by id alone, as its index is.

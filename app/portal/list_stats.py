@@ -1,27 +1,40 @@
 """The list's total, its type filter's choices and its live fingerprint.
 
-The fingerprint changes when a ticket appears, leaves or changes; the page and the live poll both come
-here, so they always agree. An organisation's scope is a few hundred tickets: one grouped statement reads
-them all. A scope that spans every organisation is read through indexes instead (migration 0014): the types
-by a loose scan of their index, the page by `page_query`. The count stays exact: an index-only count of the
-matching entries, not an estimate.
+The fingerprint changes when a ticket appears, leaves or changes in what the reader sees; the page and the
+live poll both come here, so they always agree. An organisation's scope is a few hundred tickets: one grouped
+statement reads them all. A scope that spans every organisation is read through indexes instead (0014,
+0016): the types by a loose scan of their index, the page by `page_query`, and the total is counted only up
+to a bound (the page says "more than 10,000"): counting a million index entries for a figure nobody
+reads exactly cost more than the rest of the page.
 """
 
 from __future__ import annotations
 
 import hashlib
 from datetime import tzinfo
-from typing import Any
+from typing import Any, NamedTuple
 
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from app.portal.list_query import ListSpec, conditions, stats_query, type_of
+from app.portal.list_query import PER_PAGE, ListSpec, conditions, stats_query, type_of
 from app.portal.list_rows import page_query
-from app.services.distinct_values import distinct_values
+from app.services.bounded_count import COUNT_BOUND, bounded_count
+from app.services.distinct_values import distinct_by_rank
 from mappings import Mapping
 from sync.models import Ticket, User
 from sync.scope import spans_every_organisation, visible_condition
+
+# Pages the list links to past the reader's own (list.html): the bound covers them however deep the page.
+PAGES_AHEAD = 3
+
+
+class ListStats(NamedTuple):
+    """The list's total (exact, or the bound when `capped`), its type choices and its fingerprint."""
+
+    total: int
+    types: list[str]
+    version: str
+    capped: bool = False
 
 
 def _newest(rows: list[Any], index: int) -> Any:
@@ -33,28 +46,42 @@ def _digest(fingerprint: tuple[Any, ...]) -> str:
     return hashlib.sha256(repr(fingerprint).encode()).hexdigest()[:20]
 
 
-def list_stats(db: Session, user: User, spec: ListSpec, zone: tzinfo, mapping: Mapping) -> tuple[int, list[str], str]:
+def count_bound(spec: ListSpec) -> int:
+    """How far the whole table's total is counted for `spec`'s page: the bound, or the pages the page links to."""
+    return max(COUNT_BOUND, (spec.page + PAGES_AHEAD) * PER_PAGE)
+
+
+def list_stats(db: Session, user: User, spec: ListSpec, zone: tzinfo, mapping: Mapping) -> ListStats:
     """Total of the filtered list, the scope's types and the list's fingerprint."""
     if spans_every_organisation(user, spec.scope):
-        return _whole_table_stats(db, user, spec, zone, mapping)
+        total, capped, version = _whole_table_version(db, user, spec, zone, mapping)
+        scope = visible_condition(user, spec.scope)
+        types = [t for t in db.scalars(distinct_by_rank(type_of(), [scope])) if t]
+        return ListStats(total, types, version, capped)
     rows = db.execute(stats_query(user, spec, zone)).all()
     total = sum(row[1] for row in rows)
     types = sorted(row[0] for row in rows if row[0])
-    return total, types, _digest((total, _newest(rows, 2), _newest(rows, 3), _newest(rows, 4)))
+    return ListStats(total, types, _digest((total, _newest(rows, 2), _newest(rows, 3), _newest(rows, 4))))
 
 
-def _whole_table_stats(db: Session, user: User, spec: ListSpec, zone: tzinfo,
-                       mapping: Mapping) -> tuple[int, list[str], str]:
-    """`list_stats` for every live ticket, each figure read through an index rather than from every row.
+def list_version(db: Session, user: User, spec: ListSpec, zone: tzinfo, mapping: Mapping) -> str:
+    """`list_stats(...).version` alone, for the live poll (every few seconds per open list)."""
+    if spans_every_organisation(user, spec.scope):
+        return _whole_table_version(db, user, spec, zone, mapping)[2]
+    return list_stats(db, user, spec, zone, mapping).version
 
-    The fingerprint is the exact count and the page the reader sees (each row's id, update and sync time):
+
+def _whole_table_version(db: Session, user: User, spec: ListSpec, zone: tzinfo,
+                         mapping: Mapping) -> tuple[int, bool, str]:
+    """The bounded total of every live ticket, whether it reached the bound, and the fingerprint.
+
+    The fingerprint is the bounded count and the page the reader sees (each row's id, update and sync time):
     the newest update of the whole filtered table would be a scan whenever a filter leaves a bucket empty,
     and a change the page does not show needs no refresh. A ticket that changes, appears or leaves before
-    or on the page moves the page's rows; one that appears or leaves after it moves the count.
+    or on the page moves the page's rows; one that appears or leaves after it moves the count while the
+    count is below the bound; past the bound the page says "more than" and nothing it shows has changed.
     """
-    scope = visible_condition(user, spec.scope)
-    total = int(db.scalar(select(func.count()).where(scope, *conditions(spec, zone))) or 0)
+    total, exact = bounded_count(db, [visible_condition(user, spec.scope), *conditions(spec, zone)], count_bound(spec))
     window = db.execute(page_query(db, user, spec, zone, mapping)
                         .with_only_columns(Ticket.id, Ticket.jira_updated_at, Ticket.last_synced_at)).all()
-    types = sorted(t for t in db.scalars(distinct_values(type_of(), [scope])) if t)
-    return total, types, _digest((total, [tuple(row) for row in window]))
+    return total, not exact, _digest((total, exact, [tuple(row) for row in window]))

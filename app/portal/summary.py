@@ -16,21 +16,27 @@ from app.portal.formatting import as_datetime, fmt_day
 from app.portal.summary_svg import history_svg
 from app.services.accounts import hash_token
 from app.services.audit import record
-from app.services.scope import ScopeError, scopes_for, visible_tickets
+from app.services.scope import ScopeError, scopes_for
 from app.services.share_links import SHARE_LOCALES, find_link, record_access
 from app.services.summary import build_summary, summary_scope
+from app.services.summary_cache import reader_summary
 from sync.models import Organization, User
 from sync.permissions import Permission, has, is_admin
 from sync.scope import organisation_tickets
 
 bp = Blueprint("portal_summary", __name__)
+ORG_CHOICES = 200
 
 
 def _render(data: dict[str, Any], **context: Any) -> str:
     chart = history_svg(data["history"], fmt_day)
+    now = datetime.now(UTC)
     synced = as_datetime(data["last_synced"])
-    ago = max(0.0, (datetime.now(UTC) - synced).total_seconds()) if synced else None
-    return render_template("summary.html", s=data, chart=chart, synced_ago=ago, **context)
+    ago = max(0.0, (now - synced).total_seconds()) if synced else None
+    # A kept summary of every organisation (`app.services.summary_cache`) says when it was counted.
+    counted = as_datetime(data.get("counted_at"))
+    counted_ago = max(0.0, (now - counted).total_seconds()) if counted else None
+    return render_template("summary.html", s=data, chart=chart, synced_ago=ago, counted_ago=counted_ago, **context)
 
 
 def _share_org(db: Any, user: User) -> Organization | None:
@@ -58,18 +64,23 @@ def _summary_response(user: User, new_link: str | None = None) -> Any:
     except ScopeError:
         return redirect(url_for("portal_summary.summary_page"))
     with runtime.sessions() as db:
-        data = build_summary(db, visible_tickets(user, scope), runtime.mapping, locale_code(), user_zone(user),
-                             translations=get_translations(), reader=user)
+        data = reader_summary(db, runtime, user, scope, locale_code(), user_zone(user), get_translations())
         orgs: list[Organization] = []
+        linked: list[Organization] = []
         share_org = None
         if is_admin(user):
-            orgs = list(db.scalars(select(Organization).order_by(Organization.name)))
+            # A choice of a few hundred organisations at most; beyond, the organisation is typed by its slug
+            # (ten thousand options cost more to load and render than the whole summary).
+            orgs = list(db.scalars(select(Organization).order_by(Organization.name).limit(ORG_CHOICES + 1)))
+            linked = list(db.scalars(select(Organization).where(Organization.share_token_hash.is_not(None))
+                                     .order_by(Organization.name)))
         elif has(user, Permission.SHARE_SUMMARY) and user.organization_id:
             # Loaded with the user a moment ago (User.organization is joined); read again after a change.
             share_org = (user.organization if user.organization is not None and new_link is None
                          else db.get(Organization, user.organization_id))
     portal = runtime.settings.portal
-    return _render(data, user=user, scope=scope, scopes=scopes_for(user), shared=False, orgs=orgs,
+    return _render(data, user=user, scope=scope, scopes=scopes_for(user), shared=False, orgs=orgs, linked=linked,
+                   org_choices=ORG_CHOICES,
                    share_org=share_org, can_share=has(user, Permission.SHARE_SUMMARY), new_link=new_link,
                    share_days=portal.share_link_days, share_max_days=portal.share_link_max_days,
                    current_locale=locale_code(),
@@ -143,7 +154,8 @@ def shared_summary(token: str) -> Any:
         org_name, org_id = org.name, org.id
     record_access(runtime.sessions, org_id, now)
     response = current_app.make_response(_render(data, user=None, scope="org", scopes=(), shared=True,
-                                                 org_name=org_name, orgs=[], share_org=None, can_share=False,
+                                                 org_name=org_name, orgs=[], linked=[], org_choices=0,
+                                                 share_org=None, can_share=False,
                                                  new_link=None, share_days=0, share_max_days=0,
                                                  current_locale=locale_code(), has_report=False))
     response.headers["Referrer-Policy"] = "no-referrer"

@@ -2,19 +2,19 @@
 
 A receiver must not answer 2xx before its delivery is durable, and one commit per delivery is what
 limited ingest (bench/ingest.py): every request paid a pool check-out, an INSERT, a COMMIT and its
-WAL flush. Here each request hands its row to the process's `InboxCommitter` and blocks; the request
-that finds no flush running becomes the leader, lets arrivals gather for at most `max_wait` seconds
-(only while traffic is concurrent: a lone delivery is written at once), writes everything queued in
-one multi-row `INSERT … ON CONFLICT (delivery_id) DO NOTHING RETURNING`, commits, wakes the callers of
-that batch, and hands the lead to the first request queued meanwhile, whose batch comes next. Every
-caller returns only after the commit that holds its row (or raises that commit's error), so "durable
-before 2xx" holds.
+WAL flush. Here each request adds its row to the process's open batch and blocks; the first request
+of a batch is its leader: once no flush runs (at once, or when the batch before it is written), it
+lets arrivals gather for at most `max_wait` seconds (only while traffic is concurrent: a lone
+delivery is written at once), closes the batch, writes it in one `INSERT … ON CONFLICT (delivery_id)
+DO NOTHING RETURNING`, commits, wakes the whole batch through its one event, and hands the turn to
+the leader of the next batch. Every caller returns only after the commit that holds its row (or
+raises that commit's error), so "durable before 2xx" holds.
 
 Measured and kept simple (bench/ingest.py, 2 cores): with 64 deliveries in flight over two web
 processes a commit holds 22–29 rows, with 16 about 7 (`companion_inbox_commit_rows` in /metrics). Two
 or three flushes in flight per process made batches a half or a third as large, cost more CPU per
 delivery and gave no more throughput. On PostgreSQL the batch goes as one JSON document
-(`_recordset_upsert`); `unnest` of one array per column cost more than the VALUES list it replaced, as
+(`_recordset_sql`); `unnest` of one array per column cost more than the VALUES list it replaced, as
 the arrays' text form escapes every quote of every JSON payload.
 
 A delivery id already stored (or twice in one batch) comes back as None: `200 duplicate`, exactly as
@@ -26,15 +26,17 @@ bad row, the batch is written again row by row, so one bad delivery never fails 
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import weakref
+from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Engine, Integer, bindparam, column, func, insert, literal, select
+from psycopg.types.json import Json
+from sqlalchemy import Connection, Engine, Integer, bindparam, column, event, func, insert, literal_column, select
 from sqlalchemy.dialects import postgresql
-from sqlalchemy.exc import DataError, IntegrityError
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
 
 from sync.db import insert_skipping_duplicates
 from sync.models import InboundEvent, utcnow
@@ -47,36 +49,42 @@ MAX_BATCH = 64
 # How long a leader lets concurrent deliveries gather: small next to a delivery's own latency.
 MAX_WAIT_SECONDS = 0.002
 
-
-@dataclass(eq=False)
-class _Entry:
-    row: dict[str, Any]
-    done: bool = False
-    event_id: int | None = None  # None once done: the delivery id was already recorded
-    error: BaseException | None = None
-    others: list[_Entry] = field(default_factory=list)  # same delivery id, same batch: duplicates of this one
-    wake: threading.Event = field(default_factory=threading.Event)
-
-
 _COLUMNS = ("delivery_id", "webhook_event", "issue_key", "project_key", "event_timestamp", "payload", "state",
             "reason", "request_id")
 
 
-def _recordset_upsert() -> Any:
+class _Batch:
+    """The rows of one commit, their outcomes, and the events its callers wait on."""
+
+    __slots__ = ("closed", "done", "full", "results", "rows", "turn")
+
+    def __init__(self) -> None:
+        self.rows: list[dict[str, Any]] = []
+        # Per row, in arrival order: its id, None (a duplicate), or the error its caller raises.
+        self.results: list[int | BaseException | None] = []
+        self.closed = False  # taken by its leader: later arrivals open the next batch
+        self.done = threading.Event()  # set once every result is in: all callers wake on this one event
+        self.turn = threading.Event()  # set when the flush before it ends: its leader may write it
+        self.full = threading.Event()  # set when it holds a whole batch: its leader need not gather longer
+
+
+def _recordset_sql() -> str:
     """PostgreSQL: `INSERT … SELECT … FROM json_to_recordset(<the batch as one JSON document>) ON CONFLICT …`.
 
-    Its text is the same for every batch, so it is compiled and converted once and the server prepares it.
-    A multi-row VALUES list differs with each batch size, and psycopg re-read its 9 placeholders a row
-    in Python on every batch: about 50 µs of CPU a row, more than verifying and parsing the delivery.
+    Compiled once to the driver's SQL: executed as it is on a held connection, the server prepares it
+    and each batch costs one round trip and no statement building. A multi-row VALUES list differs with
+    each batch size, and psycopg re-read its 9 placeholders a row in Python on every batch: about 50 µs
+    of CPU a row, more than verifying and parsing the delivery.
     """
     table = InboundEvent.__table__
     source = func.json_to_recordset(bindparam("batch", type_=postgresql.JSON())) \
         .table_valued(*[column(name, table.c[name].type) for name in _COLUMNS]) \
         .render_derived(name="batch", with_types=True)
     rows = select(*[source.c[name] for name in _COLUMNS], bindparam("received_at", type_=table.c.received_at.type),
-                  literal(0, Integer()))
-    return postgresql.insert(InboundEvent).from_select([*_COLUMNS, "received_at", "attempts"], rows) \
+                  literal_column("0", Integer()))
+    statement = postgresql.insert(InboundEvent).from_select([*_COLUMNS, "received_at", "attempts"], rows) \
         .on_conflict_do_nothing(index_elements=["delivery_id"]).returning(InboundEvent.id, InboundEvent.delivery_id)
+    return str(statement.compile(dialect=postgresql.psycopg.dialect()))  # type: ignore[attr-defined]
 
 
 def _values_upsert(engine: Engine) -> Any | None:
@@ -96,12 +104,16 @@ class InboxCommitter:
         self._on_commit = on_commit
         self._max_batch, self._max_wait = max_batch, max_wait
         self._lock = threading.Lock()
-        self._full = threading.Event()  # set when the queue holds a whole batch
-        self._queue: list[_Entry] = []
+        self._waiting: deque[_Batch] = deque()  # batches whose turn has not come, oldest first
         self._flushing = False
         self._last_batch = 0
-        self._recordset = engine.dialect.name == "postgresql"
-        self._statement = _recordset_upsert() if self._recordset else _values_upsert(engine)
+        self._recordset = _recordset_sql() if engine.dialect.name == "postgresql" else None
+        self._statement = None if self._recordset else _values_upsert(engine)
+        # PostgreSQL: one connection in autocommit, held from batch to batch (see `_held_connection`).
+        self._held: Connection | None = None
+        self._pid = os.getpid()
+        if self._recordset:
+            event.listen(engine, "engine_disposed", self._release)
         self.commits = 0  # commits made, for tests and the benchmark's notes
         self.rows = 0
 
@@ -110,100 +122,168 @@ class InboxCommitter:
 
         Raises the SQLAlchemy error of the commit that should have held it (the caller answers 503).
         """
-        entry = _Entry(row)
         with self._lock:
-            self._queue.append(entry)
-            leads = not self._flushing
-            self._flushing = True
-            if len(self._queue) >= self._max_batch:
-                self._full.set()  # a gathering leader need not wait any longer
-        # Each caller sleeps on its own event and is woken once: when its batch is committed, or when the
-        # leader before it hands it the lead (a shared condition woke every waiter after every batch).
-        if not leads:
-            entry.wake.wait()
-        if not entry.done:
-            self._lead(entry)
-        if entry.error is not None:
-            raise entry.error
-        return entry.event_id
+            batch = self._waiting[-1] if self._waiting else None
+            if batch is None or batch.closed or len(batch.rows) >= self._max_batch:
+                batch = _Batch()
+                self._waiting.append(batch)
+            index = len(batch.rows)
+            batch.rows.append(row)
+            if len(batch.rows) >= self._max_batch:
+                batch.full.set()  # a gathering leader need not wait any longer
+            if index == 0 and not self._flushing:  # no flush runs: this batch's turn is now
+                self._flushing = True
+                batch.turn.set()
+        if index == 0:
+            self._lead(batch)
+        else:
+            batch.done.wait()
+        result = batch.results[index]
+        if isinstance(result, BaseException):
+            raise result
+        return result
 
-    def _lead(self, entry: _Entry) -> None:
-        """Write the queue's first batch (`entry` is first in it), wake its callers, hand the lead on."""
-        if self._max_wait > 0 and self._last_batch > 1:
-            # Traffic is concurrent (the last batch had company): let this batch fill a little.
-            with self._lock:
-                if len(self._queue) < self._max_batch:
-                    self._full.clear()
-            self._full.wait(self._max_wait)
-        with self._lock:
-            batch, self._queue = self._queue[:self._max_batch], self._queue[self._max_batch:]
+    def _lead(self, batch: _Batch) -> None:
+        """Write `batch` (this caller is its first row), wake its callers, hand the turn to the next batch."""
         try:
-            self._write(batch)
-        except BaseException as exc:  # _write settles every Exception itself; this is an exit or a kill
-            for unsettled in batch:
-                if unsettled.event_id is None and unsettled.error is None:
-                    unsettled.error = exc  # never answered as a duplicate: it may not be stored
+            batch.turn.wait()  # set at once, or by the end of the flush before it
+            if self._max_wait > 0 and self._last_batch > 1:
+                # Traffic is concurrent (the last batch had company): let this batch fill a little.
+                batch.full.wait(self._max_wait)
+            with self._lock:
+                batch.closed = True
+                self._waiting.remove(batch)  # the oldest waiting one: its turn has come
+            batch.results = self._write(batch.rows)
+        except BaseException as exc:  # _write settles every Exception itself: this is an exit or a kill
+            with self._lock:
+                if not batch.closed:  # killed while waiting: later batches must not wait for this one
+                    batch.closed = True
+                    self._waiting.remove(batch)
+                    if not batch.turn.is_set():  # the running flush will hand its turn to the next one
+                        batch.results = [exc] * len(batch.rows)
+                        batch.done.set()
+                        raise
+            batch.results = [exc] * len(batch.rows)  # never answered as a duplicate: it may not be stored
             raise
         finally:
-            self._last_batch = len(batch)
-            for done in batch:
-                done.done = True
-                if done is not entry:
-                    done.wake.set()
-            with self._lock:
-                if self._queue:
-                    self._queue[0].wake.set()  # arrived during this flush: it leads the next batch
-                else:
-                    self._flushing = False
+            if batch.closed and not batch.done.is_set():
+                self._last_batch = len(batch.rows)
+                batch.done.set()  # every caller of the batch wakes on this one event
+                with self._lock:
+                    if self._waiting:
+                        self._waiting[0].turn.set()  # filled during this flush: its leader writes it next
+                    else:
+                        self._flushing = False
 
-    def _write(self, batch: list[_Entry]) -> None:
-        firsts: dict[str, _Entry] = {}
-        for entry in batch:
-            first = firsts.setdefault(entry.row["delivery_id"], entry)
-            if first is not entry:
-                first.others.append(entry)
+    def _write(self, rows: list[dict[str, Any]]) -> list[int | BaseException | None]:
+        """Store `rows` (one commit when all go in); the result of each, in order."""
+        firsts: dict[str, int] = {}
+        for index, row in enumerate(rows):
+            firsts.setdefault(row["delivery_id"], index)  # a later one with the same id is a duplicate
         # In delivery-id order: two processes' batches then lock shared ids in one order (no deadlock).
-        unique = [firsts[delivery] for delivery in sorted(firsts)]
+        unique = [rows[firsts[delivery]] for delivery in sorted(firsts)]
+        outcome: dict[str, int | BaseException | None]
         try:
-            self._insert(unique)
+            outcome = dict(self._insert(unique))
         except (IntegrityError, DataError) as exc:
             if len(unique) == 1:
-                self._settle(unique[0], exc)
+                outcome = {unique[0]["delivery_id"]: exc}
             else:
-                for entry in unique:  # one bad row must not fail the others: each alone
+                outcome = {}
+                for row in unique:  # one bad row must not fail the others: each alone
                     try:
-                        self._insert([entry])
+                        outcome.update(self._insert([row]))
                     except (IntegrityError, DataError) as alone:
-                        self._settle(entry, alone)
+                        outcome[row["delivery_id"]] = alone
         except Exception as exc:  # the database is away, or anything else: every row of the batch gets it
-            for entry in unique:
-                self._settle(entry, exc)
+            outcome = {row["delivery_id"]: exc for row in unique}
+        results: list[int | BaseException | None] = []
+        for index, row in enumerate(rows):
+            result = outcome.get(row["delivery_id"])
+            # A duplicate in the batch shares its first's fate: that first's error, else None (not its id).
+            results.append(result if firsts[row["delivery_id"]] == index or isinstance(result, BaseException)
+                           else None)
+        return results
 
-    def _insert(self, entries: list[_Entry]) -> None:
-        if self._statement is None:  # a dialect without ON CONFLICT: one plain INSERT per row
-            for entry in entries:
+    def _insert(self, rows: list[dict[str, Any]]) -> dict[str, int | None]:
+        """Insert and commit `rows` (distinct delivery ids); the id of each, None for one already stored."""
+        if self._statement is None and not self._recordset:  # a dialect without ON CONFLICT: a row at a time
+            ids: dict[str, int | None] = {}
+            for row in rows:
                 try:
                     with self._engine.begin() as conn:
-                        entry.event_id = conn.execute(insert(InboundEvent).returning(InboundEvent.id),
-                                                      entry.row).scalar_one()
+                        ids[row["delivery_id"]] = conn.execute(insert(InboundEvent).returning(InboundEvent.id),
+                                                               row).scalar_one()
                 except IntegrityError:
-                    entry.event_id = None
-                self._settle(entry, None)
-            self._committed([entry.row for entry in entries if entry.event_id is not None])
-            return
-        rows = [entry.row for entry in entries]
-        # The batch's rows as JSON (an InboxState is a str: its value), each row received at this commit.
-        params: Any = {"batch": [{name: row.get(name) for name in _COLUMNS} for row in rows],
-                       "received_at": utcnow()} if self._recordset else rows
-        with self._engine.begin() as conn:
-            ids = {delivery: event_id for event_id, delivery in conn.execute(self._statement, params)}
+                    ids[row["delivery_id"]] = None
+            self._committed([row for row in rows if ids[row["delivery_id"]] is not None])
+            return ids
+        if self._recordset:
+            inserted, announce = self._insert_recordset(rows)
+        else:
+            with self._engine.begin() as conn:
+                inserted = {delivery: event_id for event_id, delivery in conn.execute(self._statement, rows)}
+            announce = [row for row in rows if row["delivery_id"] in inserted]
         self.commits += 1
-        self.rows += len(entries)
-        INBOX_COMMIT_ROWS.observe(len(entries))
-        for entry in entries:
-            entry.event_id = ids.get(entry.row["delivery_id"])
-            self._settle(entry, None)
-        self._committed([entry.row for entry in entries if entry.event_id is not None])
+        self.rows += len(rows)
+        INBOX_COMMIT_ROWS.observe(len(rows))
+        self._committed(announce)
+        return {row["delivery_id"]: inserted.get(row["delivery_id"]) for row in rows}
+
+    def _insert_recordset(self, rows: list[dict[str, Any]]) -> tuple[dict[str, int], list[dict[str, Any]]]:
+        """PostgreSQL: the batch as one autocommitted statement on the held connection (one round trip).
+
+        In autocommit the statement is its own transaction, and the driver returns only after the server's
+        ReadyForQuery, which follows the commit and its WAL flush: durable when this returns. The ids of
+        the rows inserted, and the rows to announce to `on_commit`.
+        """
+        assert self._recordset is not None
+        # The rows as JSON (an InboxState is a str: its value; a missing column is NULL), each received now.
+        params = {"batch": Json(rows), "received_at": utcnow()}
+        try:
+            inserted = self._execute(params)
+        except DBAPIError as exc:
+            if not exc.connection_invalidated:
+                raise
+            # The held connection died (the server restarted, an idle link was cut): once more on a new one.
+            # The first try may have committed before the link broke: its rows then come back as already
+            # stored (ON CONFLICT DO NOTHING), durable all the same, and are announced with the others.
+            log.warning("inbox connection lost; the batch is written again on a new one: %s", exc.orig)
+            self._release()
+            return self._execute(params), rows
+        return inserted, [row for row in rows if row["delivery_id"] in inserted]
+
+    def _execute(self, params: dict[str, Any]) -> dict[str, int]:
+        assert self._recordset is not None
+        if self._held is None:
+            self._held = self._held_connection()
+        try:
+            # No commit() after it: in AUTOCOMMIT the server committed the statement before answering.
+            result = self._held.exec_driver_sql(self._recordset, params).all()
+            return {delivery: event_id for event_id, delivery in result}
+        except BaseException as exc:
+            if not isinstance(exc, DBAPIError):  # interrupted mid-statement: the connection's state is unknown
+                self._release()
+            raise
+
+    def _held_connection(self) -> Connection:
+        """A connection for the batches from now on (checked out once, pinged then by the pool, kept).
+
+        Only the flushing leader uses it, one batch at a time. Keeping it saves each batch the pool's
+        check-out, its liveness ping and the BEGIN and COMMIT round trips; a connection found dead is
+        replaced and the batch written again (`_insert_recordset`), as the ping would have done.
+        """
+        return self._engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+
+    def _release(self, *_engine: Any) -> None:
+        """Close the held connection (lost, interrupted, or its engine disposed: its pool is gone)."""
+        held, self._held = self._held, None
+        if held is not None and os.getpid() == self._pid:  # a forked child must not close its parent's link
+            try:
+                held.invalidate()  # the link itself closed, not parked in a pool that may be disposed
+                held.close()
+            except Exception:  # already broken: nothing left to close
+                log.debug("closing the inbox connection failed", exc_info=True)
 
     def _committed(self, rows: list[dict[str, Any]]) -> None:
         if rows and self._on_commit is not None:
@@ -211,12 +291,6 @@ class InboxCommitter:
                 self._on_commit(rows)
             except Exception:  # the rows are durable: their callers must still hear so (the sweeper enqueues)
                 log.exception("after-commit hook of the inbox failed")
-
-    @staticmethod
-    def _settle(entry: _Entry, error: BaseException | None) -> None:
-        entry.error = error
-        for other in entry.others:
-            other.event_id, other.error = None, error  # a duplicate of this delivery shares its commit's fate
 
 
 _COMMITTERS: weakref.WeakKeyDictionary[Engine, InboxCommitter] = weakref.WeakKeyDictionary()

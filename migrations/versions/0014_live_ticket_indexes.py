@@ -6,10 +6,15 @@ and the loose index scans that list the types, reporters and assignees for the f
 written with literals, exactly as the list queries write it (`sync.models.BUCKET_RANK`): PostgreSQL matches
 an index on an expression only to the same expression.
 
+On PostgreSQL they are built concurrently (`sync.index_build`): writes to tickets go on while they build.
+An install already at 0014 has the same indexes, built plainly; nothing changes for it.
+
 Revision ID: 0014
 Revises: 0013
 """
 from alembic import op
+
+from sync.index_build import create_indexes, drop_indexes, live_predicate
 
 revision = "0014"
 down_revision = "0013"
@@ -29,11 +34,8 @@ INDEXES = {
 
 
 def upgrade() -> None:
-    live = "deleted IS false" if op.get_bind().dialect.name == "postgresql" else "deleted IS 0"
-    for name, columns in INDEXES.items():
-        op.execute(f"CREATE INDEX {name} ON tickets ({columns}) WHERE {live}")
+    create_indexes(op, "tickets", INDEXES, live_predicate(op.get_bind().dialect.name))
 
 
 def downgrade() -> None:
-    for name in INDEXES:
-        op.drop_index(name, table_name="tickets")
+    drop_indexes(op, list(INDEXES))

@@ -19,6 +19,7 @@ from sqlalchemy import func, select
 
 from sync.inbound.reconcile_lock import ProjectLock
 from sync.inbound.reconcile_page import apply_page, state_name
+from sync.inbound.seen_ids import SeenIds
 from sync.inbound.site_fields import remember_organisations_fields, remember_participants_fields
 from sync.inbound.upsert import apply_issue
 from sync.jsm.gateway import JsmGateway, gateway_for
@@ -72,7 +73,7 @@ def _stub(ticket_jira_id: str, key: str, project: str) -> IssueSnapshot:
     return IssueSnapshot(ticket_jira_id, key, project, "", None, None, None, None, None, None, None, None, None,
                          None, None, None, None, None)
 
-def _detect_deletions(runtime: Runtime, gw: JsmGateway, project: str, seen: set[str],
+def _detect_deletions(runtime: Runtime, gw: JsmGateway, project: str, seen: SeenIds,
                       result: ReconcileResult) -> None:
     with runtime.sessions() as session:
         # Streamed (a server-side cursor on PostgreSQL): a big site's project holds hundreds of
@@ -119,7 +120,7 @@ def reconcile(runtime: Runtime, *, full: bool, project: str | None = None, progr
                 result.projects += 1
                 mark = None if full else watermark(runtime, key)
                 since = None if mark is None else datetime.fromtimestamp(mark / 1000, UTC) - overlap
-                seen: set[str] = set()
+                seen = SeenIds()
                 offset = result.fetched
                 expected = _expected(runtime, key) if full and progress is not None else None
                 # Page N+1 is fetched (through the same throttle) while page N is applied: a run costs

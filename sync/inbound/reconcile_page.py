@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from sync.inbound import attachments, reconcile_comments
 from sync.inbound.batch import BatchCache
+from sync.inbound.seen_ids import SeenIds
 from sync.inbound.sql import one_of
 from sync.inbound.upsert import apply_comment, apply_issue
 from sync.jsm.gateway import JsmGateway
@@ -103,7 +104,7 @@ class _Answers:
 
 
 def apply_page(runtime: Runtime, gw: JsmGateway, project: str, page: SearchPage, full: bool,
-               seen: set[str]) -> PageCounts:
+               seen: SeenIds) -> PageCounts:
     """Apply one search page in one transaction (two when JSM must be asked about it); `seen` gets its ids."""
     ids = [h.issue.jira_id for h in page.hits]
     with runtime.sessions() as session:
@@ -119,7 +120,7 @@ def apply_page(runtime: Runtime, gw: JsmGateway, project: str, page: SearchPage,
             return _write_page(session, runtime, project, page, full, seen, held, answers)
 
 
-def _write_page(session: Session, runtime: Runtime, project: str, page: SearchPage, full: bool, seen: set[str],
+def _write_page(session: Session, runtime: Runtime, project: str, page: SearchPage, full: bool, seen: SeenIds,
                 held: _Held, answers: _Answers) -> PageCounts:
     settled, files = answers.comments, answers.files
     result = PageCounts()

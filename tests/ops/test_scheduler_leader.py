@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections import Counter
 from datetime import datetime, timedelta
 from itertools import pairwise
@@ -39,14 +38,17 @@ def test_three_schedulers_one_reconcile_per_tick_before_and_after_the_leader_die
     try:
         first = wait_until(lambda: _leader_pid(redis_client), 30)
         assert first in [p.pid for p in schedulers], "no scheduler took the lease"
-        time.sleep(4 * TICK + 1)
+        # Enough ticks under the first leader (its first one, the catch-up, is left out below).
+        assert wait_until(lambda: len(_reconcile_ticks(redis_client)) >= 5, 12 * TICK), "the leader is not ticking"
         killed_at = datetime.now().astimezone()
         kill(next(p for p in schedulers if p.pid == first))
         second = wait_until(lambda: (pid := _leader_pid(redis_client)) not in (None, first) and pid,
                             LEASE_SECONDS + 5 * POLL_SECONDS)
         assert second, f"no follower took over within {LEASE_SECONDS + 5 * POLL_SECONDS} s"
         took_over_at = datetime.now().astimezone()
-        time.sleep(4 * TICK + 1)
+        assert wait_until(lambda: len([t for t in _reconcile_ticks(redis_client)
+                                       if t >= took_over_at + timedelta(seconds=2 * TICK)]) >= 3, 12 * TICK), \
+            "the new leader is not ticking"
     finally:
         for process in schedulers:
             stop(process)

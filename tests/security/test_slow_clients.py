@@ -23,6 +23,20 @@ HOOK_SECRET = "slow-client-test-secret-0123456789"
 
 
 
+def _still_waiting(conn: socket.socket) -> bool:
+    """True while the server holds the connection open without having answered it."""
+    conn.setblocking(False)
+    try:
+        conn.recv(1, socket.MSG_PEEK)  # returns data (answered, e.g. an error page) or b"" (closed)
+        waiting = False
+    except BlockingIOError:
+        waiting = True  # nothing to read and not closed: still waiting for the rest of its headers
+    except OSError:
+        waiting = False
+    conn.setblocking(True)
+    return waiting
+
+
 def _status(url: str, data: bytes | None = None, timeout: float = 5) -> int:
     request = urllib.request.Request(url, data=data, headers={"Content-Type": "application/json"})
     try:
@@ -53,15 +67,11 @@ def test_twenty_half_sent_requests_leave_healthz_and_the_receiver_answering(tmp_
             conn.sendall(f"GET /healthz?n={n} HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ".encode())
             stalled.append(conn)
         time.sleep(0.5)  # let the server pick every one of them up
-        started = time.monotonic()
         assert _status(f"{base}/healthz", timeout=5) == 200
-        healthz_seconds = time.monotonic() - started
-        started = time.monotonic()
         # Unsigned: refused, but answered.
         assert _status(f"{base}/webhooks/jira", data=b"{}", timeout=5) == 401
-        receiver_seconds = time.monotonic() - started
-        assert healthz_seconds < 1.0, healthz_seconds
-        assert receiver_seconds < 1.0, receiver_seconds
+        dropped = [n for n, conn in enumerate(stalled) if not _still_waiting(conn)]
+        assert not dropped, f"the server closed or answered stalled connections {dropped} before answering others"
     finally:
         for conn in stalled:
             conn.close()
