@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from collections.abc import Mapping as AbcMapping
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import yaml
 
@@ -25,6 +25,8 @@ from mappings.model import (
 from mappings.policies import PolicyBook
 from mappings.resolver import PriorityResolver, StatusResolver
 from mappings.schema import MappingDocument
+
+_R = TypeVar("_R")
 
 
 class _Dumper(yaml.SafeDumper):
@@ -65,6 +67,10 @@ class Mapping:
         self._categories = CategoryIndex(doc)
         self._transitions = TransitionTable(doc)
         self._policies = PolicyBook(doc)
+        # Resolutions already made: a mapping never changes, and the inbox resolves the same few Jira
+        # statuses and priorities for every event (a tenth of an applied event's CPU before).
+        self._status_memo: dict[tuple[str | None, ...], StatusResolution] = {}
+        self._priority_memo: dict[tuple[str | None, ...], PriorityResolution] = {}
 
     # --- construction and export -------------------------------------------------------------
     @classmethod
@@ -138,6 +144,14 @@ class Mapping:
         request_type_id: str | None = None,
     ) -> StatusResolution:
         """Map a Jira status to a customer status: rule by id, then name, then the category fallback."""
+        args = (status_id, status_name, category, project_key, request_type_id)
+        found = _memo_get(self._status_memo, args)
+        if found is None:
+            found = _memo_put(self._status_memo, args, self._resolve_status(*args))
+        return found
+
+    def _resolve_status(self, status_id: str | None, status_name: str | None, category: str | None,
+                        project_key: str | None, request_type_id: str | None) -> StatusResolution:
         try:
             return self._status_resolver.resolve(
                 status_id, status_name, category, project_key, request_type_id
@@ -150,6 +164,13 @@ class Mapping:
 
     def resolve_priority(self, priority_id: str | None, priority_name: str | None) -> PriorityResolution:
         """Map a Jira priority (id, then name) to a customer priority; unmapped → fallback, fell_back=True."""
+        args = (priority_id, priority_name)
+        found = _memo_get(self._priority_memo, args)
+        if found is None:
+            found = _memo_put(self._priority_memo, args, self._resolve_priority(*args))
+        return found
+
+    def _resolve_priority(self, priority_id: str | None, priority_name: str | None) -> PriorityResolution:
         try:
             return self._priority_resolver.resolve(priority_id, priority_name)
         except Exception:
@@ -218,3 +239,26 @@ def default_yaml() -> str:
 def load_default() -> Mapping:
     """The bundled default mapping (parsed once and cached; Mapping is immutable)."""
     return load_yaml(default_yaml())
+
+
+# Distinct resolutions a mapping remembers; a site has a few dozen statuses, so this is never reached
+# but by odd input (the memo then starts again rather than grow without bound).
+MEMO_SIZE = 4096
+
+
+def _rememberable(args: tuple[Any, ...]) -> bool:
+    # Strings and None only (what a snapshot holds): 1, 1.0 and True are equal keys but may resolve
+    # differently, and other values may not even be hashable.
+    return all(a is None or type(a) is str for a in args)
+
+
+def _memo_get(memo: dict[tuple[Any, ...], _R], args: tuple[Any, ...]) -> _R | None:
+    return memo.get(args) if _rememberable(args) else None
+
+
+def _memo_put(memo: dict[tuple[Any, ...], _R], args: tuple[Any, ...], value: _R) -> _R:
+    if _rememberable(args):
+        if len(memo) >= MEMO_SIZE:
+            memo.clear()
+        memo[args] = value
+    return value

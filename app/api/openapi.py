@@ -140,7 +140,7 @@ PATHS: dict[str, Any] = {
                                          {"200": _json({"type": "object"}), **_ERRORS})},
     "/api/v1/summary": {"get": _op("Roll-up of the caller's scope: headline, counts, medians, 90-day history, "
                                    "SLA results by month (an administrator's of every organisation, over 10,000 "
-                                   "requests, is up to a minute old: `counted_at` says when it was counted)",
+                                   "requests, is a few minutes old: `counted_at` says when it was counted)",
                                    {"200": _json({"type": "object"}), **_ERRORS})},
     "/api/v1/mapping": {
         "get": _op("The active mapping (admins also get the unmapped report)", {"200": _json({"type": "object"}),

@@ -9,9 +9,10 @@ asks JSM only when they differ. Webhooks never call JSM: the inbox drain enqueue
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
@@ -107,12 +108,19 @@ def refresh(runtime: Runtime, issue_key: str, field_ids: list[str] | None = None
 
 def changes_in_rows(payloads: Iterable[str]) -> dict[str, list[str] | None]:
     """Issue keys whose webhook (raw inbox payload) shows attachments added or removed, with their ids."""
+    def bodies() -> Iterator[Any]:
+        for payload in payloads:
+            with contextlib.suppress(ValueError):
+                yield json.loads(payload)
+
+    return changes_in_bodies(bodies())
+
+
+def changes_in_bodies(bodies: Iterable[Any]) -> dict[str, list[str] | None]:
+    """The same for webhook bodies already parsed (an inbox batch parsed them to apply them)."""
     found: dict[str, list[str] | None] = {}
-    for payload in payloads:
-        try:
-            change = webhook_attachment_change(json.loads(payload))
-        except ValueError:
-            continue
+    for body in bodies:
+        change = webhook_attachment_change(body)
         if change is not None:
             key, ids = change
             found[key] = list(ids) if ids is not None else None

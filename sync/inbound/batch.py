@@ -26,7 +26,7 @@ from sqlalchemy import ColumnElement, exists, func, or_, select
 from sqlalchemy.orm import Session
 
 from sync.inbound.echo import ECHO_WINDOW, TRANSITIONS
-from sync.inbound.rows import CommentRow, HistoryRow, TicketRow, comment_row, ticket_row
+from sync.inbound.rows import COMMENT_READ, TICKET_READ, CommentRow, HistoryRow, TicketRow, comment_row, ticket_row
 from sync.inbound.sql import one_of
 from sync.inbound.write import COMMENTS, PARTICIPANTS, TICKETS, write_comments, write_history, write_tickets
 from sync.jsm.events import CommentEvent, Event, IssueEvent
@@ -54,7 +54,7 @@ def _serialise_creations(session: Session, issue_ids: set[str], comment_ids: set
     # One round trip: the lock is taken only when a count falls short (the WHERE is a one-time filter
     # PostgreSQL evaluates before the select list). A batch's reads cost round trips more than work.
     short = [missing(model, ids) for model, ids in ((Ticket, issue_ids), (Comment, comment_ids)) if ids]
-    session.execute(select(func.pg_advisory_xact_lock(CREATION_LOCK)).where(or_(*short)))
+    session.connection().execute(select(func.pg_advisory_xact_lock(CREATION_LOCK)).where(or_(*short)))
 
 
 @dataclass
@@ -77,21 +77,21 @@ class BatchCache:
     echo_actors: dict[str, set[str]] = field(default_factory=dict)
     # Ticket ids with a local comment still waiting for its JSM id (an echo may link it).
     pending_local: set[int] = field(default_factory=set)
-    # History entries to add when the batch settles (a new ticket's need its id first).
-    history: list[HistoryRow] = field(default_factory=list)
+    # History entries to add when the batch settles (a new ticket's need its id first), by ticket.
+    history: dict[int, list[HistoryRow]] = field(default_factory=dict)
 
     def add_history(self, entry: HistoryRow) -> None:
         """Add a history entry at `settle`, unless this batch holds the same change already."""
-        if not any(h.ticket is entry.ticket and h.same_change(entry.customer_status, entry.at, entry.changelog_id)
-                   for h in self.history):
-            self.history.append(entry)
+        held = self.history.setdefault(id(entry.ticket), [])
+        if not any(h.same_change(entry.customer_status, entry.at, entry.changelog_id) for h in held):
+            held.append(entry)
 
     def settle(self, session: Session) -> None:
         """Write what the batch changed so far: before a query that must see it, and at the end."""
         session.flush()  # the ORM's part first (a linked comment, an organisation, facts, inbox rows)
         write_tickets(session, self.tickets.values())
         write_comments(session, [c for c in self.comments.values() if isinstance(c, CommentRow)])
-        write_history(session, self.history)
+        write_history(session, [entry for held in self.history.values() for entry in held])
         self.history.clear()
 
     @classmethod
@@ -152,7 +152,7 @@ class BatchCache:
             cache._load_accounts(session, authors | reporters, emails)
             cache.asked_reporters = reporters | {f"email:{e}" for e in emails}
             if jira_orgs:
-                cache.org_by_jira = {jira_org_id: org_id for jira_org_id, org_id in session.execute(
+                cache.org_by_jira = {jira_org_id: org_id for jira_org_id, org_id in session.connection().execute(
                     select(Organization.jira_org_id, Organization.id).where(
                         one_of(session, Organization.jira_org_id, jira_orgs)))
                     if jira_org_id is not None}
@@ -163,9 +163,9 @@ class BatchCache:
         if issue_ids:
             self._load_tickets(session, issue_ids, echo=echo, comments=bool(comment_ids))
         if comment_ids:
-            self.comments = {r.jira_id: comment_row(r) for r in session.execute(
-                select(COMMENTS).where(one_of(session, Comment.jira_id, comment_ids)).order_by(COMMENTS.c.id)
-                .with_for_update()) if r.jira_id is not None}
+            self.comments = {r.jira_id: r for r in map(comment_row, session.connection().execute(
+                select(*COMMENT_READ).where(one_of(session, Comment.jira_id, comment_ids)).order_by(COMMENTS.c.id)
+                .with_for_update()).all()) if r.jira_id is not None}
         ticket_ids = {t.id for t in self.tickets.values() if t.id is not None}
         if participants and ticket_ids:  # compared with the lists the events carry
             self._load_participants(session, ticket_ids)
@@ -188,19 +188,20 @@ class BatchCache:
                 COMMENTS.c.ticket_id == TICKETS.c.id, COMMENTS.c.jira_id.is_(None),
                 COMMENTS.c.outbox_action_id.is_not(None), COMMENTS.c.deleted.is_(False)).label("pending"))
         candidates: set[int] = set()
-        for r in session.execute(select(TICKETS, *flags).where(one_of(session, Ticket.jira_id, issue_ids))
-                                 .order_by(TICKETS.c.id).with_for_update(of=TICKETS)):
-            self.tickets[r.jira_id] = ticket_row(r)
-            if echo and r.echo:
-                candidates.add(r.id)
-            if comments and r.pending:
-                self.pending_local.add(r.id)
+        width = len(TICKET_READ)
+        for r in session.connection().execute(select(*TICKET_READ, *flags).where(
+                one_of(session, Ticket.jira_id, issue_ids)).order_by(TICKETS.c.id).with_for_update(of=TICKETS)).all():
+            ticket = self.tickets[r[1]] = ticket_row(r)  # r[1]: jira_id (TICKET_READ's order)
+            if echo and r[width]:
+                candidates.add(cast(int, ticket.id))
+            if comments and r[-1]:
+                self.pending_local.add(cast(int, ticket.id))
         if candidates:  # the echo check, once per batch: run per event it cost a quarter of the apply time
             self._load_echo_actors(session, candidates)
 
     def _load_participants(self, session: Session, ticket_ids: set[int]) -> None:
         held: dict[int, list[str]] = {}
-        for ticket_id, account_id in session.execute(
+        for ticket_id, account_id in session.connection().execute(
                 select(PARTICIPANTS.c.ticket_id, PARTICIPANTS.c.account_id)
                 .where(one_of(session, TicketParticipant.ticket_id, ticket_ids))):
             held.setdefault(ticket_id, []).append(account_id)
@@ -209,7 +210,7 @@ class BatchCache:
 
     def _load_echo_actors(self, session: Session, ticket_ids: set[int]) -> None:
         since = utcnow() - ECHO_WINDOW
-        for jira_id, payload in session.execute(
+        for jira_id, payload in session.connection().execute(
                 select(Ticket.jira_id, OutboxAction.payload).join(Ticket, OutboxAction.ticket_id == Ticket.id)
                 .where(one_of(session, OutboxAction.ticket_id, ticket_ids), OutboxAction.kind.in_(TRANSITIONS),
                        or_(OutboxAction.state.in_(OUTBOX_IN_FLIGHT), OutboxAction.updated_at >= since))):
@@ -227,7 +228,7 @@ class BatchCache:
         if not conditions:
             return
         # Newest first, so the oldest matching user wins: the same answer whichever worker asks.
-        for account, email, org_id in session.execute(
+        for account, email, org_id in session.connection().execute(
                 select(User.jira_account_id, User.email, User.organization_id).where(or_(*conditions))
                 .order_by(User.id.desc())):
             if account in accounts:

@@ -1,19 +1,20 @@
 """How an inbox row ends: applied, ignored, failed with a reason, or pending again with a retry time.
 
-A row alone gets its outcome as ORM attribute changes. A batch's rows get theirs in one UPDATE per
-distinct outcome (`mark_batch`): flushed row by row, the inbox rows' two updates (attempts, then the
-outcome) cost about as much as writing the tickets themselves (bench/apply.py under cProfile).
+A row alone (an ORM `InboundEvent`) gets its outcome as attribute changes the session flushes. A
+drain's rows (`sync.inbound.claim.InboxRow`) get theirs written as sets (`write_outcomes`): flushed
+row by row, the inbox rows' updates cost about as much as writing the tickets themselves
+(bench/apply.py under cProfile).
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import update
 from sqlalchemy.orm import Session
-from sqlalchemy.orm.attributes import set_committed_value
 
+from sync.inbound.claim import INBOX, InboxRow
 from sync.inbound.order import ApplyResult
 from sync.inbound.sql import one_of
 from sync.jsm.events import Event
@@ -23,6 +24,8 @@ from sync.models import InboundEvent, InboxState, utcnow
 # reconciliation brings the ticket and its comments in any case.
 MAX_DEFERRALS = 5
 
+Row = InboundEvent | InboxRow
+
 
 def outcome(event: Event, result: ApplyResult | None) -> tuple[InboxState, str]:
     """The state and reason of a row whose event was applied (None: a kind that is not mirrored)."""
@@ -31,17 +34,18 @@ def outcome(event: Event, result: ApplyResult | None) -> tuple[InboxState, str]:
     return InboxState.APPLIED, result.reason
 
 
-def set_outcome(row: InboundEvent, event: Event, result: ApplyResult | None) -> None:
+def set_outcome(row: Row, event: Event, result: ApplyResult | None, now: datetime | None = None) -> None:
     row.state, row.reason = outcome(event, result)
     if row.state == InboxState.APPLIED:
-        row.applied_at = utcnow()
+        row.applied_at = now or utcnow()
 
 
-def fail(row: InboundEvent, exc: Exception) -> None:
+def fail(row: Row, exc: Exception) -> None:
     row.state, row.reason = InboxState.FAILED, f"{type(exc).__name__}: {exc}"
 
 
-def defer(row: InboundEvent, exc: Exception) -> None:
+def defer(row: Row, exc: Exception) -> None:
+    """Pending again with a later retry time; `row.attempts` already counts this attempt."""
     if row.attempts >= MAX_DEFERRALS:
         row.state, row.reason = InboxState.FAILED, f"{exc}; gave up after {row.attempts} attempts"
     else:
@@ -49,33 +53,19 @@ def defer(row: InboundEvent, exc: Exception) -> None:
         row.retry_at = utcnow() + timedelta(seconds=15 * row.attempts)
 
 
-def count_attempts(session: Session, rows: list[InboundEvent]) -> None:
-    """Count one more attempt for each row, in one UPDATE (the row objects learn it without a flush)."""
-    if not rows:
-        return
-    session.execute(update(InboundEvent).where(one_of(session, InboundEvent.id, [r.id for r in rows]))
-                    .values(attempts=InboundEvent.attempts + 1).execution_options(synchronize_session=False))
-    for row in rows:
-        set_committed_value(row, "attempts", row.attempts + 1)
+def write_outcomes(session: Session, rows: list[InboxRow], *, count_attempt: bool) -> None:
+    """Write the rows' outcomes, one UPDATE per distinct outcome (a batch's rows mostly share one or two).
 
-
-def mark_batch(session: Session, outcomes: list[tuple[InboundEvent, InboxState, str]], *,
-               count_attempt: bool) -> None:
-    """Write the outcomes of a batch's applied (or ignored) rows, one UPDATE per distinct outcome.
-
-    `count_attempt`: the same UPDATE counts the rows' attempt (not written before).
+    `count_attempt`: the same UPDATE counts the rows' attempt (not written when they were claimed).
     """
-    now = utcnow()
-    groups: dict[tuple[InboxState, str], list[InboundEvent]] = defaultdict(list)
-    for row, state, reason in outcomes:
-        groups[state, reason].append(row)
-    for (state, reason), rows in groups.items():
-        values = {"state": state, "reason": reason, **({"applied_at": now} if state == InboxState.APPLIED else {})}
-        attempts = {"attempts": InboundEvent.attempts + 1} if count_attempt else {}
-        session.execute(update(InboundEvent).where(one_of(session, InboundEvent.id, [r.id for r in rows]))
-                        .values(**values, **attempts).execution_options(synchronize_session=False))
-        for row in rows:
-            for name, value in values.items():
-                set_committed_value(row, name, value)
-            if count_attempt:
-                set_committed_value(row, "attempts", row.attempts + 1)
+    groups: dict[tuple[InboxState, str | None, datetime | None, datetime | None], list[int]] = defaultdict(list)
+    for row in rows:
+        groups[row.state, row.reason, row.applied_at, row.retry_at].append(row.id)
+    connection = session.connection()
+    for (state, reason, applied_at, retry_at), ids in groups.items():
+        values: dict[str, object] = {"state": state, "reason": reason}
+        # Only what this attempt decided: an applied row keeps the retry time of its last deferral.
+        values.update({k: v for k, v in (("applied_at", applied_at), ("retry_at", retry_at)) if v is not None})
+        if count_attempt:
+            values["attempts"] = INBOX.c.attempts + 1
+        connection.execute(update(INBOX).where(one_of(session, InboundEvent.id, ids)).values(**values))

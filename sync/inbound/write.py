@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import ColumnElement, Table, and_, delete, or_, select, update
+from sqlalchemy import Column, ColumnElement, Table, and_, bindparam, delete, or_, select, update
 from sqlalchemy.orm import Session
 
 from sync.inbound.order import trust_limit
@@ -28,19 +28,42 @@ HISTORY: Table = StatusHistory.__table__  # type: ignore[assignment]
 PARTICIPANTS: Table = TicketParticipant.__table__  # type: ignore[assignment]
 
 
+# The upserts, built once per dialect (building one costs as much as writing a few rows); each row's
+# parameters carry the trust limit of the moment (`sync.inbound.order`) under this name.
+TRUST_LIMIT = "trust_limit"
+_UPSERTS: dict[tuple[str, str], Any] = {}
+
+
 def _not_older(stored: Any, incoming: Any) -> ColumnElement[bool]:
     """Order safety in SQL: the incoming time is not older than the stored one, or the stored one is untrusted."""
-    return or_(stored <= incoming, stored > trust_limit())
+    return or_(stored <= incoming, stored > bindparam(TRUST_LIMIT, type_=stored.type))
+
+
+def _upsert(session: Session, table: Table, columns: tuple[str, ...], updated: Column[Any], *,
+            keep: tuple[str, ...]) -> Any:
+    """INSERT … ON CONFLICT (jira_id) DO UPDATE of `columns` but `keep`, guarded by order safety and deletion."""
+    key = (session.get_bind().dialect.name, table.name)
+    if key not in _UPSERTS:
+        stmt = upsert_into(session, table)
+        excluded = stmt.excluded
+        _UPSERTS[key] = stmt.on_conflict_do_update(
+            index_elements=[table.c.jira_id],
+            set_={name: excluded[name] for name in columns if name not in keep},
+            where=and_(_not_older(updated, excluded[updated.name]),
+                       or_(table.c.deleted.is_(False), excluded.deleted.is_(True))))
+    return _UPSERTS[key]
+
+
+def _images(rows: list[TicketRow] | list[CommentRow]) -> list[dict[str, Any]]:
+    limit = trust_limit()
+    images = [r.image() for r in rows]
+    for image in images:
+        image[TRUST_LIMIT] = limit
+    return images
 
 
 def _ticket_upsert(session: Session) -> Any:
-    stmt = upsert_into(session, TICKETS)
-    excluded = stmt.excluded
-    return stmt.on_conflict_do_update(
-        index_elements=[TICKETS.c.jira_id],
-        set_={name: excluded[name] for name in TICKET_COLUMNS if name not in ("jira_id", "created_at")},
-        where=and_(_not_older(TICKETS.c.jira_updated_at, excluded.jira_updated_at),
-                   or_(TICKETS.c.deleted.is_(False), excluded.deleted.is_(True))))
+    return _upsert(session, TICKETS, TICKET_COLUMNS, TICKETS.c.jira_updated_at, keep=("jira_id", "created_at"))
 
 
 def write_tickets(session: Session, rows: Iterable[TicketRow]) -> None:
@@ -51,10 +74,10 @@ def write_tickets(session: Session, rows: Iterable[TicketRow]) -> None:
         # No RETURNING: the driver then runs one prepared statement for all rows (psycopg's pipeline).
         # With it, SQLAlchemy sends multi-row INSERTs of thousands of parameters that psycopg parses
         # afresh each time: the new tickets' ids cost four times their insert (bench/apply.py).
-        session.execute(_ticket_upsert(session), [r.image() for r in changed])
+        session.connection().execute(_ticket_upsert(session), _images(changed))
     new = {r.jira_id: r for r in changed if r.id is None}
     if new:  # ids by jira_id, also of a ticket another drain inserted meanwhile (the guard kept its row)
-        for jira_id, id_ in session.execute(select(TICKETS.c.jira_id, TICKETS.c.id).where(
+        for jira_id, id_ in session.connection().execute(select(TICKETS.c.jira_id, TICKETS.c.id).where(
                 one_of(session, Ticket.jira_id, new))):
             new[jira_id].id = id_
     _write_participants(session, [r for r in rows if r.participants_changed()])
@@ -66,34 +89,31 @@ def _write_participants(session: Session, rows: list[TicketRow]) -> None:
     """Make the participant rows of these tickets JSM's lists (all of a changed ticket's rows, rewritten)."""
     if not rows:
         return
-    session.execute(delete(PARTICIPANTS).where(one_of(session, TicketParticipant.ticket_id, [r.id for r in rows])))
+    connection = session.connection()
+    connection.execute(delete(PARTICIPANTS).where(one_of(session, TicketParticipant.ticket_id, [r.id for r in rows])))
     pairs = [{"ticket_id": r.id, "account_id": a} for r in rows for a in r.participants or ()]
     if pairs:
-        session.execute(upsert_into(session, PARTICIPANTS).on_conflict_do_nothing(), pairs)
+        connection.execute(upsert_into(session, PARTICIPANTS).on_conflict_do_nothing(), pairs)
     for row in rows:
         row.stored_participants = row.participants or ()
 
 
 def _comment_upsert(session: Session) -> Any:
-    stmt = upsert_into(session, COMMENTS)
-    excluded = stmt.excluded
-    return stmt.on_conflict_do_update(
-        index_elements=[COMMENTS.c.jira_id],
-        set_={name: excluded[name] for name in COMMENT_COLUMNS if name not in ("jira_id", "created_at", "ticket_id")},
-        where=and_(_not_older(COMMENTS.c.updated_at, excluded.updated_at),
-                   or_(COMMENTS.c.deleted.is_(False), excluded.deleted.is_(True))))
+    return _upsert(session, COMMENTS, COMMENT_COLUMNS, COMMENTS.c.updated_at,
+                   keep=("jira_id", "created_at", "ticket_id"))
 
 
 def write_comments(session: Session, rows: Iterable[CommentRow]) -> None:
     """Upsert the changed comments (after their tickets, which give new ones their `ticket_id`)."""
     changed = [r for r in rows if r.changed()]
     restored = [r.id for r in changed if r.restored and r.id is not None]
+    connection = session.connection()
     if restored:
         # Reconciliation found these listed in JSM: undo the wrong deletion first, on its own, so the
         # upsert's "a deletion is final" guard lets their current text through.
-        session.execute(update(COMMENTS).where(one_of(session, Comment.id, restored)).values(deleted=False))
+        connection.execute(update(COMMENTS).where(one_of(session, Comment.id, restored)).values(deleted=False))
     if changed:  # no RETURNING, as for tickets; a new comment's id is never needed within its batch
-        session.execute(_comment_upsert(session), [r.image() for r in changed])
+        connection.execute(_comment_upsert(session), _images(changed))
     for row in changed:
         row.restored = False
         row.mark_stored()
@@ -105,7 +125,7 @@ def write_history(session: Session, rows: list[HistoryRow]) -> None:
         return
     stored: dict[int, list[tuple[str, Any, str | None]]] = {}
     held = {r.ticket.id for r in rows if not r.first}
-    for ticket_id, status, at, changelog_id in session.execute(
+    for ticket_id, status, at, changelog_id in session.connection().execute(
             select(HISTORY.c.ticket_id, HISTORY.c.customer_status, HISTORY.c.at, HISTORY.c.changelog_id)
             .where(one_of(session, StatusHistory.ticket_id, held))) if held else ():
         stored.setdefault(ticket_id, []).append((status, at, changelog_id))
@@ -115,4 +135,4 @@ def write_history(session: Session, rows: list[HistoryRow]) -> None:
                "at": r.at, "changelog_id": r.changelog_id} for r in new]
     if values:
         # The unique (ticket, changelog) constraint is the last word for a redelivery another drain wrote.
-        session.execute(upsert_into(session, HISTORY).on_conflict_do_nothing(), values)
+        session.connection().execute(upsert_into(session, HISTORY).on_conflict_do_nothing(), values)

@@ -9,14 +9,15 @@ from typing import TYPE_CHECKING
 import redis
 
 from sync.inbound import attachments
-from sync.inbound.drain import BATCH_SIZE, apply_inbox_rows, ready_rows
+from sync.inbound.claim import InboxRow
+from sync.inbound.drain import BATCH_SIZE, apply_ready
 from sync.inbound.health import publish_jsm_calls
 from sync.jobs.common import REDIS_DOWN, count, redis_or_none, rq_job, trace
 from sync.jobs.followups import request_attachment_refreshes, request_sla_refresh
 from sync.jobs.inbox_pacing import WAKE_CHANNEL, Pacer
 from sync.jobs.notify import request_notifications
 from sync.logs import request_id
-from sync.models import InboundEvent, InboxState
+from sync.models import InboxState
 from sync.queues import hand_back, queue
 
 if TYPE_CHECKING:
@@ -92,33 +93,31 @@ def drain_inbox(runtime: Runtime, limit: int = BATCH_SIZE) -> dict[str, int]:
     return counts
 
 
-def _apply_batch(runtime: Runtime, ids: list[int] | None, limit: int) -> list[InboundEvent]:
+def _apply_batch(runtime: Runtime, ids: list[int] | None, limit: int) -> list[InboxRow]:
     """Claim up to `limit` ready rows (or the pending ones of `ids`), apply and commit them, then ask for
     what follows from them (attachment refreshes, SLA refreshes, notifications)."""
     mapping = runtime.mapping  # cached per runtime for a few seconds; a long drain sees a new one
     claimed = time.time()
-    with runtime.sessions() as session, session.begin():
-        rows = ready_rows(session, limit, ids)
-        apply_inbox_rows(session, rows, runtime, mapping)
-        for row in rows:
-            # Under the id of the webhook request that recorded the row, not of this job.
-            log.info("inbox %s (%s %s): %s", row.id, row.webhook_event, row.issue_key, row.state,
-                     extra={"request_id": row.request_id or request_id.get(), "inbox_event": row.id})
-        applied = [r for r in rows if r.state == InboxState.APPLIED]
-        attachment_changes = attachments.changes_in_rows(r.payload for r in applied)
-        touched = sorted({r.issue_key for r in applied if r.issue_key})
+    rows = apply_ready(runtime, mapping, limit, ids)
     if not rows:
         return rows
+    for row in rows:
+        # Under the id of the webhook request that recorded the row, not of this job.
+        log.info("inbox %s (%s %s): %s", row.id, row.webhook_event, row.issue_key, row.state,
+                 extra={"request_id": row.request_id or request_id.get(), "inbox_event": row.id})
+    applied = [r for r in rows if r.state == InboxState.APPLIED]
     _log_batch(rows, claimed)
+    attachment_changes = attachments.changes_in_bodies(r.body() for r in applied)
     if attachment_changes:  # after the commit: a refresh calls JSM, never inside this transaction
         request_attachment_refreshes(runtime.redis, attachment_changes)
+    touched = sorted({r.issue_key for r in applied if r.issue_key})
     if touched:
         request_sla_refresh(runtime.redis, touched)
     request_notifications(runtime.redis)  # the batch may have recorded facts to tell customers
     return rows
 
 
-def _log_batch(rows: list[InboundEvent], claimed: float) -> None:
+def _log_batch(rows: list[InboxRow], claimed: float) -> None:
     """One line per committed batch: when it was claimed and committed (wall clock), and its rows' ids."""
     committed = time.time()
     log.info("inbox batch of %d row(s) committed %.0f ms after it was claimed", len(rows),

@@ -17,6 +17,7 @@ from sync.jsm.snapshots import (
     NotAWebhook,
     Person,
     StatusChange,
+    build,
     comment_snapshot,
     comment_times,
     issue_identity,
@@ -84,11 +85,12 @@ def _status_changes(changelog: dict[str, Any]) -> tuple[StatusChange, ...]:
     items = changelog.get("items")
     if not isinstance(items, list):
         return ()
-    return tuple(
-        StatusChange(_str(i.get("from")), _str(i.get("fromString")), _str(i.get("to")), _str(i.get("toString")))
+    return tuple([
+        build(StatusChange, from_id=_str(i.get("from")), from_name=_str(i.get("fromString")), to_id=_str(i.get("to")),
+              to_name=_str(i.get("toString")))
         for i in items
         if isinstance(i, dict) and (i.get("fieldId") or i.get("field")) == "status"
-    )
+    ])
 
 
 def _envelope(body: Any) -> tuple[str, int | None]:
@@ -132,11 +134,10 @@ def normalise(body: Any, organisations_fields: frozenset[str] = frozenset(),
     if kind in ISSUE_EVENTS:
         changelog = _obj(body.get("changelog"))
         comment = comment_snapshot(body["comment"]) if isinstance(body.get("comment"), dict) else None
-        return IssueEvent(kind=ISSUE_EVENTS[kind], issue=issue_snapshot(body.get("issue"), organisations_fields,
-                                                                          participants_fields),
-                          actor=actor,
-                          timestamp_ms=timestamp, changelog_id=_str(changelog.get("id")),
-                          status_changes=_status_changes(changelog), comment=comment)
+        return build(IssueEvent, kind=ISSUE_EVENTS[kind],
+                     issue=issue_snapshot(body.get("issue"), organisations_fields, participants_fields),
+                     actor=actor, timestamp_ms=timestamp, changelog_id=_str(changelog.get("id")),
+                     status_changes=_status_changes(changelog), comment=comment)
     if kind in COMMENT_EVENTS:
         comment = comment_snapshot(body.get("comment"))
         issue, issue_id, issue_key, project_key = _commented_issue(body)

@@ -141,3 +141,42 @@ def test_a_ticket_created_meanwhile_by_another_drain_is_updated_not_failed(runti
     assert result == {"applied": 2}
     with runtime.sessions() as db:
         assert db.scalars(select(Ticket.summary).where(Ticket.jira_id == "10001")).one() == "newer"
+
+
+def attempts_and_retry(runtime: Any) -> list[tuple[int, bool]]:
+    with runtime.sessions() as db:
+        return [(r.attempts, r.retry_at is not None)
+                for r in db.scalars(select(InboundEvent).order_by(InboundEvent.id))]
+
+
+def test_a_failed_batch_is_rolled_back_whole_and_its_rows_applied_one_by_one_each_attempt_counted_once(
+        runtime: Any) -> None:
+    # The poison row (a second issue with the first one's key) breaks the batch after its neighbours
+    # wrote theirs; the batch's transaction rolls back and a new one applies each row on its own.
+    enqueue(runtime, issue_payload("SUP-1", jira_id="1", updated=T0), comment_body("c9", "77", "agent-9"),
+            issue_payload("SUP-1", jira_id="2", updated=T0), comment_body("c1", "1", "agent-9"),
+            issue_payload("SUP-3", jira_id="3", updated=T0))
+    assert drain(runtime) == {"applied": 3, "failed": 1, "deferred": 1}
+    assert [s for s, _ in states(runtime)] == ["applied", "pending", "failed", "applied", "applied"]
+    # Once each: the failed batch's attempt left nothing behind (no second history entry, no count). The
+    # deferred comment had a second try: a drain that applied rows gives its deferred ones another at once.
+    assert attempts_and_retry(runtime) == [(1, False), (2, True), (1, False), (1, False), (1, False)]
+    with runtime.sessions() as db:
+        assert sorted(db.scalars(select(Ticket.jira_id))) == ["1", "3"]
+        assert len(db.scalars(select(StatusHistory)).all()) == 2
+        assert db.scalars(select(Comment.jira_id)).all() == ["c1"]
+
+
+def test_a_deferred_row_counts_one_attempt_per_drain_until_it_gives_up(runtime: Any) -> None:
+    from sqlalchemy import update
+
+    from sync.inbound.outcomes import MAX_DEFERRALS
+
+    enqueue(runtime, comment_body("c1", "404", "agent-9"))
+    for attempt in range(1, MAX_DEFERRALS + 1):
+        with runtime.sessions() as db, db.begin():  # due again at once
+            db.execute(update(InboundEvent).values(retry_at=None))
+        drain(runtime)
+        assert attempts_and_retry(runtime) == [(attempt, attempt < MAX_DEFERRALS)]
+    state, reason = states(runtime)[0]
+    assert state == "failed" and reason is not None and reason.endswith(f"gave up after {MAX_DEFERRALS} attempts")

@@ -13,7 +13,8 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from sync.jobs import drain_inbox, inbox, inbox_pacing, request_inbox_drain
+from sync.inbound import drain as drain_module
+from sync.jobs import drain_inbox, inbox_pacing, request_inbox_drain
 from sync.models import InboundEvent, StatusHistory, Ticket
 from sync.queues import hand_back, queue
 from tests.conftest import make_settings
@@ -94,16 +95,16 @@ def test_a_drain_asked_to_hand_back_returns_after_its_batch_and_queues_the_rest(
 def test_a_drain_that_dies_mid_batch_leaves_its_rows_pending_and_the_next_applies_each_once(
         runtime: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     enqueue(runtime, *issues(1, 12))
-    real = inbox.apply_inbox_rows
+    real = drain_module.apply_together
 
-    def apply_then_die(*args: Any) -> None:
-        real(*args)
+    def apply_then_die(*args: Any, **kwargs: Any) -> None:
+        real(*args, **kwargs)
         raise SystemExit("killed before the commit")  # what a kill does: the transaction never commits
 
-    monkeypatch.setattr(inbox, "apply_inbox_rows", apply_then_die)
+    monkeypatch.setattr(drain_module, "apply_together", apply_then_die)
     with pytest.raises(SystemExit):
         drain(runtime)
-    monkeypatch.setattr(inbox, "apply_inbox_rows", real)
+    monkeypatch.setattr(drain_module, "apply_together", real)
     assert by_state(runtime) == {"pending": 12}
     with runtime.sessions() as db:
         assert db.scalar(select(func.count()).select_from(Ticket)) == 0

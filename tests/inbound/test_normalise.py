@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import dataclasses
 import json
 from datetime import UTC, datetime
 from typing import Any
@@ -10,7 +11,7 @@ from typing import Any
 import pytest
 
 from sync.jsm.events import CommentEvent, IssueEvent, NotAWebhook, OtherEvent, normalise
-from sync.jsm.snapshots import parse_time
+from sync.jsm.snapshots import Person, build, parse_time
 from tests.conftest import shared_jsm_dir
 from tests.helpers import issue_payload
 
@@ -162,3 +163,33 @@ def test_other_kinds_are_well_formed_but_not_mirrored() -> None:
 ])
 def test_times_become_aware_utc(raw: Any, expected: datetime | None) -> None:
     assert parse_time(raw) == expected
+
+
+def _snapshots(value: Any) -> list[Any]:
+    """Every dataclass instance inside an event (the event itself, its issue, people, comment, changes)."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return [value, *(s for f in dataclasses.fields(value) for s in _snapshots(getattr(value, f.name)))]
+    if isinstance(value, tuple):
+        return [s for item in value for s in _snapshots(item)]
+    return []
+
+
+@pytest.mark.parametrize("name", [s[0] for s in SAMPLES])
+def test_snapshots_built_without_their_init_are_the_dataclasses_they_would_be(name: str) -> None:
+    # `build` skips the frozen dataclasses' __init__ for speed: the result must be indistinguishable.
+    event = normalise(sample(name), frozenset({"customfield_10002"}), frozenset({"customfield_10003"}))
+    built = _snapshots(event)
+    assert len(built) >= 3
+    for snapshot in built:
+        again = dataclasses.replace(snapshot)  # through __init__, every field as it is
+        assert again == snapshot and hash(again) == hash(snapshot) and vars(again) == vars(snapshot)
+        with pytest.raises(dataclasses.FrozenInstanceError):
+            snapshot.kind = "x"
+
+
+def test_build_wants_exactly_the_fields() -> None:
+    with pytest.raises(TypeError, match="needs exactly"):
+        build(Person, account_id="a", name="b")
+    with pytest.raises(TypeError, match="needs exactly"):
+        build(Person, account_id="a", name="b", email=None, extra=1)
+    assert build(Person, account_id="a", name="b", email=None) == Person("a", "b")

@@ -128,3 +128,18 @@ def test_transition_names_match_case_insensitively(name: str) -> None:
     m = Mapping.from_dict(doc)
     assert m.transition_matches("resolve", name.upper().strip())
     assert m.pick_transition("resolve", [{"id": "1", "name": f" {name.lower()} "}]) is not None
+
+
+@FAST
+@given(st.lists(st.tuples(messy, messy, categories, messy, messy), min_size=1, max_size=4))
+def test_remembered_resolutions_are_those_made_afresh(asks: list[tuple[Any, ...]]) -> None:
+    # The mapping remembers what it resolved (the inbox asks the same few statuses for every event):
+    # in any order of asking, including values equal as keys but not as input (1, 1.0, True, "1").
+    document = M.to_dict()
+    document["priority_rules"].insert(0, {"jira_id": "1", "customer_priority": "high"})  # 1 and True differ
+    mapping = Mapping.from_dict(document)
+    for sid, name, cat, project, rtype in [*asks, *asks, (1, "x", None, None, None), (True, "x", None, None, None)]:
+        fresh = Mapping.from_dict(document)  # has resolved nothing yet
+        assert mapping.resolve_status(sid, name, cat, project, rtype) == \
+            fresh.resolve_status(sid, name, cat, project, rtype)
+        assert mapping.resolve_priority(sid, name) == fresh.resolve_priority(sid, name)
