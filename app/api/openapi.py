@@ -140,8 +140,12 @@ PATHS: dict[str, Any] = {
                                          {"200": _json({"type": "object"}), **_ERRORS})},
     "/api/v1/summary": {"get": _op("Roll-up of the caller's scope: headline, counts, medians, 90-day history, "
                                    "SLA results by month (an administrator's of every organisation, over 10,000 "
-                                   "requests, is a few minutes old: `counted_at` says when it was counted)",
-                                   {"200": _json({"type": "object"}), **_ERRORS})},
+                                   "requests, is a few minutes old: `counted_at` says when it was counted; "
+                                   "before its first count it answers 202 `{\"counting\": true, "
+                                   "\"retry_after_seconds\": 5}`)",
+                                   {"200": _json({"type": "object"}),
+                                    "202": _json({"type": "object"}, "Being counted: ask again later"),
+                                    **_ERRORS})},
     "/api/v1/mapping": {
         "get": _op("The active mapping (admins also get the unmapped report)", {"200": _json({"type": "object"}),
                                                                                  **_ERRORS}),

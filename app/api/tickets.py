@@ -16,7 +16,7 @@ from app.services.scope import ScopeError, visible_ticket
 from app.services.search import matches_text
 from app.services.serializers import comment_json, history_json, ticket_json, tickets_json
 from app.services.summary import summary_scope
-from app.services.summary_cache import reader_summary
+from app.services.summary_cache import RECHECK_SECONDS, reader_summary
 from sync.models import Comment, StatusHistory, Ticket
 from sync.scope import spans_every_organisation, visible_condition
 
@@ -122,4 +122,8 @@ def summary():  # type: ignore[no-untyped-def]
     with runtime.sessions() as db:
         data = reader_summary(db, runtime, user, scope, locale_code(), user_zone(user), get_translations())
     data["scope"] = scope
+    if data.get("counting"):
+        # The first count of the summary of every organisation runs on a worker: ask again shortly. (Not as
+        # Retry-After: the rate limiter's headers own that one.)
+        return jsonify({**data, "retry_after_seconds": RECHECK_SECONDS}), 202
     return jsonify(data)

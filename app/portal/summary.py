@@ -19,7 +19,7 @@ from app.services.audit import record
 from app.services.scope import ScopeError, scopes_for
 from app.services.share_links import SHARE_LOCALES, find_link, record_access
 from app.services.summary import build_summary, summary_scope
-from app.services.summary_cache import reader_summary
+from app.services.summary_cache import RECHECK_SECONDS, reader_summary
 from sync.models import Organization, User
 from sync.permissions import Permission, has, is_admin
 from sync.scope import organisation_tickets
@@ -78,6 +78,10 @@ def _summary_response(user: User, new_link: str | None = None) -> Any:
             # Loaded with the user a moment ago (User.organization is joined); read again after a change.
             share_org = (user.organization if user.organization is not None and new_link is None
                          else db.get(Organization, user.organization_id))
+    if data.get("counting"):
+        # The first count of the summary of every organisation runs on a worker: this page looks again.
+        return render_template("summary_counting.html", user=user, scope=scope, scopes=scopes_for(user),
+                               recheck=RECHECK_SECONDS)
     portal = runtime.settings.portal
     return _render(data, user=user, scope=scope, scopes=scopes_for(user), shared=False, orgs=orgs, linked=linked,
                    org_choices=ORG_CHOICES,

@@ -1,32 +1,28 @@
 """The status summary of a scope's tickets: headline, counts, recent changes, medians, 90-day history.
 
-`build_summary` is the whole of it (/summary, GET /api/v1/summary, the share page); `build_overview` is the
-headline and counts alone, one grouped statement, for what a share link serves often (badge, JSON, card).
-The 90-day history and the SLA figures are `sync.reports`' (the monthly report's own), not a copy.
+`build_summary` is the whole of it (/summary, GET /api/v1/summary, the share page): the figures
+`sync.reports.scope_summary` counts, worded for the reader by `present_summary` (which also words kept
+figures, `app.services.summary_cache`). `build_overview` is the headline and counts alone, one grouped
+statement, for what a share link serves often (badge, JSON, card).
 """
 
 from __future__ import annotations
 
-import statistics
-from collections import Counter
-from datetime import UTC, datetime, timedelta, tzinfo
+from datetime import UTC, datetime, tzinfo
 from gettext import NullTranslations
 from typing import Any, Protocol
 
-from sqlalchemy import Select, false, func
+from sqlalchemy import Select
 from sqlalchemy.orm import Session
 
 from app.services.scope import ScopeError, scopes_for
 from app.services.serializers import iso
-from app.services.summary_sla import sla_results
 from mappings import Mapping
-from sync.models import StatusHistory, Ticket, User
-from sync.reports.history import HISTORY_DAYS, Window, changed_in, days, done_at, open_at_start
-from sync.scope import reported_by
+from sync.models import Ticket, User
+from sync.reports.scope_summary import scope_counts, summary_figures
 
 # Headline items that make the summary ask for attention.
 ATTENTION = ("awaiting_customer", "awaiting_requester", "high_priority")
-RECENT_LIMIT = 10
 
 
 class Translations(Protocol):
@@ -90,55 +86,9 @@ def headline(status_counts: dict[str, int], open_high: int, open_total: int,
     return " · ".join(item["text"] for item in items), items
 
 
-def _median(values: list[float]) -> float | None:
-    return float(statistics.median(values)) if values else None
-
-
-def _aware(value: datetime | str | None) -> datetime | None:
-    # SQLite returns aggregates of typed columns as text.
-    if isinstance(value, str):
-        return datetime.fromisoformat(value).replace(tzinfo=UTC)
-    return value
-
-
-def _counts(db: Session, scope: Select[Any], window: Window | None) -> dict[str, Any]:
-    """Counts by status, priority and bucket, open ones, the newest sync and, with a `window`, how many were
-    open when it began (its history's starting point).
-
-    One statement grouped by (status, priority, bucket): every count is a sum over those few groups.
-    """
-    columns = [Ticket.customer_status, Ticket.customer_priority, Ticket.bucket, func.count(),
-               func.max(Ticket.last_synced_at)]
-    if window is not None:
-        columns.append(open_at_start(window))
-    rows = db.execute(scope.with_only_columns(*columns)
-                      .group_by(Ticket.customer_status, Ticket.customer_priority, Ticket.bucket)).all()
-    by_status: Counter[str] = Counter()
-    by_priority: Counter[str] = Counter()
-    by_bucket: Counter[str] = Counter()
-    open_by_status: Counter[str] = Counter()
-    open_high = carried_total = 0
-    synced = [_aware(row[4]) for row in rows if row[4] is not None]
-    for status, priority, bucket, n, *rest in rows:
-        by_status[status] += n
-        by_priority[priority] += n
-        by_bucket[bucket] += n
-        carried_total += rest[1] if window is not None else 0
-        if bucket == "open":
-            open_by_status[status] += n
-            open_high += n if priority == "high" else 0
-    return {"status": dict(by_status), "priority": dict(by_priority), "bucket": dict(by_bucket),
-            "open_by_status": dict(open_by_status), "open_high": open_high, "carried": carried_total,
-            "last_synced": max(synced) if synced else None}
-
-
-def _overview(db: Session, scope: Select[Any], counts: dict[str, Any], mapping: Mapping, locale: str,
-              translations: Translations | None, reader: User | None) -> dict[str, Any]:
-    """The headline, its level, the counts and their labels, from `_counts`."""
-    own_waiting = None
-    if reader is not None and counts["open_by_status"].get("awaiting_customer"):
-        own_waiting = db.scalar(scope.with_only_columns(func.count()).where(
-            reported_by(reader), Ticket.customer_status == "awaiting_customer", Ticket.bucket == "open"))
+def _overview(counts: dict[str, Any], own_waiting: int | None, mapping: Mapping, locale: str,
+              translations: Translations | None) -> dict[str, Any]:
+    """The headline, its level, the counts and their labels, from `scope_counts`."""
     text, items = headline(counts["open_by_status"], counts["open_high"], counts["bucket"].get("open", 0),
                            translations, own_waiting)
     return {
@@ -147,16 +97,8 @@ def _overview(db: Session, scope: Select[Any], counts: dict[str, Any], mapping: 
         "counts": {"status": counts["status"], "priority": counts["priority"], "bucket": counts["bucket"]},
         "labels": {"status": {s.key: s.label(locale, requester=False) for s in mapping.statuses},
                    "priority": {p.key: p.label(locale) for p in mapping.priorities}},
-        "last_synced": iso(counts["last_synced"]),
+        "last_synced": counts["last_synced"],
     }
-
-
-def _medians(rows: list[Any]) -> dict[str, Any]:
-    """Medians of time to first response and to resolution over rows of (created, first response, resolved)."""
-    first = [(r[1] - r[0]).total_seconds() for r in rows if r[1]]
-    solve = [(r[2] - r[0]).total_seconds() for r in rows if r[2]]
-    return {"first_response_seconds": _median(first), "resolution_seconds": _median(solve),
-            "window_days": HISTORY_DAYS, "sample": {"first_response": len(first), "resolution": len(solve)}}
 
 
 def build_overview(db: Session, scope_query: Select[tuple[Ticket]], mapping: Mapping, locale: str, *,
@@ -165,8 +107,24 @@ def build_overview(db: Session, scope_query: Select[tuple[Ticket]], mapping: Map
     badge, JSON and card, fetched every minute): one grouped statement."""
     now = now or datetime.now(UTC)
     scope = scope_query.order_by(None)
-    return {**_overview(db, scope, _counts(db, scope, None), mapping, locale, translations, None),
-            "generated": iso(now)}
+    return {**_overview(scope_counts(db, scope, None), None, mapping, locale, translations), "generated": iso(now)}
+
+
+def present_summary(figures: dict[str, Any], mapping: Mapping, locale: str, *, with_subjects: bool = True,
+                    translations: Translations | None = None) -> dict[str, Any]:
+    """The summary /summary and GET /api/v1/summary show, worded in `locale` from `summary_figures`' figures
+    (freshly counted, or kept: wording them costs next to nothing)."""
+    recent = [{"key": item["key"], "summary": item["summary"] if with_subjects else None, "status": item["status"],
+               "status_label": _label(mapping.status, item["status"], locale, item["own"]), "at": item["at"]}
+              for item in figures["recent"]]
+    return {
+        **_overview(figures["counts"], figures["own_waiting"], mapping, locale, translations),
+        "recent": recent,
+        "medians": figures["medians"],
+        "history": figures["history"],
+        "sla": figures["sla"],
+        "generated": figures["generated"],
+    }
 
 
 def build_summary(db: Session, scope_query: Select[tuple[Ticket]], mapping: Mapping, locale: str,
@@ -176,32 +134,5 @@ def build_summary(db: Session, scope_query: Select[tuple[Ticket]], mapping: Mapp
 
     `reader` is who reads it (None for a share link): it decides "your reply" against "the requester".
     """
-    now = now or datetime.now(UTC)
-    # Every statement keeps the scope helper's WHERE (not `id IN (subquery)`, which cost a semi-join).
-    scope = scope_query.order_by(None)
-    window = Window(now.astimezone(zone).date(), zone)
-    counts = _counts(db, scope, window)
-    overview = _overview(db, scope, counts, mapping, locale, translations, reader)
-    recent = []
-    mine = reported_by(reader) if reader is not None else false()
-    for entry, key, summary, own in db.execute(
-            scope.with_only_columns(StatusHistory, Ticket.key, Ticket.summary, mine).select_from(Ticket)
-            .join(StatusHistory, StatusHistory.ticket_id == Ticket.id)
-            .order_by(StatusHistory.at.desc(), StatusHistory.id.desc()).limit(RECENT_LIMIT)):
-        recent.append({"key": key, "summary": summary if with_subjects else None, "status": entry.customer_status,
-                       "status_label": _label(mapping.status, entry.customer_status, locale, bool(own)),
-                       "at": iso(entry.at)})
-    # One read serves the medians (created in the last 90 days) and the daily history (opened or
-    # closed since the first day shown). Both need only recent tickets.
-    since = now - timedelta(days=HISTORY_DAYS)
-    rows = db.execute(scope.with_only_columns(Ticket.created_at, Ticket.first_response_at, Ticket.resolved_at,
-                                              done_at()).where(changed_in(window, opened_since=since))).all()
-    recent_rows = [r for r in rows if r[0] >= since]
-    return {
-        **overview,
-        "recent": recent,
-        "medians": _medians(recent_rows),
-        "history": days(window, counts["carried"], ((r[0], r[3]) for r in rows)),
-        "sla": sla_results(db, scope, mapping, zone, now, [(r[0], r[1]) for r in recent_rows if r[1]]),
-        "generated": iso(now),
-    }
+    figures = summary_figures(db, scope_query, mapping.policies.calendar, zone, now=now, reader=reader)
+    return present_summary(figures, mapping, locale, with_subjects=with_subjects, translations=translations)

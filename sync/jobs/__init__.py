@@ -6,6 +6,7 @@
   notify.py                     the notification drain, digests and monthly reports, "notify"/"maintenance"
   reconcile.py                  reconciliation and vocabulary discovery, "maintenance"
   reproject.py                  re-projection after a mapping publish, "maintenance"
+  summary.py                    the administrator's summary of every organisation, counted and kept, "maintenance"
   cron.py                       the sweeper, automatic rules, retention, and the cron registrations
 
 Jobs take ids (or nothing) after the `Runtime` that the worker hands them first (`sync.worker`), so a
@@ -47,14 +48,64 @@ from sync.jobs.notify import (
 from sync.jobs.outbox import PUSH_PENDING_KEY, drain_outbox, request_push, sweep_outbox
 from sync.jobs.reconcile import discover_vocabulary, reconcile_full, reconcile_incremental, request_first_sync
 from sync.jobs.reproject import REPROJECT_PROGRESS_KEY, reproject_all, reproject_progress, request_reproject
+from sync.jobs.summary import (
+    FRESH_SECONDS,
+    SUMMARY_KEY_PREFIX,
+    count_summary,
+    keep_figures,
+    kept_figures,
+    request_count,
+    summary_key,
+    workers_counting,
+)
+from sync.jobs.summary import QUEUE as SUMMARY_QUEUE
 from sync.queues import queue
 
 __all__ = [
-    "BATCH_SIZE", "DRAIN_PENDING_KEY", "ENTRY_POINTS", "NOTIFY_PENDING_KEY", "POLICIES_INTERVAL_SECONDS",
-    "PUSH_PENDING_KEY", "REPROJECT_PROGRESS_KEY", "SWEEP_INTERVAL_SECONDS", "discover_vocabulary", "drain_inbox",
-    "drain_notifications", "drain_outbox", "notifications_due", "prune_inbox", "prune_notifications", "prune_outbox",
-    "queue", "reconcile_full", "reconcile_incremental", "refresh_attachments", "refresh_slas",
-    "refresh_touched_slas", "register_cron", "reproject_all", "reproject_progress", "request_attachment_refreshes",
-    "request_first_sync", "request_inbox_drain", "request_notifications", "request_push", "request_reproject",
-    "request_sla_refresh", "run_policies", "send_digests", "send_monthly_reports", "sweep", "sweep_outbox",
+    "BATCH_SIZE",
+    "DRAIN_PENDING_KEY",
+    "ENTRY_POINTS",
+    "FRESH_SECONDS",
+    "NOTIFY_PENDING_KEY",
+    "POLICIES_INTERVAL_SECONDS",
+    "PUSH_PENDING_KEY",
+    "REPROJECT_PROGRESS_KEY",
+    "SUMMARY_KEY_PREFIX",
+    "SUMMARY_QUEUE",
+    "SWEEP_INTERVAL_SECONDS",
+    "count_summary",
+    "discover_vocabulary",
+    "drain_inbox",
+    "drain_notifications",
+    "drain_outbox",
+    "keep_figures",
+    "kept_figures",
+    "notifications_due",
+    "prune_inbox",
+    "prune_notifications",
+    "prune_outbox",
+    "queue",
+    "reconcile_full",
+    "reconcile_incremental",
+    "refresh_attachments",
+    "refresh_slas",
+    "refresh_touched_slas",
+    "register_cron",
+    "reproject_all",
+    "reproject_progress",
+    "request_attachment_refreshes",
+    "request_count",
+    "request_first_sync",
+    "request_inbox_drain",
+    "request_notifications",
+    "request_push",
+    "request_reproject",
+    "request_sla_refresh",
+    "run_policies",
+    "send_digests",
+    "send_monthly_reports",
+    "summary_key",
+    "sweep",
+    "sweep_outbox",
+    "workers_counting",
 ]
