@@ -16,11 +16,9 @@ import time
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
-from werkzeug.wsgi import get_content_length, get_input_stream
-
 from app.requestlog import log_answer
 from app.security import SECURITY_HEADERS
-from app.webhooks import PATH, TOO_LARGE, receive_delivery
+from app.webhooks import PATH, TOO_LARGE, read_body, receive_delivery
 from sync.logs import new_request_id, request_id
 from sync.runtime import Runtime
 
@@ -60,7 +58,7 @@ class WebhookDispatch:
             request_id.reset(token)
 
     def _receive(self, environ: WSGIEnvironment) -> tuple[int, dict[str, Any]]:
-        body = self._body(environ)
+        body = read_body(environ, self._max_body)
         if body is None:
             return TOO_LARGE
 
@@ -73,17 +71,3 @@ class WebhookDispatch:
         except Exception:  # a defect, not bad input: logged with its trace, answered as Flask would
             log.exception("webhook receiver failed")
             return 500, {"error": "internal error"}
-
-    def _body(self, environ: WSGIEnvironment) -> bytes | None:
-        """The request body, or None when it is over the limit."""
-        length = get_content_length(environ)
-        if length is not None and length > self._max_body:
-            return None
-        if "wsgi.input_terminated" in environ:
-            # The server ends the stream with the body (gunicorn, by Content-Length or the last chunk): read it
-            # as it is, a chunked one up to one byte past the limit to tell it is over. Werkzeug's wrapper gives
-            # a Content-Length body through a loop of small reads (some 5 µs more for a delivery), and cuts a
-            # chunked one at the limit, which was then refused as badly signed instead of as too large.
-            body: bytes = environ["wsgi.input"].read(self._max_body + 1 if length is None else length)
-            return None if len(body) > self._max_body else body
-        return get_input_stream(environ).read()  # bounded by Content-Length, else empty (werkzeug's safe rule)

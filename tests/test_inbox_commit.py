@@ -2,19 +2,27 @@
 
 from __future__ import annotations
 
+import gc
+import json
 import threading
 import time
+import weakref
 from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import Engine, func, select, text
 from sqlalchemy.exc import SQLAlchemyError
 
-from app.services.inbox_commit import InboxCommitter
+from app.services.inbox_commit import InboxCommitter, committer_for
+from app.webhooks import receive_delivery
 from sync.db import make_engine
 from sync.models import InboundEvent, InboxState
-from tests.conftest import _empty_tables
+from sync.runtime import Runtime
+from tests.conftest import TEST_WEBHOOK_SECRET, _empty_tables, make_settings
+from tests.helpers import issue_payload, sign
 
 
 @pytest.fixture
@@ -201,3 +209,40 @@ def _wait_for(condition: Any, seconds: float = 30) -> bool:
             return False
         time.sleep(0.05)
     return True
+
+
+@dataclass
+class _DroppableRuntime(Runtime):
+    """A real Runtime the `close_runtimes` fixture does not keep (it keeps each Runtime.__init__ makes, to
+    close it): the test's reference is then the last one."""
+
+
+def _kept_backends(url: str) -> list[int]:
+    """The server processes whose last statement was a batch of the inbox (the committer's kept connection)."""
+    observer = make_engine(url)
+    try:
+        with observer.connect() as conn:
+            return list(conn.execute(text("SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+                                          "AND query LIKE '%json_to_recordset%' AND pid <> pg_backend_pid()"))
+                        .scalars())
+    finally:
+        observer.dispose()
+
+
+def test_an_engine_nobody_else_uses_is_collected_with_its_committer_and_kept_connection(
+        tmp_path: Path, any_database_url: str, redis_url: str, redis_client: Any) -> None:
+    """A process's committer must not keep its engine alive (nor its kept connection open) once the engine's
+    runtime is gone: the receiver's after-commit hook refers to that runtime, the committer to its engine."""
+    runtime = _DroppableRuntime(make_settings(tmp_path, any_database_url, redis_url))
+    body = json.dumps(issue_payload()).encode()
+    assert receive_delivery(runtime, body, sign(body, TEST_WEBHOOK_SECRET), "dropped-1", lambda: "")[0] == 202
+    engine, committer = weakref.ref(runtime.engine), weakref.ref(committer_for(runtime.engine))
+    on_postgres = runtime.engine.dialect.name == "postgresql"
+    kept = _kept_backends(any_database_url) if on_postgres else []
+    assert kept or not on_postgres
+    runtime.redis.close()  # not the subject here: a Redis client left to the collector warns of its socket
+    del runtime
+    gc.collect()
+    assert (engine(), committer()) == (None, None)
+    if on_postgres:  # closed by its client, not left open (nor to a warning at the next collection)
+        assert _wait_for(lambda: not set(kept) & set(_kept_backends(any_database_url)))

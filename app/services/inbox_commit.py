@@ -111,9 +111,10 @@ class InboxCommitter:
         self._statement = None if self._recordset else _values_upsert(engine)
         # PostgreSQL: one connection in autocommit, held from batch to batch (see `_held_connection`).
         self._held: Connection | None = None
+        self._closing: weakref.finalize[..., None] | None = None
         self._pid = os.getpid()
-        if self._recordset:
-            event.listen(engine, "engine_disposed", self._release)
+        # The engine keeps this listener, so its committer lives as long as it does (`committer_for`).
+        event.listen(engine, "engine_disposed", self._release)
         self.commits = 0  # commits made, for tests and the benchmark's notes
         self.rows = 0
 
@@ -272,18 +273,29 @@ class InboxCommitter:
         Only the flushing leader uses it, one batch at a time. Keeping it saves each batch the pool's
         check-out, its liveness ping and the BEGIN and COMMIT round trips; a connection found dead is
         replaced and the batch written again (`_insert_recordset`), as the ping would have done.
+
+        It is detached from the pool: SQLAlchemy's own finalizer of a checked-out connection refers to the
+        pool, whose first-connect hook refers to the engine, so a connection kept checked out would keep
+        the engine alive for good. Detached, it is this committer's alone: closed by `_release`, or when
+        the committer is collected with its engine (`_close_link`).
         """
-        return self._engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+        held = self._engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+        held.detach()
+        self._closing = weakref.finalize(self, _close_link, held.connection.dbapi_connection, self._pid)
+        return held
 
     def _release(self, *_engine: Any) -> None:
-        """Close the held connection (lost, interrupted, or its engine disposed: its pool is gone)."""
+        """Close the held connection (lost, interrupted, or its engine disposed)."""
         held, self._held = self._held, None
+        closing, self._closing = self._closing, None
         if held is not None and os.getpid() == self._pid:  # a forked child must not close its parent's link
             try:
-                held.invalidate()  # the link itself closed, not parked in a pool that may be disposed
+                held.invalidate()  # no rollback tried on a link that may be broken: it is closed below
                 held.close()
             except Exception:  # already broken: nothing left to close
                 log.debug("closing the inbox connection failed", exc_info=True)
+        if closing is not None:
+            closing()
 
     def _committed(self, rows: list[dict[str, Any]]) -> None:
         if rows and self._on_commit is not None:
@@ -293,7 +305,20 @@ class InboxCommitter:
                 log.exception("after-commit hook of the inbox failed")
 
 
-_COMMITTERS: weakref.WeakKeyDictionary[Engine, InboxCommitter] = weakref.WeakKeyDictionary()
+def _close_link(link: Any, pid: int) -> None:
+    """Close the driver connection a committer kept (in the process that opened it: a fork's is its parent's)."""
+    if link is not None and os.getpid() == pid:
+        try:
+            link.close()
+        except Exception:  # already broken: nothing left to close
+            log.debug("closing the inbox connection failed", exc_info=True)
+
+
+# Each engine's committer, found without keeping either alive: the engine keeps its committer (through its
+# `engine_disposed` listener), and the committer refers to its engine (itself, its kept connection, the
+# after-commit hook's runtime) from within that pair only. An engine nobody else holds is then collected
+# with its committer, and its kept connection closed.
+_COMMITTERS: weakref.WeakKeyDictionary[Engine, weakref.ref[InboxCommitter]] = weakref.WeakKeyDictionary()
 _COMMITTERS_LOCK = threading.Lock()
 
 
@@ -301,7 +326,9 @@ def committer_for(engine: Engine, on_commit: Callable[[list[dict[str, Any]]], ob
         -> InboxCommitter:
     """The one committer of this process for `engine` (made on first use, so after a pre-fork server forks)."""
     with _COMMITTERS_LOCK:
-        committer = _COMMITTERS.get(engine)
+        known = _COMMITTERS.get(engine)
+        committer = known() if known is not None else None
         if committer is None:
-            committer = _COMMITTERS[engine] = InboxCommitter(engine, on_commit=on_commit)
+            committer = InboxCommitter(engine, on_commit=on_commit)
+            _COMMITTERS[engine] = weakref.ref(committer)
         return committer
