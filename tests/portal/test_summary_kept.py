@@ -17,7 +17,7 @@ from sqlalchemy import select, update
 from app.services import summary_cache
 from app.services.scope import visible_tickets
 from app.services.summary import build_summary
-from sync.jobs import summary_key
+from sync.jobs import request_count, summary_key
 from sync.models import Ticket, User
 from sync.reports.scope_summary import summary_figures
 from sync.worker import make_worker
@@ -177,3 +177,16 @@ def test_the_page_says_the_figures_are_being_counted_then_shows_them_with_their_
     with runtime.sessions() as db, db.begin():
         db.execute(update(Ticket).values(customer_status="resolved", bucket="resolved"))
     assert client.get("/api/v1/summary?scope=org").json["counts"] == built["counts"]
+
+
+def test_a_count_that_finds_no_such_reader_keeps_nothing_and_frees_the_next_count(
+        runtime: Any, seeded: Any, redis_client: redis.Redis) -> None:
+    """The lock a queued count holds is released when it ends however it ends, so the next reader asks again."""
+    assert request_count(redis_client, 999_999, "org", "UTC")
+    assert not request_count(redis_client, 999_999, "org", "UTC")  # one at a time
+    job = Queue("maintenance", connection=redis_client).jobs[0]
+    _run_jobs(runtime, redis_client)
+    job.refresh()
+    assert job.return_value()["counted"] is False
+    assert not redis_client.keys("companion:summary:*")
+    assert request_count(redis_client, 999_999, "org", "UTC")
