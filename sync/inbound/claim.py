@@ -17,7 +17,7 @@ from sqlalchemy import Table, or_, select, update
 from sqlalchemy.orm import Session
 
 from sync.inbound.sql import one_of
-from sync.models import InboundEvent, InboxState, utcnow
+from sync.models import INBOX_PENDING, InboundEvent, InboxState, utcnow
 
 INBOX: Table = InboundEvent.__table__  # type: ignore[assignment]
 _READ = (INBOX.c.id, INBOX.c.payload, INBOX.c.attempts, INBOX.c.webhook_event, INBOX.c.issue_key,
@@ -67,7 +67,7 @@ def claim(session: Session, limit: int, ids: list[int] | None = None, *, count: 
     consistent transaction (a read first would open a snapshot whose later upgrade fails, "database is
     locked"). PostgreSQL counts the attempt with the outcome instead: one new row version, not two.
     """
-    wanted = select(INBOX.c.id).where(INBOX.c.state == InboxState.PENDING)
+    wanted = select(INBOX.c.id).where(INBOX_PENDING)
     if ids is None:
         wanted = wanted.where(or_(INBOX.c.retry_at.is_(None), INBOX.c.retry_at <= utcnow()))
     else:

@@ -12,10 +12,11 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import redis
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, ScalarSelect, func, select
+from sqlalchemy.orm import Session
 
 from sync.jsm.auth_answers import last_auth_failure
-from sync.models import InboundEvent, InboxState, SyncState, Ticket, utcnow
+from sync.models import INBOX_FAILED, INBOX_IGNORED, INBOX_PENDING, InboundEvent, InboxState, SyncState, Ticket, utcnow
 from sync.redis_conn import sync_reply
 
 if TYPE_CHECKING:
@@ -65,16 +66,32 @@ def _from_ms(value: Any) -> datetime | None:
     return datetime.fromtimestamp(int(value) / 1000, UTC) if value is not None else None
 
 
+def _by_state(db: Session) -> dict[str, int]:
+    """Inbox rows by state (states with none left out), without reading every row's state.
+
+    Only pending, failed and ignored rows are indexed by state (`sync.models.INBOX_PENDING`): each of those
+    counts reads its own index, the applied rows are the rest of a count of the whole table, which reads
+    the primary key's index. A GROUP BY state would read the whole table, payloads and all, per scrape.
+    """
+    def counted(condition: ColumnElement[bool] | None) -> ScalarSelect[int]:
+        query = select(func.count()).select_from(InboundEvent)
+        return (query if condition is None else query.where(condition)).scalar_subquery()
+
+    pending, failed, ignored, total = db.execute(select(
+        counted(INBOX_PENDING), counted(INBOX_FAILED), counted(INBOX_IGNORED), counted(None))).one()
+    counts = {InboxState.PENDING: pending, InboxState.FAILED: failed, InboxState.IGNORED: ignored,
+              InboxState.APPLIED: total - pending - failed - ignored}
+    return {state.value: n for state, n in counts.items() if n}
+
+
 def snapshot(runtime: Runtime, failed_limit: int = 20) -> dict[str, Any]:
     """Everything an admin (or a scraper) needs to judge whether the mirror keeps up."""
     now = utcnow()
     with runtime.sessions() as db:
-        backlog = {state: n for state, n in db.execute(
-            select(InboundEvent.state, func.count()).group_by(InboundEvent.state))}
+        backlog = _by_state(db)
         deferred = db.scalar(select(func.count()).select_from(InboundEvent).where(
-            InboundEvent.state == InboxState.PENDING, InboundEvent.retry_at.is_not(None))) or 0
-        oldest_pending = db.scalar(select(func.min(InboundEvent.received_at))
-                                   .where(InboundEvent.state == InboxState.PENDING))
+            INBOX_PENDING, InboundEvent.retry_at.is_not(None))) or 0
+        oldest_pending = db.scalar(select(func.min(InboundEvent.received_at)).where(INBOX_PENDING))
         top = db.scalar(select(func.max(InboundEvent.id))) or 0
         recent = InboundEvent.id > top - RECENT_DELIVERIES
         events = {p: (ts, rec) for p, ts, rec in db.execute(
@@ -84,7 +101,7 @@ def snapshot(runtime: Runtime, failed_limit: int = 20) -> dict[str, Any]:
         tickets = {p: (upd, n) for p, upd, n in db.execute(
             select(Ticket.project_key, func.max(Ticket.jira_updated_at), func.count())
             .where(Ticket.deleted.is_(False)).group_by(Ticket.project_key))}
-        failed = db.scalars(select(InboundEvent).where(InboundEvent.state == InboxState.FAILED)
+        failed = db.scalars(select(InboundEvent).where(INBOX_FAILED)
                             .order_by(InboundEvent.id.desc()).limit(failed_limit)).all()
         states = db.scalars(select(SyncState).where(SyncState.name.like("reconcile:%"))).all()
         failed_json = [{"id": r.id, "delivery_id": r.delivery_id, "event": r.webhook_event, "issue_key": r.issue_key,

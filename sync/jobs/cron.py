@@ -14,7 +14,7 @@ from sync.jobs.inbox import request_inbox_drain
 from sync.jobs.notify import notifications_due, request_notifications, send_digests, send_monthly_reports
 from sync.jobs.outbox import request_push, sweep_outbox
 from sync.jobs.reconcile import discover_vocabulary, reconcile_incremental
-from sync.models import InboundEvent, InboxState, utcnow
+from sync.models import INBOX_PENDING, InboundEvent, utcnow
 from sync.notify import retention as notify_retention
 from sync.outbound import retention as outbox_retention
 from sync.policies import run as policies_run
@@ -54,7 +54,7 @@ def sweep(runtime: Runtime) -> dict[str, int]:
     """Cron: re-enqueue inbox and outbox work that a Redis outage or a killed worker left behind."""
     with runtime.sessions() as session:
         pending, oldest = session.execute(select(func.count(), func.min(InboundEvent.received_at))
-                                          .where(InboundEvent.state == InboxState.PENDING)).one()
+                                          .where(INBOX_PENDING)).one()
     if pending:
         # A drain job lost with its worker (killed after taking the job, before the job cleared the
         # pending flag) leaves the flag set until it expires, and a plain request then enqueues nothing:
