@@ -1,7 +1,7 @@
 """Writing what an inbox batch (or a reconcile page) changed: one statement per table, not one per row.
 
-Each is INSERT … ON CONFLICT executed for all the changed rows at once (the driver runs it prepared,
-in one pipeline on PostgreSQL), never the ORM's unit of work, whose bookkeeping was most of the apply.
+Each is one INSERT … ON CONFLICT for all the changed rows, given as one JSON document on PostgreSQL
+(elsewhere executed once per row), never the ORM's unit of work, whose bookkeeping was most of the apply.
 
 Each statement keeps the apply's rules in SQL too, so a row another drain wrote in between (a ticket
 two drains both saw as new) is still order-safe: an older image never overwrites a newer one (unless
@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from sync.inbound.order import trust_limit
 from sync.inbound.rows import COMMENT_COLUMNS, TICKET_COLUMNS, CommentRow, HistoryRow, TicketRow
-from sync.inbound.sql import one_of, upsert_into
+from sync.inbound.sql import BATCH_ROWS, is_postgresql, json_rows, one_of, rows_of_json, upsert_into
 from sync.models import Comment, StatusHistory, Ticket, TicketParticipant
 
 TICKETS: Table = Ticket.__table__  # type: ignore[assignment]
@@ -28,8 +28,8 @@ HISTORY: Table = StatusHistory.__table__  # type: ignore[assignment]
 PARTICIPANTS: Table = TicketParticipant.__table__  # type: ignore[assignment]
 
 
-# The upserts, built once per dialect (building one costs as much as writing a few rows); each row's
-# parameters carry the trust limit of the moment (`sync.inbound.order`) under this name.
+# The upserts, built once per dialect (building one costs as much as writing a few rows); each carries the
+# trust limit of the moment (`sync.inbound.order`) as a parameter of this name.
 TRUST_LIMIT = "trust_limit"
 _UPSERTS: dict[tuple[str, str], Any] = {}
 
@@ -41,10 +41,16 @@ def _not_older(stored: Any, incoming: Any) -> ColumnElement[bool]:
 
 def _upsert(session: Session, table: Table, columns: tuple[str, ...], updated: Column[Any], *,
             keep: tuple[str, ...]) -> Any:
-    """INSERT … ON CONFLICT (jira_id) DO UPDATE of `columns` but `keep`, guarded by order safety and deletion."""
+    """INSERT … ON CONFLICT (jira_id) DO UPDATE of `columns` but `keep`, guarded by order safety and deletion.
+
+    On PostgreSQL the rows come as one JSON document, one statement for the batch (`rows_of_json`);
+    elsewhere the statement is executed once per row (SQLite runs those in-process, no round trip each).
+    """
     key = (session.get_bind().dialect.name, table.name)
     if key not in _UPSERTS:
         stmt = upsert_into(session, table)
+        if is_postgresql(session):
+            stmt = stmt.from_select(list(columns), rows_of_json(table, columns))
         excluded = stmt.excluded
         _UPSERTS[key] = stmt.on_conflict_do_update(
             index_elements=[table.c.jira_id],
@@ -54,12 +60,13 @@ def _upsert(session: Session, table: Table, columns: tuple[str, ...], updated: C
     return _UPSERTS[key]
 
 
-def _images(rows: list[TicketRow] | list[CommentRow]) -> list[dict[str, Any]]:
-    limit = trust_limit()
-    images = [r.image() for r in rows]
-    for image in images:
-        image[TRUST_LIMIT] = limit
-    return images
+def _write_rows(session: Session, statement: Any, columns: tuple[str, ...], rows: list[TicketRow] | list[CommentRow],
+                **extra: Any) -> None:
+    """Execute an upsert of `rows` (their `values()`, in `columns`' order) with the `extra` parameters."""
+    if is_postgresql(session):
+        session.connection().execute(statement, {BATCH_ROWS: json_rows(columns, (r.values() for r in rows)), **extra})
+    else:
+        session.connection().execute(statement, [{**r.image(), **extra} for r in rows])
 
 
 def _ticket_upsert(session: Session) -> Any:
@@ -71,10 +78,7 @@ def write_tickets(session: Session, rows: Iterable[TicketRow]) -> None:
     rows = list(rows)
     changed = [r for r in rows if r.changed()]
     if changed:
-        # No RETURNING: the driver then runs one prepared statement for all rows (psycopg's pipeline).
-        # With it, SQLAlchemy sends multi-row INSERTs of thousands of parameters that psycopg parses
-        # afresh each time: the new tickets' ids cost four times their insert (bench/apply.py).
-        session.connection().execute(_ticket_upsert(session), _images(changed))
+        _write_rows(session, _ticket_upsert(session), TICKET_COLUMNS, changed, **{TRUST_LIMIT: trust_limit()})
     new = {r.jira_id: r for r in changed if r.id is None}
     if new:  # ids by jira_id, also of a ticket another drain inserted meanwhile (the guard kept its row)
         for jira_id, id_ in session.connection().execute(select(TICKETS.c.jira_id, TICKETS.c.id).where(
@@ -112,8 +116,8 @@ def write_comments(session: Session, rows: Iterable[CommentRow]) -> None:
         # Reconciliation found these listed in JSM: undo the wrong deletion first, on its own, so the
         # upsert's "a deletion is final" guard lets their current text through.
         connection.execute(update(COMMENTS).where(one_of(session, Comment.id, restored)).values(deleted=False))
-    if changed:  # no RETURNING, as for tickets; a new comment's id is never needed within its batch
-        connection.execute(_comment_upsert(session), _images(changed))
+    if changed:  # a new comment's id is never needed within its batch
+        _write_rows(session, _comment_upsert(session), COMMENT_COLUMNS, changed, **{TRUST_LIMIT: trust_limit()})
     for row in changed:
         row.restored = False
         row.mark_stored()
@@ -131,8 +135,25 @@ def write_history(session: Session, rows: list[HistoryRow]) -> None:
         stored.setdefault(ticket_id, []).append((status, at, changelog_id))
     new = [r for r in rows if r.ticket.id is not None
            and not any(r.same_change(*entry) for entry in stored.get(r.ticket.id, ()))]
-    values = [{"ticket_id": r.ticket.id, "customer_status": r.customer_status, "jira_status_name": r.jira_status_name,
-               "at": r.at, "changelog_id": r.changelog_id} for r in new]
-    if values:
-        # The unique (ticket, changelog) constraint is the last word for a redelivery another drain wrote.
-        session.connection().execute(upsert_into(session, HISTORY).on_conflict_do_nothing(), values)
+    if not new:
+        return
+    values = [(r.ticket.id, r.customer_status, r.jira_status_name, r.at, r.changelog_id) for r in new]
+    # The unique (ticket, changelog) constraint is the last word for a redelivery another drain wrote.
+    if is_postgresql(session):
+        session.connection().execute(_history_insert(session), {BATCH_ROWS: json_rows(_HISTORY_COLUMNS, values)})
+    else:
+        session.connection().execute(_history_insert(session), [dict(zip(_HISTORY_COLUMNS, v, strict=True))
+                                                                for v in values])
+
+
+_HISTORY_COLUMNS = ("ticket_id", "customer_status", "jira_status_name", "at", "changelog_id")
+
+
+def _history_insert(session: Session) -> Any:
+    key = (session.get_bind().dialect.name, HISTORY.name)
+    if key not in _UPSERTS:
+        stmt = upsert_into(session, HISTORY)
+        if is_postgresql(session):
+            stmt = stmt.from_select(list(_HISTORY_COLUMNS), rows_of_json(HISTORY, _HISTORY_COLUMNS))
+        _UPSERTS[key] = stmt.on_conflict_do_nothing()
+    return _UPSERTS[key]
