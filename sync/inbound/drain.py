@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import time
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from sqlalchemy.exc import DataError, IntegrityError, OperationalError
@@ -99,17 +101,21 @@ def _apply_one(row: Row, session: Session, runtime: Runtime, mapping: Mapping, b
     return "rolled_back" if rolled_back else "ok"
 
 
-def apply_together(session: Session, rows: list[InboxRow], runtime: Runtime, mapping: Mapping, *,
-                   counted: bool) -> None:
-    """Apply rows with one cache and no savepoint; any unexpected error aborts them all (the caller's
-    transaction then rolls back). `counted`: the rows' attempts are written already, else with the outcomes."""
-    fields = _site_fields(session)
+def _parse_rows(rows: list[InboxRow], fields: SiteFields) -> list[tuple[InboxRow, Event]]:
+    """The rows' events; a row that is not one fails (its outcome set) and is left out."""
     parsed: list[tuple[InboxRow, Event]] = []
     for row in rows:
         try:
             parsed.append((row, _parse(row, fields)))
         except UNPARSABLE as exc:
             fail(row, exc)
+    return parsed
+
+
+def apply_together(session: Session, rows: list[InboxRow], parsed: list[tuple[InboxRow, Event]], runtime: Runtime,
+                   mapping: Mapping, *, counted: bool) -> None:
+    """Apply parsed rows with one cache and no savepoint; any unexpected error aborts them all (the caller's
+    transaction then rolls back). `counted`: the rows' attempts are written already, else with the outcomes."""
     batch = BatchCache.load(session, [event for _, event in parsed])
     now = utcnow()
     for row, event in parsed:
@@ -126,43 +132,84 @@ def apply_together(session: Session, rows: list[InboxRow], runtime: Runtime, map
     write_outcomes(session, rows, count_attempt=not counted)
 
 
+@dataclass(eq=False)
+class ClaimedBatch:
+    """Rows claimed (locked) in a transaction still open, their events parsed: `apply_claimed` finishes it.
+
+    Claiming and parsing are apart from applying so that a drain can claim and parse its next batch on a
+    second connection while this batch's writes run (`sync.inbound.prefetch`).
+    """
+
+    session: Session
+    rows: list[InboxRow]
+    parsed: list[tuple[InboxRow, Event]]
+    counted: bool
+    claimed_at: float  # wall clock (time.time()), for the drain's log of each batch
+
+    def release(self) -> None:
+        """Give the rows back untouched (pending, their attempt not counted): the transaction rolls back."""
+        self.session.close()
+
+
+def claim_batch(runtime: Runtime, limit: int, ids: list[int] | None = None) -> ClaimedBatch:
+    """Claim up to `limit` ready rows (or the pending ones of `ids`) in a new transaction and parse them."""
+    # On SQLite the claim counts the attempts (it takes the write lock, `claim`); on PostgreSQL each
+    # row's attempt is written with its outcome: one UPDATE of the whole batch fewer.
+    counted = runtime.engine.dialect.name == "sqlite"
+    session = runtime.sessions()
+    claimed_at = time.time()
+    try:
+        session.begin()
+        rows = claim(session, limit, ids, count=counted)
+        if not counted:
+            for row in rows:
+                row.attempts += 1  # this attempt, written with the outcome
+        parsed = _parse_rows(rows, _site_fields(session)) if rows else []
+    except BaseException:
+        session.close()
+        raise
+    return ClaimedBatch(session, rows, parsed, counted, claimed_at)
+
+
 class _BatchFailed(Exception):
-    """Raised inside a batch's transaction so it rolls back; carries the rows to apply one by one."""
+    """Raised when a batch failed together; carries the rows to apply one by one."""
 
     def __init__(self, rows: list[InboxRow], cause: Exception) -> None:
         super().__init__(f"{type(cause).__name__}: {cause}")
         self.rows = rows
 
 
-def apply_ready(runtime: Runtime, mapping: Mapping, limit: int, ids: list[int] | None = None) -> list[InboxRow]:
-    """Claim up to `limit` ready rows (or the pending ones of `ids`), apply them together and commit.
+def apply_claimed(claimed: ClaimedBatch, runtime: Runtime, mapping: Mapping) -> list[InboxRow]:
+    """Apply a claimed batch together and commit; returns the rows with their outcomes.
 
     If the batch fails, its transaction rolls back (its attempts uncounted) and a new one claims the
     same rows again, counts their attempt once, and applies them one by one: a poison row fails alone.
-    Returns the rows with their outcomes (those another drain claimed meanwhile are not among them).
+    Rows another drain claimed meanwhile are not among those returned.
     """
-    # On SQLite the claim counts the attempts (it takes the write lock, `claim`); on PostgreSQL each
-    # row's attempt is written with its outcome: one UPDATE of the whole batch fewer.
-    counted = runtime.engine.dialect.name == "sqlite"
+    session = claimed.session
     try:
-        with runtime.sessions() as session, session.begin():
-            rows = claim(session, limit, ids, count=counted)
-            if not counted:
-                for row in rows:
-                    row.attempts += 1  # this attempt, written with the outcome
-            try:
-                if rows:
-                    apply_together(session, rows, runtime, mapping, counted=counted)
-            except Exception as exc:  # whatever it was, the per-row pass below isolates (or re-raises) it
-                raise _BatchFailed(rows, exc) from exc
-        return rows
+        try:
+            if claimed.rows:
+                apply_together(session, claimed.rows, claimed.parsed, runtime, mapping, counted=claimed.counted)
+        except Exception as exc:  # whatever it was, the per-row pass below isolates (or re-raises) it
+            session.rollback()
+            raise _BatchFailed(claimed.rows, exc) from exc
+        session.commit()
+        return claimed.rows
     except _BatchFailed as failed:
         log.info("inbox batch of %d rows failed together (%s); applying them one by one", len(failed.rows), failed)
         ids = [row.id for row in failed.rows]
+    finally:
+        session.close()
     with runtime.sessions() as session, session.begin():
         rows = claim(session, len(ids), ids, count=True)  # outside the per-row savepoints: kept whatever each does
         _apply_one_by_one(session, rows, runtime, mapping)
     return rows
+
+
+def apply_ready(runtime: Runtime, mapping: Mapping, limit: int, ids: list[int] | None = None) -> list[InboxRow]:
+    """Claim up to `limit` ready rows (or the pending ones of `ids`), apply them together and commit."""
+    return apply_claimed(claim_batch(runtime, limit, ids), runtime, mapping)
 
 
 def _apply_one_by_one(session: Session, rows: list[InboxRow], runtime: Runtime, mapping: Mapping) -> None:

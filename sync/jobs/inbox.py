@@ -10,8 +10,9 @@ import redis
 
 from sync.inbound import attachments
 from sync.inbound.claim import InboxRow
-from sync.inbound.drain import BATCH_SIZE, apply_ready
+from sync.inbound.drain import BATCH_SIZE, ClaimedBatch, apply_claimed, claim_batch
 from sync.inbound.health import publish_jsm_calls
+from sync.inbound.prefetch import NextBatch
 from sync.jobs.common import REDIS_DOWN, count, redis_or_none, rq_job, trace
 from sync.jobs.followups import request_attachment_refreshes, request_sla_refresh
 from sync.jobs.inbox_pacing import WAKE_CHANNEL, Pacer
@@ -62,9 +63,13 @@ def drain_inbox(runtime: Runtime, limit: int = BATCH_SIZE) -> dict[str, int]:
     counts: dict[str, int] = {}
     deferred: list[int] = []
     full = False
+    batches = NextBatch(runtime, limit)
     try:
         while True:
-            rows = _apply_batch(runtime, None, limit)
+            claimed = batches.take()
+            if len(claimed.rows) == limit:
+                batches.ahead()  # a backlog: claim and parse the next batch while this one is written
+            rows = _apply_batch(runtime, claimed)
             for row in rows:
                 if row.state == InboxState.PENDING:
                     deferred.append(row.id)
@@ -74,14 +79,17 @@ def drain_inbox(runtime: Runtime, limit: int = BATCH_SIZE) -> dict[str, int]:
             if not (pacer.another(len(rows), limit) if pacer is not None else full):
                 break
     finally:
-        if pacer is not None:
-            pacer.close()
+        try:
+            batches.close()  # a batch claimed ahead that this drain will not apply: back to pending
+        finally:
+            if pacer is not None:
+                pacer.close()
     if full:
         request_inbox_drain(runtime.redis, force=True)  # handing back with rows left: a fresh job goes on
     if deferred and counts.get(InboxState.APPLIED):
         # A comment often arrives before its issue: once this drain has applied other rows, the ticket
         # may exist now, so give the rows deferred during this drain one more try at once.
-        for row in _apply_batch(runtime, deferred, limit):
+        for row in _apply_batch(runtime, claim_batch(runtime, limit, deferred)):
             if row.state != InboxState.PENDING:
                 count(counts, row.state)
                 deferred.remove(row.id)
@@ -93,12 +101,11 @@ def drain_inbox(runtime: Runtime, limit: int = BATCH_SIZE) -> dict[str, int]:
     return counts
 
 
-def _apply_batch(runtime: Runtime, ids: list[int] | None, limit: int) -> list[InboxRow]:
-    """Claim up to `limit` ready rows (or the pending ones of `ids`), apply and commit them, then ask for
-    what follows from them (attachment refreshes, SLA refreshes, notifications)."""
+def _apply_batch(runtime: Runtime, claimed: ClaimedBatch) -> list[InboxRow]:
+    """Apply and commit claimed rows, then ask for what follows from them (attachment refreshes, SLA
+    refreshes, notifications)."""
     mapping = runtime.mapping  # cached per runtime for a few seconds; a long drain sees a new one
-    claimed = time.time()
-    rows = apply_ready(runtime, mapping, limit, ids)
+    rows = apply_claimed(claimed, runtime, mapping)
     if not rows:
         return rows
     for row in rows:
@@ -106,7 +113,7 @@ def _apply_batch(runtime: Runtime, ids: list[int] | None, limit: int) -> list[In
         log.info("inbox %s (%s %s): %s", row.id, row.webhook_event, row.issue_key, row.state,
                  extra={"request_id": row.request_id or request_id.get(), "inbox_event": row.id})
     applied = [r for r in rows if r.state == InboxState.APPLIED]
-    _log_batch(rows, claimed)
+    _log_batch(rows, claimed.claimed_at)
     attachment_changes = attachments.changes_in_bodies(r.body() for r in applied)
     if attachment_changes:  # after the commit: a refresh calls JSM, never inside this transaction
         request_attachment_refreshes(runtime.redis, attachment_changes)
