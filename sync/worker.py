@@ -33,6 +33,7 @@ from rq.worker import BaseWorker, DequeueStrategy, WorkerStatus
 from sqlalchemy import text
 
 from sync import telemetry
+from sync.heap import freeze_startup_objects
 from sync.logs import bound_request_id
 from sync.queues import hand_back, queue
 from sync.runtime import Runtime
@@ -154,6 +155,7 @@ def run_worker(runtime: Runtime, queue_names: Iterable[str], *, burst: bool = Fa
     names = list(queue_names)
     delay = 1.0
     stop = {"requested": False}
+    freeze_startup_objects()  # before the first job: drains run in this process (sync.heap says why)
 
     def request_stop(_signum: int, _frame: object) -> None:
         stop["requested"] = True
