@@ -37,11 +37,12 @@ from app.portal.list_query import (
     people_query,
 )
 from app.portal.list_rows import page_query
-from app.portal.list_stats import list_stats, list_version
+from app.portal.list_stats import list_stats, list_version, window_of
 from app.portal.live import version_answer
 from app.portal.sla_block import support_hours
 from app.services.download_names import disposition_names
 from app.services.scope import ScopeError, scopes_for, visible_tickets
+from app.services.scope_size import holds_many
 from app.services.serializers import ticket_json, tickets_json
 from sync.models import Ticket, User
 from sync.scope import reported_by
@@ -104,11 +105,18 @@ def list_page(user: User) -> Any:
     locale = locale_code()
     columns = chosen_columns()
     with runtime.sessions() as db:
-        total, types, version, capped = list_stats(db, user, spec, zone, runtime.mapping)
-        rows = db.scalars(page_query(db, user, spec, zone, runtime.mapping).options(*LIST_LOAD)).all() if total else []
-        tickets = _rows(list(rows), user, locale)
+        many = holds_many(db, user, spec.scope)
+        if many:
+            # Read through indexes: the page first, and its rows are the fingerprint's (one read, not two).
+            rows = list(db.scalars(page_query(db, user, spec, zone, runtime.mapping).options(*LIST_LOAD)))
+            total, types, version, capped = list_stats(db, user, spec, zone, runtime.mapping, window_of(rows))
+        else:
+            total, types, version, capped = list_stats(db, user, spec, zone, runtime.mapping)
+            rows = list(db.scalars(page_query(db, user, spec, zone, runtime.mapping).options(*LIST_LOAD))) if total \
+                else []
+        tickets = _rows(rows, user, locale)
         waiting_for_you = awaiting_you(db, user)
-        people = {name: list(db.scalars(people_query(user, spec, column)))
+        people = {name: list(db.scalars(people_query(user, spec, column, many)))
                   for name, column in (("reporters", Ticket.reporter_name), ("assignees", Ticket.assignee_name))}
     groups: list[tuple[str, list[dict[str, Any]]]] = []
     for ticket in tickets:

@@ -9,12 +9,12 @@ from typing import Any
 from sqlalchemy import Select, and_, case, func
 from werkzeug.datastructures import MultiDict
 
-from app.services.distinct_values import distinct_by_rank
+from app.services.distinct_values import distinct_by_rank, distinct_in_parts
 from app.services.scope import ScopeError, scopes_for, visible_tickets
 from app.services.search import matches_text
 from mappings import BUCKETS, Mapping
 from sync.models import BUCKET_RANK, TICKET_TYPE, Ticket, User
-from sync.scope import spans_every_organisation, visible_condition
+from sync.scope import spans_every_organisation, visible_condition, visible_parts
 
 PER_PAGE = 50
 COLUMNS = ("key", "summary", "type", "status", "priority", "reporter", "assignee", "created", "updated",
@@ -149,16 +149,27 @@ def filtered(user: User, spec: ListSpec, zone: tzinfo) -> Select[tuple[Ticket]]:
     return visible_tickets(user, spec.scope).where(*conditions(spec, zone))
 
 
-def people_query(user: User, spec: ListSpec, column: Any) -> Select[Any]:
-    """The distinct names in `column` (reporter or assignee) among the scope's tickets, for a filter's choices.
+def choices_query(user: User, scope: str, column: Any, many: bool, limit: int | None = None) -> Select[Any]:
+    """The distinct non-null values of `column` (type, reporter or assignee) among the scope's tickets, in
+    order (the first `limit`), for a filter's choices.
 
-    Across every organisation a loose scan of the name's index per bucket rank (one probe per name and rank);
-    an organisation's few tickets are simply read.
+    Across every organisation a loose scan of the column's rank-led index per bucket rank (one probe per value
+    and rank); in a big organisation (`many`: `app.services.scope_size`) a loose scan of its organisation-led
+    index (0020), per part of the scope; an organisation's few tickets are simply read.
     """
-    if spans_every_organisation(user, spec.scope):
-        return distinct_by_rank(column, [visible_condition(user, spec.scope)], PEOPLE_CHOICES)
-    return (visible_tickets(user, spec.scope).order_by(None).with_only_columns(column).where(column.is_not(None))
-            .distinct().order_by(column).limit(PEOPLE_CHOICES))
+    if spans_every_organisation(user, scope):
+        return distinct_by_rank(column, [visible_condition(user, scope)], limit)
+    if many:
+        return distinct_in_parts(column, visible_parts(user, scope), limit)
+    return (visible_tickets(user, scope).order_by(None).with_only_columns(column).where(column.is_not(None))
+            .distinct().order_by(column).limit(limit))
+
+
+def people_query(user: User, spec: ListSpec, column: Any, many: bool | None = None) -> Select[Any]:
+    """The names in `column` (reporter or assignee) found in the scope, for a filter's choices (`choices_query`;
+    `many` defaults to whether the scope spans every organisation)."""
+    wide = spans_every_organisation(user, spec.scope) if many is None else many
+    return choices_query(user, spec.scope, column, wide, PEOPLE_CHOICES)
 
 
 def _rank(column: Any, keys: list[str]) -> Any:

@@ -22,7 +22,7 @@ from app.services.summary import build_summary, summary_scope
 from app.services.summary_cache import RECHECK_SECONDS, reader_summary
 from sync.models import Organization, User
 from sync.permissions import Permission, has, is_admin
-from sync.scope import organisation_tickets
+from sync.scope import organisation_tickets, spans_every_organisation
 
 bp = Blueprint("portal_summary", __name__)
 ORG_CHOICES = 200
@@ -81,10 +81,10 @@ def _summary_response(user: User, new_link: str | None = None) -> Any:
     if data.get("counting"):
         # The first count of the summary of every organisation runs on a worker: this page looks again.
         return render_template("summary_counting.html", user=user, scope=scope, scopes=scopes_for(user),
-                               recheck=RECHECK_SECONDS)
+                               recheck=RECHECK_SECONDS, every_org=spans_every_organisation(user, scope))
     portal = runtime.settings.portal
     return _render(data, user=user, scope=scope, scopes=scopes_for(user), shared=False, orgs=orgs, linked=linked,
-                   org_choices=ORG_CHOICES,
+                   org_choices=ORG_CHOICES, every_org=spans_every_organisation(user, scope),
                    share_org=share_org, can_share=has(user, Permission.SHARE_SUMMARY), new_link=new_link,
                    share_days=portal.share_link_days, share_max_days=portal.share_link_max_days,
                    current_locale=locale_code(),

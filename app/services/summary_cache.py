@@ -1,9 +1,12 @@
-"""The summary of every organisation's tickets (an administrator's), counted by a worker and kept for minutes.
+"""The summary of a big scope, counted by a worker and kept for minutes: every organisation's tickets (an
+administrator's), or a big organisation's.
 
 Counting a million tickets reads every row (counts by status, the 90-day history, medians, SLA months)
-and costs seconds of CPU. No figure there needs to be to-the-second exact, so for a scope that spans
-every organisation and holds more than `KEEP_ABOVE` tickets the figures are counted by a job on the
-worker (`sync.jobs.summary`), never in a web process, and kept in Redis. A reader within
+and costs seconds of CPU; a customer of 50,000 tickets costs most of a second. No figure there needs to
+be to-the-second exact, so for a scope that spans every organisation, or an organisation scope
+(`app.services.scope_size`), holding more than `KEEP_ABOVE` tickets the figures are counted by a job on
+the worker (`sync.jobs.summary`), never in a web process, and kept in Redis for each reader (the figures
+say which waiting requests are the reader's own). A reader within
 `FRESH_SECONDS` of the count gets the kept figures as they are; a later one gets them too (for at most
 `KEEP_SECONDS`) while one job counts the next. With none kept yet the reader is told they are being
 counted (`COUNTING`; the page refreshes itself). The page says when the figures were counted, and each
@@ -51,10 +54,18 @@ log = logging.getLogger(__name__)
 Count = Callable[[], dict[str, Any]]
 
 
+def kept_for(db: Session, user: User, scope: str) -> bool:
+    """Whether `user`'s summary of `scope` is counted by a job and kept: more than `KEEP_ABOVE` tickets of
+    every organisation, or of an organisation (a reader's own requests and a group's open ones stay few)."""
+    if spans_every_organisation(user, scope) or scope == "org":
+        return not bounded_count(db, [visible_condition(user, scope)], KEEP_ABOVE)[1]
+    return False
+
+
 def kept_summary(db: Session, redis: Redis, user: User, scope: str, zone: str, count: Count) -> dict[str, Any]:
-    """`count()`'s figures, or for a big scope of every organisation the kept ones (`counted_at` says when
-    they were counted) or `COUNTING`. `zone` is the time zone's name (the figures' days depend on it)."""
-    if not spans_every_organisation(user, scope) or bounded_count(db, [visible_condition(user, scope)], KEEP_ABOVE)[1]:
+    """`count()`'s figures, or for a big scope the kept ones (`counted_at` says when they were counted) or
+    `COUNTING`. `zone` is the time zone's name (the figures' days depend on it)."""
+    if not kept_for(db, user, scope):
         return count()
     key = summary_key(scope, user.id, zone)
     try:
@@ -62,14 +73,14 @@ def kept_summary(db: Session, redis: Redis, user: User, scope: str, zone: str, c
         if kept is not None and kept.age <= FRESH_SECONDS:
             return {**kept.figures, "counted_at": kept.figures["generated"]}
         if not workers_counting(redis):
-            log.warning("no worker takes queue %r: the summary of every organisation is counted in this request",
-                        SUMMARY_QUEUE)
+            log.warning("no worker takes queue %r: the summary of scope %s is counted in this request",
+                        SUMMARY_QUEUE, scope)
             figures = count()
             keep_figures(redis, key, figures)
             return {**figures, "counted_at": figures["generated"]}
         request_count(redis, user.id, scope, zone)
     except REDIS_DOWN as exc:
-        log.warning("Redis unavailable (%s): the summary of every organisation is counted in this request", exc)
+        log.warning("Redis unavailable (%s): the summary of scope %s is counted in this request", exc, scope)
         return count()
     if kept is None:
         return COUNTING

@@ -1,4 +1,5 @@
-"""Counting an administrator's summary of every organisation on queue "maintenance", kept in Redis for minutes.
+"""Counting a big scope's summary on queue "maintenance", kept in Redis for minutes: an administrator's summary
+of every organisation, or a big organisation's (the web process decides which scopes are big).
 
 Over a million requests the count reads every row and costs seconds of CPU: in a web process (a thread
 of a gevent worker) it stalled every request that worker served, so a worker counts it instead. The
@@ -26,7 +27,7 @@ from sync.models import Ticket, User
 from sync.queues import queue
 from sync.redis_conn import get_bytes
 from sync.reports.scope_summary import summary_figures
-from sync.scope import spans_every_organisation, visible_condition
+from sync.scope import scopes_for, visible_condition
 
 if TYPE_CHECKING:
     from sync.runtime import Runtime
@@ -103,7 +104,7 @@ def count_figures(runtime: Runtime, user_id: int, scope: str, zone: str) -> dict
     """Count the figures of `user_id`'s `scope` and keep them (None: no such reader or scope any more)."""
     with runtime.sessions() as db:
         user = db.get(User, user_id)
-        if user is None or not spans_every_organisation(user, scope):
+        if user is None or scope not in scopes_for(user):
             return None
         figures = summary_figures(db, select(Ticket).where(visible_condition(user, scope)),
                                   runtime.mapping.policies.calendar, ZoneInfo(zone), reader=user)
@@ -113,7 +114,7 @@ def count_figures(runtime: Runtime, user_id: int, scope: str, zone: str) -> dict
 
 @rq_job
 def count_summary(runtime: Runtime, user_id: int, scope: str, zone: str) -> dict[str, object]:
-    """Count and keep the summary of every organisation `user_id` reads (queued by `request_count`)."""
+    """Count and keep the summary of `scope` that `user_id` reads (queued by `request_count`)."""
     started = time.process_time()
     try:
         counted = count_figures(runtime, user_id, scope, zone) is not None
