@@ -139,8 +139,8 @@ PATHS: dict[str, Any] = {
     "/api/v1/request-types": {"get": _op("Service desks and request types (with fields when ?fields=1)",
                                          {"200": _json({"type": "object"}), **_ERRORS})},
     "/api/v1/summary": {"get": _op("Roll-up of the caller's scope: headline, counts, medians, 90-day history, "
-                                   "SLA results by month (an administrator's of every organisation, over 10,000 "
-                                   "requests, is a few minutes old: `counted_at` says when it was counted; "
+                                   "SLA results by month (of every organisation, or of an organisation, over "
+                                   "10,000 requests, is a few minutes old: `counted_at` says when it was counted; "
                                    "before its first count it answers 202 `{\"counting\": true, "
                                    "\"retry_after_seconds\": 5}`)",
                                    {"200": _json({"type": "object"}),

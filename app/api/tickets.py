@@ -123,7 +123,7 @@ def summary():  # type: ignore[no-untyped-def]
         data = reader_summary(db, runtime, user, scope, locale_code(), user_zone(user), get_translations())
     data["scope"] = scope
     if data.get("counting"):
-        # The first count of the summary of every organisation runs on a worker: ask again shortly. (Not as
+        # The first count of a big scope's summary runs on a worker: ask again shortly. (Not as
         # Retry-After: the rate limiter's headers own that one.)
         return jsonify({**data, "retry_after_seconds": RECHECK_SECONDS}), 202
     return jsonify(data)

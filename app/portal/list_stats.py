@@ -96,14 +96,15 @@ def _whole_table_version(db: Session, user: User, spec: ListSpec, zone: tzinfo, 
     count is below the bound; past the bound the page says "more than" and nothing it shows has changed.
 
     A page that is not full ends the list: its rows and the ones before it are the total, with no count (a
-    rare word's search is one read of its few rows instead of two).
+    rare word's search is one read of its few rows instead of two), as the bounded count would give it.
     """
     if window is None:
         window = [tuple(row) for row in db.execute(
             page_query(db, user, spec, zone, mapping)
             .with_only_columns(Ticket.id, Ticket.jira_updated_at, Ticket.last_synced_at))]
-    if len(window) < PER_PAGE and (window or spec.page == 1):
-        total, exact = (spec.page - 1) * PER_PAGE + len(window), True
+    ended = (spec.page - 1) * PER_PAGE + len(window)
+    if len(window) < PER_PAGE and (window or spec.page == 1) and ended <= count_bound(spec):
+        total, exact = ended, True  # what the bounded count would say
     else:
         total, exact = bounded_count(db, [visible_condition(user, spec.scope), *conditions(spec, zone)],
                                      count_bound(spec))

@@ -33,7 +33,7 @@ def _render(data: dict[str, Any], **context: Any) -> str:
     now = datetime.now(UTC)
     synced = as_datetime(data["last_synced"])
     ago = max(0.0, (now - synced).total_seconds()) if synced else None
-    # A kept summary of every organisation (`app.services.summary_cache`) says when it was counted.
+    # A kept summary (`app.services.summary_cache`) says when it was counted.
     counted = as_datetime(data.get("counted_at"))
     counted_ago = max(0.0, (now - counted).total_seconds()) if counted else None
     return render_template("summary.html", s=data, chart=chart, synced_ago=ago, counted_ago=counted_ago, **context)
@@ -79,7 +79,7 @@ def _summary_response(user: User, new_link: str | None = None) -> Any:
             share_org = (user.organization if user.organization is not None and new_link is None
                          else db.get(Organization, user.organization_id))
     if data.get("counting"):
-        # The first count of the summary of every organisation runs on a worker: this page looks again.
+        # The first count of a big scope's summary runs on a worker: this page looks again.
         return render_template("summary_counting.html", user=user, scope=scope, scopes=scopes_for(user),
                                recheck=RECHECK_SECONDS, every_org=spans_every_organisation(user, scope))
     portal = runtime.settings.portal
