@@ -16,10 +16,11 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import Collector
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from sync import telemetry
 from sync.inbound.health import snapshot
-from sync.models import MailState, OutboxAction, OutgoingMail, Ticket, utcnow
+from sync.models import LIVE_FELL_BACK, MailState, OutboxAction, OutgoingMail, Ticket, utcnow
 from sync.projection.unmapped import unmapped_report
 from sync.runtime import Runtime
 from sync.scheduler import current_leader
@@ -31,6 +32,12 @@ def _epoch(iso: str | None) -> float | None:
 
 def _gauge(name: str, documentation: str, labels: tuple[str, ...] = ()) -> GaugeMetricFamily:
     return GaugeMetricFamily(name, documentation, labels=list(labels))
+
+
+def fell_back_count(db: Session) -> int:
+    """Live tickets whose Jira status fell back by category: exact, read from their own partial index
+    (`ix_tickets_live_fell_back`, migration 0019), whose WHERE this one repeats so PostgreSQL uses it."""
+    return db.scalar(select(func.count()).select_from(Ticket).where(LIVE_FELL_BACK)) or 0
 
 
 class StoreCollector(Collector):
@@ -93,8 +100,7 @@ class StoreCollector(Collector):
         with runtime.sessions() as db:
             for state, count in db.execute(select(OutboxAction.state, func.count()).group_by(OutboxAction.state)):
                 outbox.add_metric([state], count)
-            fallback.add_metric([], db.scalar(select(func.count()).select_from(Ticket).where(
-                Ticket.status_fell_back.is_(True), Ticket.deleted.is_(False))) or 0)
+            fallback.add_metric([], fell_back_count(db))
         yield outbox
         yield fallback
         unmapped = _gauge("companion_unmapped_jira_values",
