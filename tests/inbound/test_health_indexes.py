@@ -11,6 +11,8 @@ from functools import partial
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from psycopg.sql import Literal
 from sqlalchemy import create_engine, event, insert, text
 from sqlalchemy.engine import Engine
@@ -54,9 +56,7 @@ CASES = [
 ]
 
 
-@pytest.mark.parametrize("tickets", CASES)
-def test_counts_and_newest_updates_are_those_of_every_live_ticket(
-        engine: Engine, tickets: list[tuple[str, int, bool, bool]]) -> None:
+def _check_against_every_row(engine: Engine, tickets: list[tuple[str, int, bool, bool]]) -> None:
     _fill(engine, [_ticket(n, *ticket) for n, ticket in enumerate(tickets, start=1)])
     live = [(project, START + timedelta(minutes=m), fell) for project, m, deleted, fell in tickets if not deleted]
     counts = Counter(project for project, _, _ in live)
@@ -65,6 +65,27 @@ def test_counts_and_newest_updates_are_those_of_every_live_ticket(
         found = {p: (at.astimezone(UTC), n) for p, (at, n) in live_tickets_by_project(session).items()}
         assert found == {project: (newest[project], counts[project]) for project in counts}
         assert fell_back_count(session) == sum(1 for _, _, fell in live if fell)
+
+
+@pytest.mark.parametrize("tickets", CASES)
+def test_counts_and_newest_updates_are_those_of_every_live_ticket(
+        engine: Engine, tickets: list[tuple[str, int, bool, bool]]) -> None:
+    _check_against_every_row(engine, tickets)
+
+
+TICKETS = st.lists(st.tuples(st.sampled_from(["SUP", "HR", "IT"]), st.integers(0, 50), st.booleans(), st.booleans()),
+                   max_size=25)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(tickets=TICKETS)
+def test_any_tickets_are_counted_as_every_row_says(sqlite_url: str, tickets: list[tuple[str, int, bool, bool]]) -> None:
+    _empty_tables(sqlite_url)
+    engine = create_engine(sqlite_url)
+    try:
+        _check_against_every_row(engine, tickets)
+    finally:
+        engine.dispose()
 
 
 def _placeholder(names: list[str], match: re.Match[str]) -> str:
