@@ -10,7 +10,7 @@ from sqlalchemy import text
 
 from app.context import runtime_of
 from app.errors import json_error
-from app.metrics import exposition
+from app.metrics import UnmappedCounts, exposition
 
 bp = Blueprint("health", __name__)
 
@@ -62,7 +62,8 @@ def metrics() -> Response:
         response = json_error(401, "metrics need 'Authorization: Bearer <metrics.token>' (or a loopback client)")
         response.headers["WWW-Authenticate"] = 'Bearer realm="metrics"'
         return response
-    return Response(exposition(runtime_of(current_app)), mimetype=CONTENT_TYPE_LATEST)
+    unmapped = current_app.extensions.setdefault("companion_unmapped_counts", UnmappedCounts())
+    return Response(exposition(runtime_of(current_app), unmapped), mimetype=CONTENT_TYPE_LATEST)
 
 
 @bp.get("/favicon.ico")

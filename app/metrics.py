@@ -8,18 +8,21 @@ prometheus-client's multiprocess files when PROMETHEUS_MULTIPROC_DIR is set, els
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from datetime import datetime
+from typing import Any
 
 from prometheus_client import REGISTRY, CollectorRegistry, generate_latest
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import Collector
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from sync import telemetry
 from sync.inbound.health import snapshot
-from sync.models import MailState, OutboxAction, OutgoingMail, Ticket, utcnow
+from sync.models import LIVE_FELL_BACK, MailState, OutboxAction, OutgoingMail, Ticket, utcnow
 from sync.projection.unmapped import unmapped_report
 from sync.runtime import Runtime
 from sync.scheduler import current_leader
@@ -33,11 +36,49 @@ def _gauge(name: str, documentation: str, labels: tuple[str, ...] = ()) -> Gauge
     return GaugeMetricFamily(name, documentation, labels=list(labels))
 
 
+def fell_back_count(db: Session) -> int:
+    """Live tickets whose Jira status fell back by category: exact, read from their own partial index
+    (`ix_tickets_live_fell_back`, migration 0019), whose WHERE this one repeats so PostgreSQL uses it."""
+    return db.scalar(select(func.count()).select_from(Ticket).where(LIVE_FELL_BACK)) or 0
+
+
+# How long a process reuses its last count of unmapped values (below).
+UNMAPPED_MAX_AGE_SECONDS = 300.0
+
+
+class UnmappedCounts:
+    """How many Jira statuses, priorities and request types the active mapping does not cover, per kind.
+
+    Finding them groups every live ticket by status and by priority (`unmapped_report`): a table scan, too
+    dear for every scrape at a million tickets. They change when JSM's workflows or the mapping do, so a
+    process reuses its last answer for up to `max_age` seconds, and at once asks again when the active
+    mapping is another one (a publish). Admin pages still read them afresh.
+    """
+
+    def __init__(self, max_age: float = UNMAPPED_MAX_AGE_SECONDS,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.max_age, self.clock = max_age, clock
+        # (when, the mapping they were found under, counts): the mapping held, not its id, which a later
+        # mapping object could reuse.
+        self._kept: tuple[float, Any, dict[str, int]] | None = None
+
+    def counts(self, runtime: Runtime) -> dict[str, int]:
+        mapping, now = runtime.mapping, self.clock()
+        if self._kept is not None:
+            found_at, found_under, counts = self._kept
+            if found_under is mapping and now - found_at < self.max_age:
+                return counts
+        counts = {kind: len(values) for kind, values in unmapped_report(runtime).items()}
+        self._kept = (now, mapping, counts)
+        return counts
+
+
 class StoreCollector(Collector):
     """The numbers behind the gauges (grouped counts, the same snapshot as the admin API)."""
 
-    def __init__(self, runtime: Runtime) -> None:
+    def __init__(self, runtime: Runtime, unmapped: UnmappedCounts | None = None) -> None:
         self.runtime = runtime
+        self.unmapped = unmapped or UnmappedCounts(max_age=0)
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
         runtime = self.runtime
@@ -93,15 +134,16 @@ class StoreCollector(Collector):
         with runtime.sessions() as db:
             for state, count in db.execute(select(OutboxAction.state, func.count()).group_by(OutboxAction.state)):
                 outbox.add_metric([state], count)
-            fallback.add_metric([], db.scalar(select(func.count()).select_from(Ticket).where(
-                Ticket.status_fell_back.is_(True), Ticket.deleted.is_(False))) or 0)
+            fallback.add_metric([], fell_back_count(db))
         yield outbox
         yield fallback
         unmapped = _gauge("companion_unmapped_jira_values",
-                          "Jira statuses, priorities and request types the active mapping does not cover", ("kind",))
+                          "Jira statuses, priorities and request types the active mapping does not cover "
+                          f"(counted at most {UNMAPPED_MAX_AGE_SECONDS:.0f} s ago, or since the mapping changed)",
+                          ("kind",))
         singular = {"statuses": "status", "priorities": "priority", "request_types": "request_type"}
-        for kind, values in unmapped_report(runtime).items():
-            unmapped.add_metric([singular[kind]], len(values))
+        for kind, count in self.unmapped.counts(runtime).items():
+            unmapped.add_metric([singular[kind]], count)
         yield unmapped
 
     def _mail(self, runtime: Runtime) -> Iterator[GaugeMetricFamily]:
@@ -135,8 +177,12 @@ class StoreCollector(Collector):
         yield holder
 
 
-def exposition(runtime: Runtime) -> bytes:
-    """The Prometheus text of /metrics: every process's counters, then the store's gauges."""
+def exposition(runtime: Runtime, unmapped: UnmappedCounts | None = None) -> bytes:
+    """The Prometheus text of /metrics: every process's counters, then the store's gauges.
+
+    `unmapped` keeps the unmapped values' counts from one scrape to the next (the web app holds one);
+    without it they are counted afresh.
+    """
     if telemetry.enabled():
         processes = CollectorRegistry()
         MultiProcessCollector(processes)
@@ -144,5 +190,5 @@ def exposition(runtime: Runtime) -> bytes:
     else:
         counted = generate_latest(REGISTRY)
     store = CollectorRegistry(auto_describe=False)
-    store.register(StoreCollector(runtime))
+    store.register(StoreCollector(runtime, unmapped))
     return counted + generate_latest(store)

@@ -79,6 +79,9 @@ def table(results: dict[str, Any]) -> str:
     if "apply_eps" in r:
         rows.append((f"apply events/s ({r['database']})", f"{r['apply_eps']}", f"raw upsert {r['raw_upsert_eps']}",
                      f"ratio {r['ratio']}"))
+        if r.get("set_upsert_eps"):
+            rows.append((f"apply events/s vs set-based write ({r['database']})", f"{r['apply_eps']}",
+                         f"1 statement/batch {r['set_upsert_eps']}", f"ratio {r['ratio_to_set_upsert']}"))
     r = results.get("freshness", {})
     if "p50_ms" in r:
         rows.append((f"freshness p50/p95 ms @{r['target_rate']}/s", f"{r['p50_ms']}/{r['p95_ms']}",

@@ -20,6 +20,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    and_,
     case,
     false,
     func,
@@ -291,6 +292,12 @@ _live_index("ix_tickets_live_rank_key", BUCKET_RANK, Ticket.__table__.c.project_
 _live_index("ix_tickets_live_rank_type", BUCKET_RANK, TICKET_TYPE, Ticket.__table__.c.id)
 _live_index("ix_tickets_live_rank_reporter", BUCKET_RANK, Ticket.__table__.c.reporter_name, Ticket.__table__.c.id)
 _live_index("ix_tickets_live_rank_assignee", BUCKET_RANK, Ticket.__table__.c.assignee_name, Ticket.__table__.c.id)
+# The sync-health snapshot and each /metrics scrape (migration 0019): live tickets per project with the newest
+# update, one index-only scan in project order; and the live tickets whose status fell back, counted from
+# their own few entries (a ticket that did not fall back is in no entry of it).
+_live_index("ix_tickets_live_project_updated", Ticket.__table__.c.project_key, Ticket.__table__.c.jira_updated_at)
+LIVE_FELL_BACK = and_(Ticket.__table__.c.status_fell_back.is_(True), LIVE_TICKET)
+Index("ix_tickets_live_fell_back", Ticket.__table__.c.id, postgresql_where=LIVE_FELL_BACK, sqlite_where=LIVE_FELL_BACK)
 # One organisation's types, reporters and assignees for the filters' choices, by a loose scan (migration 0020):
 # the rank-led ones above hold every organisation's values, which a big customer's scan would walk past.
 _live_index("ix_tickets_live_org_type", Ticket.__table__.c.organization_id, TICKET_TYPE)

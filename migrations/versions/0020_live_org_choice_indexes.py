@@ -11,14 +11,14 @@ index here gives an organisation's values by one probe per value (`app.services.
 Built concurrently on PostgreSQL (`sync.index_build`): writes to tickets go on while they build.
 
 Revision ID: 0020
-Revises: 0018
+Revises: 0019
 """
 from alembic import op
 
 from sync.index_build import create_indexes, drop_indexes, live_predicate
 
 revision = "0020"
-down_revision = "0018"
+down_revision = "0019"
 branch_labels = None
 depends_on = None
 

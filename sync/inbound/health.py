@@ -16,7 +16,17 @@ from sqlalchemy import ColumnElement, ScalarSelect, func, select
 from sqlalchemy.orm import Session
 
 from sync.jsm.auth_answers import last_auth_failure
-from sync.models import INBOX_FAILED, INBOX_IGNORED, INBOX_PENDING, InboundEvent, InboxState, SyncState, Ticket, utcnow
+from sync.models import (
+    INBOX_FAILED,
+    INBOX_IGNORED,
+    INBOX_PENDING,
+    LIVE_TICKET,
+    InboundEvent,
+    InboxState,
+    SyncState,
+    Ticket,
+    utcnow,
+)
 from sync.redis_conn import sync_reply
 
 if TYPE_CHECKING:
@@ -84,6 +94,18 @@ def _by_state(db: Session) -> dict[str, int]:
     return {state.value: n for state, n in counts.items() if n}
 
 
+def live_tickets_by_project(db: Session) -> dict[str, tuple[datetime, int]]:
+    """Each project's newest `jira_updated_at` and count of live tickets (projects without any left out).
+
+    Exact, and read from the live tickets' index by project and update time (`ix_tickets_live_project_updated`,
+    migration 0019) alone, in project order: an index-only scan of two narrow columns per ticket instead of
+    every ticket row. The WHERE is spelt as the index's (`LIVE_TICKET`), or PostgreSQL would not use it.
+    """
+    rows = db.execute(select(Ticket.project_key, func.max(Ticket.jira_updated_at), func.count())
+                      .where(LIVE_TICKET).group_by(Ticket.project_key))
+    return {project: (newest, count) for project, newest, count in rows}
+
+
 def snapshot(runtime: Runtime, failed_limit: int = 20) -> dict[str, Any]:
     """Everything an admin (or a scraper) needs to judge whether the mirror keeps up."""
     now = utcnow()
@@ -98,9 +120,7 @@ def snapshot(runtime: Runtime, failed_limit: int = 20) -> dict[str, Any]:
             select(InboundEvent.project_key, func.max(InboundEvent.event_timestamp), func.max(InboundEvent.received_at))
             .where(recent, InboundEvent.state == InboxState.APPLIED, InboundEvent.project_key.is_not(None))
             .group_by(InboundEvent.project_key)) if p is not None}
-        tickets = {p: (upd, n) for p, upd, n in db.execute(
-            select(Ticket.project_key, func.max(Ticket.jira_updated_at), func.count())
-            .where(Ticket.deleted.is_(False)).group_by(Ticket.project_key))}
+        tickets = live_tickets_by_project(db)
         failed = db.scalars(select(InboundEvent).where(INBOX_FAILED)
                             .order_by(InboundEvent.id.desc()).limit(failed_limit)).all()
         states = db.scalars(select(SyncState).where(SyncState.name.like("reconcile:%"))).all()
