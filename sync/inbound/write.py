@@ -61,26 +61,36 @@ def _upsert(session: Session, table: Table, columns: tuple[str, ...], updated: C
 
 
 def _write_rows(session: Session, statement: Any, columns: tuple[str, ...], rows: list[TicketRow] | list[CommentRow],
-                **extra: Any) -> None:
-    """Execute an upsert of `rows` (their `values()`, in `columns`' order) with the `extra` parameters."""
+                **extra: Any) -> Any:
+    """Execute an upsert of `rows` (their `values()`, in `columns`' order) with the `extra` parameters; its result."""
     if is_postgresql(session):
-        session.connection().execute(statement, {BATCH_ROWS: json_rows(columns, (r.values() for r in rows)), **extra})
-    else:
-        session.connection().execute(statement, [{**r.image(), **extra} for r in rows])
+        return session.connection().execute(statement, {BATCH_ROWS: json_rows(columns, (r.values() for r in rows)),
+                                                        **extra})
+    return session.connection().execute(statement, [{**r.image(), **extra} for r in rows])
 
 
 def _ticket_upsert(session: Session) -> Any:
-    return _upsert(session, TICKETS, TICKET_COLUMNS, TICKETS.c.jira_updated_at, keep=("jira_id", "created_at"))
+    stmt = _upsert(session, TICKETS, TICKET_COLUMNS, TICKETS.c.jira_updated_at, keep=("jira_id", "created_at"))
+    # One statement per batch on PostgreSQL, so it can say the ids of the rows it wrote: a read of them by
+    # jira_id afterwards was a full scan of the table whenever the planner's statistics were stale (a table
+    # that grew since its last ANALYZE, as a big site's first reconcile makes it), a page's cost growing
+    # with the table (bench/reconcile_bench.py at 100,000 tickets).
+    return stmt.returning(TICKETS.c.jira_id, TICKETS.c.id) if is_postgresql(session) else stmt
 
 
 def write_tickets(session: Session, rows: Iterable[TicketRow]) -> None:
     """Upsert the changed tickets (new ones get their ids), then their participants."""
     rows = list(rows)
     changed = [r for r in rows if r.changed()]
-    if changed:
-        _write_rows(session, _ticket_upsert(session), TICKET_COLUMNS, changed, **{TRUST_LIMIT: trust_limit()})
     new = {r.jira_id: r for r in changed if r.id is None}
-    if new:  # ids by jira_id, also of a ticket another drain inserted meanwhile (the guard kept its row)
+    if changed:
+        result = _write_rows(session, _ticket_upsert(session), TICKET_COLUMNS, changed,
+                             **{TRUST_LIMIT: trust_limit()})
+        if is_postgresql(session):
+            for jira_id, id_ in result:
+                if jira_id in new:
+                    new.pop(jira_id).id = id_
+    if new:  # SQLite, or a ticket another drain inserted meanwhile with a newer image (the guard kept its row)
         for jira_id, id_ in session.connection().execute(select(TICKETS.c.jira_id, TICKETS.c.id).where(
                 one_of(session, Ticket.jira_id, new))):
             new[jira_id].id = id_
