@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 import redis
 from sqlalchemy import func, select
 
+from sync.inbound.grown_tables import GrowthAnalyzer
 from sync.inbound.reconcile_lock import ProjectLock
 from sync.inbound.reconcile_page import apply_page, state_name
 from sync.inbound.seen_ids import SeenIds
@@ -110,6 +111,7 @@ def reconcile(runtime: Runtime, *, full: bool, project: str | None = None, progr
         with runtime.sessions() as session, session.begin():
             remember_organisations_fields(session, gw.organisations_field_ids())
             remember_participants_fields(session, gw.participants_field_ids())
+        grown = GrowthAnalyzer(runtime)
         for key in _projects(runtime, gw, project):
             lock = ProjectLock(_redis(runtime), key)
             if not lock.acquire():
@@ -135,6 +137,7 @@ def reconcile(runtime: Runtime, *, full: bool, project: str | None = None, progr
                         result.changed += counts.changed
                         result.unchanged += counts.unchanged
                         result.comments += counts.comments
+                        grown.wrote(counts.changed + counts.comments)
                         lock.extend()
                         result.pages += 1
                         result.fetched += len(page.hits)
