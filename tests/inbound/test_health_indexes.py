@@ -3,17 +3,14 @@ same numbers as reading every ticket, and on PostgreSQL plans that read the inde
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from functools import partial
 from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from psycopg.sql import Literal
 from sqlalchemy import create_engine, event, insert, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
@@ -22,6 +19,7 @@ from app.metrics import fell_back_count
 from sync.inbound.health import live_tickets_by_project
 from sync.models import Ticket
 from tests.conftest import _empty_tables
+from tests.plans import generic_plans
 
 START = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -88,26 +86,6 @@ def test_any_tickets_are_counted_as_every_row_says(sqlite_url: str, tickets: lis
         engine.dispose()
 
 
-def _placeholder(names: list[str], match: re.Match[str]) -> str:
-    return f"${names.index(match.group(1)) + 1}"
-
-
-def _generic_plans(engine: Engine, statements: list[tuple[str, Any]]) -> list[str]:
-    """EXPLAIN of each statement prepared as the driver prepares it after a few runs: for any parameter value."""
-    plans = []
-    with engine.connect() as conn:
-        conn.exec_driver_sql("SET plan_cache_mode = force_generic_plan")
-        for number, (statement, parameters) in enumerate(statements):
-            names = re.findall(r"%\((\w+)\)s", statement)
-            positional = re.sub(r"%\((\w+)\)s", partial(_placeholder, names), statement)
-            conn.exec_driver_sql(f"PREPARE q{number} AS {positional}")
-            driver = conn.connection.driver_connection
-            arguments = ", ".join(Literal(parameters[name]).as_string(driver) for name in names)
-            explained = f"EXPLAIN EXECUTE q{number}({arguments})" if names else f"EXPLAIN EXECUTE q{number}"
-            plans.append("\n".join(r[0] for r in conn.exec_driver_sql(explained)))
-    return plans
-
-
 def test_the_per_project_and_fell_back_counts_read_their_indexes_only(postgres_url: str) -> None:
     _empty_tables(postgres_url)
     engine = create_engine(postgres_url)
@@ -129,7 +107,7 @@ def test_the_per_project_and_fell_back_counts_read_their_indexes_only(postgres_u
         assert sum(n for _, n in live_tickets_by_project(session).values()) == 27_000
         assert fell_back_count(session) == 60
     event.remove(engine, "before_cursor_execute", keep)
-    per_project, fell_back = _generic_plans(engine, seen)
+    per_project, fell_back = generic_plans(engine, seen)
     assert "Index Only Scan using ix_tickets_live_project_updated" in per_project, per_project
     assert "Seq Scan" not in per_project and "Sort" not in per_project, per_project
     assert "ix_tickets_live_fell_back" in fell_back and "Seq Scan" not in fell_back, fell_back

@@ -3,13 +3,10 @@ without reading every row (migration 0018)."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
-from functools import partial
 from typing import Any
 
 import pytest
-from psycopg.sql import Literal
 from sqlalchemy import create_engine, event, func, insert, select, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
@@ -18,6 +15,7 @@ from sync.inbound.claim import claim
 from sync.inbound.health import _by_state
 from sync.models import InboundEvent, utcnow
 from tests.conftest import _empty_tables
+from tests.plans import generic_plans
 
 
 @pytest.fixture
@@ -46,10 +44,6 @@ def test_counts_by_state_are_those_of_every_row(engine: Engine, counts: dict[str
         assert _by_state(session) == grouped == counts
 
 
-def _placeholder(names: list[str], match: re.Match[str]) -> str:
-    return f"${names.index(match.group(1)) + 1}"
-
-
 def test_the_claim_the_sweeper_and_the_health_page_read_the_partial_indexes(postgres_url: str) -> None:
     _empty_tables(postgres_url)
     engine = create_engine(postgres_url)
@@ -67,19 +61,7 @@ def test_the_claim_the_sweeper_and_the_health_page_read_the_partial_indexes(post
         assert len(claim(session, 200, count=False)) == 30
         _by_state(session)
     event.remove(engine, "before_cursor_execute", keep)
-    plans = {}
-    with engine.connect() as conn:
-        # Planned as the driver's prepared statements are once they have run a few times: for any parameter
-        # value. A partial index serves such a plan only when the query spells its condition out.
-        conn.exec_driver_sql("SET plan_cache_mode = force_generic_plan")
-        for number, (statement, parameters) in enumerate(seen):
-            names = re.findall(r"%\((\w+)\)s", statement)
-            positional = re.sub(r"%\((\w+)\)s", partial(_placeholder, names), statement)
-            conn.exec_driver_sql(f"PREPARE q{number} AS {positional}")
-            driver = conn.connection.driver_connection
-            arguments = ", ".join(Literal(parameters[name]).as_string(driver) for name in names)
-            explained = f"EXPLAIN EXECUTE q{number}({arguments})" if names else f"EXPLAIN EXECUTE q{number}"
-            plans[statement] = "\n".join(r[0] for r in conn.exec_driver_sql(explained))
+    plans = dict(zip((statement for statement, _ in seen), generic_plans(engine, seen), strict=True))
     claim_plan = next(p for s, p in plans.items() if "FOR UPDATE" in s)
     assert "ix_inbound_pending" in claim_plan, claim_plan
     counts_plan = next(p for s, p in plans.items() if "count" in s)
