@@ -62,10 +62,6 @@ class TicketRow:
         """The row's column values (without `id`), in TICKET_COLUMNS' order."""
         return _ticket_values(self)
 
-    def image(self) -> dict[str, Any]:
-        """The row's column values (without `id`), as one multi-row INSERT needs them."""
-        return dict(zip(TICKET_COLUMNS, _ticket_values(self), strict=True))
-
     def changed(self) -> bool:
         return self.stored != _ticket_values(self)
 
@@ -105,9 +101,6 @@ class CommentRow:
         values = list(_comment_values(self))
         values[_PUBLIC] = bool(self.public)  # never settled: internal
         return tuple(values)
-
-    def image(self) -> dict[str, Any]:
-        return dict(zip(COMMENT_COLUMNS, self.values(), strict=True))
 
     def changed(self) -> bool:
         return self.stored != self.values()

@@ -60,13 +60,13 @@ def _upsert(session: Session, table: Table, columns: tuple[str, ...], updated: C
     return _UPSERTS[key]
 
 
-def _write_rows(session: Session, statement: Any, columns: tuple[str, ...], rows: list[TicketRow] | list[CommentRow],
+def _write_rows(session: Session, statement: Any, columns: tuple[str, ...], rows: Iterable[tuple[Any, ...]],
                 **extra: Any) -> Any:
-    """Execute an upsert of `rows` (their `values()`, in `columns`' order) with the `extra` parameters; its result."""
+    """Execute `statement` for `rows` (each its values in `columns`' order) with the `extra` parameters: once,
+    the rows as one JSON document (`rows_of_json`), on PostgreSQL; once per row elsewhere. Its result."""
     if is_postgresql(session):
-        return session.connection().execute(statement, {BATCH_ROWS: json_rows(columns, (r.values() for r in rows)),
-                                                        **extra})
-    return session.connection().execute(statement, [{**r.image(), **extra} for r in rows])
+        return session.connection().execute(statement, {BATCH_ROWS: json_rows(columns, rows), **extra})
+    return session.connection().execute(statement, [{**dict(zip(columns, row, strict=True)), **extra} for row in rows])
 
 
 def _ticket_upsert(session: Session) -> Any:
@@ -84,7 +84,7 @@ def write_tickets(session: Session, rows: Iterable[TicketRow]) -> None:
     changed = [r for r in rows if r.changed()]
     new = {r.jira_id: r for r in changed if r.id is None}
     if changed:
-        result = _write_rows(session, _ticket_upsert(session), TICKET_COLUMNS, changed,
+        result = _write_rows(session, _ticket_upsert(session), TICKET_COLUMNS, (r.values() for r in changed),
                              **{TRUST_LIMIT: trust_limit()})
         if is_postgresql(session):
             for jira_id, id_ in result:
@@ -127,7 +127,8 @@ def write_comments(session: Session, rows: Iterable[CommentRow]) -> None:
         # upsert's "a deletion is final" guard lets their current text through.
         connection.execute(update(COMMENTS).where(one_of(session, Comment.id, restored)).values(deleted=False))
     if changed:  # a new comment's id is never needed within its batch
-        _write_rows(session, _comment_upsert(session), COMMENT_COLUMNS, changed, **{TRUST_LIMIT: trust_limit()})
+        _write_rows(session, _comment_upsert(session), COMMENT_COLUMNS, (r.values() for r in changed),
+                    **{TRUST_LIMIT: trust_limit()})
     for row in changed:
         row.restored = False
         row.mark_stored()
@@ -149,11 +150,7 @@ def write_history(session: Session, rows: list[HistoryRow]) -> None:
         return
     values = [(r.ticket.id, r.customer_status, r.jira_status_name, r.at, r.changelog_id) for r in new]
     # The unique (ticket, changelog) constraint is the last word for a redelivery another drain wrote.
-    if is_postgresql(session):
-        session.connection().execute(_history_insert(session), {BATCH_ROWS: json_rows(_HISTORY_COLUMNS, values)})
-    else:
-        session.connection().execute(_history_insert(session), [dict(zip(_HISTORY_COLUMNS, v, strict=True))
-                                                                for v in values])
+    _write_rows(session, _history_insert(session), _HISTORY_COLUMNS, values)
 
 
 _HISTORY_COLUMNS = ("ticket_id", "customer_status", "jira_status_name", "at", "changelog_id")
